@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers of the mptcp_rs module: static inline functions and macros of the
+ * kernel headers that bindgen cannot turn into callable Rust.
+ */
+#ifndef MPTCP_RS_SHIM_H
+#define MPTCP_RS_SHIM_H
+
+#include <linux/types.h>
+
+struct net;
+
+void *mptcp_rs_net_generic(const struct net *net, unsigned int id);
+void *mptcp_rs_sysctl_zero(void);
+void *mptcp_rs_sysctl_one(void);
+
+/*
+ * Sizes and offsets of the C structures the module shares with the kernel, as
+ * the C compiler lays them out; a KUnit suite checks that the Rust view agrees.
+ */
+struct mptcp_rs_c_layout {
+	size_t mptcp_ext_size;
+	size_t mptcp_ext_data_seq;
+	size_t mptcp_ext_subflow_seq;
+	size_t mptcp_ext_data_len;
+	size_t mptcp_out_options_size;
+	size_t mptcp_tcp_ops_size;
+	size_t mptcp_tcp_ops_owner;
+	size_t ctl_table_size;
+	size_t ctl_table_proc_handler;
+	size_t pernet_operations_size;
+	size_t tcp_sock_size;
+	size_t tcp_request_sock_size;
+};
+
+void mptcp_rs_c_layout(struct mptcp_rs_c_layout *layout);
+
+#endif /* MPTCP_RS_SHIM_H */

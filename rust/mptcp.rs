@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! mptcp-rs: Multipath TCP (RFC 8684) as a loadable kernel module.
+//!
+//! Loaded into a kernel built with `CONFIG_MPTCP_PLUGGABLE` (the series in `patches/`),
+//! the module registers itself as the implementation behind the TCP stack's MPTCP
+//! hooks and creates the `net.mptcp.*` sysctls in every network namespace.
+//! See `Documentation/` in the repository for what works today.
+
+use kernel::prelude::*;
+
+mod bindings;
+// The core is a public API in its host crate (`host/`); in the module it is private.
+#[allow(unreachable_pub)]
+mod proto;
+mod provider;
+#[cfg(CONFIG_KUNIT)]
+mod selftest;
+mod sha256;
+mod sysctl;
+
+module! {
+    type: MptcpRs,
+    name: "mptcp_rs",
+    authors: ["mptcp-rs developers"],
+    description: "Multipath TCP (RFC 8684) as a loadable module",
+    license: "GPL",
+    imports_ns: ["MPTCP_PROVIDER"],
+}
+
+struct MptcpRs {
+    // Fields drop in declaration order: stop being the provider before the sysctls go.
+    _provider: provider::Registration,
+    _sysctl: sysctl::Registration,
+}
+
+impl kernel::Module for MptcpRs {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let sysctl = sysctl::Registration::new()?;
+        let provider = provider::Registration::new(module)?;
+        pr_info!("registered as the MPTCP provider\n");
+        Ok(MptcpRs {
+            _provider: provider,
+            _sysctl: sysctl,
+        })
+    }
+}
+
+impl Drop for MptcpRs {
+    fn drop(&mut self) {
+        pr_info!("unloading\n");
+    }
+}

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Known-answer vectors, shared by the host tests and the in-kernel KUnit suites so
+//! both check the same facts.
+
+/// Key -> (token, IDSN), RFC 8684 section 3.1 derivation.
+pub const KEY_DERIVE: [(u64, u32, u64); 2] = [
+    (0x0102030405060708, 0x66840dda, 0xf5a101d3d29d6f72),
+    (0x1112131415161718, 0xccad45ac, 0x535beea38e087c8e),
+];
+
+/// MP_JOIN HMAC vectors (the ones upstream Linux's KUnit suite uses): the key and
+/// message are ASCII strings whose bytes are read as two big-endian 64-bit keys and
+/// two big-endian 32-bit nonces; the result is the HMAC-SHA256 in hex.
+pub const JOIN_HMAC: [(&str, &str, &str); 3] = [
+    (
+        "0b0b0b0b0b0b0b0b",
+        "48692054",
+        "8385e24fb4235ac37556b6b886db106284a1da671699f46db1f235ec622dcafa",
+    ),
+    (
+        "aaaaaaaaaaaaaaaa",
+        "dddddddd",
+        "2c5e219164ff1dca1c4a92318d847bb6b9d44492984e1eb71aff9022f71046e9",
+    ),
+    (
+        "0102030405060708",
+        "cdcdcdcd",
+        "e73b9ba9969969cefb04aa0d6df18ec2fcc075b6f23b4d8c4da736a5dbbc6e7d",
+    ),
+];
+
+/// (reference, low 32 bits, expanded 64-bit DSN), including 32- and 64-bit wraps.
+pub const EXPAND_SEQ32: [(u64, u32, u64); 7] = [
+    (0x5_0000_1000, 0x2000, 0x5_0000_2000),
+    (0x5_0000_2000, 0x1000, 0x5_0000_1000),
+    (0x5_ffff_fff0, 0x10, 0x6_0000_0010),
+    (0x6_0000_0010, 0xffff_fff0, 0x5_ffff_fff0),
+    (u64::MAX - 0xf, 0x10, 0x10),
+    (0x10, 0xffff_fff0, u64::MAX - 0xf),
+    (0x7_8000_0000, 0, 0x7_0000_0000),
+];
+
+/// Splits an ASCII key string of [`JOIN_HMAC`] into its two big-endian keys and an
+/// ASCII message into its two nonces. Returns `None` on strings of the wrong length.
+pub fn join_inputs(key: &str, msg: &str) -> Option<(u64, u64, u32, u32)> {
+    let (k, m) = (key.as_bytes(), msg.as_bytes());
+    let ka = u64::from_be_bytes(k.get(..8)?.try_into().ok()?);
+    let kb = u64::from_be_bytes(k.get(8..16)?.try_into().ok()?);
+    let na = u32::from_be_bytes(m.get(..4)?.try_into().ok()?);
+    let nb = u32::from_be_bytes(m.get(4..8)?.try_into().ok()?);
+    Some((ka, kb, na, nb))
+}
+
+/// Lower-case hex of `bytes` into `out` (which must hold twice as many bytes);
+/// returns the written prefix, or `None` if `out` is too small.
+pub fn to_hex<'a>(bytes: &[u8], out: &'a mut [u8]) -> Option<&'a str> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let len = bytes.len().checked_mul(2)?;
+    let out = out.get_mut(..len)?;
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+    core::str::from_utf8(out).ok()
+}

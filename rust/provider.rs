@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Registration of mptcp_rs as the kernel's MPTCP implementation.
+//!
+//! The patched kernel (`patches/`, `CONFIG_MPTCP_PLUGGABLE`) routes every MPTCP hook of
+//! the TCP stack through `struct mptcp_tcp_ops`. [`Registration`] installs our table
+//! and removes it again when dropped.
+//!
+//! The TCP stack calls these hooks only for sockets with `is_mptcp` set (and, for
+//! `seq_show`, when `/proc/net/netstat` is read). mptcp_rs does not create such sockets
+//! yet, so each hook gives the answer of a kernel without MPTCP; the data path that
+//! fills them in comes with the meta socket.
+
+use crate::bindings;
+use kernel::{error::to_result, prelude::*, types::Opaque};
+
+/// `mptcp_tcp_ops` registered with the dispatch layer for as long as this value lives.
+///
+/// # Invariants
+///
+/// `ops` is registered with `mptcp_register_tcp_ops()` and is not moved or freed
+/// before `Drop` has unregistered it.
+pub(crate) struct Registration {
+    ops: Pin<KBox<Opaque<bindings::mptcp_tcp_ops>>>,
+}
+
+// SAFETY: the table is only read by the dispatch layer, from any CPU; this type gives no
+// access to it after registration.
+unsafe impl Send for Registration {}
+// SAFETY: as above, `&Registration` exposes nothing.
+unsafe impl Sync for Registration {}
+
+impl Registration {
+    /// Registers mptcp_rs as the MPTCP provider; `module` is pinned by every MPTCP socket.
+    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+        let table = bindings::mptcp_tcp_ops {
+            syn_options: Some(syn_options),
+            synack_options: Some(synack_options),
+            established_options: Some(established_options),
+            write_options: Some(write_options),
+            incoming_options: Some(incoming_options),
+            space: Some(space),
+            get_reset_option: Some(get_reset_option),
+            active_detect_blackhole: Some(active_detect_blackhole),
+            seq_show: Some(seq_show),
+            v6_handle_mapped: Some(v6_handle_mapped),
+            init_cookie_req: Some(init_cookie_req),
+            reqsk_alloc: Some(reqsk_alloc),
+            sock_from_subflow: Some(sock_from_subflow),
+            owner: module.as_ptr().cast(),
+        };
+        let ops = KBox::pin(Opaque::new(table), GFP_KERNEL)?;
+        // SAFETY: `ops` is a complete table in pinned memory that `Drop` unregisters
+        // before freeing it.
+        to_result(unsafe { bindings::mptcp_register_tcp_ops(ops.get()) })?;
+        Ok(Self { ops })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant `ops` is registered; on return no hook runs in
+        // or will enter it, so it may be freed afterwards.
+        unsafe { bindings::mptcp_unregister_tcp_ops(self.ops.get()) };
+    }
+}
+
+// The hooks. Until mptcp_rs creates MPTCP sockets each returns what the TCP stack gets
+// from a kernel built without MPTCP.
+
+unsafe extern "C" fn syn_options(
+    _sk: *mut bindings::sock,
+    _skb: *const bindings::sk_buff,
+    _size: *mut c_uint,
+    _opts: *mut bindings::mptcp_out_options,
+) -> bool {
+    false
+}
+
+unsafe extern "C" fn synack_options(
+    _req: *const bindings::request_sock,
+    _size: *mut c_uint,
+    _opts: *mut bindings::mptcp_out_options,
+) -> bool {
+    false
+}
+
+unsafe extern "C" fn established_options(
+    _sk: *mut bindings::sock,
+    _skb: *mut bindings::sk_buff,
+    _remaining: c_uint,
+    _has_ts: bool,
+    _opts: *mut bindings::mptcp_out_options,
+) -> c_int {
+    -1
+}
+
+unsafe extern "C" fn write_options(
+    _th: *mut bindings::tcphdr,
+    _ptr: *mut bindings::__be32,
+    _tp: *mut bindings::tcp_sock,
+    _opts: *mut bindings::mptcp_out_options,
+) {
+}
+
+unsafe extern "C" fn incoming_options(_sk: *mut bindings::sock, _skb: *mut bindings::sk_buff) -> bool {
+    true
+}
+
+unsafe extern "C" fn space(_ssk: *const bindings::sock, _space: *mut c_int, _full_space: *mut c_int) {}
+
+unsafe extern "C" fn get_reset_option(_skb: *const bindings::sk_buff) -> bindings::__be32 {
+    0
+}
+
+unsafe extern "C" fn active_detect_blackhole(_sk: *mut bindings::sock, _expired: bool) {}
+
+unsafe extern "C" fn seq_show(_seq: *mut bindings::seq_file) {}
+
+unsafe extern "C" fn v6_handle_mapped(_sk: *mut bindings::sock, _mapped: bool) {}
+
+unsafe extern "C" fn init_cookie_req(
+    _req: *mut bindings::request_sock,
+    _sk_listener: *const bindings::sock,
+    _skb: *mut bindings::sk_buff,
+) -> c_int {
+    0
+}
+
+unsafe extern "C" fn reqsk_alloc(
+    _ops: *const bindings::request_sock_ops,
+    _sk_listener: *mut bindings::sock,
+    _attach_listener: bool,
+) -> *mut bindings::request_sock {
+    core::ptr::null_mut()
+}
+
+unsafe extern "C" fn sock_from_subflow(_sk: *mut bindings::sock) -> *mut bindings::mptcp_sock {
+    core::ptr::null_mut()
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit suites run when the module loads on a kernel with `CONFIG_KUNIT`.
+//!
+//! They check, inside the kernel: that the module's Rust view of shared C structures
+//! matches the C compiler's, and the protocol core with the kernel's own crypto
+//! library against the same vectors the host tests use.
+
+use kernel::prelude::*;
+
+#[kunit_tests(mptcp_rs_layout)]
+mod layout {
+    use crate::bindings;
+    use core::mem::{offset_of, size_of};
+
+    fn c_layout() -> bindings::mptcp_rs_c_layout {
+        let mut l = bindings::mptcp_rs_c_layout::default();
+        // SAFETY: the shim only writes the fields of `l`.
+        unsafe { bindings::mptcp_rs_c_layout(&mut l) };
+        l
+    }
+
+    #[test]
+    fn mptcp_ext_matches_c() {
+        let c = c_layout();
+        assert_eq!(size_of::<bindings::mptcp_ext>(), c.mptcp_ext_size);
+        assert_eq!(offset_of!(bindings::mptcp_ext, data_seq), c.mptcp_ext_data_seq);
+        assert_eq!(offset_of!(bindings::mptcp_ext, subflow_seq), c.mptcp_ext_subflow_seq);
+        assert_eq!(offset_of!(bindings::mptcp_ext, data_len), c.mptcp_ext_data_len);
+        assert_eq!(size_of::<bindings::mptcp_out_options>(), c.mptcp_out_options_size);
+    }
+
+    #[test]
+    fn dispatch_table_matches_c() {
+        let c = c_layout();
+        assert_eq!(size_of::<bindings::mptcp_tcp_ops>(), c.mptcp_tcp_ops_size);
+        assert_eq!(offset_of!(bindings::mptcp_tcp_ops, owner), c.mptcp_tcp_ops_owner);
+        // 13 hooks and the owner, all pointers.
+        assert_eq!(c.mptcp_tcp_ops_size, 14 * size_of::<usize>());
+    }
+
+    #[test]
+    fn registration_structs_match_c() {
+        let c = c_layout();
+        assert_eq!(size_of::<bindings::ctl_table>(), c.ctl_table_size);
+        assert_eq!(offset_of!(bindings::ctl_table, proc_handler), c.ctl_table_proc_handler);
+        assert_eq!(size_of::<bindings::pernet_operations>(), c.pernet_operations_size);
+        assert_eq!(size_of::<bindings::tcp_sock>(), c.tcp_sock_size);
+        assert_eq!(size_of::<bindings::tcp_request_sock>(), c.tcp_request_sock_size);
+    }
+
+    #[cfg(mptcp_rs_inject_failure)]
+    #[test]
+    fn injected_failure() {
+        // Built only with MPTCP_RS_KUNIT_INJECT_FAILURE=1, to show the harness fails.
+        assert_eq!(size_of::<bindings::mptcp_ext>(), 0);
+    }
+}
+
+#[kunit_tests(mptcp_rs_crypto)]
+mod crypto {
+    use crate::proto::crypto::{hmac_truncated, join_hmac, key_derive, Sha256};
+    use crate::proto::vectors;
+    use crate::sha256::KernelSha256;
+
+    #[test]
+    fn token_and_idsn_known_answers() {
+        for (key, token, idsn) in vectors::KEY_DERIVE {
+            let d = key_derive::<KernelSha256>(key);
+            assert_eq!(d.token, token);
+            assert_eq!(d.idsn, idsn);
+        }
+    }
+
+    #[test]
+    fn join_hmac_upstream_vectors() {
+        for (key, msg, expected) in vectors::JOIN_HMAC {
+            let inputs = vectors::join_inputs(key, msg);
+            assert!(inputs.is_some());
+            let Some((ka, kb, na, nb)) = inputs else { return };
+            let h = join_hmac::<KernelSha256>(ka, kb, na, nb);
+            let mut buf = [0u8; 64];
+            assert_eq!(vectors::to_hex(&h, &mut buf), Some(expected));
+            assert_eq!(hmac_truncated(&h), u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]));
+        }
+    }
+
+    #[test]
+    fn digest_of_empty_input() {
+        // FIPS 180-2 SHA-256 of the empty string.
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            vectors::to_hex(&KernelSha256::digest(b""), &mut buf),
+            Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+    }
+}
+
+#[kunit_tests(mptcp_rs_seq)]
+mod seq {
+    use crate::proto::seq::{after64, before64, expand_seq32};
+    use crate::proto::vectors;
+
+    #[test]
+    fn expand_seq32_known_answers() {
+        for (reference, low, expected) in vectors::EXPAND_SEQ32 {
+            assert_eq!(expand_seq32(reference, low), expected);
+        }
+    }
+
+    #[test]
+    fn wrapping_order() {
+        assert!(before64(u64::MAX, 0));
+        assert!(after64(0, u64::MAX));
+        assert!(!before64(7, 7));
+    }
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per network namespace settings under `net.mptcp.*` (upstream's names and meaning).
+//!
+//! Each namespace gets a [`PernetState`] from the pernet core (`net_generic()`) and its
+//! own copy of the sysctl table pointing into that state.
+
+use crate::bindings;
+use core::cell::UnsafeCell;
+use kernel::{error::to_result, prelude::*, types::Opaque};
+
+/// Per-namespace state, allocated zeroed by the pernet core.
+#[repr(C)]
+struct PernetState {
+    /// `net.mptcp.enabled`: new MPTCP sockets may be created (1) or not (0).
+    enabled: u8,
+    /// The namespace's registration of [`SYSCTL_ENTRIES`] entries.
+    header: *mut bindings::ctl_table_header,
+    /// The namespace's copy of the table, owned by this state.
+    table: *mut bindings::ctl_table,
+}
+
+const SYSCTL_ENTRIES: usize = 1;
+
+/// Id assigned by the pernet core to our per-namespace storage.
+struct PernetId(UnsafeCell<c_uint>);
+// SAFETY: written once by `register_pernet_subsys()` before any reader runs.
+unsafe impl Sync for PernetId {}
+static PERNET_ID: PernetId = PernetId(UnsafeCell::new(0));
+
+/// Returns the state of `net`.
+///
+/// # Safety
+///
+/// `net` must be a live namespace and the [`Registration`] must be alive.
+unsafe fn pernet(net: *const bindings::net) -> *mut PernetState {
+    // SAFETY: the id was assigned when the registration was made, before any
+    // namespace could be handed to us; `net` is live by the caller's guarantee.
+    unsafe { bindings::mptcp_rs_net_generic(net, *PERNET_ID.0.get()).cast() }
+}
+
+/// Whether MPTCP is enabled in `net` (`net.mptcp.enabled`).
+///
+/// # Safety
+///
+/// As for [`pernet`].
+#[allow(dead_code)] // read by socket creation once the meta socket exists
+pub(crate) unsafe fn enabled(net: *const bindings::net) -> bool {
+    // SAFETY: per the caller's guarantee the state is live; a racing sysctl write of a
+    // `u8` is benign, as for upstream's READ_ONCE().
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).enabled) != 0 }
+}
+
+unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
+    // SAFETY: the pernet core calls us with a live namespace whose storage it allocated.
+    let state = unsafe { &mut *pernet(net) };
+    state.enabled = 1;
+
+    // SAFETY: the shim returns the addresses of the kernel's constant sysctl_vals.
+    let (zero, one) = unsafe { (bindings::mptcp_rs_sysctl_zero(), bindings::mptcp_rs_sysctl_one()) };
+    let entries: [bindings::ctl_table; SYSCTL_ENTRIES] = [bindings::ctl_table {
+        procname: c"enabled".as_ptr().cast(),
+        data: (&raw mut state.enabled).cast(),
+        maxlen: size_of::<u8>() as c_int,
+        mode: 0o644,
+        proc_handler: Some(bindings::proc_dou8vec_minmax),
+        extra1: zero,
+        extra2: one,
+        ..Default::default()
+    }];
+    let table = match KBox::new(entries, GFP_KERNEL) {
+        Ok(t) => KBox::into_raw(t).cast::<bindings::ctl_table>(),
+        Err(_) => return ENOMEM.to_errno(),
+    };
+
+    // SAFETY: `table` holds SYSCTL_ENTRIES entries that stay alive until pernet_exit
+    // unregisters them; the path is a static string.
+    let header = unsafe {
+        bindings::register_net_sysctl_sz(net, c"net/mptcp".as_ptr().cast(), table, SYSCTL_ENTRIES)
+    };
+    if header.is_null() {
+        // SAFETY: `table` came from `KBox::into_raw` above and was not registered.
+        drop(unsafe { KBox::from_raw(table.cast::<[bindings::ctl_table; SYSCTL_ENTRIES]>()) });
+        return ENOMEM.to_errno();
+    }
+    state.header = header;
+    state.table = table;
+    0
+}
+
+unsafe extern "C" fn pernet_exit(net: *mut bindings::net) {
+    // SAFETY: called once per namespace that `pernet_init` succeeded for.
+    let state = unsafe { &mut *pernet(net) };
+    // SAFETY: `header` was returned by register_net_sysctl_sz() and is unregistered once.
+    unsafe { bindings::unregister_net_sysctl_table(state.header) };
+    // SAFETY: the table is no longer registered and came from `KBox::into_raw`.
+    drop(unsafe { KBox::from_raw(state.table.cast::<[bindings::ctl_table; SYSCTL_ENTRIES]>()) });
+    state.header = core::ptr::null_mut();
+    state.table = core::ptr::null_mut();
+}
+
+/// The `net.mptcp` sysctls of every namespace, present while this value lives.
+///
+/// # Invariants
+///
+/// `ops` is registered with `register_pernet_subsys()` until `Drop`.
+pub(crate) struct Registration {
+    ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+}
+
+// SAFETY: the pernet core serialises all access to the operations it holds.
+unsafe impl Send for Registration {}
+// SAFETY: `&Registration` gives no access to anything.
+unsafe impl Sync for Registration {}
+
+impl Registration {
+    /// Creates the sysctls in every existing and future network namespace.
+    pub(crate) fn new() -> Result<Self> {
+        let ops = bindings::pernet_operations {
+            init: Some(pernet_init),
+            exit: Some(pernet_exit),
+            id: PERNET_ID.0.get(),
+            size: size_of::<PernetState>(),
+            ..Default::default()
+        };
+        let ops = KBox::pin(Opaque::new(ops), GFP_KERNEL)?;
+        // SAFETY: `ops` is pinned and stays registered until `Drop`.
+        to_result(unsafe { bindings::register_pernet_subsys(ops.get()) })?;
+        Ok(Self { ops })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: registered per the type invariant; this runs `pernet_exit` everywhere.
+        unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
+    }
+}

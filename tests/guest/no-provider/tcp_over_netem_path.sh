@@ -1,0 +1,1 @@
+../common/tcp_over_netem_path.sh

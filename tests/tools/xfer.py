@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Bulk transfer with an end-to-end hash, for guest tests.
+
+  xfer.py server --bind ADDR --port P [--proto tcp|mptcp] [--send BYTES]
+  xfer.py client --connect ADDR --port P [--proto tcp|mptcp] [--send BYTES]
+
+Each side sends --send bytes of pseudo-random data (default 0), then shuts down its
+write side, reads until EOF and prints one JSON line: bytes and SHA-256 sent and
+received, and the protocol the socket was opened with. The server handles one
+connection. MPTCP_RS_INJECT_CORRUPTION=1 flips one received byte before hashing, to
+show that a test comparing the hashes can fail.
+"""
+import argparse
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+
+IPPROTO_MPTCP = 262
+CHUNK = 65536
+
+
+def open_socket(family, proto):
+    return socket.socket(family, socket.SOCK_STREAM,
+                         IPPROTO_MPTCP if proto == "mptcp" else socket.IPPROTO_TCP)
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def transfer(sock, nbytes):
+    result = {}
+
+    def sender():
+        h = hashlib.sha256()
+        left = nbytes
+        block = os.urandom(CHUNK)
+        while left > 0:
+            # vary the data so reordering bugs change the hash
+            block = hashlib.sha256(block[:32]).digest() + block[32:]
+            part = block[:min(left, CHUNK)]
+            sock.sendall(part)
+            h.update(part)
+            left -= len(part)
+        sock.shutdown(socket.SHUT_WR)
+        result["sent"] = nbytes
+        result["sent_sha256"] = h.hexdigest()
+
+    t = threading.Thread(target=sender)
+    t.start()
+    h = hashlib.sha256()
+    got = 0
+    corrupt = os.environ.get("MPTCP_RS_INJECT_CORRUPTION") == "1"
+    while True:
+        data = sock.recv(CHUNK)
+        if not data:
+            break
+        if corrupt and got == 0:
+            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        h.update(data)
+        got += len(data)
+    t.join()
+    result["received"] = got
+    result["received_sha256"] = h.hexdigest()
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("role", choices=["server", "client"])
+    ap.add_argument("--bind", default="0.0.0.0")
+    ap.add_argument("--connect")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--proto", choices=["tcp", "mptcp"], default="tcp")
+    ap.add_argument("--send", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=120)
+    args = ap.parse_args()
+
+    if args.role == "server":
+        ls = open_socket(family_of(args.bind), args.proto)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((args.bind, args.port))
+        ls.listen(1)
+        ls.settimeout(args.timeout)
+        print("listening", flush=True, file=sys.stderr)
+        sock, _ = ls.accept()
+        ls.close()
+    else:
+        sock = open_socket(family_of(args.connect), args.proto)
+        sock.settimeout(args.timeout)
+        sock.connect((args.connect, args.port))
+    sock.settimeout(args.timeout)
+    res = transfer(sock, args.send)
+    res["proto"] = args.proto
+    sock.close()
+    print(json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    main()

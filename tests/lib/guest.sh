@@ -48,3 +48,12 @@ dmesg_clean() {
 	[ -z "$bad" ] || fail "kernel log not clean:
 $bad"
 }
+
+# mib NS NAME: the value of counter NAME (e.g. MPTcpExtMPCapableSYNRX, TcpExtTCPSackRecovery)
+# in namespace NS, from /proc/net/netstat and /proc/net/snmp; empty if absent.
+mib() {
+	ip netns exec "$1" cat /proc/net/netstat /proc/net/snmp | awk -v want="$2" '
+		{ p = $1; sub(":", "", p) }
+		p in names { split(names[p], h); for (i = 2; i <= NF; i++) if (p h[i] == want) print $i; delete names[p]; next }
+		{ names[p] = $0 }'
+}

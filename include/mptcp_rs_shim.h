@@ -30,6 +30,13 @@ struct mptcp_rs_c_layout {
 	size_t ctl_table_proc_handler;
 	size_t pernet_operations_size;
 	size_t tcp_sock_size;
+	size_t sock_size;
+	size_t sock_sk_rcvbuf;
+	size_t sock_sk_wmem_queued;
+	size_t sock_sk_protocol;
+	size_t sock_sk_sndbuf;
+	size_t sk_buff_size;
+	size_t sk_buff_cb;
 	size_t tcp_request_sock_size;
 };
 

@@ -12,6 +12,15 @@ use kernel::prelude::*;
 mod layout {
     use crate::bindings;
     use core::mem::{offset_of, size_of};
+    use kernel::prelude::*;
+
+    /// Logs a mismatch so a failing run says by how much, then compares.
+    fn same(what: &str, rust: usize, c: usize) -> bool {
+        if rust != c {
+            pr_err!("layout of {what}: Rust {rust}, C {c}\n");
+        }
+        rust == c
+    }
 
     fn c_layout() -> bindings::mptcp_rs_c_layout {
         let mut l = bindings::mptcp_rs_c_layout::default();
@@ -23,30 +32,79 @@ mod layout {
     #[test]
     fn mptcp_ext_matches_c() {
         let c = c_layout();
-        assert_eq!(size_of::<bindings::mptcp_ext>(), c.mptcp_ext_size);
-        assert_eq!(offset_of!(bindings::mptcp_ext, data_seq), c.mptcp_ext_data_seq);
-        assert_eq!(offset_of!(bindings::mptcp_ext, subflow_seq), c.mptcp_ext_subflow_seq);
-        assert_eq!(offset_of!(bindings::mptcp_ext, data_len), c.mptcp_ext_data_len);
-        assert_eq!(size_of::<bindings::mptcp_out_options>(), c.mptcp_out_options_size);
+        assert!(same("mptcp_ext size", size_of::<bindings::mptcp_ext>(), c.mptcp_ext_size));
+        assert!(same(
+            "mptcp_ext.data_seq offset",
+            offset_of!(bindings::mptcp_ext, data_seq),
+            c.mptcp_ext_data_seq
+        ));
+        assert!(same(
+            "mptcp_ext.subflow_seq offset",
+            offset_of!(bindings::mptcp_ext, subflow_seq),
+            c.mptcp_ext_subflow_seq
+        ));
+        assert!(same(
+            "mptcp_ext.data_len offset",
+            offset_of!(bindings::mptcp_ext, data_len),
+            c.mptcp_ext_data_len
+        ));
+        assert!(same(
+            "mptcp_out_options size",
+            size_of::<bindings::mptcp_out_options>(),
+            c.mptcp_out_options_size
+        ));
     }
 
     #[test]
     fn dispatch_table_matches_c() {
         let c = c_layout();
-        assert_eq!(size_of::<bindings::mptcp_tcp_ops>(), c.mptcp_tcp_ops_size);
-        assert_eq!(offset_of!(bindings::mptcp_tcp_ops, owner), c.mptcp_tcp_ops_owner);
+        assert!(same(
+            "mptcp_tcp_ops size",
+            size_of::<bindings::mptcp_tcp_ops>(),
+            c.mptcp_tcp_ops_size
+        ));
+        assert!(same(
+            "mptcp_tcp_ops.owner offset",
+            offset_of!(bindings::mptcp_tcp_ops, owner),
+            c.mptcp_tcp_ops_owner
+        ));
         // 13 hooks and the owner, all pointers.
-        assert_eq!(c.mptcp_tcp_ops_size, 14 * size_of::<usize>());
+        assert!(same("mptcp_tcp_ops pointers", c.mptcp_tcp_ops_size, 14 * size_of::<usize>()));
     }
 
     #[test]
     fn registration_structs_match_c() {
         let c = c_layout();
-        assert_eq!(size_of::<bindings::ctl_table>(), c.ctl_table_size);
-        assert_eq!(offset_of!(bindings::ctl_table, proc_handler), c.ctl_table_proc_handler);
-        assert_eq!(size_of::<bindings::pernet_operations>(), c.pernet_operations_size);
-        assert_eq!(size_of::<bindings::tcp_sock>(), c.tcp_sock_size);
-        assert_eq!(size_of::<bindings::tcp_request_sock>(), c.tcp_request_sock_size);
+        assert!(same("ctl_table size", size_of::<bindings::ctl_table>(), c.ctl_table_size));
+        assert!(same(
+            "ctl_table.proc_handler offset",
+            offset_of!(bindings::ctl_table, proc_handler),
+            c.ctl_table_proc_handler
+        ));
+        assert!(same(
+            "pernet_operations size",
+            size_of::<bindings::pernet_operations>(),
+            c.pernet_operations_size
+        ));
+        assert!(same("tcp_sock size", size_of::<bindings::tcp_sock>(), c.tcp_sock_size));
+        // struct tcp_sock is opaque to Rust (see rust/bindgen_parameters): only its size.
+        // struct sock and sk_buff are used field by field: check fields across them.
+        assert!(same("sock size", size_of::<bindings::sock>(), c.sock_size));
+        assert!(same("sock.sk_rcvbuf offset", offset_of!(bindings::sock, sk_rcvbuf), c.sock_sk_rcvbuf));
+        assert!(same(
+            "sock.sk_wmem_queued offset",
+            offset_of!(bindings::sock, sk_wmem_queued),
+            c.sock_sk_wmem_queued
+        ));
+        assert!(same("sock.sk_protocol offset", offset_of!(bindings::sock, sk_protocol), c.sock_sk_protocol));
+        assert!(same("sock.sk_sndbuf offset", offset_of!(bindings::sock, sk_sndbuf), c.sock_sk_sndbuf));
+        assert!(same("sk_buff size", size_of::<bindings::sk_buff>(), c.sk_buff_size));
+        assert!(same("sk_buff.cb offset", offset_of!(bindings::sk_buff, cb), c.sk_buff_cb));
+        assert!(same(
+            "tcp_request_sock size",
+            size_of::<bindings::tcp_request_sock>(),
+            c.tcp_request_sock_size
+        ));
     }
 
     #[cfg(mptcp_rs_inject_failure)]

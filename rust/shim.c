@@ -42,5 +42,12 @@ void mptcp_rs_c_layout(struct mptcp_rs_c_layout *l)
 	l->ctl_table_proc_handler = offsetof(struct ctl_table, proc_handler);
 	l->pernet_operations_size = sizeof(struct pernet_operations);
 	l->tcp_sock_size = sizeof(struct tcp_sock);
+	l->sock_size = sizeof(struct sock);
+	l->sock_sk_rcvbuf = offsetof(struct sock, sk_rcvbuf);
+	l->sock_sk_wmem_queued = offsetof(struct sock, sk_wmem_queued);
+	l->sock_sk_protocol = offsetof(struct sock, sk_protocol);
+	l->sock_sk_sndbuf = offsetof(struct sock, sk_sndbuf);
+	l->sk_buff_size = sizeof(struct sk_buff);
+	l->sk_buff_cb = offsetof(struct sk_buff, cb);
 	l->tcp_request_sock_size = sizeof(struct tcp_request_sock);
 }

@@ -68,7 +68,7 @@ impl Drop for Registration {
 // The hooks. Until mptcp_rs creates MPTCP sockets each returns what the TCP stack gets
 // from a kernel built without MPTCP.
 
-unsafe extern "C" fn syn_options(
+extern "C" fn syn_options(
     _sk: *mut bindings::sock,
     _skb: *const bindings::sk_buff,
     _size: *mut c_uint,
@@ -77,7 +77,7 @@ unsafe extern "C" fn syn_options(
     false
 }
 
-unsafe extern "C" fn synack_options(
+extern "C" fn synack_options(
     _req: *const bindings::request_sock,
     _size: *mut c_uint,
     _opts: *mut bindings::mptcp_out_options,
@@ -85,7 +85,7 @@ unsafe extern "C" fn synack_options(
     false
 }
 
-unsafe extern "C" fn established_options(
+extern "C" fn established_options(
     _sk: *mut bindings::sock,
     _skb: *mut bindings::sk_buff,
     _remaining: c_uint,
@@ -95,7 +95,7 @@ unsafe extern "C" fn established_options(
     -1
 }
 
-unsafe extern "C" fn write_options(
+extern "C" fn write_options(
     _th: *mut bindings::tcphdr,
     _ptr: *mut bindings::__be32,
     _tp: *mut bindings::tcp_sock,
@@ -103,23 +103,31 @@ unsafe extern "C" fn write_options(
 ) {
 }
 
-unsafe extern "C" fn incoming_options(_sk: *mut bindings::sock, _skb: *mut bindings::sk_buff) -> bool {
+extern "C" fn incoming_options(
+    _sk: *mut bindings::sock,
+    _skb: *mut bindings::sk_buff,
+) -> bool {
     true
 }
 
-unsafe extern "C" fn space(_ssk: *const bindings::sock, _space: *mut c_int, _full_space: *mut c_int) {}
+extern "C" fn space(
+    _ssk: *const bindings::sock,
+    _space: *mut c_int,
+    _full_space: *mut c_int,
+) {
+}
 
-unsafe extern "C" fn get_reset_option(_skb: *const bindings::sk_buff) -> bindings::__be32 {
+extern "C" fn get_reset_option(_skb: *const bindings::sk_buff) -> bindings::__be32 {
     0
 }
 
-unsafe extern "C" fn active_detect_blackhole(_sk: *mut bindings::sock, _expired: bool) {}
+extern "C" fn active_detect_blackhole(_sk: *mut bindings::sock, _expired: bool) {}
 
-unsafe extern "C" fn seq_show(_seq: *mut bindings::seq_file) {}
+extern "C" fn seq_show(_seq: *mut bindings::seq_file) {}
 
-unsafe extern "C" fn v6_handle_mapped(_sk: *mut bindings::sock, _mapped: bool) {}
+extern "C" fn v6_handle_mapped(_sk: *mut bindings::sock, _mapped: bool) {}
 
-unsafe extern "C" fn init_cookie_req(
+extern "C" fn init_cookie_req(
     _req: *mut bindings::request_sock,
     _sk_listener: *const bindings::sock,
     _skb: *mut bindings::sk_buff,
@@ -127,7 +135,7 @@ unsafe extern "C" fn init_cookie_req(
     0
 }
 
-unsafe extern "C" fn reqsk_alloc(
+extern "C" fn reqsk_alloc(
     _ops: *const bindings::request_sock_ops,
     _sk_listener: *mut bindings::sock,
     _attach_listener: bool,
@@ -135,6 +143,6 @@ unsafe extern "C" fn reqsk_alloc(
     core::ptr::null_mut()
 }
 
-unsafe extern "C" fn sock_from_subflow(_sk: *mut bindings::sock) -> *mut bindings::mptcp_sock {
+extern "C" fn sock_from_subflow(_sk: *mut bindings::sock) -> *mut bindings::mptcp_sock {
     core::ptr::null_mut()
 }

@@ -32,7 +32,11 @@ mod layout {
     #[test]
     fn mptcp_ext_matches_c() {
         let c = c_layout();
-        assert!(same("mptcp_ext size", size_of::<bindings::mptcp_ext>(), c.mptcp_ext_size));
+        assert!(same(
+            "mptcp_ext size",
+            size_of::<bindings::mptcp_ext>(),
+            c.mptcp_ext_size
+        ));
         assert!(same(
             "mptcp_ext.data_seq offset",
             offset_of!(bindings::mptcp_ext, data_seq),
@@ -69,13 +73,21 @@ mod layout {
             c.mptcp_tcp_ops_owner
         ));
         // 13 hooks and the owner, all pointers.
-        assert!(same("mptcp_tcp_ops pointers", c.mptcp_tcp_ops_size, 14 * size_of::<usize>()));
+        assert!(same(
+            "mptcp_tcp_ops pointers",
+            c.mptcp_tcp_ops_size,
+            14 * size_of::<usize>()
+        ));
     }
 
     #[test]
     fn registration_structs_match_c() {
         let c = c_layout();
-        assert!(same("ctl_table size", size_of::<bindings::ctl_table>(), c.ctl_table_size));
+        assert!(same(
+            "ctl_table size",
+            size_of::<bindings::ctl_table>(),
+            c.ctl_table_size
+        ));
         assert!(same(
             "ctl_table.proc_handler offset",
             offset_of!(bindings::ctl_table, proc_handler),
@@ -86,20 +98,44 @@ mod layout {
             size_of::<bindings::pernet_operations>(),
             c.pernet_operations_size
         ));
-        assert!(same("tcp_sock size", size_of::<bindings::tcp_sock>(), c.tcp_sock_size));
+        assert!(same(
+            "tcp_sock size",
+            size_of::<bindings::tcp_sock>(),
+            c.tcp_sock_size
+        ));
         // struct tcp_sock is opaque to Rust (see rust/bindgen_parameters): only its size.
         // struct sock and sk_buff are used field by field: check fields across them.
         assert!(same("sock size", size_of::<bindings::sock>(), c.sock_size));
-        assert!(same("sock.sk_rcvbuf offset", offset_of!(bindings::sock, sk_rcvbuf), c.sock_sk_rcvbuf));
+        assert!(same(
+            "sock.sk_rcvbuf offset",
+            offset_of!(bindings::sock, sk_rcvbuf),
+            c.sock_sk_rcvbuf
+        ));
         assert!(same(
             "sock.sk_wmem_queued offset",
             offset_of!(bindings::sock, sk_wmem_queued),
             c.sock_sk_wmem_queued
         ));
-        assert!(same("sock.sk_protocol offset", offset_of!(bindings::sock, sk_protocol), c.sock_sk_protocol));
-        assert!(same("sock.sk_sndbuf offset", offset_of!(bindings::sock, sk_sndbuf), c.sock_sk_sndbuf));
-        assert!(same("sk_buff size", size_of::<bindings::sk_buff>(), c.sk_buff_size));
-        assert!(same("sk_buff.cb offset", offset_of!(bindings::sk_buff, cb), c.sk_buff_cb));
+        assert!(same(
+            "sock.sk_protocol offset",
+            offset_of!(bindings::sock, sk_protocol),
+            c.sock_sk_protocol
+        ));
+        assert!(same(
+            "sock.sk_sndbuf offset",
+            offset_of!(bindings::sock, sk_sndbuf),
+            c.sock_sk_sndbuf
+        ));
+        assert!(same(
+            "sk_buff size",
+            size_of::<bindings::sk_buff>(),
+            c.sk_buff_size
+        ));
+        assert!(same(
+            "sk_buff.cb offset",
+            offset_of!(bindings::sk_buff, cb),
+            c.sk_buff_cb
+        ));
         assert!(same(
             "tcp_request_sock size",
             size_of::<bindings::tcp_request_sock>(),
@@ -128,11 +164,16 @@ mod crypto {
         for (key, msg, expected) in vectors::JOIN_HMAC {
             let inputs = vectors::join_inputs(key, msg);
             assert!(inputs.is_some());
-            let Some((ka, kb, na, nb)) = inputs else { return };
+            let Some((ka, kb, na, nb)) = inputs else {
+                return;
+            };
             let h = join_hmac::<KernelSha256>(ka, kb, na, nb);
             let mut buf = [0u8; 64];
             assert_eq!(vectors::to_hex(&h, &mut buf), Some(expected));
-            assert_eq!(hmac_truncated(&h), u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]));
+            assert_eq!(
+                hmac_truncated(&h),
+                u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+            );
         }
     }
 

@@ -20,7 +20,13 @@ impl Sha256 for KernelSha256 {
         let mut out = [0u8; SHA256_LEN];
         // SAFETY: both inputs are valid for their lengths and `out` has room for a digest.
         unsafe {
-            bindings::hmac_sha256_usingrawkey(key.as_ptr(), key.len(), msg.as_ptr(), msg.len(), out.as_mut_ptr())
+            bindings::hmac_sha256_usingrawkey(
+                key.as_ptr(),
+                key.len(),
+                msg.as_ptr(),
+                msg.len(),
+                out.as_mut_ptr(),
+            )
         };
         out
     }

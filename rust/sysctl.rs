@@ -51,15 +51,25 @@ pub(crate) unsafe fn enabled(net: *const bindings::net) -> bool {
     unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).enabled) != 0 }
 }
 
+/// Creates the state and sysctls of a new namespace.
+///
+/// # Safety
+///
+/// Called by the pernet core only, with a live `net` whose storage it allocated.
 unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
     // SAFETY: the pernet core calls us with a live namespace whose storage it allocated.
     let state = unsafe { &mut *pernet(net) };
     state.enabled = 1;
 
     // SAFETY: the shim returns the addresses of the kernel's constant sysctl_vals.
-    let (zero, one) = unsafe { (bindings::mptcp_rs_sysctl_zero(), bindings::mptcp_rs_sysctl_one()) };
+    let (zero, one) = unsafe {
+        (
+            bindings::mptcp_rs_sysctl_zero(),
+            bindings::mptcp_rs_sysctl_one(),
+        )
+    };
     let entries: [bindings::ctl_table; SYSCTL_ENTRIES] = [bindings::ctl_table {
-        procname: c"enabled".as_ptr().cast(),
+        procname: c"enabled".as_char_ptr(),
         data: (&raw mut state.enabled).cast(),
         maxlen: size_of::<u8>() as c_int,
         mode: 0o644,
@@ -76,7 +86,7 @@ unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
     // SAFETY: `table` holds SYSCTL_ENTRIES entries that stay alive until pernet_exit
     // unregisters them; the path is a static string.
     let header = unsafe {
-        bindings::register_net_sysctl_sz(net, c"net/mptcp".as_ptr().cast(), table, SYSCTL_ENTRIES)
+        bindings::register_net_sysctl_sz(net, c"net/mptcp".as_char_ptr(), table, SYSCTL_ENTRIES)
     };
     if header.is_null() {
         // SAFETY: `table` came from `KBox::into_raw` above and was not registered.
@@ -88,6 +98,11 @@ unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
     0
 }
 
+/// Removes the sysctls of a namespace being destroyed.
+///
+/// # Safety
+///
+/// Called by the pernet core only, once for each `net` that `pernet_init` succeeded for.
 unsafe extern "C" fn pernet_exit(net: *mut bindings::net) {
     // SAFETY: called once per namespace that `pernet_init` succeeded for.
     let state = unsafe { &mut *pernet(net) };

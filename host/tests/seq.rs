@@ -9,7 +9,11 @@ use proptest::prelude::*;
 #[test]
 fn shared_vectors() {
     for (reference, low, expected) in vectors::EXPAND_SEQ32 {
-        assert_eq!(expand_seq32(reference, low), expected, "{reference:#x} {low:#x}");
+        assert_eq!(
+            expand_seq32(reference, low),
+            expected,
+            "{reference:#x} {low:#x}"
+        );
     }
 }
 

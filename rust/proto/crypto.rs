@@ -41,7 +41,12 @@ pub fn key_derive<H: Sha256>(key: u64) -> KeyDerived {
 /// The SYN/ACK carries this value computed with the responder's key first and the
 /// truncated left-most 64 bits ([`hmac_truncated`]); the third ACK carries the full
 /// 160 left-most bits computed with the initiator's key first.
-pub fn join_hmac<H: Sha256>(key_a: u64, key_b: u64, nonce_a: u32, nonce_b: u32) -> [u8; SHA256_LEN] {
+pub fn join_hmac<H: Sha256>(
+    key_a: u64,
+    key_b: u64,
+    nonce_a: u32,
+    nonce_b: u32,
+) -> [u8; SHA256_LEN] {
     let mut key = [0u8; 16];
     key[..8].copy_from_slice(&key_a.to_be_bytes());
     key[8..].copy_from_slice(&key_b.to_be_bytes());

@@ -55,12 +55,25 @@ pub fn join_inputs(key: &str, msg: &str) -> Option<(u64, u64, u32, u32)> {
 /// Lower-case hex of `bytes` into `out` (which must hold twice as many bytes);
 /// returns the written prefix, or `None` if `out` is too small.
 pub fn to_hex<'a>(bytes: &[u8], out: &'a mut [u8]) -> Option<&'a str> {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let len = bytes.len().checked_mul(2)?;
     let out = out.get_mut(..len)?;
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 0xf)];
+    let mut slots = out.iter_mut();
+    for b in bytes {
+        let (Some(hi), Some(lo)) = (slots.next(), slots.next()) else {
+            return None;
+        };
+        *hi = hex_digit(b >> 4);
+        *lo = hex_digit(b & 0xf);
     }
     core::str::from_utf8(out).ok()
+}
+
+/// The lower-case hex digit of the low 4 bits of `n`.
+const fn hex_digit(n: u8) -> u8 {
+    let n = n & 0xf;
+    if n < 10 {
+        b'0'.wrapping_add(n)
+    } else {
+        b'a'.wrapping_add(n - 10)
+    }
 }

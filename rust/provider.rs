@@ -103,19 +103,11 @@ extern "C" fn write_options(
 ) {
 }
 
-extern "C" fn incoming_options(
-    _sk: *mut bindings::sock,
-    _skb: *mut bindings::sk_buff,
-) -> bool {
+extern "C" fn incoming_options(_sk: *mut bindings::sock, _skb: *mut bindings::sk_buff) -> bool {
     true
 }
 
-extern "C" fn space(
-    _ssk: *const bindings::sock,
-    _space: *mut c_int,
-    _full_space: *mut c_int,
-) {
-}
+extern "C" fn space(_ssk: *const bindings::sock, _space: *mut c_int, _full_space: *mut c_int) {}
 
 extern "C" fn get_reset_option(_skb: *const bindings::sk_buff) -> bindings::__be32 {
     0

@@ -9,5 +9,6 @@
 //! input (sequence arithmetic wraps explicitly).
 
 pub mod crypto;
+pub mod options;
 pub mod seq;
 pub mod vectors;

@@ -6,6 +6,9 @@
 #   topo_path CLIENT SERVER N        veth pair number N between them:
 #                                      client c$N 192.0.2.(N*4+1) / 2001:db8:N::1
 #                                      server s$N 192.0.2.(N*4+2) / 2001:db8:N::2
+#                                    with source routing: traffic from a path's address
+#                                    leaves through that path's device, whatever
+#                                    the destination (what multipath needs)
 #   topo_shape NS DEV NETEM...       replace DEV's root qdisc by netem with those args
 #   topo_addr4 SIDE N / topo_addr6 SIDE N    the address of side c|s on path N
 #   topo_cleanup                     delete every namespace created here
@@ -37,6 +40,14 @@ topo_path() {
 	ip -n "$server" addr add "$(topo_addr6 s "$n")/64" dev "s$n" nodad
 	ip -n "$client" link set "c$n" up
 	ip -n "$server" link set "s$n" up
+	local ns dev side
+	for side in c s; do
+		if [ $side = c ]; then ns=$client dev=c$n; else ns=$server dev=s$n; fi
+		ip -n "$ns" rule add from "$(topo_addr4 $side "$n")" table $((100 + n))
+		ip -n "$ns" route add default dev "$dev" table $((100 + n))
+		ip -n "$ns" -6 rule add from "$(topo_addr6 $side "$n")" table $((100 + n))
+		ip -n "$ns" -6 route add default dev "$dev" table $((100 + n))
+	done
 }
 
 topo_shape() {

@@ -88,7 +88,7 @@ def main():
         ls.settimeout(args.timeout)
         print("listening", flush=True, file=sys.stderr)
         sock, _ = ls.accept()
-        ls.close()
+        # the listener stays open: MPTCP joins arrive at the listening port
     else:
         sock = open_socket(family_of(args.connect), args.proto)
         sock.settimeout(args.timeout)
@@ -97,6 +97,8 @@ def main():
     res = transfer(sock, args.send)
     res["proto"] = args.proto
     sock.close()
+    if args.role == "server":
+        ls.close()
     print(json.dumps(res), flush=True)
 
 

@@ -10,8 +10,9 @@
 use kernel::prelude::*;
 
 mod bindings;
-// The core is a public API in its host crate (`host/`); in the module it is private.
-#[allow(unreachable_pub)]
+// The core is a public API in its host crate (`host/`); in the module it is private,
+// and parts of it (the option codec, the DSS checksum) await the socket layer.
+#[allow(unreachable_pub, dead_code)]
 mod proto;
 mod provider;
 #[cfg(CONFIG_KUNIT)]

@@ -208,6 +208,70 @@ mod seq {
     }
 }
 
+#[kunit_tests(mptcp_rs_options)]
+mod options {
+    use crate::proto::csum::{dss_checksum, dss_checksum_ok, Sum};
+    use crate::proto::options::{parse, Dss, DssMap, MpJoin, MptcpOption, ParseError, Segment};
+
+    #[test]
+    fn dss_known_encoding() {
+        // data ACK (32 bit) + 64-bit mapping + checksum + DATA_FIN
+        let bytes: [u8; 24] = [
+            0x1e, 0x18, 0x20, 0x1d, 0, 0, 0x10, 0, 0, 0, 0, 1, 0, 0, 0x20, 0, 0, 0, 0, 1, 0, 5,
+            0xab, 0xcd,
+        ];
+        let want = MptcpOption::Dss(Dss {
+            data_ack: Some((0x1000, false)),
+            map: Some(DssMap {
+                dsn: 0x1_0000_2000,
+                dsn64: true,
+                ssn: 1,
+                data_len: 5,
+                checksum: Some(0xabcd),
+            }),
+            data_fin: true,
+        });
+        assert_eq!(parse(Segment::Other, &bytes), Ok(want));
+        let mut out = [0u8; 40];
+        assert_eq!(want.write(&mut out), Ok(bytes.len()));
+        assert_eq!(&out[..bytes.len()], &bytes[..]);
+    }
+
+    #[test]
+    fn join_round_trip_and_strict_lengths() {
+        let syn = MptcpOption::MpJoin(MpJoin::Syn {
+            backup: true,
+            addr_id: 2,
+            token: 0xdeadbeef,
+            nonce: 7,
+        });
+        let mut out = [0u8; 40];
+        let n = syn.write(&mut out).unwrap_or(0);
+        assert_eq!(n, 12);
+        assert_eq!(parse(Segment::Syn, &out[..n]), Ok(syn));
+        // the same bytes are not a valid MP_JOIN on a non-SYN segment
+        assert_eq!(
+            parse(Segment::Other, &out[..n]),
+            Err(ParseError::BadSubtypeLength {
+                subtype: 1,
+                len: 12
+            })
+        );
+        // nor with a length byte that lies
+        out[1] = 40;
+        assert_eq!(parse(Segment::Syn, &out[..n]), Err(ParseError::BadLength));
+    }
+
+    #[test]
+    fn dss_checksum_rfc1071_example() {
+        let words = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
+        assert_eq!(Sum::of(&words).fold(), 0xddf2);
+        let c = dss_checksum(0x1_0000_2000, 1, 8, Sum::of(&words));
+        assert!(dss_checksum_ok(0x1_0000_2000, 1, 8, Sum::of(&words), c));
+        assert!(!dss_checksum_ok(0x1_0000_2001, 1, 8, Sum::of(&words), c));
+    }
+}
+
 /// Built only with `MPTCP_RS_KUNIT_INJECT_FAILURE=1`: shows that a failing assertion
 /// fails `make check`.
 #[cfg(mptcp_rs_inject_failure)]

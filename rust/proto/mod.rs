@@ -9,6 +9,7 @@
 //! input (sequence arithmetic wraps explicitly).
 
 pub mod crypto;
+pub mod csum;
 pub mod options;
 pub mod seq;
 pub mod vectors;

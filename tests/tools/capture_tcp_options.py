@@ -3,7 +3,12 @@
 """Capture the MPTCP options of every TCP segment seen in the current network
 namespace until SIGTERM/SIGINT, one line per option: "syn|synack|other HEX".
 
-  capture_tcp_options.py OUTFILE
+  capture_tcp_options.py OUTFILE [SEGFILE]
+
+With SEGFILE, also writes there what is needed to recompute DSS checksums, for the
+first 8 MB of payload: "S FLOW ISN" for each SYN, "D FLOW SEQ PAYLOADHEX" for each
+segment with data, "M FLOW OPTHEX" for each DSS option carrying a mapping, where
+FLOW names the sender's address and port and the receiver's.
 """
 import signal
 import socket
@@ -12,6 +17,20 @@ import sys
 
 ETH_P_ALL = 0x0003
 TCPOPT_MPTCP = 30
+
+
+def flow_of(frame):
+    ethertype = struct.unpack("!H", frame[12:14])[0]
+    p = frame[14:]
+    if ethertype == 0x0800:
+        ihl = (p[0] & 0xF) * 4
+        src, dst, tcp = socket.inet_ntoa(p[12:16]), socket.inet_ntoa(p[16:20]), p[ihl:]
+    else:
+        src = socket.inet_ntop(socket.AF_INET6, p[8:24])
+        dst = socket.inet_ntop(socket.AF_INET6, p[24:40])
+        tcp = p[40:]
+    sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+    return "%s.%d>%s.%d" % (src, sport, dst, dport), seq
 
 
 def tcp_options(frame):
@@ -34,11 +53,13 @@ def tcp_options(frame):
         return None
     doff = (tcp[12] >> 4) * 4
     flags = tcp[13]
-    return flags, tcp[20:doff]
+    return flags, tcp[20:doff], tcp[doff:]
 
 
 def main():
     out = open(sys.argv[1], "w")
+    seg_out = open(sys.argv[2], "w") if len(sys.argv) > 2 else None
+    budget = 8 << 20
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.settimeout(0.2)
     running = [True]
@@ -59,9 +80,17 @@ def main():
         r = tcp_options(frame)
         if not r:
             continue
-        flags, opts = r
+        flags, opts, payload = r
         syn, ack = flags & 0x02, flags & 0x10
         seg = "synack" if syn and ack else "syn" if syn else "other"
+        flow = None
+        if seg_out and budget > 0:
+            flow, seq = flow_of(frame)
+            if syn:
+                seg_out.write("S %s %d\n" % (flow, seq))
+            if payload:
+                seg_out.write("D %s %d %s\n" % (flow, seq, payload.hex()))
+                budget -= len(payload)
         i = 0
         while i < len(opts):
             kind = opts[i]
@@ -74,9 +103,15 @@ def main():
                 break
             ln = opts[i + 1]
             if kind == TCPOPT_MPTCP:
-                out.write("%s %s\n" % (seg, opts[i:i + ln].hex()))
+                opt = opts[i:i + ln]
+                out.write("%s %s\n" % (seg, opt.hex()))
+                # DSS (subtype 2) with a mapping (flag M)
+                if flow and ln >= 4 and opt[2] >> 4 == 2 and opt[3] & 0x04:
+                    seg_out.write("M %s %s\n" % (flow, opt.hex()))
             i += ln
     out.close()
+    if seg_out:
+        seg_out.close()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The DSS checksum (RFC 8684 section 3.3.1): the Internet checksum (RFC 1071) over a
+//! pseudo-header of the 64-bit data sequence number, the 32-bit relative subflow
+//! sequence number, the 16-bit data-level length and a zero checksum field, followed
+//! by the mapped payload.
+//!
+//! Sums are kept as 32-bit accumulators of 16-bit big-endian words, so a payload can
+//! be summed in pieces (for instance over the fragments of an skb) and the pieces
+//! combined with [`Sum::add`], as long as every piece but the last has even length.
+
+/// A ones-complement running sum of big-endian 16-bit words.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sum(u32);
+
+impl Sum {
+    /// The sum of `data`, as big-endian 16-bit words (a trailing odd byte is the high
+    /// byte of a last word).
+    pub fn of(data: &[u8]) -> Sum {
+        let mut acc: u64 = 0;
+        let mut words = data.chunks_exact(2);
+        for w in &mut words {
+            if let [hi, lo] = *w {
+                acc += u64::from(u16::from_be_bytes([hi, lo]));
+            }
+        }
+        if let [last] = *words.remainder() {
+            acc += u64::from(u16::from_be_bytes([last, 0]));
+        }
+        Sum(fold64(acc))
+    }
+
+    /// Adds another sum (ones-complement addition).
+    pub fn add(self, other: Sum) -> Sum {
+        Sum(fold64(u64::from(self.0) + u64::from(other.0)))
+    }
+
+    /// The 16-bit ones-complement sum.
+    pub fn fold(self) -> u16 {
+        let mut s = self.0;
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        s as u16
+    }
+}
+
+fn fold64(mut s: u64) -> u32 {
+    while s > 0xffff_ffff {
+        s = (s & 0xffff_ffff) + (s >> 32);
+    }
+    s as u32
+}
+
+/// The sum of the DSS checksum pseudo-header (checksum field zero).
+pub fn pseudo_header(dsn: u64, ssn: u32, data_len: u16) -> Sum {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&dsn.to_be_bytes());
+    b[8..12].copy_from_slice(&ssn.to_be_bytes());
+    b[12..14].copy_from_slice(&data_len.to_be_bytes());
+    Sum::of(&b)
+}
+
+/// The checksum to send for a mapping whose payload sums to `payload`.
+pub fn dss_checksum(dsn: u64, ssn: u32, data_len: u16, payload: Sum) -> u16 {
+    !pseudo_header(dsn, ssn, data_len).add(payload).fold()
+}
+
+/// Whether a received `checksum` matches the mapping and its payload sum.
+pub fn dss_checksum_ok(dsn: u64, ssn: u32, data_len: u16, payload: Sum, checksum: u16) -> bool {
+    // the sum of everything, checksum included, is all ones
+    pseudo_header(dsn, ssn, data_len)
+        .add(payload)
+        .add(Sum(u32::from(checksum)))
+        .fold()
+        == 0xffff
+}

@@ -211,26 +211,13 @@ mod seq {
 #[kunit_tests(mptcp_rs_options)]
 mod options {
     use crate::proto::csum::{dss_checksum, dss_checksum_ok, Sum};
-    use crate::proto::options::{parse, Dss, DssMap, MpJoin, MptcpOption, ParseError, Segment};
+    use crate::proto::options::{parse, MpJoin, MptcpOption, ParseError, Segment};
+    use crate::proto::vectors;
 
     #[test]
     fn dss_known_encoding() {
-        // data ACK (32 bit) + 64-bit mapping + checksum + DATA_FIN
-        let bytes: [u8; 24] = [
-            0x1e, 0x18, 0x20, 0x1d, 0, 0, 0x10, 0, 0, 0, 0, 1, 0, 0, 0x20, 0, 0, 0, 0, 1, 0, 5,
-            0xab, 0xcd,
-        ];
-        let want = MptcpOption::Dss(Dss {
-            data_ack: Some((0x1000, false)),
-            map: Some(DssMap {
-                dsn: 0x1_0000_2000,
-                dsn64: true,
-                ssn: 1,
-                data_len: 5,
-                checksum: Some(0xabcd),
-            }),
-            data_fin: true,
-        });
+        let (bytes, dss) = vectors::DSS_FULL;
+        let want = MptcpOption::Dss(dss);
         assert_eq!(parse(Segment::Other, &bytes), Ok(want));
         let mut out = [0u8; 40];
         assert_eq!(want.write(&mut out), Ok(bytes.len()));

@@ -81,22 +81,6 @@ fn known_encodings() {
             }),
         ),
         (
-            // data ACK (32 bit) + 64-bit mapping + checksum, DATA_FIN
-            Segment::Other,
-            "1e 18 20 1d 00001000 0000000100002000 00000001 0005 abcd",
-            MptcpOption::Dss(Dss {
-                data_ack: Some((0x1000, false)),
-                map: Some(DssMap {
-                    dsn: 0x1_0000_2000,
-                    dsn64: true,
-                    ssn: 1,
-                    data_len: 5,
-                    checksum: Some(0xabcd),
-                }),
-                data_fin: true,
-            }),
-        ),
-        (
             Segment::Other,
             "1e 0c 20 03 0000000100000002",
             MptcpOption::Dss(Dss {
@@ -162,6 +146,13 @@ fn known_encodings() {
         assert_eq!(written(&opt), b, "write {opt:?}");
         assert_eq!(opt.segment(), seg, "segment of {opt:?}");
     }
+}
+
+#[test]
+fn shared_dss_vector() {
+    let (bytes, dss) = mptcp_proto::vectors::DSS_FULL;
+    assert_eq!(parse(Segment::Other, &bytes), Ok(MptcpOption::Dss(dss)));
+    assert_eq!(written(&MptcpOption::Dss(dss)), bytes.to_vec());
 }
 
 #[test]

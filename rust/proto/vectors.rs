@@ -41,6 +41,29 @@ pub const EXPAND_SEQ32: [(u64, u32, u64); 7] = [
     (0x7_8000_0000, 0, 0x7_0000_0000),
 ];
 
+/// A DSS option with every field: 32-bit data ACK, 64-bit mapping, checksum,
+/// DATA_FIN (RFC 8684 figure 9), and what it means.
+pub const DSS_FULL: ([u8; 24], crate::proto::options::Dss) = (
+    [
+        0x1e, 0x18, 0x20, 0x1d, // kind, length, subtype, flags F|m|M|A
+        0x00, 0x00, 0x10, 0x00, // data ACK
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x20, 0x00, // DSN
+        0x00, 0x00, 0x00, 0x01, // subflow sequence number
+        0x00, 0x05, 0xab, 0xcd, // data-level length, checksum
+    ],
+    crate::proto::options::Dss {
+        data_ack: Some((0x1000, false)),
+        map: Some(crate::proto::options::DssMap {
+            dsn: 0x1_0000_2000,
+            dsn64: true,
+            ssn: 1,
+            data_len: 5,
+            checksum: Some(0xabcd),
+        }),
+        data_fin: true,
+    },
+);
+
 /// Splits an ASCII key string of [`JOIN_HMAC`] into its two big-endian keys and an
 /// ASCII message into its two nonces. Returns `None` on strings of the wrong length.
 pub fn join_inputs(key: &str, msg: &str) -> Option<(u64, u64, u32, u32)> {

@@ -4,11 +4,13 @@
 #   make demo      set up, build, boot the custom kernel in QEMU and show what works
 #   make check     all tests (host, KUnit, guest); ends with "N passed, N failed"
 #
+#   make bench     throughput side by side (TCP, upstream MPTCP), ratios, JSON + PNG
+#
 # Other targets: deps, kernels, module, host-test, clean. Big artefacts (kernel source
 # and builds) live in $(MPTCP_RS_CACHE), default ~/.cache/mptcp-rs; module builds and
 # test logs in build/.
 
-.PHONY: all deps kernels module host-test check demo clean help
+.PHONY: all deps kernels module host-test check demo bench clean help
 
 all: module
 
@@ -34,6 +36,9 @@ check: deps
 
 demo: deps
 	scripts/demo
+
+bench: deps
+	scripts/bench
 
 clean:
 	rm -rf build host/target

@@ -259,6 +259,50 @@ mod options {
     }
 }
 
+#[kunit_tests(mptcp_rs_lia)]
+mod lia {
+    use crate::proto::lia::{acks_per_increment, Subflow, MAX_SUBFLOWS};
+    use crate::proto::vectors;
+
+    #[test]
+    fn shared_vectors() {
+        for (subs, me, want) in vectors::LIA_CASES {
+            let mut all = [Subflow {
+                cwnd: 0,
+                srtt_us: 0,
+            }; MAX_SUBFLOWS];
+            for (slot, &(cwnd, srtt_us)) in all.iter_mut().zip(subs.iter()) {
+                *slot = Subflow { cwnd, srtt_us };
+            }
+            let all = &all[..subs.len()];
+            assert_eq!(acks_per_increment(all, me), Some(want));
+        }
+    }
+
+    #[test]
+    fn extreme_inputs_do_not_overflow() {
+        let big = [Subflow {
+            cwnd: u32::MAX,
+            srtt_us: u32::MAX,
+        }; MAX_SUBFLOWS];
+        assert_eq!(
+            acks_per_increment(&big, 0),
+            Some((MAX_SUBFLOWS * MAX_SUBFLOWS) as u32 * (1 << 20))
+        );
+        let mixed = [
+            Subflow {
+                cwnd: u32::MAX,
+                srtt_us: 1,
+            },
+            Subflow {
+                cwnd: 1,
+                srtt_us: u32::MAX,
+            },
+        ];
+        assert!(acks_per_increment(&mixed, 1).is_some());
+    }
+}
+
 /// Built only with `MPTCP_RS_KUNIT_INJECT_FAILURE=1`: shows that a failing assertion
 /// fails `make check`.
 #[cfg(mptcp_rs_inject_failure)]

@@ -10,6 +10,7 @@
 
 pub mod crypto;
 pub mod csum;
+pub mod lia;
 pub mod options;
 pub mod seq;
 pub mod vectors;

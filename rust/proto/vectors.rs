@@ -64,6 +64,24 @@ pub const DSS_FULL: ([u8; 24], crate::proto::options::Dss) = (
     },
 );
 
+/// A LIA case: subflows as (cwnd, srtt_us), the subflow asked about, and the number
+/// of acknowledged packets per one-packet increase.
+pub type LiaCase = (&'static [(u32, u32)], usize, u32);
+
+/// LIA cases worked out by hand from RFC 6356 (see `lia.rs`).
+pub const LIA_CASES: [LiaCase; 5] = [
+    // one subflow: Reno
+    (&[(10, 5_000)], 0, 10),
+    // two equal subflows: alpha = 1/2, w = 4 * cwnd
+    (&[(40, 20_000), (40, 20_000)], 0, 160),
+    // three equal subflows: w = 9 * cwnd
+    (&[(7, 1_000), (7, 1_000), (7, 1_000)], 2, 63),
+    // fast small path and slow large path: S = 11, w = ceil(121 / 10)
+    (&[(10, 1_000), (1000, 1_000_000)], 0, 13),
+    // ... and the slow path is held to its own window (never faster than TCP)
+    (&[(10, 1_000), (1000, 1_000_000)], 1, 1000),
+];
+
 /// Splits an ASCII key string of [`JOIN_HMAC`] into its two big-endian keys and an
 /// ASCII message into its two nonces. Returns `None` on strings of the wrong length.
 pub fn join_inputs(key: &str, msg: &str) -> Option<(u64, u64, u32, u32)> {

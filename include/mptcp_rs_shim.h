@@ -9,10 +9,14 @@
 #include <linux/types.h>
 
 struct net;
+struct sock;
 
 void *mptcp_rs_net_generic(const struct net *net, unsigned int id);
 void *mptcp_rs_sysctl_zero(void);
 void *mptcp_rs_sysctl_one(void);
+
+/* rust/cc_shim.c, linked into the congestion control modules */
+void *mptcp_rs_cc_priv(struct sock *sk);
 
 /*
  * Sizes and offsets of the C structures the module shares with the kernel, as

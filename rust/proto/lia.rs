@@ -37,6 +37,8 @@ pub const MAX_CWND: u32 = 1 << 20;
 /// Round-trip times are clamped to this many microseconds (about 16.8 s).
 pub const MAX_RTT_US: u32 = 1 << 24;
 
+use core::num::NonZeroU64;
+
 const FRAC_BITS: u32 = 8;
 
 /// The congestion state of one subflow as LIA sees it.
@@ -70,13 +72,15 @@ pub fn acks_per_increment(all: &[Subflow], me: usize) -> Option<u32> {
 
     // b = argmax cwnd / rtt^2, compared by cross-multiplication:
     // cwnd_k * rtt_b^2 > cwnd_b * rtt_k^2 (at most 2^20 * 2^48, in u128: no division).
+    // Every operation below is bounded by the clamps; the saturating forms only keep
+    // panic paths out of the kernel.
     let mut best = all.first()?.clamped();
     for s in all.iter().skip(1) {
         let (c, r) = s.clamped();
         let (cb, rb) = best;
-        if u128::from(c) * u128::from(rb) * u128::from(rb)
-            > u128::from(cb) * u128::from(r) * u128::from(r)
-        {
+        let lhs = u128::from(c).saturating_mul(u128::from(rb) * u128::from(rb));
+        let rhs = u128::from(cb).saturating_mul(u128::from(r) * u128::from(r));
+        if lhs > rhs {
             best = (c, r);
         }
     }
@@ -86,12 +90,17 @@ pub fn acks_per_increment(all: &[Subflow], me: usize) -> Option<u32> {
     let mut s_fp: u64 = 0;
     for sub in all {
         let (c, r) = sub.clamped();
-        let term = ((c << FRAC_BITS) * rtt_b).div_ceil(r);
+        let term = div_ceil((c << FRAC_BITS).saturating_mul(rtt_b), NonZeroU64::new(r)?);
         s_fp = s_fp.saturating_add(term);
     }
     // S^2 / cwnd_b, rounded up; s_fp^2 < 2^62.
-    let denom = cwnd_b << (2 * FRAC_BITS);
-    let coupled = s_fp.saturating_mul(s_fp).div_ceil(denom);
+    let denom = NonZeroU64::new(cwnd_b << (2 * FRAC_BITS))?;
+    let coupled = div_ceil(s_fp.saturating_mul(s_fp), denom);
     let w = coupled.max(cwnd_me);
     Some(u32::try_from(w).unwrap_or(u32::MAX))
+}
+
+/// `x / d` rounded up, without a division-by-zero path.
+fn div_ceil(x: u64, d: NonZeroU64) -> u64 {
+    (x / d).saturating_add(u64::from(x % d != 0))
 }

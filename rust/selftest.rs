@@ -303,6 +303,31 @@ mod lia {
     }
 }
 
+#[kunit_tests(mptcp_rs_olia)]
+mod olia {
+    use crate::proto::olia::{increase_per_ack, Path, MAX_SUBFLOWS};
+    use crate::proto::vectors;
+
+    #[test]
+    fn shared_vectors() {
+        for (paths, me, want) in vectors::OLIA_CASES {
+            let mut all = [Path {
+                cwnd: 0,
+                srtt_us: 0,
+                loss_interval: 0,
+            }; MAX_SUBFLOWS];
+            for (slot, &(cwnd, srtt_us, loss_interval)) in all.iter_mut().zip(paths.iter()) {
+                *slot = Path {
+                    cwnd,
+                    srtt_us,
+                    loss_interval,
+                };
+            }
+            assert_eq!(increase_per_ack(&all[..paths.len()], me), Some(want));
+        }
+    }
+}
+
 /// Built only with `MPTCP_RS_KUNIT_INJECT_FAILURE=1`: shows that a failing assertion
 /// fails `make check`.
 #[cfg(mptcp_rs_inject_failure)]

@@ -11,6 +11,7 @@
 pub mod crypto;
 pub mod csum;
 pub mod lia;
+pub mod olia;
 pub mod options;
 pub mod seq;
 pub mod vectors;

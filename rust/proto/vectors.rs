@@ -82,6 +82,30 @@ pub const LIA_CASES: [LiaCase; 5] = [
     (&[(10, 1_000), (1000, 1_000_000)], 1, 1000),
 ];
 
+/// An OLIA case: paths as (cwnd, srtt_us, loss_interval), the path asked about, and
+/// its window change per acknowledged packet scaled by 2^24.
+pub type OliaCase = (&'static [(u32, u32, u32)], usize, i64);
+
+/// OLIA cases computed by hand from the formulas in `olia.rs`.
+pub const OLIA_CASES: [OliaCase; 4] = [
+    // one path: 2^24 / 10, Reno
+    (&[(10, 30_000, 500)], 0, 1_677_721),
+    // two equal paths: nothing to collect, w / (2w)^2 = 1 / 64 for w = 16
+    (&[(16, 10_000, 100), (16, 10_000, 100)], 1, 262_144),
+    // congested large path: 100 * 2^40 / (120 * 256)^2 - 2^24 / (2 * 100)
+    (
+        &[(100, 20_000, 50), (20, 20_000, 5_000)],
+        0,
+        116_508 - 83_886,
+    ),
+    // the collected path: 20 * 2^40 / (120 * 256)^2 + 2^24 / (2 * 20)
+    (
+        &[(100, 20_000, 50), (20, 20_000, 5_000)],
+        1,
+        23_301 + 419_430,
+    ),
+];
+
 /// Splits an ASCII key string of [`JOIN_HMAC`] into its two big-endian keys and an
 /// ASCII message into its two nonces. Returns `None` on strings of the wrong length.
 pub fn join_inputs(key: &str, msg: &str) -> Option<(u64, u64, u32, u32)> {

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # On the debug kernel (lockdep, DEBUG_ATOMIC_SLEEP, kmemleak, KFENCE, DEBUG_OBJECTS):
 # load and unload mptcp_rs 100 times, with network namespaces created and destroyed
-# while it is loaded and, every tenth time, mptcp_lia loaded, used by a socket and
-# unloaded; then require a clean kernel log and no kmemleak report.
+# while it is loaded and, every tenth time, mptcp_lia and mptcp_olia loaded, used by
+# a socket and unloaded; then require a clean kernel log and no kmemleak report.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 ko="$MPTCP_RS_REPO/build/$MPTCP_RS_FLAVOUR/mptcp_rs.ko"
-lia="$MPTCP_RS_REPO/build/$MPTCP_RS_FLAVOUR/mptcp_lia.ko"
 [ -f "$ko" ] || fail "no module at $ko"
 grep -q '^mptcp_rs ' /proc/modules && { rmmod mptcp_rs || fail "initial rmmod failed"; }
 [ -e /sys/kernel/debug/kmemleak ] || fail "kmemleak not available on this kernel"
@@ -19,14 +18,16 @@ for i in $(seq 100); do
 	if ((i % 10 == 0)); then
 		ip netns add leak$i && ip netns exec leak$i sysctl -qw net.mptcp.enabled=0 && ip netns del leak$i ||
 			fail "namespace round trip #$i failed"
-		# the congestion control module too, with a socket using it
-		insmod "$lia" || fail "insmod mptcp_lia #$i failed"
-		python3 -c '
-import socket
+		# the congestion control modules too, each with a socket using it
+		for algo in lia olia; do
+			insmod "$MPTCP_RS_REPO/build/$MPTCP_RS_FLAVOUR/mptcp_$algo.ko" || fail "insmod mptcp_$algo #$i failed"
+			python3 -c '
+import socket, sys
 s = socket.socket()
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"lia")
-s.close()' || fail "TCP_CONGESTION lia #$i failed"
-		rmmod mptcp_lia || fail "rmmod mptcp_lia #$i failed"
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, sys.argv[1].encode())
+s.close()' "$algo" || fail "TCP_CONGESTION $algo #$i failed"
+			rmmod "mptcp_$algo" || fail "rmmod mptcp_$algo #$i failed"
+		done
 	fi
 	rmmod mptcp_rs || fail "rmmod #$i failed"
 done

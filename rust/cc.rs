@@ -64,10 +64,15 @@ pub(crate) trait Algorithm {
     type State: Default;
     /// Congestion avoidance on an ACK that acknowledged `acked` packets.
     fn cong_avoid(sk: &TcpSock, state: &mut Self::State, ack: u32, acked: u32);
-    /// The slow start threshold after a loss.
-    fn ssthresh(sk: &TcpSock, state: &mut Self::State) -> u32;
-    /// The window to restore when a loss turns out to be spurious.
-    fn undo_cwnd(sk: &TcpSock, state: &mut Self::State) -> u32;
+    /// The slow start threshold after a loss; by default Reno's halving, which LIA
+    /// and OLIA keep.
+    fn ssthresh(sk: &TcpSock, _state: &mut Self::State) -> u32 {
+        sk.reno_ssthresh()
+    }
+    /// The window to restore when a loss turns out to be spurious; by default Reno's.
+    fn undo_cwnd(sk: &TcpSock, _state: &mut Self::State) -> u32 {
+        sk.reno_undo_cwnd()
+    }
 }
 
 /// The state of `A` on socket `sk`.

@@ -32,14 +32,6 @@ impl cc::Algorithm for Lia {
     fn cong_avoid(sk: &cc::TcpSock, _state: &mut (), ack: u32, acked: u32) {
         sk.reno_cong_avoid(ack, acked);
     }
-
-    fn ssthresh(sk: &cc::TcpSock, _state: &mut ()) -> u32 {
-        sk.reno_ssthresh()
-    }
-
-    fn undo_cwnd(sk: &cc::TcpSock, _state: &mut ()) -> u32 {
-        sk.reno_undo_cwnd()
-    }
 }
 
 struct LiaModule {

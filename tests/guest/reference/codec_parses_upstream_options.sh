@@ -28,9 +28,15 @@ cap=$!
 for i in $(seq 50); do grep -q capturing /tmp/cap.err 2>/dev/null && break; sleep 0.1; done
 
 # a transfer long enough to change priorities and remove an address under it
-( sleep 2; ip -n cli mptcp endpoint change id 3 backup; sleep 1; ip -n srv mptcp endpoint del id 2 ) &
+# each step waits for the previous one to show in upstream's counters
+(
+	for i in $(seq 100); do [ "$(mib srv MPTcpExtMPJoinAckRx)" -ge 1 ] && break; sleep 0.1; done
+	ip -n cli mptcp endpoint change id 3 backup
+	for i in $(seq 100); do [ "$(mib cli MPTcpExtMPPrioTx)" -ge 1 ] && break; sleep 0.1; done
+	ip -n srv mptcp endpoint del id 2
+) &
 changes=$!
-transfer cli srv "$(topo_addr4 s 1)" 7001 mptcp $((12 << 20))
+transfer cli srv "$(topo_addr4 s 1)" 7001 mptcp $((16 << 20))
 wait $changes
 
 # an abortive close: MP_FASTCLOSE and MP_TCPRST
@@ -70,5 +76,5 @@ verified=$(echo "$result" | awk '/^dss_checksums_verified/ {print $2}')
 for want in 'MP_CAPABLE(syn)' 'MP_CAPABLE(synack)' 'MP_CAPABLE(' 'DSS(ack+map+csum' 'MP_JOIN(syn)' \
 	'MP_JOIN(synack)' 'MP_JOIN(ack)' 'ADD_ADDR(hmac)' 'ADD_ADDR(echo)' 'MP_PRIO' 'REMOVE_ADDR' \
 	'MP_FASTCLOSE' 'MP_TCPRST'; do
-	echo "$result" | grep -qF "$want" || fail "no $want seen on the wire"
+	echo "$result" | grep -qF "$want" || fail "no $want seen on the wire (join acks $(mib srv MPTcpExtMPJoinAckRx), prio tx $(mib cli MPTcpExtMPPrioTx), rm_addr tx $(mib srv MPTcpExtRmAddrTx))"
 done

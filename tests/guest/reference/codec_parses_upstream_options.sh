@@ -36,7 +36,7 @@ for i in $(seq 50); do grep -q capturing /tmp/cap.err 2>/dev/null && break; slee
 	ip -n srv mptcp endpoint del id 2
 ) &
 changes=$!
-transfer cli srv "$(topo_addr4 s 1)" 7001 mptcp $((16 << 20))
+transfer cli srv "$(topo_addr4 s 1)" 7001 mptcp $((6 << 20))
 wait $changes
 
 # an abortive close: MP_FASTCLOSE and MP_TCPRST
@@ -69,7 +69,7 @@ lines=$(wc -l </tmp/opts.txt)
 result=$("$check" --segments /tmp/segs.txt </tmp/opts.txt)
 rc=$?
 echo "$result" | sed 's/^/  /' >&2
-info "$lines MPTCP options captured"
+info "$lines MPTCP options captured; $(grep -o 'capture: .*' /tmp/cap.err)"
 [ "$rc" = 0 ] || fail "options written by upstream that the codec rejects or cannot round-trip, or DSS checksums it disagrees with"
 verified=$(echo "$result" | awk '/^dss_checksums_verified/ {print $2}')
 [ "${verified:-0}" -ge 100 ] || fail "only ${verified:-0} DSS checksums could be verified"

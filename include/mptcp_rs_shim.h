@@ -14,6 +14,7 @@ struct sock;
 void *mptcp_rs_net_generic(const struct net *net, unsigned int id);
 void *mptcp_rs_sysctl_zero(void);
 void *mptcp_rs_sysctl_one(void);
+unsigned int mptcp_rs_tcp_timewait_len(void);
 
 /* rust/cc_shim.c, linked into the congestion control modules */
 void *mptcp_rs_cc_priv(struct sock *sk);

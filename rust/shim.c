@@ -29,6 +29,11 @@ void *mptcp_rs_sysctl_one(void)
 	return SYSCTL_ONE;
 }
 
+unsigned int mptcp_rs_tcp_timewait_len(void)
+{
+	return TCP_TIMEWAIT_LEN;
+}
+
 void mptcp_rs_c_layout(struct mptcp_rs_c_layout *l)
 {
 	l->mptcp_ext_size = sizeof(struct mptcp_ext);

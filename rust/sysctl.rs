@@ -14,13 +14,21 @@ use kernel::{error::to_result, prelude::*, types::Opaque};
 struct PernetState {
     /// `net.mptcp.enabled`: new MPTCP sockets may be created (1) or not (0).
     enabled: u8,
+    /// `net.mptcp.checksum_enabled`: offer and require DSS checksums (1) or not (0).
+    checksum_enabled: u8,
+    /// `net.mptcp.syn_retrans_before_tcp_fallback`: MP_CAPABLE SYN retransmissions
+    /// before retrying without MPTCP options.
+    syn_retrans_before_tcp_fallback: u8,
+    /// `net.mptcp.close_timeout`, jiffies (shown in seconds): how long an orphaned
+    /// connection lingers after close.
+    close_timeout: c_uint,
     /// The namespace's registration of [`SYSCTL_ENTRIES`] entries.
     header: *mut bindings::ctl_table_header,
     /// The namespace's copy of the table, owned by this state.
     table: *mut bindings::ctl_table,
 }
 
-const SYSCTL_ENTRIES: usize = 1;
+const SYSCTL_ENTRIES: usize = 4;
 
 /// Id assigned by the pernet core to our per-namespace storage.
 struct PernetId(UnsafeCell<c_uint>);
@@ -59,7 +67,12 @@ pub(crate) unsafe fn enabled(net: *const bindings::net) -> bool {
 unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
     // SAFETY: the pernet core calls us with a live namespace whose storage it allocated.
     let state = unsafe { &mut *pernet(net) };
+    // upstream's defaults
     state.enabled = 1;
+    state.checksum_enabled = 0;
+    state.syn_retrans_before_tcp_fallback = 2;
+    // SAFETY: the shim returns a constant.
+    state.close_timeout = unsafe { bindings::mptcp_rs_tcp_timewait_len() };
 
     // SAFETY: the shim returns the addresses of the kernel's constant sysctl_vals.
     let (zero, one) = unsafe {
@@ -68,16 +81,34 @@ unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
             bindings::mptcp_rs_sysctl_one(),
         )
     };
-    let entries: [bindings::ctl_table; SYSCTL_ENTRIES] = [bindings::ctl_table {
-        procname: c"enabled".as_char_ptr(),
-        data: (&raw mut state.enabled).cast(),
+    let u8_entry = |name: &'static CStr, data: *mut u8, max: *mut c_void| bindings::ctl_table {
+        procname: name.as_char_ptr(),
+        data: data.cast(),
         maxlen: size_of::<u8>() as c_int,
         mode: 0o644,
         proc_handler: Some(bindings::proc_dou8vec_minmax),
         extra1: zero,
-        extra2: one,
+        extra2: max,
         ..Default::default()
-    }];
+    };
+    let entries: [bindings::ctl_table; SYSCTL_ENTRIES] = [
+        u8_entry(c"enabled", &raw mut state.enabled, one),
+        u8_entry(c"checksum_enabled", &raw mut state.checksum_enabled, one),
+        // no upper bound but the type's, as upstream
+        u8_entry(
+            c"syn_retrans_before_tcp_fallback",
+            &raw mut state.syn_retrans_before_tcp_fallback,
+            core::ptr::null_mut(),
+        ),
+        bindings::ctl_table {
+            procname: c"close_timeout".as_char_ptr(),
+            data: (&raw mut state.close_timeout).cast(),
+            maxlen: size_of::<c_uint>() as c_int,
+            mode: 0o644,
+            proc_handler: Some(bindings::proc_dointvec_jiffies),
+            ..Default::default()
+        },
+    ];
     let table = match KBox::new(entries, GFP_KERNEL) {
         Ok(t) => KBox::into_raw(t).cast::<bindings::ctl_table>(),
         Err(_) => return ENOMEM.to_errno(),

@@ -34,6 +34,8 @@ def flow_of(frame):
 
 
 def tcp_options(frame):
+    """(flags, options, payload) of a TCP segment in an Ethernet frame, the payload
+    cut to the IP length (never trailing bytes), or None."""
     if len(frame) < 14:
         return None
     ethertype = struct.unpack("!H", frame[12:14])[0]
@@ -42,11 +44,13 @@ def tcp_options(frame):
         ihl = (p[0] & 0xF) * 4
         if p[9] != 6:
             return None
-        tcp = p[ihl:]
+        total = struct.unpack("!H", p[2:4])[0]
+        tcp = p[ihl:total]
     elif ethertype == 0x86DD and len(p) >= 40:
         if p[6] != 6:  # no extension headers in these tests
             return None
-        tcp = p[40:]
+        total = 40 + struct.unpack("!H", p[4:6])[0]
+        tcp = p[40:total]
     else:
         return None
     if len(tcp) < 20:
@@ -76,7 +80,8 @@ def main():
     print("capturing", file=sys.stderr, flush=True)
     while running[0]:
         try:
-            frame = s.recv(65535)
+            # a GSO frame is up to 64 KB of IP plus the link header
+            frame = s.recv(1 << 17)
         except socket.timeout:
             continue
         except InterruptedError:

@@ -70,7 +70,8 @@ result=$("$check" --segments /tmp/segs.txt </tmp/opts.txt)
 rc=$?
 echo "$result" | sed 's/^/  /' >&2
 info "$lines MPTCP options captured; $(grep -o 'capture: .*' /tmp/cap.err)"
-[ "$rc" = 0 ] || fail "options written by upstream that the codec rejects or cannot round-trip, or DSS checksums it disagrees with"
+csum_err="cli=$(mib cli MPTcpExtDataCsumErr) srv=$(mib srv MPTcpExtDataCsumErr)"
+[ "$rc" = 0 ] || fail "(upstream DataCsumErr ${csum_err}) options written by upstream that the codec rejects or cannot round-trip, or DSS checksums it disagrees with"
 verified=$(echo "$result" | awk '/^dss_checksums_verified/ {print $2}')
 [ "${verified:-0}" -ge 100 ] || fail "only ${verified:-0} DSS checksums could be verified"
 for want in 'MP_CAPABLE(syn)' 'MP_CAPABLE(synack)' 'MP_CAPABLE(' 'DSS(ack+map+csum' 'MP_JOIN(syn)' \

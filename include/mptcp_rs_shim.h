@@ -17,6 +17,7 @@ void *mptcp_rs_sysctl_one(void);
 unsigned int mptcp_rs_tcp_timewait_len(void);
 
 /* rust/cc_shim.c, linked into the congestion control modules */
+#define MPTCP_RS_CA_PRIV_SIZE 104	/* checked against ICSK_CA_PRIV_SIZE there */
 void *mptcp_rs_cc_priv(struct sock *sk);
 
 /*

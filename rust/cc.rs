@@ -11,8 +11,9 @@ use crate::bindings;
 use core::marker::PhantomData;
 use kernel::{error::to_result, prelude::*, types::Opaque};
 
-/// Size of the per-socket private area of a congestion control (`ICSK_CA_PRIV_SIZE`).
-pub(crate) const CA_PRIV_SIZE: usize = 104;
+/// Size of the per-socket private area of a congestion control (`ICSK_CA_PRIV_SIZE`,
+/// asserted equal in `cc_shim.c`).
+pub(crate) const CA_PRIV_SIZE: usize = bindings::MPTCP_RS_CA_PRIV_SIZE as usize;
 
 /// A TCP socket as a congestion control sees it in its callbacks.
 ///

@@ -5,6 +5,8 @@
 
 #include "mptcp_rs_shim.h"
 
+static_assert(MPTCP_RS_CA_PRIV_SIZE == ICSK_CA_PRIV_SIZE);
+
 void *mptcp_rs_cc_priv(struct sock *sk)
 {
 	return inet_csk_ca(sk);

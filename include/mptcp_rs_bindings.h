@@ -14,7 +14,13 @@
 #include <net/net_namespace.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <net/inet_common.h>
+#include <net/protocol.h>
+#include <net/ipv6.h>
+#include <net/transp_v6.h>
+#include <linux/poll.h>
 
 #include "mptcp_rs_shim.h"
+#include "mptcp_rs_net_shim.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

@@ -10,6 +10,7 @@
 use kernel::prelude::*;
 
 mod bindings;
+mod mib;
 // The core is a public API in its host crate (`host/`); in the module it is private,
 // and parts of it (the option codec, the DSS checksum) await the socket layer.
 #[allow(unreachable_pub, dead_code)]
@@ -18,6 +19,8 @@ mod provider;
 #[cfg(CONFIG_KUNIT)]
 mod selftest;
 mod sha256;
+mod sock;
+mod subflow;
 mod sysctl;
 
 module! {
@@ -30,7 +33,9 @@ module! {
 }
 
 struct MptcpRs {
-    // Fields drop in declaration order: stop being the provider before the sysctls go.
+    // Fields drop in declaration order: no new sockets, then stop being the provider,
+    // then the sysctls go.
+    _sockets: sock::Registration,
     _provider: provider::Registration,
     _sysctl: sysctl::Registration,
 }
@@ -38,9 +43,12 @@ struct MptcpRs {
 impl kernel::Module for MptcpRs {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let sysctl = sysctl::Registration::new()?;
+        subflow::init(module);
         let provider = provider::Registration::new(module)?;
+        let sockets = sock::Registration::new(module)?;
         pr_info!("registered as the MPTCP provider\n");
         Ok(MptcpRs {
+            _sockets: sockets,
             _provider: provider,
             _sysctl: sysctl,
         })

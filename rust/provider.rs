@@ -7,11 +7,10 @@
 //! and removes it again when dropped.
 //!
 //! The TCP stack calls these hooks only for sockets with `is_mptcp` set (and, for
-//! `seq_show`, when `/proc/net/netstat` is read). mptcp_rs does not create such sockets
-//! yet, so each hook gives the answer of a kernel without MPTCP; the data path that
-//! fills them in comes with the meta socket.
+//! `seq_show`, when `/proc/net/netstat` is read), i.e. for the subflows of
+//! `subflow.rs`.
 
-use crate::bindings;
+use crate::{bindings, subflow};
 use kernel::{error::to_result, prelude::*, types::Opaque};
 
 /// `mptcp_tcp_ops` registered with the dispatch layer for as long as this value lives.
@@ -65,16 +64,16 @@ impl Drop for Registration {
     }
 }
 
-// The hooks. Until mptcp_rs creates MPTCP sockets each returns what the TCP stack gets
-// from a kernel built without MPTCP.
+// The hooks. Those of the data path are implemented by the subflow layer; the others
+// give the answer of a kernel without MPTCP until their feature exists.
 
 extern "C" fn syn_options(
-    _sk: *mut bindings::sock,
-    _skb: *const bindings::sk_buff,
-    _size: *mut c_uint,
-    _opts: *mut bindings::mptcp_out_options,
+    sk: *mut bindings::sock,
+    skb: *const bindings::sk_buff,
+    size: *mut c_uint,
+    opts: *mut bindings::mptcp_out_options,
 ) -> bool {
-    false
+    subflow::syn_options(sk, skb, size, opts)
 }
 
 extern "C" fn synack_options(
@@ -86,28 +85,31 @@ extern "C" fn synack_options(
 }
 
 extern "C" fn established_options(
-    _sk: *mut bindings::sock,
-    _skb: *mut bindings::sk_buff,
-    _remaining: c_uint,
+    sk: *mut bindings::sock,
+    skb: *mut bindings::sk_buff,
+    remaining: c_uint,
     _has_ts: bool,
-    _opts: *mut bindings::mptcp_out_options,
+    opts: *mut bindings::mptcp_out_options,
 ) -> c_int {
-    -1
+    subflow::established_options(sk, skb, remaining, opts)
 }
 
 extern "C" fn write_options(
     _th: *mut bindings::tcphdr,
-    _ptr: *mut bindings::__be32,
+    ptr: *mut bindings::__be32,
     _tp: *mut bindings::tcp_sock,
-    _opts: *mut bindings::mptcp_out_options,
+    opts: *mut bindings::mptcp_out_options,
 ) {
+    subflow::write_options(ptr.cast(), opts)
 }
 
-extern "C" fn incoming_options(_sk: *mut bindings::sock, _skb: *mut bindings::sk_buff) -> bool {
-    true
+extern "C" fn incoming_options(sk: *mut bindings::sock, skb: *mut bindings::sk_buff) -> bool {
+    subflow::incoming_options(sk, skb)
 }
 
-extern "C" fn space(_ssk: *const bindings::sock, _space: *mut c_int, _full_space: *mut c_int) {}
+extern "C" fn space(ssk: *const bindings::sock, space: *mut c_int, full_space: *mut c_int) {
+    subflow::space(ssk, space, full_space)
+}
 
 extern "C" fn get_reset_option(_skb: *const bindings::sk_buff) -> bindings::__be32 {
     0

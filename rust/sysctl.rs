@@ -52,11 +52,31 @@ unsafe fn pernet(net: *const bindings::net) -> *mut PernetState {
 /// # Safety
 ///
 /// As for [`pernet`].
-#[allow(dead_code)] // read by socket creation once the meta socket exists
 pub(crate) unsafe fn enabled(net: *const bindings::net) -> bool {
     // SAFETY: per the caller's guarantee the state is live; a racing sysctl write of a
     // `u8` is benign, as for upstream's READ_ONCE().
     unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).enabled) != 0 }
+}
+
+/// Whether new connections in `net` offer DSS checksums (`net.mptcp.checksum_enabled`).
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn checksum_enabled(net: *const bindings::net) -> bool {
+    // SAFETY: as in `enabled`.
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).checksum_enabled) != 0 }
+}
+
+/// MP_CAPABLE SYN retransmissions before plain TCP is tried
+/// (`net.mptcp.syn_retrans_before_tcp_fallback`).
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn syn_retrans_before_tcp_fallback(net: *const bindings::net) -> u8 {
+    // SAFETY: as in `enabled`.
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).syn_retrans_before_tcp_fallback) }
 }
 
 /// Creates the state and sysctls of a new namespace.

@@ -30,6 +30,19 @@ impl Sum {
         Sum(fold64(acc))
     }
 
+    /// A sum already folded to 16 bits (for instance computed by the kernel's checksum
+    /// helpers over an skb).
+    pub fn from_folded(folded: u16) -> Sum {
+        Sum(u32::from(folded))
+    }
+
+    /// The sum of the same bytes placed at an odd offset: ones-complement sums of
+    /// byte-swapped words are byte-swapped (RFC 1071 section 2(B)), so a piece that
+    /// follows an odd number of bytes contributes its swapped sum.
+    pub fn swapped(self) -> Sum {
+        Sum(u32::from(self.fold().swap_bytes()))
+    }
+
     /// Adds another sum (ones-complement addition).
     pub fn add(self, other: Sum) -> Sum {
         Sum(fold64(u64::from(self.0) + u64::from(other.0)))

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers of the mptcp_rs socket layer (rust/net_shim.c): the kernel's
+ * static inline socket, TCP and skb helpers, and the fields of structures
+ * whose Rust view is opaque (struct tcp_sock, struct inet_connection_sock).
+ * Each helper does one thing; the protocol logic stays in Rust.
+ */
+#ifndef MPTCP_RS_NET_SHIM_H
+#define MPTCP_RS_NET_SHIM_H
+
+#include <linux/types.h>
+
+struct file;
+struct inet_connection_sock_af_ops;
+struct mptcp_ext;
+struct msghdr;
+struct net;
+struct proto;
+struct sk_buff;
+struct sock;
+struct socket;
+struct tcp_ulp_ops;
+
+/*
+ * The meta socket as the socket core sees it: an inet_connection_sock, the
+ * pointer to the Rust state and the meta out-of-order queue. IPv6 sockets
+ * append struct ipv6_pinfo (struct mptcp_rs6_sock in net_shim.c).
+ */
+size_t mptcp_rs_meta_obj_size(bool ipv6);
+size_t mptcp_rs_meta_ipv6_pinfo_offset(void);
+void *mptcp_rs_meta_state(const struct sock *sk);
+void mptcp_rs_meta_set_state_ptr(struct sock *sk, void *state);
+void mptcp_rs_meta_init_queues(struct sock *sk);
+void mptcp_rs_meta_purge_queues(struct sock *sk);
+
+/* Data that the meta socket keeps in skb->cb while an skb is on its queues. */
+struct mptcp_rs_skb_cb {
+	u64 dsn;	/* data sequence number of the first byte */
+	u32 offset;	/* bytes already consumed (read, or duplicate) */
+	u32 len;	/* payload bytes */
+};
+
+struct mptcp_rs_skb_cb *mptcp_rs_skb_cb(struct sk_buff *skb);
+
+/* Socket locking and state. */
+void mptcp_rs_lock_sock(struct sock *sk);
+bool mptcp_rs_owned_by_user(const struct sock *sk);
+void mptcp_rs_data_lock(struct sock *sk);
+void mptcp_rs_data_unlock(struct sock *sk);
+int mptcp_rs_sk_state(const struct sock *sk);
+void mptcp_rs_set_shutdown(struct sock *sk, u8 how);
+u8 mptcp_rs_shutdown(const struct sock *sk);
+void mptcp_rs_set_err(struct sock *sk, int err);
+int mptcp_rs_sk_err(const struct sock *sk);
+int mptcp_rs_sock_error(struct sock *sk);
+void mptcp_rs_sock_hold(struct sock *sk);
+void mptcp_rs_sock_put(struct sock *sk);
+bool mptcp_rs_sock_dead(const struct sock *sk);
+void mptcp_rs_sock_orphan(struct sock *sk);
+long mptcp_rs_rcvtimeo(const struct sock *sk, bool noblock);
+long mptcp_rs_sndtimeo(const struct sock *sk, bool noblock);
+int mptcp_rs_sock_intr_errno(long timeo);
+bool mptcp_rs_signal_pending(void);
+int mptcp_rs_wait(struct sock *sk, long *timeo, bool (*cond)(struct sock *sk));
+void mptcp_rs_wake_readers(struct sock *sk);
+void mptcp_rs_wake_state(struct sock *sk);
+void mptcp_rs_wake_writers(struct sock *sk);
+void mptcp_rs_error_report(struct sock *sk);
+unsigned int mptcp_rs_poll_wait(struct file *file, struct socket *sock, void *wait);
+struct sock *mptcp_rs_socket_sk(struct socket *sock);
+struct net *mptcp_rs_sock_net(const struct sock *sk);
+int mptcp_rs_sk_family(const struct sock *sk);
+bool mptcp_rs_sk_kern(const struct sock *sk);
+void mptcp_rs_copy_addrs(struct sock *meta, const struct sock *ssk);
+void mptcp_rs_set_nospace(struct sock *ssk);
+bool mptcp_rs_stream_writeable(const struct sock *ssk);
+bool mptcp_rs_rcv_queue_empty(const struct sock *sk);
+/* The socket callbacks TCP installed on a subflow, replaced by ours. */
+struct mptcp_rs_sk_callbacks {
+	void (*data_ready)(struct sock *sk);
+	void (*state_change)(struct sock *sk);
+	void (*write_space)(struct sock *sk);
+	void (*error_report)(struct sock *sk);
+};
+
+void mptcp_rs_sk_swap_callbacks(struct sock *ssk, struct mptcp_rs_sk_callbacks *cbs);
+void mptcp_rs_space(const struct sock *ssk, const struct sock *meta, int *space,
+		    int *full_space);
+
+/* Subflows: kernel TCP sockets with the module's ULP context. */
+int mptcp_rs_subflow_create(struct sock *meta, int family, struct socket **res);
+void mptcp_rs_subflow_attach(struct sock *ssk, const struct tcp_ulp_ops *ops,
+			     void *ctx, bool ipv6);
+void *mptcp_rs_subflow_ctx(const struct sock *ssk);
+void mptcp_rs_set_is_mptcp(struct sock *ssk, bool on);
+bool mptcp_rs_is_mptcp(const struct sock *ssk);
+void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *));
+void mptcp_rs_af_ops_rx_dst_set(struct sock *sk, const struct sk_buff *skb);
+u32 mptcp_rs_tcp_copied_seq(const struct sock *ssk);
+u32 mptcp_rs_tcp_rcv_nxt(const struct sock *ssk);
+int mptcp_rs_icsk_retransmits(const struct sock *ssk);
+u32 mptcp_rs_tcp_inq(const struct sock *ssk);
+void mptcp_rs_tcp_send_ack(struct sock *ssk);
+int mptcp_rs_tcp_sendmsg_locked(struct sock *ssk, struct msghdr *msg, size_t size);
+void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied);
+
+/* skbs. */
+u32 mptcp_rs_skb_seq(const struct sk_buff *skb);
+u32 mptcp_rs_skb_end_seq(const struct sk_buff *skb);
+u8 mptcp_rs_skb_tcp_flags(const struct sk_buff *skb);
+u32 mptcp_rs_skb_len(const struct sk_buff *skb);
+const u8 *mptcp_rs_tcp_options(const struct sk_buff *skb, unsigned int *len);
+u16 mptcp_rs_skb_sum(const struct sk_buff *skb, unsigned int offset, unsigned int len);
+/* A received DSS mapping, carried on its skb as SKB_EXT_MPTCP. */
+struct mptcp_rs_map {
+	u64 dsn;
+	u32 ssn;
+	u16 data_len;
+	u16 csum;
+	bool data_fin;
+	bool csum_reqd;
+};
+
+bool mptcp_rs_skb_get_map(const struct sk_buff *skb, struct mptcp_rs_map *map);
+bool mptcp_rs_skb_set_map(struct sk_buff *skb, const struct mptcp_rs_map *map);
+struct sk_buff *mptcp_rs_subflow_peek(struct sock *ssk);
+void mptcp_rs_subflow_consume(struct sock *ssk, struct sk_buff *skb);
+int mptcp_rs_subflow_move(struct sock *meta, struct sock *ssk, struct sk_buff *skb,
+			  u64 dsn, u32 offset, bool ofo);
+struct sk_buff *mptcp_rs_ofo_peek(struct sock *meta);
+void mptcp_rs_ofo_to_rcv(struct sock *meta, struct sk_buff *skb);
+void mptcp_rs_ofo_drop(struct sock *meta, struct sk_buff *skb);
+struct sk_buff *mptcp_rs_rcv_peek(struct sock *meta);
+void mptcp_rs_rcv_free(struct sock *meta, struct sk_buff *skb);
+int mptcp_rs_skb_copy_msg(const struct sk_buff *skb, int offset, struct msghdr *msg, int len);
+u64 mptcp_rs_random_u64(void);
+struct mptcp_out_options;
+u8 *mptcp_rs_out_buf(struct mptcp_out_options *opts, size_t *cap);
+void mptcp_rs_out_set_len(struct mptcp_out_options *opts, u16 len);
+u16 mptcp_rs_out_len(const struct mptcp_out_options *opts);
+u32 mptcp_rs_tcp_write_seq(const struct sock *ssk);
+void mptcp_rs_schedule_ack(struct sock *ssk);
+struct sk_buff *mptcp_rs_rcv_next(struct sock *meta, struct sk_buff *skb);
+
+
+/* Operations on a subflow's struct socket (the caller owns the meta socket). */
+int mptcp_rs_sf_bind(struct socket *sf, void *addr, int len);
+int mptcp_rs_sf_connect(struct socket *sf, void *addr, int len);
+int mptcp_rs_sf_setsockopt(struct socket *sf, int level, int name, void *optval_sockptr,
+			   unsigned int len);
+int mptcp_rs_sf_getsockopt(struct socket *sf, int level, int name, char *optval, int *optlen);
+void mptcp_rs_sf_release(struct socket *sf);
+struct sock *mptcp_rs_sf_sk(struct socket *sf);
+void mptcp_rs_subflow_reset(struct sock *ssk);
+void mptcp_rs_tcp_shutdown(struct sock *ssk, int how);
+void mptcp_rs_meta_setup(struct sock *sk, void (*destruct)(struct sock *),
+			 void (**old)(struct sock *));
+
+#endif /* MPTCP_RS_NET_SHIM_H */

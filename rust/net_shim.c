@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers of the mptcp_rs socket layer: the kernel's static inline socket,
+ * TCP and skb helpers, and fields of structures whose Rust view is opaque.
+ * The protocol logic that uses them is in rust/sock.rs and rust/subflow.rs.
+ */
+
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/poll.h>
+#include <linux/random.h>
+#include <linux/sched/signal.h>
+#include <linux/skbuff.h>
+#include <net/inet_common.h>
+#include <net/inet_connection_sock.h>
+#include <net/ipv6.h>
+#include <net/mptcp.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+#include <net/transp_v6.h>
+
+#include "mptcp_rs_net_shim.h"
+
+struct mptcp_rs_sock {
+	struct inet_connection_sock icsk;	/* first: the socket core's view */
+	void *state;				/* struct Meta of rust/sock.rs */
+	struct sk_buff_head ofo_queue;		/* data beyond the next expected DSN */
+};
+
+struct mptcp_rs6_sock {
+	struct mptcp_rs_sock msk;
+	struct ipv6_pinfo np;
+};
+
+static struct mptcp_rs_sock *mptcp_rs_sk(const struct sock *sk)
+{
+	return container_of(inet_csk(sk), struct mptcp_rs_sock, icsk);
+}
+
+size_t mptcp_rs_meta_obj_size(bool ipv6)
+{
+	return ipv6 ? sizeof(struct mptcp_rs6_sock) : sizeof(struct mptcp_rs_sock);
+}
+
+size_t mptcp_rs_meta_ipv6_pinfo_offset(void)
+{
+	return offsetof(struct mptcp_rs6_sock, np);
+}
+
+void *mptcp_rs_meta_state(const struct sock *sk)
+{
+	return mptcp_rs_sk(sk)->state;
+}
+
+void mptcp_rs_meta_set_state_ptr(struct sock *sk, void *state)
+{
+	mptcp_rs_sk(sk)->state = state;
+}
+
+void mptcp_rs_meta_init_queues(struct sock *sk)
+{
+	__skb_queue_head_init(&mptcp_rs_sk(sk)->ofo_queue);
+}
+
+void mptcp_rs_meta_purge_queues(struct sock *sk)
+{
+	__skb_queue_purge(&sk->sk_receive_queue);
+	__skb_queue_purge(&mptcp_rs_sk(sk)->ofo_queue);
+	sk_mem_reclaim(sk);
+}
+
+struct mptcp_rs_skb_cb *mptcp_rs_skb_cb(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct mptcp_rs_skb_cb) > sizeof(skb->cb));
+	return (struct mptcp_rs_skb_cb *)skb->cb;
+}
+
+void mptcp_rs_lock_sock(struct sock *sk)
+{
+	lock_sock(sk);
+}
+
+bool mptcp_rs_owned_by_user(const struct sock *sk)
+{
+	return sock_owned_by_user_nocheck(sk);
+}
+
+void mptcp_rs_data_lock(struct sock *sk)
+{
+	spin_lock_bh(&sk->sk_lock.slock);
+}
+
+void mptcp_rs_data_unlock(struct sock *sk)
+{
+	spin_unlock_bh(&sk->sk_lock.slock);
+}
+
+int mptcp_rs_sk_state(const struct sock *sk)
+{
+	return inet_sk_state_load(sk);
+}
+
+void mptcp_rs_set_shutdown(struct sock *sk, u8 how)
+{
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+}
+
+u8 mptcp_rs_shutdown(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_shutdown);
+}
+
+void mptcp_rs_set_err(struct sock *sk, int err)
+{
+	WRITE_ONCE(sk->sk_err, err);
+}
+
+int mptcp_rs_sk_err(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_err);
+}
+
+void mptcp_rs_sock_hold(struct sock *sk)
+{
+	sock_hold(sk);
+}
+
+void mptcp_rs_sock_put(struct sock *sk)
+{
+	sock_put(sk);
+}
+
+bool mptcp_rs_sock_dead(const struct sock *sk)
+{
+	return sock_flag(sk, SOCK_DEAD);
+}
+
+void mptcp_rs_sock_orphan(struct sock *sk)
+{
+	sock_orphan(sk);
+}
+
+long mptcp_rs_rcvtimeo(const struct sock *sk, bool noblock)
+{
+	return sock_rcvtimeo(sk, noblock);
+}
+
+long mptcp_rs_sndtimeo(const struct sock *sk, bool noblock)
+{
+	return sock_sndtimeo(sk, noblock);
+}
+
+int mptcp_rs_sock_intr_errno(long timeo)
+{
+	return sock_intr_errno(timeo);
+}
+
+bool mptcp_rs_signal_pending(void)
+{
+	return signal_pending(current);
+}
+
+/*
+ * Sleeps on the socket's wait queue until @cond holds, the timeout runs out or
+ * a signal arrives; called and returns with the socket lock owned.
+ */
+int mptcp_rs_wait(struct sock *sk, long *timeo, bool (*cond)(struct sock *sk))
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int rc;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	rc = sk_wait_event(sk, timeo, cond(sk), &wait);
+	sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return rc;
+}
+
+void mptcp_rs_wake_readers(struct sock *sk)
+{
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_data_ready(sk);
+}
+
+void mptcp_rs_wake_state(struct sock *sk)
+{
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_state_change(sk);
+}
+
+void mptcp_rs_wake_writers(struct sock *sk)
+{
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_write_space(sk);
+}
+
+void mptcp_rs_error_report(struct sock *sk)
+{
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk_error_report(sk);
+}
+
+unsigned int mptcp_rs_poll_wait(struct file *file, struct socket *sock, void *wait)
+{
+	sock_poll_wait(file, sock, wait);
+	return 0;
+}
+
+struct sock *mptcp_rs_socket_sk(struct socket *sock)
+{
+	return sock->sk;
+}
+
+struct net *mptcp_rs_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+
+int mptcp_rs_sk_family(const struct sock *sk)
+{
+	return sk->sk_family;
+}
+
+bool mptcp_rs_sk_kern(const struct sock *sk)
+{
+	return sk->sk_kern_sock;
+}
+
+/* The meta socket reports the addresses of its first subflow (getsockname()...). */
+void mptcp_rs_copy_addrs(struct sock *meta, const struct sock *ssk)
+{
+	struct inet_sock *mi = inet_sk(meta);
+	const struct inet_sock *si = inet_sk(ssk);
+
+	meta->sk_daddr = ssk->sk_daddr;
+	meta->sk_rcv_saddr = ssk->sk_rcv_saddr;
+	meta->sk_dport = ssk->sk_dport;
+	meta->sk_num = ssk->sk_num;
+	mi->inet_saddr = si->inet_saddr;
+	mi->inet_sport = si->inet_sport;
+	mi->inet_id = si->inet_id;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (meta->sk_family == AF_INET6) {
+		meta->sk_v6_daddr = ssk->sk_v6_daddr;
+		meta->sk_v6_rcv_saddr = ssk->sk_v6_rcv_saddr;
+		if (ssk->sk_family == AF_INET6)
+			inet6_sk(meta)->saddr = inet6_sk(ssk)->saddr;
+	}
+#endif
+}
+
+void mptcp_rs_set_nospace(struct sock *ssk)
+{
+	if (ssk->sk_socket)
+		set_bit(SOCK_NOSPACE, &ssk->sk_socket->flags);
+}
+
+bool mptcp_rs_stream_writeable(const struct sock *ssk)
+{
+	return sk_stream_is_writeable(ssk);
+}
+
+bool mptcp_rs_rcv_queue_empty(const struct sock *sk)
+{
+	return skb_queue_empty_lockless(&sk->sk_receive_queue);
+}
+
+/*
+ * Installs the callbacks in @cbs on @ssk and returns the previous ones in
+ * @cbs, under the callback lock.
+ */
+void mptcp_rs_sk_swap_callbacks(struct sock *ssk, struct mptcp_rs_sk_callbacks *cbs)
+{
+	struct mptcp_rs_sk_callbacks old;
+
+	write_lock_bh(&ssk->sk_callback_lock);
+	old.data_ready = ssk->sk_data_ready;
+	old.state_change = ssk->sk_state_change;
+	old.write_space = ssk->sk_write_space;
+	old.error_report = ssk->sk_error_report;
+	WRITE_ONCE(ssk->sk_data_ready, cbs->data_ready);
+	WRITE_ONCE(ssk->sk_state_change, cbs->state_change);
+	WRITE_ONCE(ssk->sk_write_space, cbs->write_space);
+	WRITE_ONCE(ssk->sk_error_report, cbs->error_report);
+	write_unlock_bh(&ssk->sk_callback_lock);
+	*cbs = old;
+}
+
+/*
+ * The receive window of a subflow is the free space of the meta socket, where
+ * its data goes (what upstream's mptcp_space() does), less what still waits on
+ * the subflow itself.
+ */
+void mptcp_rs_space(const struct sock *ssk, const struct sock *meta, int *space,
+		    int *full_space)
+{
+	int free = READ_ONCE(meta->sk_rcvbuf) - atomic_read(&meta->sk_rmem_alloc) -
+		   atomic_read(&ssk->sk_rmem_alloc) - READ_ONCE(ssk->sk_backlog.len);
+
+	*space = tcp_win_from_space(ssk, free);
+	*full_space = tcp_win_from_space(ssk, READ_ONCE(meta->sk_rcvbuf));
+}
+
+/* Subflows. */
+
+int mptcp_rs_subflow_create(struct sock *meta, int family, struct socket **res)
+{
+	struct socket *sf;
+	int err;
+
+	err = sock_create_kern(sock_net(meta), family, SOCK_STREAM, IPPROTO_TCP, &sf);
+	if (err)
+		return err;
+	/* Kernel sockets do not pin their netns; the meta socket's owner expects it. */
+	if (!sf->sk->sk_net_refcnt)
+		sk_net_refcnt_upgrade(sf->sk);
+	sf->sk->sk_mark = READ_ONCE(meta->sk_mark);
+	sf->sk->sk_rcvbuf = READ_ONCE(meta->sk_rcvbuf);
+	sf->sk->sk_sndbuf = READ_ONCE(meta->sk_sndbuf);
+	*res = sf;
+	return 0;
+}
+
+static struct inet_connection_sock_af_ops mptcp_rs_subflow_v4_ops;
+#if IS_ENABLED(CONFIG_IPV6)
+static struct inet_connection_sock_af_ops mptcp_rs_subflow_v6_ops;
+#endif
+
+/* Our copies of TCP's address-family ops, seeing the SYN-ACK (sk_rx_dst_set). */
+void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *))
+{
+	mptcp_rs_subflow_v4_ops = ipv4_specific;
+	mptcp_rs_subflow_v4_ops.sk_rx_dst_set = rx_dst_set;
+#if IS_ENABLED(CONFIG_IPV6)
+	mptcp_rs_subflow_v6_ops = ipv6_specific;
+	mptcp_rs_subflow_v6_ops.sk_rx_dst_set = rx_dst_set;
+#endif
+}
+
+/* The rx_dst_set of the ops our copy replaced. */
+void mptcp_rs_af_ops_rx_dst_set(struct sock *sk, const struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (inet_csk(sk)->icsk_af_ops == &mptcp_rs_subflow_v6_ops) {
+		ipv6_specific.sk_rx_dst_set(sk, skb);
+		return;
+	}
+#endif
+	ipv4_specific.sk_rx_dst_set(sk, skb);
+}
+
+/*
+ * Makes @ssk an MPTCP subflow: our ULP context (freed by ops->release when the
+ * socket is destroyed; the ULP holds a module reference), our af_ops, is_mptcp.
+ */
+void mptcp_rs_subflow_attach(struct sock *ssk, const struct tcp_ulp_ops *ops,
+			     void *ctx, bool ipv6)
+{
+	struct inet_connection_sock *icsk = inet_csk(ssk);
+
+	__module_get(ops->owner);
+	rcu_assign_pointer(icsk->icsk_ulp_data, ctx);
+	icsk->icsk_ulp_ops = ops;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ipv6) {
+		icsk->icsk_af_ops = &mptcp_rs_subflow_v6_ops;
+		return;
+	}
+#endif
+	icsk->icsk_af_ops = &mptcp_rs_subflow_v4_ops;
+}
+
+void *mptcp_rs_subflow_ctx(const struct sock *ssk)
+{
+	return rcu_dereference_raw(inet_csk(ssk)->icsk_ulp_data);
+}
+
+void mptcp_rs_set_is_mptcp(struct sock *ssk, bool on)
+{
+	tcp_sk(ssk)->is_mptcp = on;
+}
+
+bool mptcp_rs_is_mptcp(const struct sock *ssk)
+{
+	return sk_is_mptcp(ssk);
+}
+
+u32 mptcp_rs_tcp_copied_seq(const struct sock *ssk)
+{
+	return READ_ONCE(tcp_sk(ssk)->copied_seq);
+}
+
+u32 mptcp_rs_tcp_rcv_nxt(const struct sock *ssk)
+{
+	return READ_ONCE(tcp_sk(ssk)->rcv_nxt);
+}
+
+int mptcp_rs_icsk_retransmits(const struct sock *ssk)
+{
+	return READ_ONCE(inet_csk(ssk)->icsk_retransmits);
+}
+
+u32 mptcp_rs_tcp_inq(const struct sock *ssk)
+{
+	return tcp_inq((struct sock *)ssk);
+}
+
+void mptcp_rs_tcp_send_ack(struct sock *ssk)
+{
+	tcp_send_ack(ssk);
+}
+
+int mptcp_rs_tcp_sendmsg_locked(struct sock *ssk, struct msghdr *msg, size_t size)
+{
+	return tcp_sendmsg_locked(ssk, msg, size);
+}
+
+void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied)
+{
+	tcp_cleanup_rbuf(ssk, copied);
+}
+
+/* skbs. */
+
+u32 mptcp_rs_skb_seq(const struct sk_buff *skb)
+{
+	return TCP_SKB_CB(skb)->seq;
+}
+
+u32 mptcp_rs_skb_end_seq(const struct sk_buff *skb)
+{
+	return TCP_SKB_CB(skb)->end_seq;
+}
+
+u8 mptcp_rs_skb_tcp_flags(const struct sk_buff *skb)
+{
+	return TCP_SKB_CB(skb)->tcp_flags;
+}
+
+u32 mptcp_rs_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}
+
+/* The TCP options of a received segment whose header is still in place. */
+const u8 *mptcp_rs_tcp_options(const struct sk_buff *skb, unsigned int *len)
+{
+	const struct tcphdr *th = tcp_hdr(skb);
+	unsigned int hdr = th->doff * 4;
+
+	if (hdr < sizeof(*th)) {
+		*len = 0;
+		return NULL;
+	}
+	*len = hdr - sizeof(*th);
+	return (const u8 *)(th + 1);
+}
+
+/*
+ * Ones-complement sum of @len payload bytes from @offset as big-endian 16-bit
+ * words, folded, not complemented (what rust/proto/csum.rs calls a Sum).
+ */
+u16 mptcp_rs_skb_sum(const struct sk_buff *skb, unsigned int offset, unsigned int len)
+{
+	__sum16 folded = csum_fold(skb_checksum((struct sk_buff *)skb, offset, len, 0));
+
+	return ntohs((__force __be16)(u16)~(__force u16)folded);
+}
+
+bool mptcp_rs_skb_get_map(const struct sk_buff *skb, struct mptcp_rs_map *map)
+{
+	const struct mptcp_ext *ext = skb_ext_find(skb, SKB_EXT_MPTCP);
+
+	if (!ext || !ext->use_map)
+		return false;
+	map->dsn = ext->data_seq;
+	map->ssn = ext->subflow_seq;
+	map->data_len = ext->data_len;
+	map->csum = (__force u16)ext->csum;
+	map->data_fin = ext->data_fin;
+	map->csum_reqd = ext->csum_reqd;
+	return true;
+}
+
+/* Returns false when no extension could be allocated (the mapping is lost). */
+bool mptcp_rs_skb_set_map(struct sk_buff *skb, const struct mptcp_rs_map *map)
+{
+	struct mptcp_ext *ext = skb_ext_add(skb, SKB_EXT_MPTCP);
+
+	if (!ext)
+		return false;
+	memset(ext, 0, sizeof(*ext));
+	ext->data_seq = map->dsn;
+	ext->subflow_seq = map->ssn;
+	ext->data_len = map->data_len;
+	ext->csum = (__force __sum16)map->csum;
+	ext->use_map = 1;
+	ext->dsn64 = 1;
+	ext->data_fin = map->data_fin;
+	ext->csum_reqd = map->csum_reqd;
+	return true;
+}
+
+struct sk_buff *mptcp_rs_subflow_peek(struct sock *ssk)
+{
+	return skb_peek(&ssk->sk_receive_queue);
+}
+
+/* Drops the head of the subflow's receive queue as read (duplicate, FIN...). */
+void mptcp_rs_subflow_consume(struct sock *ssk, struct sk_buff *skb)
+{
+	WRITE_ONCE(tcp_sk(ssk)->copied_seq, TCP_SKB_CB(skb)->end_seq);
+	__skb_unlink(skb, &ssk->sk_receive_queue);
+	__kfree_skb(skb);
+}
+
+/*
+ * Moves the head of the subflow's receive queue to the meta socket (its
+ * receive queue, or the out-of-order queue sorted by DSN), charging it to the
+ * meta socket. Both sockets are locked by the caller. Returns -ENOMEM, and
+ * leaves the skb where it is, when the meta socket cannot take it now.
+ */
+int mptcp_rs_subflow_move(struct sock *meta, struct sock *ssk, struct sk_buff *skb,
+			  u64 dsn, u32 offset, bool ofo)
+{
+	struct mptcp_rs_skb_cb *cb;
+	struct sk_buff_head *q;
+	u32 end_seq = TCP_SKB_CB(skb)->end_seq;
+
+	if (!sk_rmem_schedule(meta, skb, skb->truesize))
+		return -ENOMEM;
+
+	__skb_unlink(skb, &ssk->sk_receive_queue);
+	WRITE_ONCE(tcp_sk(ssk)->copied_seq, end_seq);
+	skb_ext_reset(skb);
+	skb_dst_drop(skb);
+	skb_set_owner_r(skb, meta);
+
+	cb = mptcp_rs_skb_cb(skb);
+	cb->dsn = dsn;
+	cb->offset = offset;
+	cb->len = skb->len;
+
+	if (!ofo) {
+		__skb_queue_tail(&meta->sk_receive_queue, skb);
+		return 0;
+	}
+
+	q = &mptcp_rs_sk(meta)->ofo_queue;
+	{
+		struct sk_buff *pos;
+
+		/* Sorted by DSN; the last entry is the likely neighbour. */
+		skb_queue_reverse_walk(q, pos) {
+			if (mptcp_rs_skb_cb(pos)->dsn <= dsn) {
+				__skb_queue_after(q, pos, skb);
+				return 0;
+			}
+		}
+		__skb_queue_head(q, skb);
+	}
+	return 0;
+}
+
+struct sk_buff *mptcp_rs_ofo_peek(struct sock *meta)
+{
+	return skb_peek(&mptcp_rs_sk(meta)->ofo_queue);
+}
+
+void mptcp_rs_ofo_to_rcv(struct sock *meta, struct sk_buff *skb)
+{
+	__skb_unlink(skb, &mptcp_rs_sk(meta)->ofo_queue);
+	__skb_queue_tail(&meta->sk_receive_queue, skb);
+}
+
+void mptcp_rs_ofo_drop(struct sock *meta, struct sk_buff *skb)
+{
+	__skb_unlink(skb, &mptcp_rs_sk(meta)->ofo_queue);
+	__kfree_skb(skb);
+}
+
+struct sk_buff *mptcp_rs_rcv_peek(struct sock *meta)
+{
+	return skb_peek(&meta->sk_receive_queue);
+}
+
+void mptcp_rs_rcv_free(struct sock *meta, struct sk_buff *skb)
+{
+	__skb_unlink(skb, &meta->sk_receive_queue);
+	__kfree_skb(skb);
+}
+
+int mptcp_rs_skb_copy_msg(const struct sk_buff *skb, int offset, struct msghdr *msg, int len)
+{
+	return skb_copy_datagram_msg(skb, offset, msg, len);
+}
+
+u64 mptcp_rs_random_u64(void)
+{
+	return get_random_u64();
+}
+
+/*
+ * The option bytes the established/SYN hooks prepare travel to the
+ * write_options hook inside struct mptcp_out_options: the union holds the
+ * encoded option, @suboptions its length.
+ */
+u8 *mptcp_rs_out_buf(struct mptcp_out_options *opts, size_t *cap)
+{
+	BUILD_BUG_ON(sizeof(*opts) - offsetof(struct mptcp_out_options, sndr_key) < 32);
+	*cap = sizeof(*opts) - offsetof(struct mptcp_out_options, sndr_key);
+	return (u8 *)&opts->sndr_key;
+}
+
+void mptcp_rs_out_set_len(struct mptcp_out_options *opts, u16 len)
+{
+	opts->suboptions = len;
+}
+
+u16 mptcp_rs_out_len(const struct mptcp_out_options *opts)
+{
+	return opts->suboptions;
+}
+
+u32 mptcp_rs_tcp_write_seq(const struct sock *ssk)
+{
+	return READ_ONCE(tcp_sk(ssk)->write_seq);
+}
+
+void mptcp_rs_schedule_ack(struct sock *ssk)
+{
+	inet_csk_schedule_ack(ssk);
+}
+
+struct sk_buff *mptcp_rs_rcv_next(struct sock *meta, struct sk_buff *skb)
+{
+	return skb_peek_next(skb, &meta->sk_receive_queue);
+}
+
+/* Operations on a subflow's struct socket. */
+
+int mptcp_rs_sf_bind(struct socket *sf, void *addr, int len)
+{
+	return kernel_bind(sf, addr, len);
+}
+
+int mptcp_rs_sf_connect(struct socket *sf, void *addr, int len)
+{
+	int err = kernel_connect(sf, addr, len, O_NONBLOCK);
+
+	return err == -EINPROGRESS ? 0 : err;
+}
+
+int mptcp_rs_sf_setsockopt(struct socket *sf, int level, int name, void *optval_sockptr,
+			   unsigned int len)
+{
+	return sf->ops->setsockopt(sf, level, name, *(sockptr_t *)optval_sockptr, len);
+}
+
+int mptcp_rs_sf_getsockopt(struct socket *sf, int level, int name, char *optval, int *optlen)
+{
+	return sf->sk->sk_prot->getsockopt(sf->sk, level, name, optval, optlen);
+}
+
+void mptcp_rs_sf_release(struct socket *sf)
+{
+	sock_release(sf);
+}
+
+struct sock *mptcp_rs_sf_sk(struct socket *sf)
+{
+	return sf->sk;
+}
+
+/* Aborts a subflow: RST to the peer, socket closed. Subflow locked. */
+void mptcp_rs_subflow_reset(struct sock *ssk)
+{
+	if (ssk->sk_state == TCP_CLOSE)
+		return;
+	tcp_send_active_reset(ssk, SK_RST_REASON_MPTCP_RST_EMPTCP);
+	tcp_done(ssk);
+}
+
+void mptcp_rs_tcp_shutdown(struct sock *ssk, int how)
+{
+	tcp_shutdown(ssk, how);
+}
+
+/* Hooks our destructor in front of the one inet_create() installed. */
+void mptcp_rs_meta_setup(struct sock *sk, void (*destruct)(struct sock *),
+			 void (**old)(struct sock *))
+{
+	*old = sk->sk_destruct;
+	sk->sk_destruct = destruct;
+	mptcp_rs_meta_init_queues(sk);
+}
+
+int mptcp_rs_sock_error(struct sock *sk)
+{
+	return sock_error(sk);
+}

@@ -1,0 +1,1130 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The meta socket: what `socket(AF_INET[6], SOCK_STREAM, IPPROTO_MPTCP)` returns.
+//!
+//! A `struct proto` ("MPTCP", "MPTCPv6") registered for `IPPROTO_MPTCP` with
+//! `inet_register_protosw()`/`inet6_register_protosw()`, used with a copy of
+//! `inet_stream_ops` whose `poll` is ours. The socket is an `inet_connection_sock`
+//! followed by a pointer to [`Meta`] and the meta out-of-order queue (see
+//! `rust/net_shim.c`); [`Meta`] lives until the socket's last reference goes (the
+//! subflows hold references), so subflow hooks can always reach it.
+//!
+//! Locking: the meta socket's lock (owned, as `lock_sock()`) protects its queues in
+//! process context; softirq paths take its spinlock and only touch the queues while no
+//! task owns it, else they leave an event for `release_cb`. Subflow locks nest inside
+//! the meta socket's owned lock, never the other way round.
+
+use crate::bindings;
+use crate::proto::crypto::key_derive;
+use crate::proto::seq::after64;
+use crate::sha256::KernelSha256;
+use crate::subflow::Subflow;
+use crate::sysctl;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use kernel::{error::to_result, prelude::*};
+
+/// errno values (include/uapi/asm-generic/errno*.h) the socket calls return.
+mod errno {
+    use kernel::ffi::c_int;
+    pub(super) const EAGAIN: c_int = 11;
+    pub(super) const ENOMEM: c_int = 12;
+    pub(super) const EFAULT: c_int = 14;
+    pub(super) const EINVAL: c_int = 22;
+    pub(super) const EPIPE: c_int = 32;
+    pub(super) const EPROTO: c_int = 71;
+    pub(super) const ENOPROTOOPT: c_int = 92;
+    pub(super) const ECONNRESET: c_int = 104;
+    pub(super) const ENOTCONN: c_int = 107;
+    pub(super) const ECONNREFUSED: c_int = 111;
+}
+
+const TCP_ESTABLISHED: c_int = 1;
+const TCP_SYN_SENT: c_int = 2;
+const TCP_SYN_RECV: c_int = 3;
+const TCP_FIN_WAIT1: c_int = 4;
+const TCP_CLOSE: c_int = 7;
+const TCP_CLOSE_WAIT: c_int = 8;
+const TCP_LISTEN: c_int = 10;
+
+const RCV_SHUTDOWN: u8 = 1;
+const SEND_SHUTDOWN: u8 = 2;
+const SHUTDOWN_MASK: u8 = 3;
+
+const MSG_PEEK: c_int = 2;
+const MSG_DONTWAIT: c_int = 0x40;
+const MSG_WAITALL: c_int = 0x100;
+
+const EPOLLIN: u32 = 0x1;
+const EPOLLOUT: u32 = 0x4;
+const EPOLLERR: u32 = 0x8;
+const EPOLLHUP: u32 = 0x10;
+const EPOLLRDNORM: u32 = 0x40;
+const EPOLLWRNORM: u32 = 0x100;
+const EPOLLRDHUP: u32 = 0x2000;
+
+const SOL_SOCKET: c_int = 1;
+
+/// Connection flags of [`Meta`].
+mod mf {
+    /// The connection fell back to TCP: no MPTCP options any more.
+    pub(super) const FALLBACK: u32 = 1 << 0;
+    /// DSS checksums are in use.
+    pub(super) const CHECKSUM: u32 = 1 << 1;
+    /// We offer checksums (`net.mptcp.checksum_enabled` at creation).
+    pub(super) const WANT_CHECKSUM: u32 = 1 << 2;
+    /// The peer's DATA_FIN is known (its DSN in `rcv_data_fin`).
+    pub(super) const RCV_DATA_FIN: u32 = 1 << 3;
+    /// ... and every byte before it arrived: the peer's stream is complete.
+    pub(super) const RCV_DATA_FIN_DONE: u32 = 1 << 4;
+    /// Our DATA_FIN is queued (its DSN in `snd_data_fin`).
+    pub(super) const SND_DATA_FIN: u32 = 1 << 5;
+    /// The peer sent MP_FASTCLOSE.
+    pub(super) const FASTCLOSED: u32 = 1 << 6;
+    /// An event from a subflow waits for `release_cb`.
+    pub(super) const PENDING: u32 = 1 << 7;
+    /// A protocol error: the connection is being reset.
+    pub(super) const BROKEN: u32 = 1 << 8;
+}
+
+/// State of one MPTCP connection.
+///
+/// # Invariants
+///
+/// `sk` is the meta socket this state belongs to; the state is freed by that socket's
+/// destructor only. `first` is the first subflow's kernel socket or null; it is set and
+/// cleared with the meta socket owned.
+pub(crate) struct Meta {
+    sk: *mut bindings::sock,
+    net: *const bindings::net,
+    destruct: Option<unsafe extern "C" fn(*mut bindings::sock)>,
+    first: AtomicPtr<bindings::socket>,
+    local_key: u64,
+    local_idsn: u64,
+    remote_key: AtomicU64,
+    flags: AtomicU32,
+    /// Next DSN expected from the peer.
+    ack_seq: AtomicU64,
+    /// Oldest DSN of ours the peer has not acknowledged.
+    snd_una: AtomicU64,
+    rcv_data_fin: AtomicU64,
+    snd_data_fin: AtomicU64,
+}
+
+// SAFETY: shared fields are atomics; the pointers are to kernel objects that outlive
+// the state (the socket itself, its netns).
+unsafe impl Send for Meta {}
+// SAFETY: as above.
+unsafe impl Sync for Meta {}
+
+impl Meta {
+    /// The state of meta socket `sk`.
+    ///
+    /// # Safety
+    ///
+    /// `sk` is a live meta socket (one of our protos).
+    pub(crate) unsafe fn from_sk<'a>(sk: *const bindings::sock) -> Option<&'a Meta> {
+        // SAFETY: per the contract; the pointer is set in `init` and cleared only by
+        // the destructor.
+        let p = unsafe { bindings::mptcp_rs_meta_state(sk) } as *const Meta;
+        // SAFETY: non-null means a live state (invariant).
+        unsafe { p.as_ref() }
+    }
+
+    pub(crate) fn sk(&self) -> *mut bindings::sock {
+        self.sk
+    }
+
+    pub(crate) fn net(&self) -> *const bindings::net {
+        self.net
+    }
+
+    fn has(&self, f: u32) -> bool {
+        self.flags.load(Ordering::Acquire) & f != 0
+    }
+
+    fn set(&self, f: u32) {
+        self.flags.fetch_or(f, Ordering::AcqRel);
+    }
+
+    pub(crate) fn set_fallback(&self) {
+        self.set(mf::FALLBACK);
+    }
+
+    pub(crate) fn is_fallback(&self) -> bool {
+        self.has(mf::FALLBACK)
+    }
+
+    pub(crate) fn set_checksum(&self) {
+        self.set(mf::CHECKSUM);
+    }
+
+    pub(crate) fn checksum(&self) -> bool {
+        self.has(mf::CHECKSUM)
+    }
+
+    pub(crate) fn wants_checksum(&self) -> bool {
+        self.has(mf::WANT_CHECKSUM)
+    }
+
+    pub(crate) fn local_key(&self) -> u64 {
+        self.local_key
+    }
+
+    pub(crate) fn local_idsn(&self) -> u64 {
+        self.local_idsn
+    }
+
+    pub(crate) fn remote_key(&self) -> u64 {
+        self.remote_key.load(Ordering::Acquire)
+    }
+
+    /// The handshake gave us the peer's key: data sequence spaces start.
+    pub(crate) fn set_remote_key(&self, key: u64, remote_idsn: u64) {
+        self.remote_key.store(key, Ordering::Release);
+        self.ack_seq
+            .store(remote_idsn.wrapping_add(1), Ordering::Release);
+        self.snd_una
+            .store(self.local_idsn.wrapping_add(1), Ordering::Release);
+        if self.wants_checksum() {
+            self.set(mf::CHECKSUM);
+        }
+    }
+
+    pub(crate) fn syn_retrans_before_fallback(&self) -> u8 {
+        // SAFETY: the socket's netns is alive while the socket is.
+        unsafe { sysctl::syn_retrans_before_tcp_fallback(self.net) }
+    }
+
+    pub(crate) fn ack_seq(&self) -> u64 {
+        self.ack_seq.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn snd_una(&self) -> u64 {
+        self.snd_una.load(Ordering::Acquire)
+    }
+
+    /// A DATA_ACK arrived.
+    pub(crate) fn data_ack(&self, ack: u64) {
+        let mut cur = self.snd_una();
+        while after64(ack, cur) {
+            match self
+                .snd_una
+                .compare_exchange(cur, ack, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(v) => cur = v,
+            }
+        }
+    }
+
+    pub(crate) fn snd_data_fin_sent(&self) -> bool {
+        self.has(mf::SND_DATA_FIN)
+    }
+
+    pub(crate) fn snd_data_fin_dsn(&self) -> u64 {
+        self.snd_data_fin.load(Ordering::Acquire)
+    }
+
+    /// The peer's DATA_FIN takes DSN `dsn`.
+    pub(crate) fn rcv_data_fin(&self, dsn: u64) {
+        if !self.has(mf::RCV_DATA_FIN) {
+            self.rcv_data_fin.store(dsn, Ordering::Release);
+            self.set(mf::RCV_DATA_FIN);
+        }
+    }
+
+    /// The peer closed the connection abruptly (MP_FASTCLOSE with our key).
+    pub(crate) fn fastclosed(&self) {
+        self.set(mf::FASTCLOSED);
+        self.subflow_event();
+    }
+
+    /// In-order data up to `end` is on the receive queue.
+    ///
+    /// Caller holds the meta socket's data.
+    pub(crate) fn advance_ack(&self, end: u64) {
+        if after64(end, self.ack_seq()) {
+            self.ack_seq.store(end, Ordering::Release);
+        }
+    }
+
+    /// Moves out-of-order data that became in-order to the receive queue.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the meta socket's data (owner, or spinlock while unowned).
+    pub(crate) unsafe fn drain_ofo(&self) {
+        loop {
+            // SAFETY: the caller holds the queues.
+            let skb = unsafe { bindings::mptcp_rs_ofo_peek(self.sk) };
+            if skb.is_null() {
+                return;
+            }
+            // SAFETY: a queued skb carries our control block.
+            let cb = unsafe { &mut *bindings::mptcp_rs_skb_cb(skb) };
+            let ack = self.ack_seq();
+            if after64(cb.dsn, ack) {
+                return;
+            }
+            let end = cb.dsn.wrapping_add(u64::from(cb.len));
+            if !after64(end, ack) {
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_ofo_drop(self.sk, skb) };
+                continue;
+            }
+            cb.offset = ack.wrapping_sub(cb.dsn) as u32;
+            // SAFETY: as above.
+            unsafe { bindings::mptcp_rs_ofo_to_rcv(self.sk, skb) };
+            self.advance_ack(end);
+        }
+    }
+
+    fn first_sock(&self) -> *mut bindings::socket {
+        self.first.load(Ordering::Acquire)
+    }
+
+    fn first_ssk(&self) -> *mut bindings::sock {
+        let sf = self.first_sock();
+        if sf.is_null() {
+            return ptr::null_mut();
+        }
+        // SAFETY: a kernel socket we created and have not released.
+        unsafe { bindings::mptcp_rs_sf_sk(sf) }
+    }
+
+    /// A subflow's `sk_data_ready`: take the data now if no task owns the meta socket.
+    ///
+    /// Called with the subflow locked.
+    pub(crate) fn subflow_data_ready(&self, sf: &Subflow) {
+        // SAFETY: `sk` is live (invariant).
+        unsafe { bindings::mptcp_rs_data_lock(self.sk) };
+        // SAFETY: as above.
+        if unsafe { bindings::mptcp_rs_owned_by_user(self.sk) } {
+            self.set(mf::PENDING);
+        } else {
+            // SAFETY: subflow locked by our caller, meta spinlock held and unowned.
+            if unsafe { sf.move_to_meta(self) }.is_err() {
+                self.set(mf::BROKEN);
+            }
+            self.process_events();
+        }
+        // SAFETY: taken above.
+        unsafe { bindings::mptcp_rs_data_unlock(self.sk) };
+        // SAFETY: as above.
+        unsafe { bindings::mptcp_rs_wake_readers(self.sk) };
+    }
+
+    /// A subflow changed state or reported an error.
+    pub(crate) fn subflow_event(&self) {
+        // SAFETY: `sk` is live (invariant).
+        unsafe { bindings::mptcp_rs_data_lock(self.sk) };
+        // SAFETY: as above.
+        if unsafe { bindings::mptcp_rs_owned_by_user(self.sk) } {
+            self.set(mf::PENDING);
+        } else {
+            self.process_events();
+        }
+        // SAFETY: taken above.
+        unsafe { bindings::mptcp_rs_data_unlock(self.sk) };
+    }
+
+    pub(crate) fn wake_writers(&self) {
+        // SAFETY: `sk` is live (invariant).
+        unsafe { bindings::mptcp_rs_wake_writers(self.sk) };
+    }
+
+    fn state(&self) -> c_int {
+        // SAFETY: `sk` is live (invariant).
+        unsafe { bindings::mptcp_rs_sk_state(self.sk) }
+    }
+
+    fn set_state(&self, state: c_int) {
+        // SAFETY: `sk` is live; the caller holds the meta socket's data.
+        unsafe { bindings::inet_sk_set_state(self.sk, state) };
+    }
+
+    /// Brings the meta socket's state in line with its subflow's and the data
+    /// sequence space. Caller holds the meta socket's data (owner, or spinlock while
+    /// unowned).
+    fn process_events(&self) {
+        self.flags.fetch_and(!mf::PENDING, Ordering::AcqRel);
+        let sk = self.sk;
+        // SAFETY: `sk` is live.
+        if unsafe { bindings::mptcp_rs_sock_dead(sk) } {
+            return;
+        }
+        let state = self.state();
+        let ssk = self.first_ssk();
+        let sub = if ssk.is_null() {
+            TCP_CLOSE
+        } else {
+            // SAFETY: the first subflow is live while `first` is set.
+            unsafe { bindings::mptcp_rs_sk_state(ssk) }
+        };
+        if state == TCP_SYN_SENT && !ssk.is_null() {
+            if sub != TCP_SYN_SENT && sub != TCP_SYN_RECV && sub != TCP_CLOSE {
+                // SAFETY: both sockets are live; the meta data is held.
+                unsafe { bindings::mptcp_rs_copy_addrs(sk, ssk) };
+                self.set_state(TCP_ESTABLISHED);
+                // SAFETY: as above.
+                unsafe {
+                    bindings::mptcp_rs_wake_state(sk);
+                    bindings::mptcp_rs_wake_writers(sk);
+                }
+            } else if sub == TCP_CLOSE {
+                // SAFETY: as above.
+                let err = unsafe { bindings::mptcp_rs_sk_err(ssk) };
+                self.abort(if err != 0 { err } else { errno::ECONNREFUSED });
+                return;
+            }
+        }
+        if self.has(mf::FASTCLOSED) {
+            self.abort(errno::ECONNRESET);
+            return;
+        }
+        if self.has(mf::BROKEN) {
+            self.abort(errno::EPROTO);
+            return;
+        }
+        // The peer's DATA_FIN, once every byte before it is here.
+        if self.has(mf::RCV_DATA_FIN) && !self.has(mf::RCV_DATA_FIN_DONE) {
+            let fin = self.rcv_data_fin.load(Ordering::Acquire);
+            if fin == self.ack_seq() {
+                self.ack_seq.store(fin.wrapping_add(1), Ordering::Release);
+                self.set(mf::RCV_DATA_FIN_DONE);
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_set_shutdown(sk, RCV_SHUTDOWN) };
+                let state = self.state();
+                if state == TCP_ESTABLISHED {
+                    self.set_state(TCP_CLOSE_WAIT);
+                } else if state == TCP_FIN_WAIT1 {
+                    self.set_state(TCP_CLOSE);
+                }
+                // SAFETY: as above.
+                unsafe {
+                    bindings::mptcp_rs_wake_state(sk);
+                    bindings::mptcp_rs_wake_readers(sk);
+                }
+            }
+        }
+        // The subflow died under an established connection (reset, timeout): with one
+        // subflow there is no path left.
+        if sub == TCP_CLOSE && !ssk.is_null() && state != TCP_CLOSE && state != TCP_SYN_SENT {
+            // SAFETY: as above.
+            let err = unsafe { bindings::mptcp_rs_sk_err(ssk) };
+            if err != 0 {
+                self.abort(err);
+            } else if !self.has(mf::RCV_DATA_FIN_DONE) && self.is_fallback() {
+                // plain TCP closed normally: that was the end of the stream
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_set_shutdown(sk, RCV_SHUTDOWN) };
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_wake_readers(sk) };
+            }
+        }
+    }
+
+    /// Ends the connection with error `err` (positive errno).
+    fn abort(&self, err: c_int) {
+        let sk = self.sk;
+        // SAFETY: `sk` is live; caller holds the meta data.
+        unsafe {
+            bindings::mptcp_rs_set_err(sk, err);
+            bindings::mptcp_rs_set_shutdown(sk, SHUTDOWN_MASK);
+        }
+        self.set_state(TCP_CLOSE);
+        // SAFETY: as above.
+        unsafe {
+            bindings::mptcp_rs_error_report(sk);
+            bindings::mptcp_rs_wake_state(sk);
+            bindings::mptcp_rs_wake_readers(sk);
+        }
+    }
+
+    /// Creates (once) the first subflow, with the meta socket owned.
+    fn ensure_first(&self) -> Result<*mut bindings::socket> {
+        let sf = self.first_sock();
+        if !sf.is_null() {
+            return Ok(sf);
+        }
+        let mut sf: *mut bindings::socket = ptr::null_mut();
+        // SAFETY: `sk` is live and owned by us.
+        let family = unsafe { bindings::mptcp_rs_sk_family(self.sk) };
+        // SAFETY: as above; `sf` receives a new kernel socket.
+        to_result(unsafe { bindings::mptcp_rs_subflow_create(self.sk, family, &mut sf) })?;
+        // SAFETY: `sf` is a fresh, unconnected TCP socket.
+        let ssk = unsafe { bindings::mptcp_rs_sf_sk(sf) };
+        // SAFETY: as above.
+        if let Err(e) = unsafe { Subflow::attach(self.sk, ssk) } {
+            // SAFETY: ours to release.
+            unsafe { bindings::mptcp_rs_sf_release(sf) };
+            return Err(e);
+        }
+        self.first.store(sf, Ordering::Release);
+        Ok(sf)
+    }
+
+    /// Moves what waits on the first subflow to the meta socket, with it owned.
+    fn pull(&self) {
+        let ssk = self.first_ssk();
+        if ssk.is_null() {
+            return;
+        }
+        // SAFETY: the first subflow is live while set; we own the meta socket.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+        // SAFETY: as above.
+        if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+            let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
+            // SAFETY: subflow locked, meta owned.
+            if unsafe { ctx.move_to_meta(self) }.is_err() {
+                self.set(mf::BROKEN);
+                // SAFETY: the subflow is locked.
+                unsafe { bindings::mptcp_rs_subflow_reset(ssk) };
+            }
+            self.process_events();
+            if !fin_before && self.has(mf::RCV_DATA_FIN_DONE) {
+                // acknowledge the DATA_FIN now
+                // SAFETY: the subflow is locked.
+                unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
+            }
+        }
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
+    }
+
+    /// Queues our DATA_FIN (and the subflow's FIN), with the meta socket owned.
+    fn send_data_fin(&self) {
+        let ssk = self.first_ssk();
+        if ssk.is_null() || self.has(mf::SND_DATA_FIN) {
+            return;
+        }
+        // SAFETY: the first subflow is live while set; we own the meta socket.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+        // SAFETY: as above.
+        if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+            self.snd_data_fin
+                .store(ctx.snd_dsn_next(), Ordering::Release);
+            self.set(mf::SND_DATA_FIN);
+        }
+        // SAFETY: the subflow is locked.
+        unsafe { bindings::mptcp_rs_tcp_shutdown(ssk, c_int::from(SEND_SHUTDOWN)) };
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
+    }
+}
+
+// struct proto callbacks.
+
+extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
+    // SAFETY: `inet_create()` calls this for a new socket of our proto.
+    let net = unsafe { bindings::mptcp_rs_sock_net(sk) };
+    // SAFETY: `net` is the live netns of a socket being created.
+    if !unsafe { sysctl::enabled(net) } {
+        return -errno::ENOPROTOOPT;
+    }
+    // SAFETY: as above.
+    let want_csum = unsafe { sysctl::checksum_enabled(net) };
+    // SAFETY: no preconditions.
+    let local_key = unsafe { bindings::mptcp_rs_random_u64() };
+    let local = key_derive::<KernelSha256>(local_key);
+    let meta = KBox::new(
+        Meta {
+            sk,
+            net,
+            destruct: None,
+            first: AtomicPtr::new(ptr::null_mut()),
+            local_key,
+            local_idsn: local.idsn,
+            remote_key: AtomicU64::new(0),
+            flags: AtomicU32::new(if want_csum { mf::WANT_CHECKSUM } else { 0 }),
+            ack_seq: AtomicU64::new(0),
+            snd_una: AtomicU64::new(local.idsn.wrapping_add(1)),
+            rcv_data_fin: AtomicU64::new(0),
+            snd_data_fin: AtomicU64::new(0),
+        },
+        GFP_KERNEL,
+    );
+    let Ok(meta) = meta else {
+        return -errno::ENOMEM;
+    };
+    let meta = KBox::into_raw(meta);
+    // SAFETY: `meta` is ours; the destructor we install frees it and then runs the one
+    // it replaces, which the shim stores into `destruct` before the socket is used.
+    unsafe {
+        bindings::mptcp_rs_meta_setup(sk, Some(meta_destruct), ptr::addr_of_mut!((*meta).destruct));
+        bindings::mptcp_rs_meta_set_state_ptr(sk, meta.cast());
+    }
+    0
+}
+
+extern "C" fn meta_destruct(sk: *mut bindings::sock) {
+    // SAFETY: the socket core calls this once, when the last reference is gone.
+    let p = unsafe { bindings::mptcp_rs_meta_state(sk) }.cast::<Meta>();
+    // SAFETY: nothing uses the queues any more.
+    unsafe { bindings::mptcp_rs_meta_purge_queues(sk) };
+    let mut next = None;
+    if !p.is_null() {
+        // SAFETY: `p` came from `KBox::into_raw` in `meta_init`; no subflow refers to
+        // it any more (each held a reference on `sk`).
+        let meta = unsafe { KBox::from_raw(p) };
+        next = meta.destruct;
+        // SAFETY: as above.
+        unsafe { bindings::mptcp_rs_meta_set_state_ptr(sk, ptr::null_mut()) };
+    }
+    if let Some(f) = next {
+        // SAFETY: the destructor `inet_create()` installed, for this socket.
+        unsafe { f(sk) };
+    }
+}
+
+extern "C" fn meta_destroy(_sk: *mut bindings::sock) {}
+
+extern "C" fn meta_hash(_sk: *mut bindings::sock) -> c_int {
+    0
+}
+
+extern "C" fn meta_unhash(_sk: *mut bindings::sock) {}
+
+extern "C" fn meta_bind(sk: *mut bindings::sock, uaddr: *mut bindings::sockaddr_unsized, len: c_int) -> c_int {
+    // SAFETY: `inet_bind()` calls this for our socket.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::EINVAL;
+    };
+    // SAFETY: live socket, from process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    let ret = match meta.ensure_first() {
+        Ok(sf) => {
+            // SAFETY: `uaddr`/`len` come from the caller of bind().
+            let r = unsafe { bindings::mptcp_rs_sf_bind(sf, uaddr.cast(), len) };
+            if r == 0 {
+                // SAFETY: both sockets live, meta owned.
+                unsafe { bindings::mptcp_rs_copy_addrs(sk, bindings::mptcp_rs_sf_sk(sf)) };
+            }
+            r
+        }
+        Err(e) => e.to_errno(),
+    };
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    ret
+}
+
+extern "C" fn meta_connect(sk: *mut bindings::sock, uaddr: *mut bindings::sockaddr_unsized, len: c_int) -> c_int {
+    // SAFETY: `__inet_stream_connect()` calls this with our socket owned.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::EINVAL;
+    };
+    let sf = match meta.ensure_first() {
+        Ok(sf) => sf,
+        Err(e) => return e.to_errno(),
+    };
+    meta.set_state(TCP_SYN_SENT);
+    // SAFETY: the caller's address; our subflow socket.
+    let err = unsafe { bindings::mptcp_rs_sf_connect(sf, uaddr.cast(), len) };
+    if err != 0 {
+        meta.set_state(TCP_CLOSE);
+        return err;
+    }
+    // SAFETY: both sockets live, meta owned.
+    unsafe { bindings::mptcp_rs_copy_addrs(sk, bindings::mptcp_rs_sf_sk(sf)) };
+    // the subflow may already be established (its backlog ran in connect)
+    meta.process_events();
+    0
+}
+
+extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
+    // SAFETY: called with our socket owned.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return 0;
+    };
+    let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
+    if !sf.is_null() {
+        // SAFETY: ours to release; its lock nests inside the meta socket's.
+        unsafe { bindings::mptcp_rs_sf_release(sf) };
+    }
+    meta.set_state(TCP_CLOSE);
+    0
+}
+
+extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
+    // SAFETY: `inet_release()` calls this once, for our socket, in process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    // SAFETY: as above.
+    let meta = unsafe { Meta::from_sk(sk) };
+    let mut sf = ptr::null_mut();
+    if let Some(meta) = meta {
+        let state = meta.state();
+        if state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT {
+            meta.send_data_fin();
+        }
+        sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
+    }
+    // SAFETY: owned; nothing will read the queues again.
+    unsafe {
+        bindings::mptcp_rs_set_shutdown(sk, SHUTDOWN_MASK);
+        bindings::mptcp_rs_meta_purge_queues(sk);
+        bindings::inet_sk_set_state(sk, TCP_CLOSE);
+        bindings::mptcp_rs_sock_orphan(sk);
+        bindings::release_sock(sk);
+    }
+    if !sf.is_null() {
+        // The subflow finishes its FIN exchange as an orphan TCP socket; its context
+        // keeps `sk`'s memory (and our state) alive until then.
+        // SAFETY: ours to release.
+        unsafe { bindings::mptcp_rs_sf_release(sf) };
+    }
+    // SAFETY: drops the socket's own reference (unhash, orphan, sock_put).
+    unsafe { bindings::sk_common_release(sk) };
+}
+
+extern "C" fn meta_shutdown(sk: *mut bindings::sock, how: c_int) {
+    // SAFETY: `inet_shutdown()` calls this with our socket owned.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return;
+    };
+    if how & c_int::from(SEND_SHUTDOWN) != 0 {
+        let state = meta.state();
+        if state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT {
+            meta.send_data_fin();
+            if state == TCP_ESTABLISHED {
+                meta.set_state(TCP_FIN_WAIT1);
+            } else {
+                meta.set_state(TCP_CLOSE);
+            }
+        }
+    }
+}
+
+extern "C" fn meta_release_cb(sk: *mut bindings::sock) {
+    // SAFETY: `release_sock()` calls this with the spinlock held, still owned.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return;
+    };
+    if meta.has(mf::PENDING) {
+        meta.process_events();
+        // a reader pulls what the subflow holds
+        // SAFETY: `sk` is live.
+        unsafe { bindings::mptcp_rs_wake_readers(sk) };
+    }
+}
+
+fn readable(meta: &Meta) -> bool {
+    let sk = meta.sk;
+    // SAFETY: `sk` is live.
+    if !unsafe { bindings::mptcp_rs_rcv_queue_empty(sk) } {
+        return true;
+    }
+    let ssk = meta.first_ssk();
+    // SAFETY: the first subflow is live while set.
+    !ssk.is_null() && !unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) }
+}
+
+extern "C" fn wait_cond(sk: *mut bindings::sock) -> bool {
+    // SAFETY: called by `mptcp_rs_wait()` for our socket.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return true;
+    };
+    // SAFETY: `sk` is live.
+    let (shut, err) = unsafe { (bindings::mptcp_rs_shutdown(sk), bindings::mptcp_rs_sk_err(sk)) };
+    readable(meta) || shut & RCV_SHUTDOWN != 0 || err != 0 || meta.state() == TCP_CLOSE
+}
+
+extern "C" fn meta_recvmsg(
+    sk: *mut bindings::sock,
+    msg: *mut bindings::msghdr,
+    len: usize,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: `inet_recvmsg()` calls this for our socket, in process context.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::ENOTCONN;
+    };
+    let len = len.min(i32::MAX as usize);
+    // SAFETY: live socket.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    // SAFETY: as above.
+    let mut timeo = unsafe { bindings::mptcp_rs_rcvtimeo(sk, flags & MSG_DONTWAIT != 0) };
+    let target = if flags & MSG_WAITALL != 0 { len } else { 1 };
+    let peek = flags & MSG_PEEK != 0;
+    let mut copied: usize = 0;
+    let mut err: c_int = 0;
+    loop {
+        let state = meta.state();
+        if state == TCP_LISTEN {
+            err = -errno::ENOTCONN;
+            break;
+        }
+        meta.pull();
+        // copy in-order data
+        // SAFETY: we own the socket and its queues.
+        let mut skb = unsafe { bindings::mptcp_rs_rcv_peek(sk) };
+        while !skb.is_null() && copied < len {
+            // SAFETY: a queued skb of ours carries our control block.
+            let cb = unsafe { &mut *bindings::mptcp_rs_skb_cb(skb) };
+            let avail = cb.len.saturating_sub(cb.offset) as usize;
+            let n = avail.min(len - copied);
+            // SAFETY: `msg` is the caller's; `skb` holds `cb.len` bytes.
+            let r = unsafe { bindings::mptcp_rs_skb_copy_msg(skb, cb.offset as c_int, msg, n as c_int) };
+            if r != 0 {
+                if copied == 0 {
+                    err = -errno::EFAULT;
+                }
+                break;
+            }
+            copied += n;
+            // SAFETY: as above.
+            let next = unsafe { bindings::mptcp_rs_rcv_next(sk, skb) };
+            if !peek {
+                cb.offset += n as u32;
+                if cb.offset >= cb.len {
+                    // SAFETY: as above.
+                    unsafe { bindings::mptcp_rs_rcv_free(sk, skb) };
+                }
+            }
+            skb = next;
+        }
+        if err != 0 || copied >= target {
+            break;
+        }
+        // SAFETY: live socket.
+        let (shut, sk_err) = unsafe { (bindings::mptcp_rs_shutdown(sk), bindings::mptcp_rs_sk_err(sk)) };
+        if sk_err != 0 {
+            if copied == 0 {
+                // SAFETY: reports and clears the error, as TCP does.
+                err = unsafe { bindings::mptcp_rs_sock_error(sk) };
+            }
+            break;
+        }
+        if shut & RCV_SHUTDOWN != 0 || meta.state() == TCP_CLOSE {
+            break;
+        }
+        if timeo == 0 {
+            if copied == 0 {
+                err = -errno::EAGAIN;
+            }
+            break;
+        }
+        // SAFETY: no preconditions.
+        if unsafe { bindings::mptcp_rs_signal_pending() } {
+            if copied == 0 {
+                // SAFETY: no preconditions.
+                err = unsafe { bindings::mptcp_rs_sock_intr_errno(timeo) };
+            }
+            break;
+        }
+        // SAFETY: we own the socket; the helper sleeps with it released.
+        unsafe { bindings::mptcp_rs_wait(sk, &mut timeo, Some(wait_cond)) };
+    }
+    if copied > 0 && !peek {
+        let ssk = meta.first_ssk();
+        if !ssk.is_null() {
+            // the window grew: tell the peer
+            // SAFETY: subflow live while set; its lock nests in ours.
+            unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                bindings::mptcp_rs_tcp_cleanup_rbuf(ssk, copied as c_int);
+                bindings::release_sock(ssk);
+            }
+        }
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    if err != 0 && copied == 0 {
+        err
+    } else {
+        copied as c_int
+    }
+}
+
+extern "C" fn meta_sendmsg(sk: *mut bindings::sock, msg: *mut bindings::msghdr, len: usize) -> c_int {
+    // SAFETY: `inet_sendmsg()` calls this for our socket, in process context.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::ENOTCONN;
+    };
+    // SAFETY: `msg` is the caller's.
+    let flags = unsafe { (*msg).msg_flags } as c_int;
+    // SAFETY: live socket.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    // SAFETY: as above.
+    let mut timeo = unsafe { bindings::mptcp_rs_sndtimeo(sk, flags & MSG_DONTWAIT != 0) };
+    let mut ret: c_int = 0;
+    let state = meta.state();
+    if state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT {
+        // SAFETY: owned socket; waits for the connection with it released.
+        ret = unsafe { bindings::sk_stream_wait_connect(sk, &mut timeo) };
+    }
+    if ret == 0 {
+        // SAFETY: live socket.
+        let shut = unsafe { bindings::mptcp_rs_shutdown(sk) };
+        let ssk = meta.first_ssk();
+        if shut & SEND_SHUTDOWN != 0 || ssk.is_null() {
+            // SAFETY: raises SIGPIPE as TCP does.
+            ret = unsafe { bindings::sk_stream_error(sk, flags, -errno::EPIPE) };
+        } else {
+            // SAFETY: the subflow lock nests inside ours; `msg` is the caller's.
+            unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                ret = bindings::mptcp_rs_tcp_sendmsg_locked(ssk, msg, len);
+                bindings::release_sock(ssk);
+            }
+        }
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    ret
+}
+
+extern "C" fn meta_setsockopt(
+    sk: *mut bindings::sock,
+    level: c_int,
+    name: c_int,
+    mut optval: bindings::sockptr_t,
+    optlen: c_uint,
+) -> c_int {
+    // SAFETY: `sock_common_setsockopt()` calls this for our socket.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::EINVAL;
+    };
+    if level == SOL_SOCKET {
+        return -errno::ENOPROTOOPT;
+    }
+    // SAFETY: live socket, process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    let ret = match meta.ensure_first() {
+        // TCP and IP options apply to the subflow (all of them, once there are more)
+        // SAFETY: our subflow; `optval` is the caller's.
+        Ok(sf) => unsafe {
+            bindings::mptcp_rs_sf_setsockopt(sf, level, name, ptr::addr_of_mut!(optval).cast(), optlen)
+        },
+        Err(e) => e.to_errno(),
+    };
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    ret
+}
+
+extern "C" fn meta_getsockopt(
+    sk: *mut bindings::sock,
+    level: c_int,
+    name: c_int,
+    optval: *mut c_char,
+    optlen: *mut c_int,
+) -> c_int {
+    // SAFETY: `sock_common_getsockopt()` calls this for our socket.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::EINVAL;
+    };
+    // SAFETY: live socket, process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    let ret = match meta.ensure_first() {
+        // SAFETY: our subflow; user pointers from the caller.
+        Ok(sf) => unsafe { bindings::mptcp_rs_sf_getsockopt(sf, level, name, optval, optlen) },
+        Err(e) => e.to_errno(),
+    };
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    ret
+}
+
+extern "C" fn meta_poll(
+    file: *mut bindings::file,
+    sock: *mut bindings::socket,
+    wait: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: the socket core calls poll with a live socket.
+    let sk = unsafe { bindings::mptcp_rs_socket_sk(sock) };
+    // SAFETY: as above.
+    unsafe { bindings::mptcp_rs_poll_wait(file, sock, wait.cast()) };
+    // SAFETY: our socket.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return EPOLLERR;
+    };
+    let state = meta.state();
+    // SAFETY: lockless reads, as tcp_poll() does.
+    let (shut, err) = unsafe { (bindings::mptcp_rs_shutdown(sk), bindings::mptcp_rs_sk_err(sk)) };
+    let mut mask: u32 = 0;
+    if shut == SHUTDOWN_MASK || state == TCP_CLOSE {
+        mask |= EPOLLHUP;
+    }
+    if shut & RCV_SHUTDOWN != 0 {
+        mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+    }
+    if state != TCP_SYN_SENT && state != TCP_CLOSE && state != TCP_LISTEN {
+        if readable(meta) {
+            mask |= EPOLLIN | EPOLLRDNORM;
+        }
+        if shut & SEND_SHUTDOWN == 0 {
+            let ssk = meta.first_ssk();
+            // SAFETY: the first subflow is live while set.
+            if !ssk.is_null() && unsafe { bindings::mptcp_rs_stream_writeable(ssk) } {
+                mask |= EPOLLOUT | EPOLLWRNORM;
+            } else if !ssk.is_null() {
+                // SAFETY: as above; make its write_space callback wake us.
+                unsafe { bindings::mptcp_rs_set_nospace(ssk) };
+                // SAFETY: as above.
+                if unsafe { bindings::mptcp_rs_stream_writeable(ssk) } {
+                    mask |= EPOLLOUT | EPOLLWRNORM;
+                }
+            }
+        } else {
+            mask |= EPOLLOUT | EPOLLWRNORM;
+        }
+    }
+    if err != 0 {
+        mask |= EPOLLERR;
+    }
+    mask
+}
+
+/// `struct proto`, `struct proto_ops` and the protosw entry of one address family.
+struct Family {
+    proto: bindings::proto,
+    ops: bindings::proto_ops,
+    protosw: bindings::inet_protosw,
+}
+
+/// IPPROTO_MPTCP registered for IPv4 and IPv6 for as long as this value lives.
+///
+/// # Invariants
+///
+/// `v4` (and `v6` if `v6_registered`) are registered with the socket core and stay in
+/// place until `Drop` unregistered them; sockets of them pin the module.
+pub(crate) struct Registration {
+    v4: Pin<KBox<Family>>,
+    v6: Pin<KBox<Family>>,
+    v6_registered: bool,
+}
+
+// SAFETY: the tables are read by the socket core only.
+unsafe impl Send for Registration {}
+// SAFETY: as above.
+unsafe impl Sync for Registration {}
+
+const IPPROTO_MPTCP: u16 = 262;
+const SOCK_STREAM: u16 = 1;
+const INET_PROTOSW_ICSK: u8 = 0x04;
+
+fn family(module: &'static ThisModule, ipv6: bool) -> Result<Pin<KBox<Family>>> {
+    // SAFETY: `proto`, `proto_ops` and `inet_protosw` are C structs for which all-zero
+    // is the "nothing set" value.
+    let mut fam: Family = unsafe { core::mem::zeroed() };
+    // SAFETY: `tcp_prot` is TCP's exported proto; we copy its memory accounting, as
+    // the meta socket's buffers count against TCP's limits like upstream's.
+    let tcp = unsafe { &*ptr::addr_of!(bindings::tcp_prot) };
+    let p = &mut fam.proto;
+    let name: &[u8] = if ipv6 { b"MPTCPv6\0" } else { b"MPTCP\0" };
+    for (d, s) in p.name.iter_mut().zip(name.iter()) {
+        *d = *s as c_char;
+    }
+    p.owner = module.as_ptr().cast();
+    p.init = Some(meta_init);
+    p.close = Some(meta_close);
+    p.connect = Some(meta_connect);
+    p.disconnect = Some(meta_disconnect);
+    p.destroy = Some(meta_destroy);
+    p.shutdown = Some(meta_shutdown);
+    p.setsockopt = Some(meta_setsockopt);
+    p.getsockopt = Some(meta_getsockopt);
+    p.sendmsg = Some(meta_sendmsg);
+    p.recvmsg = Some(meta_recvmsg);
+    p.bind = Some(meta_bind);
+    p.release_cb = Some(meta_release_cb);
+    p.hash = Some(meta_hash);
+    p.unhash = Some(meta_unhash);
+    p.memory_allocated = tcp.memory_allocated;
+    p.per_cpu_fw_alloc = tcp.per_cpu_fw_alloc;
+    p.memory_pressure = tcp.memory_pressure;
+    p.sysctl_mem = tcp.sysctl_mem;
+    p.sysctl_wmem_offset = tcp.sysctl_wmem_offset;
+    p.sysctl_rmem_offset = tcp.sysctl_rmem_offset;
+    p.sockets_allocated = tcp.sockets_allocated;
+    p.enter_memory_pressure = tcp.enter_memory_pressure;
+    p.leave_memory_pressure = tcp.leave_memory_pressure;
+    p.no_autobind = true;
+    // SAFETY: no preconditions.
+    p.obj_size = unsafe { bindings::mptcp_rs_meta_obj_size(ipv6) } as c_uint;
+    if ipv6 {
+        // SAFETY: no preconditions.
+        p.ipv6_pinfo_offset = unsafe { bindings::mptcp_rs_meta_ipv6_pinfo_offset() } as c_uint;
+    }
+    // SAFETY: TCP's exported stream ops, copied; we replace poll.
+    fam.ops = unsafe {
+        if ipv6 {
+            ptr::read(ptr::addr_of!(bindings::inet6_stream_ops))
+        } else {
+            ptr::read(ptr::addr_of!(bindings::inet_stream_ops))
+        }
+    };
+    fam.ops.owner = module.as_ptr().cast();
+    fam.ops.poll = Some(meta_poll);
+    fam.ops.listen = Some(bindings::sock_no_listen);
+    fam.ops.accept = Some(bindings::sock_no_accept);
+    fam.protosw.type_ = SOCK_STREAM;
+    fam.protosw.protocol = IPPROTO_MPTCP;
+    fam.protosw.flags = INET_PROTOSW_ICSK;
+    let fam = KBox::pin(fam, GFP_KERNEL)?;
+    Ok(fam)
+}
+
+impl Registration {
+    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+        let mut v4 = family(module, false)?;
+        let mut v6 = family(module, true)?;
+        // SAFETY: pinned tables that `Drop` unregisters before freeing; the protosw
+        // points at the proto and ops in the same allocation.
+        unsafe {
+            let f = Pin::get_unchecked_mut(v4.as_mut());
+            f.protosw.prot = &mut f.proto;
+            f.protosw.ops = &f.ops;
+            let f6 = Pin::get_unchecked_mut(v6.as_mut());
+            f6.protosw.prot = &mut f6.proto;
+            f6.protosw.ops = &f6.ops;
+        }
+        // SAFETY: as above.
+        unsafe {
+            let f = Pin::get_unchecked_mut(v4.as_mut());
+            to_result(bindings::proto_register(&mut f.proto, 1))?;
+            bindings::inet_register_protosw(&mut f.protosw);
+        }
+        // SAFETY: as above.
+        let v6_registered = unsafe {
+            let f6 = Pin::get_unchecked_mut(v6.as_mut());
+            if bindings::proto_register(&mut f6.proto, 1) == 0 {
+                if bindings::inet6_register_protosw(&mut f6.protosw) == 0 {
+                    true
+                } else {
+                    bindings::proto_unregister(&mut f6.proto);
+                    false
+                }
+            } else {
+                false
+            }
+        };
+        if !v6_registered {
+            pr_warn!("IPv6 MPTCP sockets unavailable\n");
+        }
+        Ok(Self {
+            v4,
+            v6,
+            v6_registered,
+        })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new` (invariant); no socket of ours exists, since each
+        // pins the module.
+        unsafe {
+            if self.v6_registered {
+                let f6 = Pin::get_unchecked_mut(self.v6.as_mut());
+                bindings::inet6_unregister_protosw(&mut f6.protosw);
+                bindings::proto_unregister(&mut f6.proto);
+            }
+            let f = Pin::get_unchecked_mut(self.v4.as_mut());
+            bindings::inet_unregister_protosw(&mut f.protosw);
+            bindings::proto_unregister(&mut f.proto);
+        }
+    }
+}

@@ -1,0 +1,826 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Subflows: the TCP connections of an MPTCP connection.
+//!
+//! A subflow is a kernel TCP socket with `is_mptcp` set, our context in its ULP slot
+//! (`icsk_ulp_data`, freed by the ULP `release` when TCP destroys the socket), our copy
+//! of its address-family ops (to see the SYN/ACK) and our socket callbacks (to wake
+//! and feed the meta socket). The TCP stack calls the dispatch hooks for it; they are
+//! implemented here: MP_CAPABLE on the SYN, the third ACK and the first data segment,
+//! DSS mappings and DATA_ACKs on every later segment, DATA_FIN on the subflow's FIN.
+//!
+//! Send side: the meta socket writes through `tcp_sendmsg_locked()` on the subflow, so
+//! subflow sequence numbers map linearly to data sequence numbers
+//! (`dsn = snd_dsn_base + (seq - snd_isn)`); the mapping of any segment, first
+//! transmission or retransmission, is computed when TCP writes its options.
+//!
+//! Receive side: each mapping received is attached to its skb as the kernel's
+//! `SKB_EXT_MPTCP` extension; [`Subflow::move_to_meta`] walks the subflow's receive
+//! queue in order, tracks the mapping in force, and moves the data to the meta
+//! socket's receive or out-of-order queue by data sequence number.
+
+use crate::bindings;
+use crate::proto::crypto::key_derive;
+use crate::proto::csum::{self, Sum};
+use crate::proto::options::{
+    mpc_flags, parse, Dss, DssMap, MpCapable, MpcData, MptcpOption, Segment, TcpOptions,
+    TCPOPT_MPTCP,
+};
+use crate::proto::seq::{after64, before64, expand_seq32};
+use crate::sha256::KernelSha256;
+use crate::sock::Meta;
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use kernel::prelude::*;
+
+/// A protocol violation by the peer.
+fn eproto() -> Error {
+    Error::from_errno(-71)
+}
+
+const AF_INET6: c_int = 10;
+
+/// TCP header flags as in `TCP_SKB_CB(skb)->tcp_flags`.
+const TCPHDR_FIN: u8 = 0x01;
+const TCPHDR_SYN: u8 = 0x02;
+
+/// Subflow flags.
+pub(crate) mod sf {
+    /// MP_CAPABLE was sent on our SYN.
+    pub(crate) const MPC_SYN_SENT: u32 = 1 << 0;
+    /// The peer answered MP_CAPABLE: this is an MPTCP subflow.
+    pub(crate) const MP_CAPABLE: u32 = 1 << 1;
+    /// The peer showed it has our key (a DSS arrived): no more MP_CAPABLE on the ACK.
+    pub(crate) const FULLY_ESTABLISHED: u32 = 1 << 2;
+    /// The handshake outcome is known (SYN/ACK seen).
+    pub(crate) const HANDSHAKE_DONE: u32 = 1 << 3;
+    /// The first data segment carried MP_CAPABLE with its mapping.
+    pub(crate) const MPC_DATA_SENT: u32 = 1 << 4;
+}
+
+/// A received mapping: `len` bytes from relative subflow sequence number `ssn` carry
+/// data sequence numbers from `dsn`.
+#[derive(Clone, Copy, Default)]
+struct RcvMap {
+    dsn: u64,
+    ssn: u32,
+    len: u32,
+    /// The mapping's DATA_FIN (the DSN after its data), if it carries one.
+    data_fin: bool,
+    /// Checksum to verify over the whole mapping, when checksums are in use.
+    csum: Option<u16>,
+    /// Sum of the mapping's payload seen so far, and how many bytes that was.
+    sum: Sum,
+    summed: u32,
+    valid: bool,
+}
+
+/// Receive state, only touched with the subflow socket locked.
+struct RcvState {
+    map: RcvMap,
+}
+
+/// The context of one subflow.
+///
+/// # Invariants
+///
+/// `meta` is a meta socket on which this context holds a reference (`sock_hold()`),
+/// dropped in [`release`]; `ssk` is the subflow socket whose ULP data points here.
+/// `rcv` is only accessed with `ssk` locked (owned, or its spinlock held).
+pub(crate) struct Subflow {
+    meta: *mut bindings::sock,
+    ssk: *mut bindings::sock,
+    /// The callbacks TCP had installed, called from ours.
+    cbs: bindings::mptcp_rs_sk_callbacks,
+    flags: AtomicU32,
+    /// Sequence number of our first data byte (ISN + 1).
+    snd_isn: AtomicU32,
+    /// Sequence number of the peer's first data byte (its ISN + 1).
+    rcv_isn: AtomicU32,
+    /// DSN of the byte at `snd_isn`.
+    snd_dsn_base: AtomicU64,
+    /// DSN for the byte at `rcv_isn` when the connection fell back (infinite mapping).
+    rcv_fallback_base: AtomicU64,
+    rcv: UnsafeCell<RcvState>,
+}
+
+// SAFETY: the fields shared between contexts are atomics; `rcv` is only used under the
+// subflow's socket lock (type invariant); the raw pointers are references counted by
+// the kernel.
+unsafe impl Send for Subflow {}
+// SAFETY: as above.
+unsafe impl Sync for Subflow {}
+
+/// The ULP ops of our subflows: `release` frees the context; `owner` pins the module
+/// while any subflow exists.
+struct UlpOps(UnsafeCell<bindings::tcp_ulp_ops>);
+// SAFETY: written once in `init()` before any subflow exists, read-only afterwards.
+unsafe impl Sync for UlpOps {}
+
+static ULP_OPS: UlpOps = UlpOps(UnsafeCell::new(bindings::tcp_ulp_ops {
+    list: bindings::list_head {
+        next: ptr::null_mut(),
+        prev: ptr::null_mut(),
+    },
+    init: None,
+    update: None,
+    release: Some(release),
+    get_info: None,
+    get_info_size: None,
+    clone: None,
+    name: [0; 16],
+    owner: ptr::null_mut(),
+}));
+
+/// Module init: our ULP owner and address-family ops.
+pub(crate) fn init(module: &'static ThisModule) {
+    // SAFETY: no subflow exists yet, nothing else reads `ULP_OPS` concurrently.
+    unsafe { (*ULP_OPS.0.get()).owner = module.as_ptr().cast() };
+    // SAFETY: copies TCP's exported af ops into the shim's statics, once, before use.
+    unsafe { bindings::mptcp_rs_af_ops_init(Some(rx_dst_set)) };
+}
+
+impl Subflow {
+    /// The context of `ssk`, if it is one of our subflows.
+    ///
+    /// # Safety
+    ///
+    /// `ssk` is a valid TCP socket with `is_mptcp` set or our ULP attached.
+    pub(crate) unsafe fn from_sk<'a>(ssk: *const bindings::sock) -> Option<&'a Subflow> {
+        // SAFETY: per the safety contract; the ULP data is ours when `is_mptcp` is set
+        // (only mptcp_rs sets it) and lives until `release`, after any hook.
+        let p = unsafe { bindings::mptcp_rs_subflow_ctx(ssk) } as *const Subflow;
+        // SAFETY: a non-null pointer is a live context (see above).
+        unsafe { p.as_ref() }
+    }
+
+    /// Makes `ssk` (a fresh kernel TCP socket of meta socket `meta`) a subflow.
+    ///
+    /// # Safety
+    ///
+    /// Both sockets are valid; `ssk` has no ULP yet and is not connected.
+    pub(crate) unsafe fn attach(meta: *mut bindings::sock, ssk: *mut bindings::sock) -> Result {
+        let ctx = KBox::new(
+            Subflow {
+                meta,
+                ssk,
+                cbs: bindings::mptcp_rs_sk_callbacks {
+                    data_ready: Some(data_ready),
+                    state_change: Some(state_change),
+                    write_space: Some(write_space),
+                    error_report: Some(error_report),
+                },
+                flags: AtomicU32::new(0),
+                snd_isn: AtomicU32::new(0),
+                rcv_isn: AtomicU32::new(0),
+                snd_dsn_base: AtomicU64::new(0),
+                rcv_fallback_base: AtomicU64::new(0),
+                rcv: UnsafeCell::new(RcvState {
+                    map: RcvMap::default(),
+                }),
+            },
+            GFP_KERNEL,
+        )?;
+        let ctx = KBox::into_raw(ctx);
+        // SAFETY: `meta` is valid; the reference is dropped in `release`.
+        unsafe { bindings::mptcp_rs_sock_hold(meta) };
+        // SAFETY: `ctx` is ours until `release`; `cbs` receives the old callbacks,
+        // which our callbacks call.
+        unsafe {
+            bindings::mptcp_rs_sk_swap_callbacks(ssk, ptr::addr_of_mut!((*ctx).cbs));
+            let ipv6 = bindings::mptcp_rs_sk_family(ssk) == AF_INET6;
+            bindings::mptcp_rs_subflow_attach(ssk, ULP_OPS.0.get(), ctx.cast(), ipv6);
+            bindings::mptcp_rs_set_is_mptcp(ssk, true);
+        }
+        Ok(())
+    }
+
+    fn meta(&self) -> Option<&Meta> {
+        // SAFETY: `self.meta` is kept alive by our reference (type invariant).
+        unsafe { Meta::from_sk(self.meta) }
+    }
+
+    pub(crate) fn has(&self, flag: u32) -> bool {
+        self.flags.load(Ordering::Acquire) & flag != 0
+    }
+
+    fn set(&self, flag: u32) {
+        self.flags.fetch_or(flag, Ordering::AcqRel);
+    }
+
+    /// The subflow stops speaking MPTCP: TCP no longer calls our hooks for it, and its
+    /// bytes carry consecutive DSNs from `dsn_at_rcv_isn` on (the infinite mapping).
+    fn fall_back(&self, dsn_at_rcv_isn: u64) {
+        self.rcv_fallback_base.store(dsn_at_rcv_isn, Ordering::Release);
+        // SAFETY: `ssk` is valid (type invariant); the caller holds its lock.
+        unsafe { bindings::mptcp_rs_set_is_mptcp(self.ssk, false) };
+        if let Some(meta) = self.meta() {
+            meta.set_fallback();
+        }
+    }
+
+    /// DSN of the next byte the application will queue on this subflow.
+    pub(crate) fn snd_dsn_next(&self) -> u64 {
+        // SAFETY: `ssk` is valid.
+        let write_seq = unsafe { bindings::mptcp_rs_tcp_write_seq(self.ssk) };
+        let isn = self.snd_isn.load(Ordering::Acquire);
+        self.snd_dsn_base
+            .load(Ordering::Acquire)
+            .wrapping_add(u64::from(write_seq.wrapping_sub(isn)))
+    }
+
+    /// Moves the data waiting in the subflow's receive queue to the meta socket.
+    ///
+    /// Returns `Err` when the peer broke the protocol (data outside any mapping, a bad
+    /// checksum); the caller resets the connection.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds `ssk`'s socket lock and the meta socket's data (it owns the
+    /// meta socket, or holds its spinlock while no task owns it).
+    pub(crate) unsafe fn move_to_meta(&self, meta: &Meta) -> Result<bool> {
+        // SAFETY: `rcv` is only used under the subflow lock (type invariant, caller).
+        let rcv = unsafe { &mut *self.rcv.get() };
+        let fallback = meta.is_fallback();
+        let mut moved = false;
+        loop {
+            // SAFETY: the subflow is locked by the caller.
+            let skb = unsafe { bindings::mptcp_rs_subflow_peek(self.ssk) };
+            if skb.is_null() {
+                break;
+            }
+            // SAFETY: `skb` is on the locked subflow's receive queue.
+            let (seq, len, flags) = unsafe {
+                (
+                    bindings::mptcp_rs_skb_seq(skb),
+                    bindings::mptcp_rs_skb_len(skb),
+                    bindings::mptcp_rs_skb_tcp_flags(skb),
+                )
+            };
+            // The TCP stack trims what was already read; skbs we leave are whole.
+            let rel = seq.wrapping_sub(self.rcv_isn.load(Ordering::Acquire));
+            if len == 0 {
+                // a bare FIN: in fallback it is the DATA_FIN
+                if flags & TCPHDR_FIN != 0 && fallback {
+                    let base = self.rcv_fallback_base.load(Ordering::Acquire);
+                    meta.rcv_data_fin(base.wrapping_add(u64::from(rel)));
+                }
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
+                continue;
+            }
+            let dsn = if fallback {
+                if flags & TCPHDR_FIN != 0 {
+                    let base = self.rcv_fallback_base.load(Ordering::Acquire);
+                    meta.rcv_data_fin(base.wrapping_add(u64::from(rel) + u64::from(len)));
+                }
+                self.rcv_fallback_base
+                    .load(Ordering::Acquire)
+                    .wrapping_add(u64::from(rel))
+            } else {
+                let mut m = bindings::mptcp_rs_map::default();
+                // SAFETY: `skb` is on the locked subflow's receive queue.
+                if unsafe { bindings::mptcp_rs_skb_get_map(skb, &mut m) } {
+                    if rcv.map.valid && rcv.map.csum.is_some() && rcv.map.summed != rcv.map.len {
+                        // a new mapping before the checksummed one was complete
+                        return Err(eproto());
+                    }
+                    rcv.map = RcvMap {
+                        dsn: m.dsn,
+                        ssn: m.ssn,
+                        len: u32::from(m.data_len),
+                        data_fin: m.data_fin,
+                        csum: m.csum_reqd.then_some(m.csum),
+                        sum: Sum::default(),
+                        summed: 0,
+                        valid: true,
+                    };
+                    if rcv.map.data_fin {
+                        // the DATA_FIN takes the last DSN of the mapping
+                        rcv.map.len = rcv.map.len.saturating_sub(1);
+                    }
+                }
+                let map = &mut rcv.map;
+                let off = rel.wrapping_sub(map.ssn);
+                if !map.valid || off >= map.len || len > map.len - off {
+                    crate::mib::inc(meta.net(), crate::mib::Mib::DSSNotMatching);
+                    return Err(eproto());
+                }
+                if let Some(expected) = map.csum {
+                    // SAFETY: `skb` is valid and has `len` bytes.
+                    let piece = Sum::from_folded(unsafe { bindings::mptcp_rs_skb_sum(skb, 0, len) });
+                    map.sum = if map.summed % 2 == 1 {
+                        map.sum.add(piece.swapped())
+                    } else {
+                        map.sum.add(piece)
+                    };
+                    map.summed += len;
+                    if map.summed == map.len {
+                        let data_len = map.len + u32::from(map.data_fin);
+                        let ok = csum::dss_checksum_ok(
+                            map.dsn,
+                            map.ssn,
+                            data_len as u16,
+                            map.sum,
+                            expected,
+                        );
+                        if !ok {
+                            crate::mib::inc(meta.net(), crate::mib::Mib::DataCsumErr);
+                            return Err(eproto());
+                        }
+                    }
+                }
+                let dsn = map.dsn.wrapping_add(u64::from(off));
+                if map.data_fin && off + len == map.len {
+                    meta.rcv_data_fin(dsn.wrapping_add(u64::from(len)));
+                }
+                dsn
+            };
+            let ack = meta.ack_seq();
+            let end = dsn.wrapping_add(u64::from(len));
+            if !after64(end, ack) {
+                // old data (a reinjection we already have)
+                crate::mib::inc(meta.net(), crate::mib::Mib::DuplicateData);
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
+                continue;
+            }
+            let ofo = after64(dsn, ack);
+            let offset = if ofo { 0 } else { ack.wrapping_sub(dsn) as u32 };
+            // SAFETY: both sockets are locked as the caller promises.
+            let r = unsafe {
+                bindings::mptcp_rs_subflow_move(meta.sk(), self.ssk, skb, dsn, offset, ofo)
+            };
+            if r != 0 {
+                // the meta socket is full: the rest waits on the subflow
+                break;
+            }
+            moved = true;
+            if ofo {
+                crate::mib::inc(meta.net(), crate::mib::Mib::OFOQueue);
+            } else {
+                meta.advance_ack(end);
+            }
+        }
+        if moved {
+            // SAFETY: the caller holds the meta socket's data.
+            unsafe { meta.drain_ofo() };
+        }
+        Ok(moved)
+    }
+}
+
+/// ULP release: TCP destroys the subflow socket; drop our context.
+extern "C" fn release(ssk: *mut bindings::sock) {
+    // SAFETY: TCP calls this once, for a socket with our ULP, when destroying it.
+    let p = unsafe { bindings::mptcp_rs_subflow_ctx(ssk) }.cast::<Subflow>();
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: `p` came from `KBox::into_raw` in `attach` and nothing uses it after this.
+    let ctx = unsafe { KBox::from_raw(p) };
+    // SAFETY: drops the reference `attach` took.
+    unsafe { bindings::mptcp_rs_sock_put(ctx.meta) };
+}
+
+// Socket callbacks of the subflow: TCP's own, then feed or wake the meta socket.
+
+extern "C" fn data_ready(ssk: *mut bindings::sock) {
+    // SAFETY: TCP calls this for our subflow, with the subflow locked.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    if let Some(f) = ctx.cbs.data_ready {
+        // SAFETY: the callback TCP installed, for this socket.
+        unsafe { f(ssk) };
+    }
+    if let Some(meta) = ctx.meta() {
+        meta.subflow_data_ready(ctx);
+    }
+}
+
+extern "C" fn state_change(ssk: *mut bindings::sock) {
+    // SAFETY: as in `data_ready`.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    if let Some(f) = ctx.cbs.state_change {
+        // SAFETY: as in `data_ready`.
+        unsafe { f(ssk) };
+    }
+    if let Some(meta) = ctx.meta() {
+        meta.subflow_event();
+    }
+}
+
+extern "C" fn write_space(ssk: *mut bindings::sock) {
+    // SAFETY: as in `data_ready`.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    if let Some(f) = ctx.cbs.write_space {
+        // SAFETY: as in `data_ready`.
+        unsafe { f(ssk) };
+    }
+    if let Some(meta) = ctx.meta() {
+        meta.wake_writers();
+    }
+}
+
+extern "C" fn error_report(ssk: *mut bindings::sock) {
+    // SAFETY: as in `data_ready`.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    if let Some(f) = ctx.cbs.error_report {
+        // SAFETY: as in `data_ready`.
+        unsafe { f(ssk) };
+    }
+    if let Some(meta) = ctx.meta() {
+        meta.subflow_event();
+    }
+}
+
+/// `sk_rx_dst_set` of our af_ops: TCP calls it from `tcp_finish_connect()` with the
+/// SYN/ACK, which is where the active side learns whether the peer speaks MPTCP.
+extern "C" fn rx_dst_set(ssk: *mut bindings::sock, skb: *const bindings::sk_buff) {
+    // SAFETY: TCP's own handler for the family, with TCP's arguments.
+    unsafe { bindings::mptcp_rs_af_ops_rx_dst_set(ssk, skb) };
+    // SAFETY: our af_ops are only installed on subflows.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    if ctx.has(sf::HANDSHAKE_DONE) {
+        return;
+    }
+    // SAFETY: `skb` is the SYN/ACK being processed, header in place.
+    let (seq, flags) = unsafe { (bindings::mptcp_rs_skb_seq(skb), bindings::mptcp_rs_skb_tcp_flags(skb)) };
+    if flags & TCPHDR_SYN == 0 {
+        return;
+    }
+    ctx.set(sf::HANDSHAKE_DONE);
+    ctx.rcv_isn.store(seq.wrapping_add(1), Ordering::Release);
+    let Some(meta) = ctx.meta() else {
+        return;
+    };
+    let mpc = if ctx.has(sf::MPC_SYN_SENT) {
+        // SAFETY: as above.
+        unsafe { find_option(skb, Segment::SynAck) }.and_then(|o| match o {
+            MptcpOption::MpCapable(m) => m.sender_key.map(|k| (k, m.flags)),
+            _ => None,
+        })
+    } else {
+        None
+    };
+    match mpc {
+        Some((key, flags)) if flags & mpc_flags::HMAC_SHA256 != 0 => {
+            let remote = key_derive::<KernelSha256>(key);
+            meta.set_remote_key(key, remote.idsn);
+            if flags & mpc_flags::CHECKSUM_REQUIRED != 0 {
+                meta.set_checksum();
+            }
+            ctx.snd_dsn_base
+                .store(meta.local_idsn().wrapping_add(1), Ordering::Release);
+            ctx.set(sf::MP_CAPABLE);
+            crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableSYNACKRX);
+        }
+        _ => {
+            if ctx.has(sf::MPC_SYN_SENT) {
+                crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableFallbackSYNACK);
+            }
+            ctx.fall_back(meta.ack_seq());
+        }
+    }
+}
+
+/// The first MPTCP option of the kind `seg` of a received segment.
+///
+/// # Safety
+///
+/// `skb` is a received TCP segment whose header is in place.
+unsafe fn find_option(skb: *const bindings::sk_buff, seg: Segment) -> Option<MptcpOption> {
+    let mut len: c_uint = 0;
+    // SAFETY: per the safety contract.
+    let p = unsafe { bindings::mptcp_rs_tcp_options(skb, &mut len) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: the shim returns the option area of the header, `len` bytes long.
+    let opts = unsafe { core::slice::from_raw_parts(p, len as usize) };
+    TcpOptions::new(opts)
+        .map_while(|o| o.ok())
+        .filter(|o| o.first() == Some(&TCPOPT_MPTCP))
+        .find_map(|o| parse(seg, o).ok())
+}
+
+// The dispatch hooks (see provider.rs).
+
+/// Writes `opt` into `opts` for `write_options`; returns its size padded to 4 bytes.
+fn stash(opts: *mut bindings::mptcp_out_options, opt: &MptcpOption) -> Option<c_uint> {
+    let mut cap: usize = 0;
+    // SAFETY: `opts` is TCP's option scratch space for this segment.
+    let buf = unsafe { bindings::mptcp_rs_out_buf(opts, &mut cap) };
+    // SAFETY: the shim returns `cap` writable bytes inside `opts`.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
+    let n = opt.write(out).ok()?;
+    let n16 = u16::try_from(n).ok()?;
+    // SAFETY: as above.
+    unsafe { bindings::mptcp_rs_out_set_len(opts, n16) };
+    Some(((n + 3) & !3) as c_uint)
+}
+
+/// `write_options`: copies the stashed option and pads it with NOPs.
+pub(crate) fn write_options(ptr: *mut u8, opts: *mut bindings::mptcp_out_options) {
+    let mut cap: usize = 0;
+    // SAFETY: `opts` was filled by one of our hooks for this segment.
+    let (buf, len) = unsafe {
+        (
+            bindings::mptcp_rs_out_buf(opts, &mut cap),
+            usize::from(bindings::mptcp_rs_out_len(opts)),
+        )
+    };
+    let len = len.min(cap);
+    let padded = (len + 3) & !3;
+    // SAFETY: TCP reserved `padded` bytes at `ptr` (the size our hook returned).
+    unsafe {
+        ptr::copy_nonoverlapping(buf, ptr, len);
+        ptr::write_bytes(ptr.add(len), 1, padded - len);
+    }
+}
+
+/// `syn_options`: MP_CAPABLE on the SYN of a connecting subflow.
+pub(crate) fn syn_options(
+    ssk: *mut bindings::sock,
+    skb: *const bindings::sk_buff,
+    size: *mut c_uint,
+    opts: *mut bindings::mptcp_out_options,
+) -> bool {
+    // SAFETY: TCP calls this for an `is_mptcp` socket.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return false;
+    };
+    let Some(meta) = ctx.meta() else {
+        return false;
+    };
+    // SAFETY: `skb` is the SYN being built.
+    let seq = unsafe { bindings::mptcp_rs_skb_seq(skb) };
+    ctx.snd_isn.store(seq.wrapping_add(1), Ordering::Release);
+    // SAFETY: the subflow is locked by TCP.
+    let retrans = unsafe { bindings::mptcp_rs_icsk_retransmits(ssk) };
+    if retrans > i32::from(meta.syn_retrans_before_fallback()) {
+        // the path may drop SYNs with unknown options: try plain TCP (RFC 8684 3.9)
+        crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableSYNTXDrop);
+        ctx.fall_back(meta.ack_seq());
+        return false;
+    }
+    let mut flags = mpc_flags::HMAC_SHA256;
+    if meta.wants_checksum() {
+        flags |= mpc_flags::CHECKSUM_REQUIRED;
+    }
+    let opt = MptcpOption::MpCapable(MpCapable {
+        flags,
+        sender_key: None,
+        receiver_key: None,
+        data: None,
+    });
+    match stash(opts, &opt) {
+        Some(n) => {
+            ctx.set(sf::MPC_SYN_SENT);
+            // SAFETY: TCP's out-parameter.
+            unsafe { *size = n };
+            crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableSYNTX);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Worst-case size of what `established_options` adds to a data segment.
+const DSS_MAX: c_uint = 28;
+
+/// `established_options`: MP_CAPABLE (third ACK, first data) or a DSS.
+pub(crate) fn established_options(
+    ssk: *mut bindings::sock,
+    skb: *mut bindings::sk_buff,
+    remaining: c_uint,
+    opts: *mut bindings::mptcp_out_options,
+) -> c_int {
+    // SAFETY: TCP calls this for an `is_mptcp` socket, locked.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return -1;
+    };
+    if !ctx.has(sf::MP_CAPABLE) {
+        return -1;
+    }
+    let Some(meta) = ctx.meta() else {
+        return -1;
+    };
+    if skb.is_null() {
+        // sizing the MSS: room for the largest DSS
+        return if remaining >= DSS_MAX { DSS_MAX as c_int } else { -1 };
+    }
+    // SAFETY: `skb` is the segment being transmitted, payload only (no header yet).
+    let (seq, len, flags) = unsafe {
+        (
+            bindings::mptcp_rs_skb_seq(skb),
+            bindings::mptcp_rs_skb_len(skb),
+            bindings::mptcp_rs_skb_tcp_flags(skb),
+        )
+    };
+    let snd_isn = ctx.snd_isn.load(Ordering::Acquire);
+    let rel = seq.wrapping_sub(snd_isn);
+    let dsn = ctx.snd_dsn_base.load(Ordering::Acquire).wrapping_add(u64::from(rel));
+    let csum_on = meta.checksum();
+    let Ok(data_len) = u16::try_from(len) else {
+        return -1;
+    };
+    let payload_csum = |dsn: u64, ssn: u32, dl: u16| -> u16 {
+        // SAFETY: `skb` holds `len` payload bytes.
+        let sum = Sum::from_folded(unsafe { bindings::mptcp_rs_skb_sum(skb, 0, len) });
+        csum::dss_checksum(dsn, ssn, dl, sum)
+    };
+
+    let opt = if !ctx.has(sf::FULLY_ESTABLISHED) && rel == 0 && flags & TCPHDR_FIN == 0 {
+        // third ACK, and the first data segment until the peer has shown it has our key
+        let mut mflags = mpc_flags::HMAC_SHA256;
+        if csum_on {
+            mflags |= mpc_flags::CHECKSUM_REQUIRED;
+        }
+        let data = if len > 0 {
+            ctx.set(sf::MPC_DATA_SENT);
+            Some(MpcData {
+                data_len,
+                checksum: csum_on.then(|| payload_csum(dsn, 1, data_len)),
+            })
+        } else {
+            None
+        };
+        MptcpOption::MpCapable(MpCapable {
+            flags: mflags,
+            sender_key: Some(meta.local_key()),
+            receiver_key: Some(meta.remote_key()),
+            data,
+        })
+    } else {
+        let data_fin = flags & TCPHDR_FIN != 0 && meta.snd_data_fin_sent();
+        let map = if len > 0 || data_fin {
+            let (mdsn, ssn, dl) = if len == 0 {
+                // a DATA_FIN alone: no subflow sequence space (RFC 8684 3.3.3)
+                (meta.snd_data_fin_dsn(), 0, 1)
+            } else {
+                let dl = if data_fin { data_len.saturating_add(1) } else { data_len };
+                (dsn, rel.wrapping_add(1), dl)
+            };
+            Some(DssMap {
+                dsn: mdsn,
+                dsn64: true,
+                ssn,
+                data_len: dl,
+                checksum: csum_on.then(|| {
+                    if len == 0 {
+                        csum::dss_checksum(mdsn, ssn, dl, Sum::default())
+                    } else {
+                        payload_csum(mdsn, ssn, dl)
+                    }
+                }),
+            })
+        } else {
+            None
+        };
+        MptcpOption::Dss(Dss {
+            data_ack: Some((meta.ack_seq(), true)),
+            map,
+            data_fin,
+        })
+    };
+    let Ok(need) = opt.wire_len() else {
+        return -1;
+    };
+    if need as c_uint > remaining {
+        return -1;
+    }
+    match stash(opts, &opt) {
+        Some(n) => n as c_int,
+        None => -1,
+    }
+}
+
+/// `incoming_options`: DATA_ACKs, mappings (as skb extensions), DATA_FIN, FASTCLOSE.
+pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_buff) -> bool {
+    // SAFETY: TCP calls this for an `is_mptcp` socket, locked, with the header in place.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return true;
+    };
+    let Some(meta) = ctx.meta() else {
+        return true;
+    };
+    if !ctx.has(sf::MP_CAPABLE) {
+        return true;
+    }
+    let mut len: c_uint = 0;
+    // SAFETY: as above.
+    let p = unsafe { bindings::mptcp_rs_tcp_options(skb, &mut len) };
+    if p.is_null() {
+        return true;
+    }
+    // SAFETY: the option area of the header.
+    let raw = unsafe { core::slice::from_raw_parts(p, len as usize) };
+    let mut saw_mptcp = false;
+    for o in TcpOptions::new(raw).map_while(|o| o.ok()) {
+        if o.first() != Some(&TCPOPT_MPTCP) {
+            continue;
+        }
+        saw_mptcp = true;
+        let opt = match parse(Segment::Other, o) {
+            Ok(opt) => opt,
+            Err(_) => {
+                continue;
+            }
+        };
+        match opt {
+            MptcpOption::Dss(d) => {
+                ctx.set(sf::FULLY_ESTABLISHED);
+                if let Some((ack, ack64)) = d.data_ack {
+                    let una = meta.snd_una();
+                    let ack = if ack64 { ack } else { expand_seq32(una, ack as u32) };
+                    meta.data_ack(ack);
+                }
+                if let Some(map) = d.map {
+                    let dsn = if map.dsn64 {
+                        map.dsn
+                    } else {
+                        expand_seq32(meta.ack_seq(), map.dsn as u32)
+                    };
+                    if map.data_len == 0 {
+                        // infinite mapping: the peer fell back
+                        crate::mib::inc(meta.net(), crate::mib::Mib::InfiniteMapRx);
+                        let isn = ctx.rcv_isn.load(Ordering::Acquire);
+                        let at = dsn.wrapping_sub(u64::from(map.ssn.wrapping_sub(1)));
+                        let _ = isn;
+                        ctx.fall_back(at);
+                        continue;
+                    }
+                    if d.data_fin && map.data_len == 1 && map.ssn == 0 {
+                        // DATA_FIN without data: nothing gets queued for it
+                        meta.rcv_data_fin(dsn);
+                        // SAFETY: the subflow is locked; an ACK carries our DATA_ACK.
+                        unsafe { bindings::mptcp_rs_schedule_ack(ssk) };
+                        meta.subflow_event();
+                        continue;
+                    }
+                    let m = bindings::mptcp_rs_map {
+                        dsn,
+                        ssn: map.ssn,
+                        data_len: map.data_len,
+                        csum: map.checksum.unwrap_or(0),
+                        data_fin: d.data_fin,
+                        csum_reqd: map.checksum.is_some(),
+                    };
+                    // SAFETY: `skb` is being received on the locked subflow.
+                    if !unsafe { bindings::mptcp_rs_skb_set_map(skb, &m) } {
+                        // no memory for the mapping: drop the segment, TCP resends it
+                        return false;
+                    }
+                }
+            }
+            MptcpOption::MpCapable(m) => {
+                // our peer repeating the third ACK: nothing new
+                let _ = m;
+            }
+            MptcpOption::MpFastclose { receiver_key } => {
+                if receiver_key == meta.local_key() {
+                    crate::mib::inc(meta.net(), crate::mib::Mib::MPFastcloseRx);
+                    meta.fastclosed();
+                }
+            }
+            MptcpOption::MpTcpRst { .. } => {
+                crate::mib::inc(meta.net(), crate::mib::Mib::MPRstRx);
+            }
+            _ => {}
+        }
+    }
+    if !saw_mptcp && !ctx.has(sf::FULLY_ESTABLISHED) {
+        // RFC 8684 3.1: no MPTCP option on the first data from the peer: a middlebox
+        // stripped them after the handshake; continue as plain TCP.
+        // SAFETY: as above.
+        let dlen = unsafe { bindings::mptcp_rs_skb_len(skb) };
+        let hdr = len + 20;
+        if dlen > hdr {
+            crate::mib::inc(meta.net(), crate::mib::Mib::DssFallback);
+            ctx.fall_back(meta.ack_seq());
+        }
+    }
+    let _ = before64;
+    true
+}
+
+/// `space`: a subflow's receive window is the meta socket's free space.
+pub(crate) fn space(ssk: *const bindings::sock, space: *mut c_int, full_space: *mut c_int) {
+    // SAFETY: TCP calls this for an `is_mptcp` socket.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    // SAFETY: the meta socket is held by the context; the pointers are TCP's.
+    unsafe { bindings::mptcp_rs_space(ssk, ctx.meta, space, full_space) };
+}

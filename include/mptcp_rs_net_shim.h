@@ -94,7 +94,47 @@ void mptcp_rs_subflow_attach(struct sock *ssk, const struct tcp_ulp_ops *ops,
 void *mptcp_rs_subflow_ctx(const struct sock *ssk);
 void mptcp_rs_set_is_mptcp(struct sock *ssk, bool on);
 bool mptcp_rs_is_mptcp(const struct sock *ssk);
-void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *));
+struct dst_entry;
+struct proto_accept_arg;
+struct request_sock;
+typedef struct sock *(*mptcp_rs_syn_recv_sock_t)(const struct sock *sk, struct sk_buff *skb,
+						 struct request_sock *req,
+						 struct dst_entry *dst,
+						 struct request_sock *req_unhash,
+						 bool *own_req,
+						 void (*opt_child_init)(struct sock *newsk,
+									const struct sock *sk));
+void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *),
+			  mptcp_rs_syn_recv_sock_t syn_recv_sock,
+			  void (*req_init)(struct request_sock *req, const struct sock *listener,
+					   const struct sk_buff *skb));
+struct sock *mptcp_rs_af_ops_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
+					   struct request_sock *req,
+					   struct dst_entry *dst,
+					   struct request_sock *req_unhash,
+					   bool *own_req,
+					   void (*opt_child_init)(struct sock *newsk,
+								  const struct sock *sk));
+
+/* Request sockets (passive side). */
+void mptcp_rs_req_set_mptcp(struct request_sock *req, bool on);
+bool mptcp_rs_req_is_mptcp(const struct request_sock *req);
+const struct sock *mptcp_rs_req_listener(const struct request_sock *req);
+size_t mptcp_rs_req_tuple(const struct request_sock *req, u8 *buf, size_t len);
+u32 mptcp_rs_req_snt_isn(const struct request_sock *req);
+u32 mptcp_rs_req_rcv_isn(const struct request_sock *req);
+void mptcp_rs_forced_close(struct sock *child);
+
+/* Listening and accepting. */
+int mptcp_rs_sf_listen(struct socket *sf, int backlog);
+unsigned int mptcp_rs_listen_poll(const struct sock *ssk);
+struct sock *mptcp_rs_accept_child(struct sock *listener, struct proto_accept_arg *arg, int *err);
+int mptcp_rs_socket_for(struct sock *ssk, struct socket **res);
+void mptcp_rs_graft(struct sock *meta, struct socket *newsock);
+struct sock *mptcp_rs_meta_clone(const struct sock *listener, void (*destruct)(struct sock *));
+void mptcp_rs_set_destruct(struct sock *sk, void (*destruct)(struct sock *));
+void mptcp_rs_set_ulp_ctx(struct sock *ssk, void *ctx);
+void mptcp_rs_ulp_detach(struct sock *ssk);
 void mptcp_rs_af_ops_rx_dst_set(struct sock *sk, const struct sk_buff *skb);
 u32 mptcp_rs_tcp_copied_seq(const struct sock *ssk);
 u32 mptcp_rs_tcp_rcv_nxt(const struct sock *ssk);

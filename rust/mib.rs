@@ -8,7 +8,10 @@ use crate::bindings;
 #[allow(clippy::upper_case_acronyms, non_camel_case_types, dead_code)]
 #[derive(Clone, Copy)]
 pub(crate) enum Mib {
+    MPCapableSYNRX,
     MPCapableSYNTX,
+    MPCapableACKRX,
+    MPCapableFallbackACK,
     MPCapableSYNACKRX,
     MPCapableFallbackSYNACK,
     MPCapableSYNTXDrop,

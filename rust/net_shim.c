@@ -13,6 +13,7 @@
 #include <linux/skbuff.h>
 #include <net/inet_common.h>
 #include <net/inet_connection_sock.h>
+#include <net/ip6_route.h>
 #include <net/ipv6.h>
 #include <net/mptcp.h>
 #include <net/sock.h>
@@ -323,19 +324,104 @@ int mptcp_rs_subflow_create(struct sock *meta, int family, struct socket **res)
 }
 
 static struct inet_connection_sock_af_ops mptcp_rs_subflow_v4_ops;
+static struct tcp_request_sock_ops mptcp_rs_req_v4_ops;
 #if IS_ENABLED(CONFIG_IPV6)
 static struct inet_connection_sock_af_ops mptcp_rs_subflow_v6_ops;
+static struct tcp_request_sock_ops mptcp_rs_req_v6_ops;
+#endif
+static void (*mptcp_rs_req_init)(struct request_sock *req, const struct sock *listener,
+				 const struct sk_buff *skb);
+
+/* route_req of our request ops: TCP's, then the SYN's MPTCP options. */
+static struct dst_entry *mptcp_rs_route_req_v4(const struct sock *sk, struct sk_buff *skb,
+					       struct flowi *fl, struct request_sock *req,
+					       u32 tw_isn)
+{
+	struct dst_entry *dst = tcp_request_sock_ipv4_ops.route_req(sk, skb, fl, req, tw_isn);
+
+	if (dst)
+		mptcp_rs_req_init(req, sk, skb);
+	return dst;
+}
+
+/* conn_request of our listening subflows: TCP's, with our request ops. */
+static int mptcp_rs_conn_request_v4(struct sock *sk, struct sk_buff *skb)
+{
+	if (skb_rtable(skb)->rt_flags & (RTCF_BROADCAST | RTCF_MULTICAST)) {
+		tcp_listendrop(sk);
+		return 0;
+	}
+	return tcp_conn_request(tcp_prot.rsk_prot, &mptcp_rs_req_v4_ops, sk, skb);
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+static struct dst_entry *mptcp_rs_route_req_v6(const struct sock *sk, struct sk_buff *skb,
+					       struct flowi *fl, struct request_sock *req,
+					       u32 tw_isn)
+{
+	struct dst_entry *dst = tcp_request_sock_ipv6_ops.route_req(sk, skb, fl, req, tw_isn);
+
+	if (dst)
+		mptcp_rs_req_init(req, sk, skb);
+	return dst;
+}
+
+static int mptcp_rs_conn_request_v6(struct sock *sk, struct sk_buff *skb)
+{
+	/* IPv4 SYNs on a dual-stack listener: plain TCP (v4-mapped subflows: TODO) */
+	if (skb->protocol == htons(ETH_P_IP))
+		return ipv6_specific.conn_request(sk, skb);
+	if (!ipv6_unicast_destination(skb) ||
+	    ipv6_addr_v4mapped(&ipv6_hdr(skb)->saddr)) {
+		tcp_listendrop(sk);
+		return 0;
+	}
+	return tcp_conn_request(tcpv6_prot.rsk_prot, &mptcp_rs_req_v6_ops, sk, skb);
+}
 #endif
 
-/* Our copies of TCP's address-family ops, seeing the SYN-ACK (sk_rx_dst_set). */
-void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *))
+/*
+ * Our copies of TCP's address-family and request ops: they see the SYN/ACK
+ * (sk_rx_dst_set), the SYN (route_req) and the third ACK (syn_recv_sock).
+ */
+void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *),
+			  mptcp_rs_syn_recv_sock_t syn_recv_sock,
+			  void (*req_init)(struct request_sock *req, const struct sock *listener,
+					   const struct sk_buff *skb))
 {
+	mptcp_rs_req_init = req_init;
 	mptcp_rs_subflow_v4_ops = ipv4_specific;
 	mptcp_rs_subflow_v4_ops.sk_rx_dst_set = rx_dst_set;
+	mptcp_rs_subflow_v4_ops.conn_request = mptcp_rs_conn_request_v4;
+	mptcp_rs_subflow_v4_ops.syn_recv_sock = syn_recv_sock;
+	mptcp_rs_req_v4_ops = tcp_request_sock_ipv4_ops;
+	mptcp_rs_req_v4_ops.route_req = mptcp_rs_route_req_v4;
 #if IS_ENABLED(CONFIG_IPV6)
 	mptcp_rs_subflow_v6_ops = ipv6_specific;
 	mptcp_rs_subflow_v6_ops.sk_rx_dst_set = rx_dst_set;
+	mptcp_rs_subflow_v6_ops.conn_request = mptcp_rs_conn_request_v6;
+	mptcp_rs_subflow_v6_ops.syn_recv_sock = syn_recv_sock;
+	mptcp_rs_req_v6_ops = tcp_request_sock_ipv6_ops;
+	mptcp_rs_req_v6_ops.route_req = mptcp_rs_route_req_v6;
 #endif
+}
+
+/* TCP's syn_recv_sock for the listener's family. */
+struct sock *mptcp_rs_af_ops_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
+					   struct request_sock *req,
+					   struct dst_entry *dst,
+					   struct request_sock *req_unhash,
+					   bool *own_req,
+					   void (*opt_child_init)(struct sock *newsk,
+								  const struct sock *sk))
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (inet_csk(sk)->icsk_af_ops == &mptcp_rs_subflow_v6_ops)
+		return ipv6_specific.syn_recv_sock(sk, skb, req, dst, req_unhash, own_req,
+						   opt_child_init);
+#endif
+	return ipv4_specific.syn_recv_sock(sk, skb, req, dst, req_unhash, own_req,
+					   opt_child_init);
 }
 
 /* The rx_dst_set of the ops our copy replaced. */
@@ -699,4 +785,158 @@ void mptcp_rs_meta_setup(struct sock *sk, void (*destruct)(struct sock *),
 int mptcp_rs_sock_error(struct sock *sk)
 {
 	return sock_error(sk);
+}
+
+/* Request sockets. */
+
+void mptcp_rs_req_set_mptcp(struct request_sock *req, bool on)
+{
+	tcp_rsk(req)->is_mptcp = on;
+}
+
+bool mptcp_rs_req_is_mptcp(const struct request_sock *req)
+{
+	return rsk_is_mptcp(req);
+}
+
+const struct sock *mptcp_rs_req_listener(const struct request_sock *req)
+{
+	return req->rsk_listener;
+}
+
+/* The connection's identity, for deriving our key from it: addresses, ports, ISN. */
+size_t mptcp_rs_req_tuple(const struct request_sock *req, u8 *buf, size_t len)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	struct {
+		struct in6_addr loc, rmt;
+		__be16 lport, rport;
+		u32 isn;
+	} __packed t = {};
+
+	if (len < sizeof(t))
+		return 0;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (req->rsk_ops->family == AF_INET6) {
+		t.loc = ireq->ir_v6_loc_addr;
+		t.rmt = ireq->ir_v6_rmt_addr;
+	} else
+#endif
+	{
+		t.loc.s6_addr32[3] = ireq->ir_loc_addr;
+		t.rmt.s6_addr32[3] = ireq->ir_rmt_addr;
+	}
+	t.lport = htons(ireq->ir_num);
+	t.rport = ireq->ir_rmt_port;
+	t.isn = tcp_rsk(req)->snt_isn;
+	memcpy(buf, &t, sizeof(t));
+	return sizeof(t);
+}
+
+u32 mptcp_rs_req_snt_isn(const struct request_sock *req)
+{
+	return tcp_rsk(req)->snt_isn;
+}
+
+u32 mptcp_rs_req_rcv_isn(const struct request_sock *req)
+{
+	return tcp_rsk(req)->rcv_isn;
+}
+
+/* Disposes of a child socket syn_recv_sock created but we cannot serve. */
+void mptcp_rs_forced_close(struct sock *child)
+{
+	inet_csk_prepare_forced_close(child);
+	tcp_done(child);
+}
+
+/* Listening and accepting. */
+
+int mptcp_rs_sf_listen(struct socket *sf, int backlog)
+{
+	return kernel_listen(sf, backlog);
+}
+
+unsigned int mptcp_rs_listen_poll(const struct sock *ssk)
+{
+	return inet_csk_listen_poll(ssk);
+}
+
+struct sock *mptcp_rs_accept_child(struct sock *listener, struct proto_accept_arg *arg, int *err)
+{
+	struct sock *child = inet_csk_accept(listener, arg);
+
+	*err = child ? 0 : arg->err;
+	return child;
+}
+
+/* A struct socket for an accepted subflow, so it is released like the others. */
+int mptcp_rs_socket_for(struct sock *ssk, struct socket **res)
+{
+	struct socket *sf;
+	int err;
+
+	err = sock_create_lite(ssk->sk_family, SOCK_STREAM, IPPROTO_TCP, &sf);
+	if (err)
+		return err;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ssk->sk_family == AF_INET6)
+		sf->ops = &inet6_stream_ops;
+	else
+#endif
+		sf->ops = &inet_stream_ops;
+	__module_get(sf->ops->owner);
+	lock_sock(ssk);
+	sock_graft(ssk, sf);
+	release_sock(ssk);
+	sf->state = SS_CONNECTED;
+	*res = sf;
+	return 0;
+}
+
+void mptcp_rs_graft(struct sock *meta, struct socket *newsock)
+{
+	lock_sock(meta);
+	sock_graft(meta, newsock);
+	release_sock(meta);
+	newsock->state = SS_CONNECTED;
+}
+
+/*
+ * A new meta socket for a connection a listener accepted, cloned from the
+ * listening meta socket (family, options, security context). It starts with
+ * @destruct and no Rust state; two references (sk_clone()).
+ */
+struct sock *mptcp_rs_meta_clone(const struct sock *listener, void (*destruct)(struct sock *))
+{
+	struct sock *nsk = sk_clone(listener, GFP_ATOMIC, false);
+
+	if (!nsk)
+		return NULL;
+	nsk->sk_destruct = destruct;
+	mptcp_rs_sk(nsk)->state = NULL;
+	__skb_queue_head_init(&mptcp_rs_sk(nsk)->ofo_queue);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (nsk->sk_family == AF_INET6)
+		inet_sk(nsk)->pinet6 = (void *)nsk + nsk->sk_prot->ipv6_pinfo_offset;
+#endif
+	return nsk;
+}
+
+void mptcp_rs_set_destruct(struct sock *sk, void (*destruct)(struct sock *))
+{
+	sk->sk_destruct = destruct;
+}
+
+void mptcp_rs_set_ulp_ctx(struct sock *ssk, void *ctx)
+{
+	rcu_assign_pointer(inet_csk(ssk)->icsk_ulp_data, ctx);
+}
+
+/* A clone we could not give a context: plain TCP, no ULP (and no module ref). */
+void mptcp_rs_ulp_detach(struct sock *ssk)
+{
+	inet_csk(ssk)->icsk_ulp_ops = NULL;
+	rcu_assign_pointer(inet_csk(ssk)->icsk_ulp_data, NULL);
+	tcp_sk(ssk)->is_mptcp = 0;
 }

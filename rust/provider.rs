@@ -77,11 +77,11 @@ extern "C" fn syn_options(
 }
 
 extern "C" fn synack_options(
-    _req: *const bindings::request_sock,
-    _size: *mut c_uint,
-    _opts: *mut bindings::mptcp_out_options,
+    req: *const bindings::request_sock,
+    size: *mut c_uint,
+    opts: *mut bindings::mptcp_out_options,
 ) -> bool {
-    false
+    subflow::synack_options(req, size, opts)
 }
 
 extern "C" fn established_options(

@@ -35,6 +35,7 @@ mod errno {
     pub(super) const EPROTO: c_int = 71;
     pub(super) const ENOPROTOOPT: c_int = 92;
     pub(super) const ECONNRESET: c_int = 104;
+    pub(super) const ECONNABORTED: c_int = 103;
     pub(super) const ENOTCONN: c_int = 107;
     pub(super) const ECONNREFUSED: c_int = 111;
 }
@@ -85,6 +86,8 @@ mod mf {
     pub(super) const PENDING: u32 = 1 << 7;
     /// A protocol error: the connection is being reset.
     pub(super) const BROKEN: u32 = 1 << 8;
+    /// Created by a listener, not yet handed to the application by accept().
+    pub(super) const UNACCEPTED: u32 = 1 << 9;
 }
 
 /// State of one MPTCP connection.
@@ -99,6 +102,8 @@ pub(crate) struct Meta {
     net: *const bindings::net,
     destruct: Option<unsafe extern "C" fn(*mut bindings::sock)>,
     first: AtomicPtr<bindings::socket>,
+    /// The first subflow's sock (set with `first`, or by a listener before accept()).
+    first_sk: AtomicPtr<bindings::sock>,
     local_key: u64,
     local_idsn: u64,
     remote_key: AtomicU64,
@@ -285,12 +290,88 @@ impl Meta {
     }
 
     fn first_ssk(&self) -> *mut bindings::sock {
-        let sf = self.first_sock();
-        if sf.is_null() {
-            return ptr::null_mut();
+        self.first_sk.load(Ordering::Acquire)
+    }
+
+    /// The connection a listener (this meta socket) accepted on subflow `ctx`: a new
+    /// meta socket cloned from the listener, MPTCP with `keys` (ours, the peer's,
+    /// checksums), or a fallback to TCP without. Softirq, child locked.
+    pub(crate) fn new_child(&self, ctx: &Subflow, keys: Option<(u64, u64, bool)>) -> Result<&Meta> {
+        // SAFETY: `self.sk` is a live listening meta socket; the clone starts with the
+        // listener's original destructor and no state.
+        let nsk = unsafe { bindings::mptcp_rs_meta_clone(self.sk, self.destruct) };
+        if nsk.is_null() {
+            return Err(ENOMEM);
         }
-        // SAFETY: a kernel socket we created and have not released.
-        unsafe { bindings::mptcp_rs_sf_sk(sf) }
+        let (local_key, remote_key, csum) = keys.unwrap_or((0, 0, false));
+        let local_idsn = key_derive::<KernelSha256>(local_key).idsn;
+        let remote_idsn = key_derive::<KernelSha256>(remote_key).idsn;
+        let mut flags = mf::UNACCEPTED;
+        if keys.is_none() {
+            flags |= mf::FALLBACK;
+        } else if csum || self.wants_checksum() {
+            flags |= mf::CHECKSUM | mf::WANT_CHECKSUM;
+        }
+        let meta = KBox::new(
+            Meta {
+                sk: nsk,
+                net: self.net,
+                destruct: self.destruct,
+                first: AtomicPtr::new(ptr::null_mut()),
+                first_sk: AtomicPtr::new(ctx.ssk()),
+                local_key,
+                local_idsn,
+                remote_key: AtomicU64::new(remote_key),
+                flags: AtomicU32::new(flags),
+                ack_seq: AtomicU64::new(if keys.is_some() { remote_idsn.wrapping_add(1) } else { 0 }),
+                snd_una: AtomicU64::new(local_idsn.wrapping_add(1)),
+                rcv_data_fin: AtomicU64::new(0),
+                snd_data_fin: AtomicU64::new(0),
+            },
+            GFP_ATOMIC,
+        );
+        let Ok(meta) = meta else {
+            // SAFETY: no one else knows `nsk`; it goes with its two references, as a
+            // closed, dead socket.
+            unsafe {
+                bindings::inet_sk_set_state(nsk, TCP_CLOSE);
+                bindings::mptcp_rs_sock_orphan(nsk);
+                bindings::mptcp_rs_sock_put(nsk);
+                bindings::mptcp_rs_sock_put(nsk);
+            }
+            return Err(ENOMEM);
+        };
+        let p = KBox::into_raw(meta);
+        // SAFETY: `p` is the new socket's state, freed by `meta_destruct`; the
+        // subflow context takes over the clone's second reference.
+        unsafe {
+            bindings::mptcp_rs_meta_set_state_ptr(nsk, p.cast());
+            bindings::mptcp_rs_set_destruct(nsk, Some(meta_destruct));
+            bindings::inet_sk_set_state(nsk, TCP_ESTABLISHED);
+            bindings::mptcp_rs_copy_addrs(nsk, ctx.ssk());
+        }
+        ctx.set_meta(nsk);
+        // SAFETY: just created, alive as long as its references.
+        Ok(unsafe { &*p })
+    }
+
+    /// Subflow `ssk` is being destroyed. A connection no one accepted dies with it.
+    pub(crate) fn subflow_gone(&self, ssk: *mut bindings::sock) {
+        if ssk != self.first_ssk() || !self.has(mf::UNACCEPTED) {
+            return;
+        }
+        self.first_sk.store(ptr::null_mut(), Ordering::Release);
+        let sk = self.sk;
+        // SAFETY: no socket was ever grafted: we drop what would have been the
+        // application's reference; the subflow context drops its own after us.
+        unsafe {
+            bindings::mptcp_rs_data_lock(sk);
+            bindings::mptcp_rs_meta_purge_queues(sk);
+            bindings::inet_sk_set_state(sk, TCP_CLOSE);
+            bindings::mptcp_rs_data_unlock(sk);
+            bindings::mptcp_rs_sock_orphan(sk);
+            bindings::mptcp_rs_sock_put(sk);
+        }
     }
 
     /// A subflow's `sk_data_ready`: take the data now if no task owns the meta socket.
@@ -461,6 +542,7 @@ impl Meta {
             unsafe { bindings::mptcp_rs_sf_release(sf) };
             return Err(e);
         }
+        self.first_sk.store(ssk, Ordering::Release);
         self.first.store(sf, Ordering::Release);
         Ok(sf)
     }
@@ -534,6 +616,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             net,
             destruct: None,
             first: AtomicPtr::new(ptr::null_mut()),
+            first_sk: AtomicPtr::new(ptr::null_mut()),
             local_key,
             local_idsn: local.idsn,
             remote_key: AtomicU64::new(0),
@@ -639,6 +722,7 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
         return 0;
     };
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
+    meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     if !sf.is_null() {
         // SAFETY: ours to release; its lock nests inside the meta socket's.
         unsafe { bindings::mptcp_rs_sf_release(sf) };
@@ -659,6 +743,7 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
             meta.send_data_fin();
         }
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
+        meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     }
     // SAFETY: owned; nothing will read the queues again.
     unsafe {
@@ -944,6 +1029,14 @@ extern "C" fn meta_poll(
     // SAFETY: lockless reads, as tcp_poll() does.
     let (shut, err) = unsafe { (bindings::mptcp_rs_shutdown(sk), bindings::mptcp_rs_sk_err(sk)) };
     let mut mask: u32 = 0;
+    if state == TCP_LISTEN {
+        let ssk = meta.first_ssk();
+        if ssk.is_null() {
+            return 0;
+        }
+        // SAFETY: the listening subflow is live while set.
+        return unsafe { bindings::mptcp_rs_listen_poll(ssk) };
+    }
     if shut == SHUTDOWN_MASK || state == TCP_CLOSE {
         mask |= EPOLLHUP;
     }
@@ -975,6 +1068,83 @@ extern "C" fn meta_poll(
         mask |= EPOLLERR;
     }
     mask
+}
+
+extern "C" fn meta_listen(sock: *mut bindings::socket, backlog: c_int) -> c_int {
+    // SAFETY: the socket core calls listen() with a live socket of ours.
+    let sk = unsafe { bindings::mptcp_rs_socket_sk(sock) };
+    // SAFETY: as above.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::EINVAL;
+    };
+    // SAFETY: live socket, process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    let state = meta.state();
+    let ret = if state != TCP_CLOSE && state != TCP_LISTEN {
+        -errno::EINVAL
+    } else {
+        match meta.ensure_first() {
+            Ok(sf) => {
+                // SAFETY: our subflow socket.
+                let r = unsafe { bindings::mptcp_rs_sf_listen(sf, backlog) };
+                if r == 0 {
+                    meta.set_state(TCP_LISTEN);
+                    // SAFETY: both live, meta owned.
+                    unsafe { bindings::mptcp_rs_copy_addrs(sk, meta.first_ssk()) };
+                }
+                r
+            }
+            Err(e) => e.to_errno(),
+        }
+    };
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    ret
+}
+
+extern "C" fn meta_accept(
+    sock: *mut bindings::socket,
+    newsock: *mut bindings::socket,
+    arg: *mut bindings::proto_accept_arg,
+) -> c_int {
+    // SAFETY: the socket core calls accept() with live sockets.
+    let sk = unsafe { bindings::mptcp_rs_socket_sk(sock) };
+    // SAFETY: as above.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::EINVAL;
+    };
+    if meta.state() != TCP_LISTEN {
+        return -errno::EINVAL;
+    }
+    let listener = meta.first_ssk();
+    if listener.is_null() {
+        return -errno::EINVAL;
+    }
+    let mut err: c_int = 0;
+    // SAFETY: the listening subflow lives while the meta listener does (the caller
+    // holds a file reference); blocks per `arg->flags`.
+    let child = unsafe { bindings::mptcp_rs_accept_child(listener, arg, &mut err) };
+    if child.is_null() {
+        return if err != 0 { err } else { -errno::EINVAL };
+    }
+    // SAFETY: the accepted subflow carries the context `syn_recv_sock` completed.
+    let cmeta = unsafe { Subflow::from_sk(child) }.and_then(|c| c.meta());
+    let Some(cmeta) = cmeta else {
+        // SAFETY: not ours to serve: close it as TCP would.
+        unsafe { bindings::mptcp_rs_forced_close(child) };
+        return -errno::ECONNABORTED;
+    };
+    let mut sf: *mut bindings::socket = ptr::null_mut();
+    // SAFETY: `child` is ours now (accept queue reference).
+    let r = unsafe { bindings::mptcp_rs_socket_for(child, &mut sf) };
+    if r != 0 {
+        return r;
+    }
+    cmeta.first.store(sf, Ordering::Release);
+    cmeta.flags.fetch_and(!mf::UNACCEPTED, Ordering::AcqRel);
+    // SAFETY: the new meta socket gets its struct socket.
+    unsafe { bindings::mptcp_rs_graft(cmeta.sk, newsock) };
+    0
 }
 
 /// `struct proto`, `struct proto_ops` and the protosw entry of one address family.
@@ -1058,8 +1228,8 @@ fn family(module: &'static ThisModule, ipv6: bool) -> Result<Pin<KBox<Family>>> 
     };
     fam.ops.owner = module.as_ptr().cast();
     fam.ops.poll = Some(meta_poll);
-    fam.ops.listen = Some(bindings::sock_no_listen);
-    fam.ops.accept = Some(bindings::sock_no_accept);
+    fam.ops.listen = Some(meta_listen);
+    fam.ops.accept = Some(meta_accept);
     fam.protosw.type_ = SOCK_STREAM;
     fam.protosw.protocol = IPPROTO_MPTCP;
     fam.protosw.flags = INET_PROTOSW_ICSK;

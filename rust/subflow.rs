@@ -31,7 +31,7 @@ use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 
 /// A protocol violation by the peer.
@@ -89,7 +89,8 @@ struct RcvState {
 /// dropped in [`release`]; `ssk` is the subflow socket whose ULP data points here.
 /// `rcv` is only accessed with `ssk` locked (owned, or its spinlock held).
 pub(crate) struct Subflow {
-    meta: *mut bindings::sock,
+    /// Null on a listener's child until its meta socket exists (`syn_recv_sock`).
+    meta: AtomicPtr<bindings::sock>,
     ssk: *mut bindings::sock,
     /// The callbacks TCP had installed, called from ours.
     cbs: bindings::mptcp_rs_sk_callbacks,
@@ -128,17 +129,48 @@ static ULP_OPS: UlpOps = UlpOps(UnsafeCell::new(bindings::tcp_ulp_ops {
     release: Some(release),
     get_info: None,
     get_info_size: None,
-    clone: None,
+    clone: Some(clone),
     name: [0; 16],
     owner: ptr::null_mut(),
 }));
+
+/// Secret for the keys a listener derives per connection (see [`req_key`]).
+struct KeySecret(UnsafeCell<[u8; 32]>);
+// SAFETY: written once in `init()` before any listener exists, read-only afterwards.
+unsafe impl Sync for KeySecret {}
+static KEY_SECRET: KeySecret = KeySecret(UnsafeCell::new([0; 32]));
+
+/// The key a listener uses for the connection of request `req`.
+///
+/// A listener sends its key on the SYN/ACK and needs it again when the third ACK
+/// arrives, without storing anything per request: the key is HMAC-SHA256 under a
+/// boot-time secret of the connection's addresses, ports and our ISN.
+fn req_key(req: *const bindings::request_sock) -> u64 {
+    let mut tuple = [0u8; 48];
+    // SAFETY: `req` is a live request sock; the buffer is large enough.
+    let n = unsafe { bindings::mptcp_rs_req_tuple(req, tuple.as_mut_ptr(), tuple.len()) };
+    // SAFETY: read-only after init.
+    let secret = unsafe { &*KEY_SECRET.0.get() };
+    let mac = <KernelSha256 as crate::proto::crypto::Sha256>::hmac(secret, tuple.get(..n).unwrap_or(&[]));
+    crate::proto::crypto::hmac_truncated(&mac)
+}
 
 /// Module init: our ULP owner and address-family ops.
 pub(crate) fn init(module: &'static ThisModule) {
     // SAFETY: no subflow exists yet, nothing else reads `ULP_OPS` concurrently.
     unsafe { (*ULP_OPS.0.get()).owner = module.as_ptr().cast() };
+    let mut secret = [0u8; 32];
+    for chunk in secret.chunks_mut(8) {
+        // SAFETY: no preconditions.
+        let r = unsafe { bindings::mptcp_rs_random_u64() }.to_ne_bytes();
+        chunk.copy_from_slice(&r);
+    }
+    // SAFETY: written before any listener exists, read-only afterwards.
+    unsafe { *KEY_SECRET.0.get() = secret };
     // SAFETY: copies TCP's exported af ops into the shim's statics, once, before use.
-    unsafe { bindings::mptcp_rs_af_ops_init(Some(rx_dst_set)) };
+    unsafe {
+        bindings::mptcp_rs_af_ops_init(Some(rx_dst_set), Some(syn_recv_sock), Some(req_init))
+    };
 }
 
 impl Subflow {
@@ -163,7 +195,7 @@ impl Subflow {
     pub(crate) unsafe fn attach(meta: *mut bindings::sock, ssk: *mut bindings::sock) -> Result {
         let ctx = KBox::new(
             Subflow {
-                meta,
+                meta: AtomicPtr::new(meta),
                 ssk,
                 cbs: bindings::mptcp_rs_sk_callbacks {
                     data_ready: Some(data_ready),
@@ -196,9 +228,22 @@ impl Subflow {
         Ok(())
     }
 
-    fn meta(&self) -> Option<&Meta> {
+    pub(crate) fn meta(&self) -> Option<&Meta> {
+        let sk = self.meta.load(Ordering::Acquire);
+        if sk.is_null() {
+            return None;
+        }
         // SAFETY: `self.meta` is kept alive by our reference (type invariant).
-        unsafe { Meta::from_sk(self.meta) }
+        unsafe { Meta::from_sk(sk) }
+    }
+
+    /// A listener's child gets its meta socket (taking over a reference on it).
+    pub(crate) fn set_meta(&self, meta: *mut bindings::sock) {
+        self.meta.store(meta, Ordering::Release);
+    }
+
+    pub(crate) fn ssk(&self) -> *mut bindings::sock {
+        self.ssk
     }
 
     pub(crate) fn has(&self, flag: u32) -> bool {
@@ -302,7 +347,8 @@ impl Subflow {
                     }
                 }
                 let map = &mut rcv.map;
-                let off = rel.wrapping_sub(map.ssn);
+                // mappings count subflow bytes from 1 (the ISN takes 0)
+                let off = rel.wrapping_add(1).wrapping_sub(map.ssn);
                 if !map.valid || off >= map.len || len > map.len - off {
                     crate::mib::inc(meta.net(), crate::mib::Mib::DSSNotMatching);
                     return Err(eproto());
@@ -378,10 +424,18 @@ extern "C" fn release(ssk: *mut bindings::sock) {
     if p.is_null() {
         return;
     }
-    // SAFETY: `p` came from `KBox::into_raw` in `attach` and nothing uses it after this.
+    // SAFETY: `p` came from `KBox::into_raw` in `attach` or `clone` and nothing uses it
+    // after this.
     let ctx = unsafe { KBox::from_raw(p) };
-    // SAFETY: drops the reference `attach` took.
-    unsafe { bindings::mptcp_rs_sock_put(ctx.meta) };
+    let meta = ctx.meta.load(Ordering::Acquire);
+    if !meta.is_null() {
+        // SAFETY: the context's reference keeps `meta` alive until the put below.
+        if let Some(m) = unsafe { Meta::from_sk(meta) } {
+            m.subflow_gone(ssk);
+        }
+        // SAFETY: drops the reference `attach` took (or `syn_recv_sock` handed over).
+        unsafe { bindings::mptcp_rs_sock_put(meta) };
+    }
 }
 
 // Socket callbacks of the subflow: TCP's own, then feed or wake the meta socket.
@@ -785,8 +839,30 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                 }
             }
             MptcpOption::MpCapable(m) => {
-                // our peer repeating the third ACK: nothing new
-                let _ = m;
+                // The peer's third ACK again, possibly with its first data: an implicit
+                // mapping from its IDSN + 1 at subflow sequence 1 (RFC 8684 3.1).
+                if let Some(d) = m.data {
+                    let rel = {
+                        // SAFETY: as above.
+                        let seq = unsafe { bindings::mptcp_rs_skb_seq(skb) };
+                        seq.wrapping_sub(ctx.rcv_isn.load(Ordering::Acquire))
+                    };
+                    if rel == 0 && d.data_len > 0 {
+                        let remote_idsn = key_derive::<KernelSha256>(meta.remote_key()).idsn;
+                        let m = bindings::mptcp_rs_map {
+                            dsn: remote_idsn.wrapping_add(1),
+                            ssn: 1,
+                            data_len: d.data_len,
+                            csum: d.checksum.unwrap_or(0),
+                            data_fin: false,
+                            csum_reqd: d.checksum.is_some(),
+                        };
+                        // SAFETY: as above.
+                        if !unsafe { bindings::mptcp_rs_skb_set_map(skb, &m) } {
+                            return false;
+                        }
+                    }
+                }
             }
             MptcpOption::MpFastclose { receiver_key } => {
                 if receiver_key == meta.local_key() {
@@ -821,6 +897,198 @@ pub(crate) fn space(ssk: *const bindings::sock, space: *mut c_int, full_space: *
     let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
         return;
     };
+    let meta = ctx.meta.load(Ordering::Acquire);
+    if meta.is_null() {
+        return;
+    }
     // SAFETY: the meta socket is held by the context; the pointers are TCP's.
-    unsafe { bindings::mptcp_rs_space(ssk, ctx.meta, space, full_space) };
+    unsafe { bindings::mptcp_rs_space(ssk, meta, space, full_space) };
+}
+
+// The passive side.
+
+/// ULP `clone`: a listener's child gets its own context (its meta socket comes in
+/// [`syn_recv_sock`]). Called in softirq with the child locked.
+extern "C" fn clone(
+    req: *const bindings::request_sock,
+    newsk: *mut bindings::sock,
+    _priority: bindings::gfp_t,
+) {
+    // SAFETY: TCP passes the request whose listener carries our ULP.
+    let listener = unsafe { bindings::mptcp_rs_req_listener(req) };
+    // SAFETY: the listener is one of our subflows.
+    let cbs = match unsafe { Subflow::from_sk(listener) } {
+        Some(l) => l.cbs,
+        None => {
+            // SAFETY: `newsk` is the fresh child.
+            unsafe { bindings::mptcp_rs_ulp_detach(newsk) };
+            return;
+        }
+    };
+    let ctx = KBox::new(
+        Subflow {
+            meta: AtomicPtr::new(ptr::null_mut()),
+            ssk: newsk,
+            cbs,
+            flags: AtomicU32::new(0),
+            snd_isn: AtomicU32::new(0),
+            rcv_isn: AtomicU32::new(0),
+            snd_dsn_base: AtomicU64::new(0),
+            rcv_fallback_base: AtomicU64::new(0),
+            rcv: UnsafeCell::new(RcvState {
+                map: RcvMap::default(),
+            }),
+        },
+        GFP_ATOMIC,
+    );
+    match ctx {
+        Ok(ctx) => {
+            // SAFETY: the child inherited our ULP ops from the listener; it takes its
+            // own module reference, as `mptcp_rs_subflow_attach()` does.
+            unsafe {
+                bindings::mptcp_rs_set_ulp_ctx(newsk, KBox::into_raw(ctx).cast());
+                kernel::bindings::__module_get((*ULP_OPS.0.get()).owner.cast());
+            }
+        }
+        Err(_) => {
+            // SAFETY: as above; `syn_recv_sock` disposes of a child without context.
+            unsafe { bindings::mptcp_rs_ulp_detach(newsk) };
+        }
+    }
+}
+
+/// `route_req` hook: a SYN reached one of our listeners; MP_CAPABLE makes the request
+/// an MPTCP one (its SYN/ACK then carries our key).
+extern "C" fn req_init(
+    req: *mut bindings::request_sock,
+    listener: *const bindings::sock,
+    skb: *const bindings::sk_buff,
+) {
+    // SAFETY: the listener is one of our subflows.
+    let Some(meta) = (unsafe { Subflow::from_sk(listener) }).and_then(|l| l.meta()) else {
+        return;
+    };
+    // SAFETY: `skb` is the SYN, header in place.
+    let mpc = unsafe { find_option(skb, Segment::Syn) };
+    let is_mpc = matches!(mpc, Some(MptcpOption::MpCapable(m)) if m.flags & mpc_flags::HMAC_SHA256 != 0);
+    if is_mpc {
+        crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableSYNRX);
+    }
+    // SAFETY: `req` is being initialised by TCP.
+    unsafe { bindings::mptcp_rs_req_set_mptcp(req, is_mpc) };
+}
+
+/// `synack_options`: MP_CAPABLE with our key on the SYN/ACK of an MPTCP request.
+pub(crate) fn synack_options(
+    req: *const bindings::request_sock,
+    size: *mut c_uint,
+    opts: *mut bindings::mptcp_out_options,
+) -> bool {
+    // SAFETY: TCP calls this for a request with `is_mptcp`, from one of our listeners.
+    let listener = unsafe { bindings::mptcp_rs_req_listener(req) };
+    // SAFETY: as above.
+    let Some(meta) = (unsafe { Subflow::from_sk(listener) }).and_then(|l| l.meta()) else {
+        return false;
+    };
+    let mut flags = mpc_flags::HMAC_SHA256;
+    if meta.wants_checksum() {
+        flags |= mpc_flags::CHECKSUM_REQUIRED;
+    }
+    let opt = MptcpOption::MpCapable(MpCapable {
+        flags,
+        sender_key: Some(req_key(req)),
+        receiver_key: None,
+        data: None,
+    });
+    match stash(opts, &opt) {
+        Some(n) => {
+            // SAFETY: TCP's out-parameter.
+            unsafe { *size = n };
+            true
+        }
+        None => false,
+    }
+}
+
+/// `syn_recv_sock` of our af_ops: TCP creates the child of a listener on the third
+/// ACK; we give it a meta socket, MPTCP if the handshake completed, else a fallback.
+extern "C" fn syn_recv_sock(
+    sk: *const bindings::sock,
+    skb: *mut bindings::sk_buff,
+    req: *mut bindings::request_sock,
+    dst: *mut bindings::dst_entry,
+    req_unhash: *mut bindings::request_sock,
+    own_req: *mut bool,
+    opt_child_init: Option<unsafe extern "C" fn(*mut bindings::sock, *const bindings::sock)>,
+) -> *mut bindings::sock {
+    // SAFETY: TCP's arguments, passed on to TCP's own handler.
+    let child = unsafe {
+        bindings::mptcp_rs_af_ops_syn_recv_sock(sk, skb, req, dst, req_unhash, own_req, opt_child_init)
+    };
+    // SAFETY: `own_req` is TCP's out-parameter, set by the call above.
+    if child.is_null() || !unsafe { *own_req } {
+        return child;
+    }
+    // SAFETY: `sk` is our listener.
+    let listener = unsafe { Subflow::from_sk(sk) }.and_then(|l| l.meta());
+    // SAFETY: the child is new and locked; its context comes from `clone`.
+    let ctx = unsafe { Subflow::from_sk(child) };
+    let (Some(listener), Some(ctx)) = (listener, ctx) else {
+        // SAFETY: a child we cannot serve.
+        unsafe { bindings::mptcp_rs_forced_close(child) };
+        return ptr::null_mut();
+    };
+    // SAFETY: `req` is the request this child completes.
+    let (snt_isn, rcv_isn, req_mpc) = unsafe {
+        (
+            bindings::mptcp_rs_req_snt_isn(req),
+            bindings::mptcp_rs_req_rcv_isn(req),
+            bindings::mptcp_rs_req_is_mptcp(req),
+        )
+    };
+    ctx.snd_isn.store(snt_isn.wrapping_add(1), Ordering::Release);
+    ctx.rcv_isn.store(rcv_isn.wrapping_add(1), Ordering::Release);
+    ctx.set(sf::HANDSHAKE_DONE);
+    let keys = if req_mpc {
+        let local = req_key(req);
+        // SAFETY: `skb` is the third ACK (or first data), header in place.
+        match unsafe { find_option(skb, Segment::Other) } {
+            Some(MptcpOption::MpCapable(MpCapable {
+                sender_key: Some(remote),
+                receiver_key: Some(echo),
+                flags,
+                ..
+            })) if echo == local => Some((local, remote, flags & mpc_flags::CHECKSUM_REQUIRED != 0)),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    if req_mpc {
+        crate::mib::inc(
+            listener.net(),
+            if keys.is_some() {
+                crate::mib::Mib::MPCapableACKRX
+            } else {
+                crate::mib::Mib::MPCapableFallbackACK
+            },
+        );
+    }
+    match listener.new_child(ctx, keys) {
+        Ok(meta) => {
+            if keys.is_some() {
+                ctx.snd_dsn_base
+                    .store(meta.local_idsn().wrapping_add(1), Ordering::Release);
+                ctx.set(sf::MP_CAPABLE | sf::FULLY_ESTABLISHED);
+            } else {
+                ctx.fall_back(0);
+            }
+            child
+        }
+        Err(_) => {
+            // SAFETY: a child we cannot serve.
+            unsafe { bindings::mptcp_rs_forced_close(child) };
+            ptr::null_mut()
+        }
+    }
 }

@@ -76,6 +76,37 @@ struct RcvMap {
     valid: bool,
 }
 
+impl RcvMap {
+    /// Adds the sum of `len` bytes at offset `off` of the mapping (taken off the
+    /// subflow), and checks the DSS checksum once the whole mapping was summed.
+    /// Bytes that arrived under another mapping leave a gap: that mapping is not
+    /// checked (TCP retransmissions may regroup data into new mappings).
+    fn account(&mut self, piece: Option<(u32, Sum)>, len: u32, meta: &Meta) -> Result {
+        let (Some(expected), Some((off, piece))) = (self.csum, piece) else {
+            return Ok(());
+        };
+        if off != self.summed {
+            return Ok(());
+        }
+        self.sum = if self.summed % 2 == 1 {
+            self.sum.add(piece.swapped())
+        } else {
+            self.sum.add(piece)
+        };
+        self.summed += len;
+        if self.summed != self.len {
+            return Ok(());
+        }
+        let data_len = (self.len + u32::from(self.data_fin)) as u16;
+        if csum::dss_checksum_ok(self.dsn, self.ssn, data_len, self.sum, expected) {
+            Ok(())
+        } else {
+            crate::mib::inc(meta.net(), crate::mib::Mib::DataCsumErr);
+            Err(eproto())
+        }
+    }
+}
+
 /// Receive state, only touched with the subflow socket locked.
 struct RcvState {
     map: RcvMap,
@@ -315,6 +346,7 @@ impl Subflow {
                 unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
                 continue;
             }
+            let mut csum_piece: Option<(u32, Sum)> = None;
             let dsn = if fallback {
                 if flags & TCPHDR_FIN != 0 {
                     let base = self.rcv_fallback_base.load(Ordering::Acquire);
@@ -327,55 +359,33 @@ impl Subflow {
                 let mut m = bindings::mptcp_rs_map::default();
                 // SAFETY: `skb` is on the locked subflow's receive queue.
                 if unsafe { bindings::mptcp_rs_skb_get_map(skb, &mut m) } {
-                    if rcv.map.valid && rcv.map.csum.is_some() && rcv.map.summed != rcv.map.len {
-                        // a new mapping before the checksummed one was complete
-                        return Err(eproto());
-                    }
-                    rcv.map = RcvMap {
-                        dsn: m.dsn,
-                        ssn: m.ssn,
-                        len: u32::from(m.data_len),
-                        data_fin: m.data_fin,
-                        csum: m.csum_reqd.then_some(m.csum),
-                        sum: Sum::default(),
-                        summed: 0,
-                        valid: true,
-                    };
-                    if rcv.map.data_fin {
-                        // the DATA_FIN takes the last DSN of the mapping
-                        rcv.map.len = rcv.map.len.saturating_sub(1);
+                    let len = u32::from(m.data_len).saturating_sub(u32::from(m.data_fin));
+                    let cur = &rcv.map;
+                    // an skb we saw before (the meta socket was full) keeps its state
+                    if !(cur.valid && cur.dsn == m.dsn && cur.ssn == m.ssn && cur.len == len) {
+                        rcv.map = RcvMap {
+                            dsn: m.dsn,
+                            ssn: m.ssn,
+                            len,
+                            data_fin: m.data_fin,
+                            csum: m.csum_reqd.then_some(m.csum),
+                            sum: Sum::default(),
+                            summed: 0,
+                            valid: true,
+                        };
                     }
                 }
-                let map = &mut rcv.map;
+                let map = &rcv.map;
                 // mappings count subflow bytes from 1 (the ISN takes 0)
                 let off = rel.wrapping_add(1).wrapping_sub(map.ssn);
                 if !map.valid || off >= map.len || len > map.len - off {
                     crate::mib::inc(meta.net(), crate::mib::Mib::DSSNotMatching);
                     return Err(eproto());
                 }
-                if let Some(expected) = map.csum {
+                if map.csum.is_some() && off == map.summed {
                     // SAFETY: `skb` is valid and has `len` bytes.
                     let piece = Sum::from_folded(unsafe { bindings::mptcp_rs_skb_sum(skb, 0, len) });
-                    map.sum = if map.summed % 2 == 1 {
-                        map.sum.add(piece.swapped())
-                    } else {
-                        map.sum.add(piece)
-                    };
-                    map.summed += len;
-                    if map.summed == map.len {
-                        let data_len = map.len + u32::from(map.data_fin);
-                        let ok = csum::dss_checksum_ok(
-                            map.dsn,
-                            map.ssn,
-                            data_len as u16,
-                            map.sum,
-                            expected,
-                        );
-                        if !ok {
-                            crate::mib::inc(meta.net(), crate::mib::Mib::DataCsumErr);
-                            return Err(eproto());
-                        }
-                    }
+                    csum_piece = Some((off, piece));
                 }
                 let dsn = map.dsn.wrapping_add(u64::from(off));
                 if map.data_fin && off + len == map.len {
@@ -390,6 +400,7 @@ impl Subflow {
                 crate::mib::inc(meta.net(), crate::mib::Mib::DuplicateData);
                 // SAFETY: as above.
                 unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
+                rcv.map.account(csum_piece, len, meta)?;
                 continue;
             }
             let ofo = after64(dsn, ack);
@@ -403,6 +414,7 @@ impl Subflow {
                 break;
             }
             moved = true;
+            rcv.map.account(csum_piece, len, meta)?;
             if ofo {
                 crate::mib::inc(meta.net(), crate::mib::Mib::OFOQueue);
             } else {

@@ -93,6 +93,7 @@ void mptcp_rs_subflow_attach(struct sock *ssk, const struct tcp_ulp_ops *ops,
 			     void *ctx, bool ipv6);
 void *mptcp_rs_subflow_ctx(const struct sock *ssk);
 void mptcp_rs_set_is_mptcp(struct sock *ssk, bool on);
+void mptcp_rs_clamp_gso(struct sock *ssk);
 bool mptcp_rs_is_mptcp(const struct sock *ssk);
 struct dst_entry;
 struct proto_accept_arg;
@@ -190,6 +191,9 @@ int mptcp_rs_sf_setsockopt(struct socket *sf, int level, int name, void *optval_
 			   unsigned int len);
 int mptcp_rs_sf_getsockopt(struct socket *sf, int level, int name, char *optval, int *optlen);
 void mptcp_rs_sf_release(struct socket *sf);
+int mptcp_rs_sol_socket_setsockopt(struct sock *meta, struct socket *sf, int name,
+				   void *optval_sockptr, unsigned int len);
+void mptcp_rs_set_custom_sockopt(struct sock *meta);
 struct sock *mptcp_rs_sf_sk(struct socket *sf);
 void mptcp_rs_subflow_reset(struct sock *ssk);
 void mptcp_rs_tcp_shutdown(struct sock *ssk, int how);

@@ -467,6 +467,27 @@ void mptcp_rs_set_is_mptcp(struct sock *ssk, bool on)
 	tcp_sk(ssk)->is_mptcp = on;
 }
 
+/*
+ * A DSS mapping covers at most 64 KB - 1 (16-bit data-level length) and the
+ * same mapping goes on every segment cut from an skb, so subflow skbs must
+ * stay below that: no BIG TCP, and no more segments per TSO skb than fit
+ * (tcp_tso_autosize() asks for at least tcp_min_tso_segs, two 64 KB segments
+ * on loopback). sk_setup_caps() may raise the limits again when the route
+ * changes and the MSS changes with the path: the established-options hook
+ * re-clamps before every transmission.
+ */
+void mptcp_rs_clamp_gso(struct sock *ssk)
+{
+	const unsigned int max = U16_MAX - MAX_TCP_HEADER;
+	unsigned int mss = READ_ONCE(tcp_sk(ssk)->mss_cache);
+	unsigned int segs = mss ? max(1U, max / mss) : 1;
+
+	if (READ_ONCE(ssk->sk_gso_max_size) > max)
+		WRITE_ONCE(ssk->sk_gso_max_size, max);
+	if (READ_ONCE(ssk->sk_gso_max_segs) > segs)
+		WRITE_ONCE(ssk->sk_gso_max_segs, segs);
+}
+
 bool mptcp_rs_is_mptcp(const struct sock *ssk)
 {
 	return sk_is_mptcp(ssk);
@@ -749,6 +770,39 @@ int mptcp_rs_sf_getsockopt(struct socket *sf, int level, int name, char *optval,
 	return sf->sk->sk_prot->getsockopt(sf->sk, level, name, optval, optlen);
 }
 
+/*
+ * SOL_SOCKET options are the meta socket's (buffers, timeouts, SO_ERROR), and
+ * those that shape the connection on the wire also go to the subflow.
+ */
+int mptcp_rs_sol_socket_setsockopt(struct sock *meta, struct socket *sf, int name,
+				   void *optval_sockptr, unsigned int len)
+{
+	sockptr_t optval = *(sockptr_t *)optval_sockptr;
+	int err = sock_setsockopt(meta->sk_socket, SOL_SOCKET, name, optval, len);
+
+	if (err || !sf)
+		return err;
+	switch (name) {
+	case SO_RCVLOWAT:
+	case SO_RCVTIMEO_OLD:
+	case SO_RCVTIMEO_NEW:
+	case SO_SNDTIMEO_OLD:
+	case SO_SNDTIMEO_NEW:
+	case SO_BUSY_POLL:
+	case SO_PREFER_BUSY_POLL:
+	case SO_BUSY_POLL_BUDGET:
+		return 0;
+	}
+	sock_setsockopt(sf, SOL_SOCKET, name, optval, len);
+	return 0;
+}
+
+void mptcp_rs_set_custom_sockopt(struct sock *meta)
+{
+	if (meta->sk_socket)
+		set_bit(SOCK_CUSTOM_SOCKOPT, &meta->sk_socket->flags);
+}
+
 void mptcp_rs_sf_release(struct socket *sf)
 {
 	sock_release(sf);
@@ -900,6 +954,7 @@ void mptcp_rs_graft(struct sock *meta, struct socket *newsock)
 	sock_graft(meta, newsock);
 	release_sock(meta);
 	newsock->state = SS_CONNECTED;
+	mptcp_rs_set_custom_sockopt(meta);
 }
 
 /*
@@ -940,3 +995,4 @@ void mptcp_rs_ulp_detach(struct sock *ssk)
 	rcu_assign_pointer(inet_csk(ssk)->icsk_ulp_data, NULL);
 	tcp_sk(ssk)->is_mptcp = 0;
 }
+

@@ -637,6 +637,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
     unsafe {
         bindings::mptcp_rs_meta_setup(sk, Some(meta_destruct), ptr::addr_of_mut!((*meta).destruct));
         bindings::mptcp_rs_meta_set_state_ptr(sk, meta.cast());
+        bindings::mptcp_rs_set_custom_sockopt(sk);
     }
     0
 }
@@ -972,7 +973,12 @@ extern "C" fn meta_setsockopt(
         return -errno::EINVAL;
     };
     if level == SOL_SOCKET {
-        return -errno::ENOPROTOOPT;
+        // The core would lock the meta socket itself: no lock around this.
+        let sf = meta.first_sock();
+        // SAFETY: our socket; the subflow socket, if any, lives while set.
+        return unsafe {
+            bindings::mptcp_rs_sol_socket_setsockopt(sk, sf, name, ptr::addr_of_mut!(optval).cast(), optlen)
+        };
     }
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };

@@ -26,7 +26,7 @@ use crate::proto::options::{
     mpc_flags, parse, Dss, DssMap, MpCapable, MpcData, MptcpOption, Segment, TcpOptions,
     TCPOPT_MPTCP,
 };
-use crate::proto::seq::{after64, before64, expand_seq32};
+use crate::proto::seq::{after64, expand_seq32};
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use core::cell::UnsafeCell;
@@ -513,6 +513,8 @@ extern "C" fn error_report(ssk: *mut bindings::sock) {
 extern "C" fn rx_dst_set(ssk: *mut bindings::sock, skb: *const bindings::sk_buff) {
     // SAFETY: TCP's own handler for the family, with TCP's arguments.
     unsafe { bindings::mptcp_rs_af_ops_rx_dst_set(ssk, skb) };
+    // SAFETY: the subflow is locked by TCP.
+    unsafe { bindings::mptcp_rs_clamp_gso(ssk) };
     // SAFETY: our af_ops are only installed on subflows.
     let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
         return;
@@ -698,7 +700,10 @@ pub(crate) fn established_options(
     let rel = seq.wrapping_sub(snd_isn);
     let dsn = ctx.snd_dsn_base.load(Ordering::Acquire).wrapping_add(u64::from(rel));
     let csum_on = meta.checksum();
+    // SAFETY: the subflow is locked by TCP.
+    unsafe { bindings::mptcp_rs_clamp_gso(ssk) };
     let Ok(data_len) = u16::try_from(len) else {
+        // cannot be mapped; the clamp above keeps the next ones small
         return -1;
     };
     let payload_csum = |dsn: u64, ssn: u32, dl: u16| -> u16 {
@@ -889,17 +894,12 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
         }
     }
     if !saw_mptcp && !ctx.has(sf::FULLY_ESTABLISHED) {
-        // RFC 8684 3.1: no MPTCP option on the first data from the peer: a middlebox
-        // stripped them after the handshake; continue as plain TCP.
-        // SAFETY: as above.
-        let dlen = unsafe { bindings::mptcp_rs_skb_len(skb) };
-        let hdr = len + 20;
-        if dlen > hdr {
-            crate::mib::inc(meta.net(), crate::mib::Mib::DssFallback);
-            ctx.fall_back(meta.ack_seq());
-        }
+        // RFC 8684 3.7: the peer's first segment after the handshake has no MPTCP
+        // option: a middlebox strips them; continue as plain TCP (our own mappings
+        // never reached the peer either).
+        crate::mib::inc(meta.net(), crate::mib::Mib::DssFallback);
+        ctx.fall_back(meta.ack_seq());
     }
-    let _ = before64;
     true
 }
 
@@ -1061,6 +1061,8 @@ extern "C" fn syn_recv_sock(
     ctx.snd_isn.store(snt_isn.wrapping_add(1), Ordering::Release);
     ctx.rcv_isn.store(rcv_isn.wrapping_add(1), Ordering::Release);
     ctx.set(sf::HANDSHAKE_DONE);
+    // SAFETY: the child is locked.
+    unsafe { bindings::mptcp_rs_clamp_gso(child) };
     let keys = if req_mpc {
         let local = req_key(req);
         // SAFETY: `skb` is the third ACK (or first data), header in place.

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Socket API checks of an MPTCP implementation over loopback.
+
+  mptcp_api.py [--family 4|6]
+
+Runs each check against socket(AF_INET[6], SOCK_STREAM, IPPROTO_MPTCP) and prints one
+line per check ("ok NAME" / "FAIL NAME: why"); exits 1 if any check failed. The
+expected behaviour is that of TCP sockets (and of upstream Linux MPTCP).
+"""
+import argparse
+import errno
+import select
+import socket
+import sys
+import threading
+import time
+
+IPPROTO_MPTCP = 262
+TCP_CONGESTION = 13
+
+failures = []
+
+
+def check(name):
+    def wrap(fn):
+        def run(*a):
+            try:
+                fn(*a)
+                print(f"ok {name}")
+            except Exception as e:  # noqa: BLE001 - report every failure
+                failures.append(name)
+                print(f"FAIL {name}: {type(e).__name__}: {e}")
+        run.__name__ = name
+        CHECKS.append(run)
+        return run
+    return wrap
+
+
+CHECKS = []
+
+
+def msock(fam):
+    return socket.socket(fam, socket.SOCK_STREAM, IPPROTO_MPTCP)
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def pair(fam, host):
+    """A connected (client, server-side) pair of MPTCP sockets."""
+    ls = msock(fam)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, 0))
+    ls.listen(4)
+    port = ls.getsockname()[1]
+    c = msock(fam)
+    c.settimeout(10)
+    c.connect((host, port))
+    ls.settimeout(10)
+    s, _ = ls.accept()
+    s.settimeout(10)
+    ls.close()
+    return c, s, port
+
+
+def free_port(fam, host):
+    t = socket.socket(fam, socket.SOCK_STREAM)
+    t.bind((host, 0))
+    p = t.getsockname()[1]
+    t.close()
+    return p
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--family", default="4", choices=["4", "6"])
+    args = ap.parse_args()
+    fam = socket.AF_INET if args.family == "4" else socket.AF_INET6
+    host = "127.0.0.1" if fam == socket.AF_INET else "::1"
+
+    @check("blocking_connect_refused")
+    def _():
+        c = msock(fam)
+        c.settimeout(5)
+        try:
+            c.connect((host, free_port(fam, host)))
+            raise AssertionError("connect succeeded with nobody listening")
+        except ConnectionRefusedError:
+            pass
+        finally:
+            c.close()
+
+    @check("nonblocking_connect_refused_so_error")
+    def _():
+        c = msock(fam)
+        c.setblocking(False)
+        rc = c.connect_ex((host, free_port(fam, host)))
+        expect(rc in (errno.EINPROGRESS, errno.ECONNREFUSED), f"connect_ex gave {rc}")
+        if rc == errno.EINPROGRESS:
+            p = select.poll()
+            p.register(c, select.POLLOUT)
+            ev = p.poll(5000)
+            expect(ev, "no poll event after a refused connect")
+            err = c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            expect(err == errno.ECONNREFUSED, f"SO_ERROR {err}, expected ECONNREFUSED")
+        c.close()
+
+    @check("nonblocking_connect_then_writable")
+    def _():
+        ls = msock(fam)
+        ls.bind((host, 0))
+        ls.listen(1)
+        c = msock(fam)
+        c.setblocking(False)
+        rc = c.connect_ex(ls.getsockname()[:2])
+        expect(rc in (0, errno.EINPROGRESS), f"connect_ex gave {rc}")
+        p = select.poll()
+        p.register(c, select.POLLOUT)
+        ev = p.poll(5000)
+        expect(ev and ev[0][1] & select.POLLOUT, f"not writable after connect: {ev}")
+        expect(c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0, "SO_ERROR set")
+        s, _ = ls.accept()
+        for x in (c, s, ls):
+            x.close()
+
+    @check("names")
+    def _():
+        c, s, port = pair(fam, host)
+        expect(c.getpeername()[1] == port, f"client peer {c.getpeername()} port {port}")
+        expect(s.getsockname()[1] == port, f"server name {s.getsockname()}")
+        expect(s.getpeername()[1] == c.getsockname()[1], "ports do not pair up")
+        expect(c.getsockname()[1] != 0, "client has no local port")
+        c.close(); s.close()
+
+    @check("peek_then_read")
+    def _():
+        c, s, _ = pair(fam, host)
+        c.sendall(b"0123456789abcdef")
+        deadline = time.time() + 5
+        got = b""
+        while len(got) < 10 and time.time() < deadline:
+            got = s.recv(10, socket.MSG_PEEK)
+        expect(got == b"0123456789", f"peek gave {got!r}")
+        again = s.recv(4, socket.MSG_PEEK)
+        expect(again == b"0123", f"second peek gave {again!r}")
+        data = b""
+        while len(data) < 16:
+            data += s.recv(16 - len(data))
+        expect(data == b"0123456789abcdef", f"read gave {data!r}")
+        c.close(); s.close()
+
+    @check("dontwait_empty_eagain")
+    def _():
+        c, s, _ = pair(fam, host)
+        s.settimeout(None)  # blocking: the flag alone must make it non-blocking
+        try:
+            s.recv(10, socket.MSG_DONTWAIT)
+            raise AssertionError("recv on an empty socket did not fail")
+        except BlockingIOError:
+            pass
+        c.close(); s.close()
+
+    @check("waitall_gathers_chunks")
+    def _():
+        c, s, _ = pair(fam, host)
+
+        def slow():
+            for i in range(4):
+                c.sendall(bytes([65 + i]) * 1000)
+                time.sleep(0.2)
+        t = threading.Thread(target=slow)
+        t.start()
+        s.settimeout(None)  # blocking, so that MSG_WAITALL waits
+        data = s.recv(4000, socket.MSG_WAITALL)
+        t.join()
+        expect(len(data) == 4000, f"MSG_WAITALL returned {len(data)} bytes")
+        expect(data == b"A" * 1000 + b"B" * 1000 + b"C" * 1000 + b"D" * 1000, "content")
+        c.close(); s.close()
+
+    @check("epoll_in_and_out")
+    def _():
+        c, s, _ = pair(fam, host)
+        ep = select.epoll()
+        ep.register(c.fileno(), select.EPOLLIN | select.EPOLLOUT)
+        ev = dict(ep.poll(2))
+        expect(ev.get(c.fileno(), 0) & select.EPOLLOUT, f"not writable: {ev}")
+        expect(not ev.get(c.fileno(), 0) & select.EPOLLIN, f"readable before data: {ev}")
+        s.sendall(b"x")
+        deadline = time.time() + 5
+        ok = False
+        while time.time() < deadline and not ok:
+            ev = dict(ep.poll(1))
+            ok = bool(ev.get(c.fileno(), 0) & select.EPOLLIN)
+        expect(ok, "no EPOLLIN after the peer sent")
+        expect(c.recv(1) == b"x", "wrong byte")
+        ep.close(); c.close(); s.close()
+
+    @check("shutdown_write_half_close")
+    def _():
+        c, s, _ = pair(fam, host)
+        c.sendall(b"request")
+        c.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            b = s.recv(100)
+            if not b:
+                break
+            data += b
+        expect(data == b"request", f"server read {data!r}")
+        s.sendall(b"reply after EOF")
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            b = c.recv(100)
+            if not b:
+                break
+            got += b
+        expect(got == b"reply after EOF", f"client read {got!r}")
+        try:
+            c.send(b"more")
+            raise AssertionError("send after SHUT_WR succeeded")
+        except (BrokenPipeError, OSError):
+            pass
+        c.close(); s.close()
+
+    @check("poll_hup_after_peer_close")
+    def _():
+        c, s, _ = pair(fam, host)
+        s.close()
+        p = select.poll()
+        p.register(c, select.POLLIN | select.POLLRDHUP)
+        ev = p.poll(5000)
+        expect(ev and ev[0][1] & (select.POLLIN | select.POLLRDHUP), f"no event: {ev}")
+        expect(c.recv(10) == b"", "EOF expected")
+        c.close()
+
+    @check("sockopts_reach_subflow")
+    def _():
+        c, s, _ = pair(fam, host)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        expect(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1, "TCP_NODELAY")
+        c.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, b"reno")
+        cc = c.getsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, 16).rstrip(b"\0")
+        expect(cc == b"reno", f"TCP_CONGESTION {cc!r}")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        expect(c.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1, "SO_KEEPALIVE")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        expect(c.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 131072, "SO_SNDBUF")
+        c.setsockopt(socket.IPPROTO_IP if fam == socket.AF_INET else socket.IPPROTO_IPV6,
+                     socket.IP_TOS if fam == socket.AF_INET else socket.IPV6_TCLASS, 0x20)
+        c.sendall(b"still works")
+        got = b""
+        while len(got) < 11:
+            got += s.recv(11 - len(got))
+        expect(got == b"still works", "data after setsockopt")
+        c.close(); s.close()
+
+    @check("large_write_read_back")
+    def _():
+        c, s, _ = pair(fam, host)
+        blob = bytes(range(256)) * 4096 * 4  # 4 MB
+        t = threading.Thread(target=lambda: (c.sendall(blob), c.shutdown(socket.SHUT_WR)))
+        t.start()
+        got = bytearray()
+        while True:
+            b = s.recv(1 << 16)
+            if not b:
+                break
+            got += b
+        t.join()
+        expect(bytes(got) == blob, f"got {len(got)} bytes, content differs")
+        c.close(); s.close()
+
+    for fn in CHECKS:
+        fn()
+    print(f"{len(CHECKS) - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

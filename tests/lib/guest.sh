@@ -9,15 +9,17 @@ XFER="$REPO/tests/tools/xfer.py"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 info() { echo "  $*" >&2; }
 
-# transfer CLIENT_NS SERVER_NS SERVER_ADDR PORT PROTO BYTES
+# transfer CLIENT_NS SERVER_NS SERVER_ADDR PORT PROTO BYTES [SERVER_PROTO]
 # Sends BYTES each way between a server in SERVER_NS and a client in CLIENT_NS and
-# fails unless both directions arrive complete with matching SHA-256.
+# fails unless both directions arrive complete with matching SHA-256. The server
+# uses SERVER_PROTO (default: PROTO), e.g. an MPTCP client against a TCP server.
 transfer() {
-	local cns=$1 sns=$2 addr=$3 port=$4 proto=$5 bytes=$6 bind=0.0.0.0
-	local out
+	local cns=$1 sns=$2 addr=$3 port=$4 proto=$5 bytes=$6 sproto=${7:-$5} bind=0.0.0.0
+	local out start
 	out=$(mktemp -d)
 	[[ $addr == *:* ]] && bind=::
-	ip netns exec "$sns" python3 "$XFER" server --bind "$bind" --port "$port" --proto "$proto" \
+	start=$(date +%s.%N)
+	ip netns exec "$sns" python3 "$XFER" server --bind "$bind" --port "$port" --proto "$sproto" \
 		--send "$bytes" >"$out/server" 2>"$out/server.err" &
 	local spid=$!
 	local i
@@ -37,8 +39,46 @@ if not ok:
     print("client", c, "\nserver", s, file=sys.stderr)
 sys.exit(0 if ok else 1)
 PY
-	info "$proto $addr:$port: $bytes bytes each way, SHA-256 match"
+	info "$proto->$sproto $addr:$port: $bytes bytes each way, SHA-256 match ($(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s)"
 	rm -rf "$out"
+}
+
+# lossy_path CLIENT_NS SERVER_NS N: path N gets delay, jitter, 1% loss and reordering
+# both ways, with segmentation offloads off so that netem drops single segments.
+lossy_path() {
+	local cns=$1 sns=$2 n=$3
+	ip netns exec "$cns" ethtool -K "c$n" tso off gso off gro off >/dev/null 2>&1 || true
+	ip netns exec "$sns" ethtool -K "s$n" tso off gso off gro off >/dev/null 2>&1 || true
+	topo_shape "$cns" "c$n" delay 5ms 1ms loss 1% reorder 5% 50% limit 10000
+	topo_shape "$sns" "s$n" delay 5ms 1ms loss 1% limit 10000
+}
+
+# mib_at_least NS NAME MIN: counter NAME in NS is at least MIN.
+mib_at_least() {
+	local v
+	v=$(mib "$1" "$2")
+	[ "${v:-0}" -ge "$3" ] || fail "$2 in $1 is ${v:-absent}, expected at least $3"
+	info "$2 = $v in $1"
+}
+
+# expect_mptcp_used CLIENT_NS SERVER_NS N: N connections completed MP_CAPABLE (counters).
+expect_mptcp_used() {
+	mib_at_least "$1" MPTcpExtMPCapableSYNTX "$3"
+	mib_at_least "$1" MPTcpExtMPCapableSYNACKRX "$3"
+	mib_at_least "$2" MPTcpExtMPCapableSYNRX "$3"
+	mib_at_least "$2" MPTcpExtMPCapableACKRX "$3"
+}
+
+# expect_fallback_active NS N: N MPTCP connects got a SYN/ACK without MP_CAPABLE.
+expect_fallback_active() { mib_at_least "$1" MPTcpExtMPCapableFallbackSYNACK "$2"; }
+
+# expect_no_mptcp_syn NS: no MP_CAPABLE SYN reached NS (its MPTCP listener served
+# plain TCP clients only); the counter must exist.
+expect_no_mptcp_syn() {
+	local v
+	v=$(mib "$1" MPTcpExtMPCapableSYNRX)
+	[ "$v" = 0 ] || fail "MPTcpExtMPCapableSYNRX in $1 is ${v:-absent}, expected 0"
+	info "MPTcpExtMPCapableSYNRX = 0 in $1: the clients spoke plain TCP"
 }
 
 # dmesg_clean: fails if the kernel log shows a warning, bug, lockdep or leak report.

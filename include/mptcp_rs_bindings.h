@@ -22,5 +22,6 @@
 
 #include "mptcp_rs_shim.h"
 #include "mptcp_rs_net_shim.h"
+#include "mptcp_rs_mib.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

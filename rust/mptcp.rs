@@ -11,6 +11,7 @@ use kernel::prelude::*;
 
 mod bindings;
 mod mib;
+mod net;
 // The core is a public API in its host crate (`host/`); in the module it is private,
 // and parts of it (the option codec, the DSS checksum) await the socket layer.
 #[allow(unreachable_pub, dead_code)]
@@ -38,10 +39,13 @@ struct MptcpRs {
     _sockets: sock::Registration,
     _provider: provider::Registration,
     _sysctl: sysctl::Registration,
+    // last: everything above may count until it is dropped
+    _mib: mib::Registration,
 }
 
 impl kernel::Module for MptcpRs {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let mib = mib::Registration::new()?;
         let sysctl = sysctl::Registration::new()?;
         subflow::init(module);
         let provider = provider::Registration::new(module)?;
@@ -51,6 +55,7 @@ impl kernel::Module for MptcpRs {
             _sockets: sockets,
             _provider: provider,
             _sysctl: sysctl,
+            _mib: mib,
         })
     }
 }

@@ -117,7 +117,11 @@ extern "C" fn get_reset_option(_skb: *const bindings::sk_buff) -> bindings::__be
 
 extern "C" fn active_detect_blackhole(_sk: *mut bindings::sock, _expired: bool) {}
 
-extern "C" fn seq_show(_seq: *mut bindings::seq_file) {}
+extern "C" fn seq_show(seq: *mut bindings::seq_file) {
+    // SAFETY: the dispatch layer calls this hook only from `/proc/net/netstat`'s show
+    // (`netstat_seq_show()`), with that file's `seq_file`, as `mib::seq_show` requires.
+    unsafe { crate::mib::seq_show(seq) }
+}
 
 extern "C" fn v6_handle_mapped(_sk: *mut bindings::sock, _mapped: bool) {}
 

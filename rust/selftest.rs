@@ -328,6 +328,74 @@ mod olia {
     }
 }
 
+#[kunit_tests(mptcp_rs_mib)]
+mod mib {
+    use crate::mib::{self, Counters, Mib, COUNT};
+    use crate::net::Net;
+    use kernel::prelude::*;
+
+    #[test]
+    fn upstream_names_and_order() {
+        // net/mptcp/mib.c of Linux 7.2: mptcp_snmp_list has 76 entries
+        assert_eq!(COUNT, 76);
+        assert_eq!(Mib::ALL.first().map(|m| m.name()), Some("MPCapableSYNRX"));
+        assert_eq!(Mib::MPTCPRetrans.name(), "MPTCPRetrans");
+        assert_eq!(Mib::MPCurrEstab.name(), "MPCurrEstab");
+        assert_eq!(Mib::ALL.last().map(|m| m.name()), Some("WinProbe"));
+        for (i, m) in Mib::ALL.iter().enumerate() {
+            assert_eq!(*m as usize, i);
+        }
+    }
+
+    #[test]
+    fn counts_in_init_net() {
+        let net = Net::init_net();
+        let mut before = [0; COUNT];
+        mib::sum(net, &mut before);
+        let was = mib::get(net, Mib::MPTCPRetrans);
+        mib::inc(net, Mib::MPTCPRetrans);
+        assert_eq!(mib::get(net, Mib::MPTCPRetrans), was.wrapping_add(1));
+        mib::add(net, Mib::MPTCPRetrans, 41);
+        assert_eq!(mib::get(net, Mib::MPTCPRetrans), was.wrapping_add(42));
+        mib::dec(net, Mib::MPTCPRetrans);
+        assert_eq!(mib::get(net, Mib::MPTCPRetrans), was.wrapping_add(41));
+        // only that counter moved
+        let mut after = [0; COUNT];
+        mib::sum(net, &mut after);
+        for (m, (b, a)) in Mib::ALL.iter().zip(before.iter().zip(after.iter())) {
+            if *m != Mib::MPTCPRetrans {
+                assert_eq!(b, a);
+            }
+        }
+        // leave init_net's counters as they were
+        mib::add(net, Mib::MPTCPRetrans, -41);
+        assert_eq!(mib::get(net, Mib::MPTCPRetrans), was);
+    }
+
+    #[test]
+    fn blocks_are_independent_and_wrap_as_c() {
+        let (a, b) = (Counters::new(), Counters::new());
+        assert!(a.is_ok() && b.is_ok());
+        let (Ok(a), Ok(b)) = (a, b) else {
+            return;
+        };
+        let mut all = [1; COUNT];
+        a.sum(&mut all);
+        assert!(all.iter().all(|v| *v == 0));
+        a.add(Mib::WinProbe, 5);
+        a.add(Mib::MPCapableSYNRX, 1);
+        assert_eq!(a.get(Mib::WinProbe), 5);
+        assert_eq!(a.get(Mib::MPCapableSYNRX), 1);
+        b.sum(&mut all);
+        assert!(all.iter().all(|v| *v == 0));
+        // a gauge below zero reads as C's unsigned long does
+        b.add(Mib::MPCurrEstab, -1);
+        assert_eq!(b.get(Mib::MPCurrEstab), c_ulong::MAX);
+        b.add(Mib::MPCurrEstab, 1);
+        assert_eq!(b.get(Mib::MPCurrEstab), 0);
+    }
+}
+
 /// Built only with `MPTCP_RS_KUNIT_INJECT_FAILURE=1`: shows that a failing assertion
 /// fails `make check`.
 #[cfg(mptcp_rs_inject_failure)]

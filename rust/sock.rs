@@ -140,8 +140,11 @@ impl Meta {
         self.sk
     }
 
-    pub(crate) fn net(&self) -> *const bindings::net {
-        self.net
+    /// The connection's namespace, for [`crate::mib`].
+    pub(crate) fn net(&self) -> &crate::net::Net {
+        // SAFETY: the namespace outlives the state (see the `Send` impl): the meta socket
+        // holds a reference on it until its destructor, which frees the state.
+        unsafe { crate::net::Net::from_raw(self.net) }
     }
 
     fn has(&self, f: u32) -> bool {

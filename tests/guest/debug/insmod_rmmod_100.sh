@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # On the debug kernel (lockdep, DEBUG_ATOMIC_SLEEP, kmemleak, KFENCE, DEBUG_OBJECTS):
-# load and unload mptcp_rs 100 times, with network namespaces created and destroyed
-# while it is loaded and, every tenth time, mptcp_lia and mptcp_olia loaded, used by
-# a socket and unloaded; then require a clean kernel log and no kmemleak report.
+# load and unload mptcp_rs 100 times, with network namespaces created, their sysctls
+# written and MPTcpExt counters read, and destroyed while it is loaded and, every
+# tenth time, mptcp_lia and mptcp_olia loaded, used by a socket and unloaded; then
+# require a clean kernel log and no kmemleak report.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 ko="$MPTCP_RS_REPO/build/$MPTCP_RS_FLAVOUR/mptcp_rs.ko"
 [ -f "$ko" ] || fail "no module at $ko"
@@ -16,7 +17,8 @@ for i in $(seq 100); do
 	insmod "$ko" || fail "insmod #$i failed"
 	[ "$(cat /proc/sys/net/mptcp/enabled)" = 1 ] || fail "no sysctl after insmod #$i"
 	if ((i % 10 == 0)); then
-		ip netns add leak$i && ip netns exec leak$i sysctl -qw net.mptcp.enabled=0 && ip netns del leak$i ||
+		ip netns add leak$i && ip netns exec leak$i sysctl -qw net.mptcp.enabled=0 &&
+			ip netns exec leak$i grep -q '^MPTcpExt: MPCapableSYNRX ' /proc/net/netstat && ip netns del leak$i ||
 			fail "namespace round trip #$i failed"
 		# the congestion control modules too, each with a socket using it
 		for algo in lia olia; do

@@ -19,11 +19,12 @@
 #       guest in the background and the client guest (its console shown), linked.
 #       Succeeds only if both guests' commands exit 0. When one guest has ended, the
 #       other is given PAIR_GRACE seconds (60; 15 after a failure) and is then
-#       stopped; each guest is killed after SEC seconds (300) anyway. DIR (default: a temporary directory, removed afterwards) receives
-#       server.log and client.log (consoles) and share/, the shared directory, where
-#       the host writes .exit.server / .exit.client (exit status) as each guest ends,
-#       so the peer stops waiting for it. No QEMU process outlives the call, also on
-#       Ctrl-C.
+#       stopped; each guest is killed after SEC seconds (300) anyway. DIR (default: a
+#       temporary directory, removed afterwards) receives ROLE.log (console) and
+#       ROLE.dmesg (kernel log, if the guest ended by itself) for server and client,
+#       and share/, the shared directory, where the host writes .exit.server and
+#       .exit.client (exit status) as each guest ends, so the peer stops waiting for
+#       it. No QEMU process outlives the call, also on Ctrl-C.
 #
 #   pair_scenario [--timeout SEC] [--dir DIR] "SERVER_VM_OPTIONS" "CLIENT_VM_OPTIONS" SCRIPT
 #       pair_run of "SCRIPT server" and "SCRIPT client" with those scripts/vm options,
@@ -77,7 +78,7 @@ pair_run() (
 		keep=0
 	fi
 	mkdir -p "$dir"
-	rm -rf "$dir/share" "$dir/server.log" "$dir/client.log"
+	rm -rf "$dir/share" "$dir"/{server,client}.{log,dmesg}
 	mkdir "$dir/share"
 	# the sockets live in a short private path (sun_path is 108 bytes)
 	link=$(mktemp -d /tmp/mptcp-rs-link.XXXXXX)
@@ -103,10 +104,12 @@ pair_run() (
 		# the client's console is shown as it comes, the server's only kept
 		if [ "$role" = client ]; then
 			"$PAIR_REPO/scripts/vm" --timeout "$timeout" --link "client:$link" --share "$dir/share" \
-				--pidfile "$link/client.pid" "$@" 2>&1 | sed -u 's/\r$//' | tee "$dir/client.log"
+				--pidfile "$link/client.pid" --dmesg "$dir/client.dmesg" "$@" 2>&1 |
+				sed -u 's/\r$//' | tee "$dir/client.log"
 		else
 			"$PAIR_REPO/scripts/vm" --timeout "$timeout" --link "server:$link" --share "$dir/share" \
-				--pidfile "$link/server.pid" "$@" 2>&1 | sed -u 's/\r$//' >"$dir/server.log"
+				--pidfile "$link/server.pid" --dmesg "$dir/server.dmesg" "$@" 2>&1 |
+				sed -u 's/\r$//' >"$dir/server.log"
 		fi
 		local rc=${PIPESTATUS[0]}
 		echo "$rc" >"$dir/share/.exit.$role"

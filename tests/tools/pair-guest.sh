@@ -16,10 +16,12 @@
 #   pair_xfer_client NAME PROTO BYTES [4|6]
 #                                one tests/tools/xfer.py transfer (BYTES each way):
 #                                  the server listens and signals NAME.ready, the client
-#                                  connects and returns only once the server has
-#                                  signalled NAME.done (its data is in); each side
-#                                  leaves its JSON result in $VM_SHARE/NAME.ROLE.json
-#                                  for the host to compare (pair_check_xfer)
+#                                  connects; neither returns before the other has all
+#                                  its data (NAME.ROLE-done). Each side leaves its JSON
+#                                  result in $VM_SHARE/NAME.ROLE.json for the host to
+#                                  compare (pair_check_xfer). 30 s without progress
+#                                  fail it (MPTCP_RS_PAIR_XFER_TIMEOUT), leaving ss and
+#                                  nstat output in NAME.ROLE.ss and NAME.ROLE.nstat
 #   SELF4 SELF6 PEER4 PEER6 PAIR_DEV   addresses and the link's device name
 # shellcheck shell=bash
 
@@ -99,13 +101,28 @@ pair_nstat() {
 	nstat -azs >"$SHARE/$1" || fail "nstat"
 }
 
+# a transfer that makes no progress for this long has failed (xfer.py --timeout)
+PAIR_XFER_TIMEOUT=${MPTCP_RS_PAIR_XFER_TIMEOUT:-30}
 pair__port=6000
+# what a failed transfer leaves for diagnosis: sockets (TCP and MPTCP) and counters
+pair__diag() {
+	{ ss -taniM; ss -tanie; } >"$SHARE/$1.$ROLE.ss" 2>&1
+	nstat -azs >"$SHARE/$1.$ROLE.nstat" 2>&1
+}
+# Each side has the other's data when its xfer.py ends, but its own may still be in
+# flight after close(): neither goes on (or powers its guest off) before the other
+# side is done too.
+pair__finish() {
+	pair_signal "$1.$ROLE-done"
+	pair_wait "$1.$PEER-done" >/dev/null || exit 1
+}
+
 pair_xfer_server() {
 	local name=$1 proto=$2 bytes=$3 fam=${4:-4} addr=$SELF4 i
 	[ "$fam" = 6 ] && addr=$SELF6
 	pair__port=$((pair__port + 1))
 	python3 "$XFER" server --bind "$addr" --port "$pair__port" --proto "$proto" --send "$bytes" \
-		>"$SHARE/$name.server.json" 2>"$SHARE/$name.server.err" &
+		--timeout "$PAIR_XFER_TIMEOUT" >"$SHARE/$name.server.json" 2>"$SHARE/$name.server.err" &
 	local pid=$!
 	for i in $(seq 100); do
 		grep -q listening "$SHARE/$name.server.err" 2>/dev/null && break
@@ -115,8 +132,11 @@ pair_xfer_server() {
 	grep -q listening "$SHARE/$name.server.err" ||
 		fail "$name: server did not listen: $(tail -n 3 "$SHARE/$name.server.err")"
 	pair_signal "$name.ready" "$pair__port"
-	wait "$pid" || fail "$name: server ($proto, [$addr]:$pair__port) failed: $(tail -n 3 "$SHARE/$name.server.err")"
-	pair_signal "$name.done"
+	wait "$pid" || {
+		pair__diag "$name"
+		fail "$name: server ($proto, [$addr]:$pair__port) failed: $(tail -n 3 "$SHARE/$name.server.err")"
+	}
+	pair__finish "$name"
 	info "$name: server side done ($proto, [$addr]:$pair__port)"
 }
 
@@ -125,10 +145,10 @@ pair_xfer_client() {
 	[ "$fam" = 6 ] && addr=$PEER6
 	port=$(pair_wait "$name.ready") || exit 1
 	python3 "$XFER" client --connect "$addr" --port "$port" --proto "$proto" --send "$bytes" \
-		>"$SHARE/$name.client.json" 2>"$SHARE/$name.client.err" ||
+		--timeout "$PAIR_XFER_TIMEOUT" >"$SHARE/$name.client.json" 2>"$SHARE/$name.client.err" || {
+		pair__diag "$name"
 		fail "$name: client ($proto to [$addr]:$port) failed: $(tail -n 3 "$SHARE/$name.client.err")"
-	# the client has all the server's data, but its own may still be in flight after
-	# close(): the guest must not power off before the server has it all
-	pair_wait "$name.done" >/dev/null || exit 1
+	}
+	pair__finish "$name"
 	info "$name: client side done ($proto to [$addr]:$port)"
 }

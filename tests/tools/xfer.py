@@ -7,9 +7,10 @@
 
 Each side sends --send bytes of pseudo-random data (default 0), then shuts down its
 write side, reads until EOF and prints one JSON line: bytes and SHA-256 sent and
-received, and the protocol the socket was opened with. The server handles one
-connection. MPTCP_RS_INJECT_CORRUPTION=1 flips one received byte before hashing, to
-show that a test comparing the hashes can fail.
+received, the protocol the socket was opened with and the seconds from connection
+to the end of both directions. The server handles one connection.
+MPTCP_RS_INJECT_CORRUPTION=1 flips one received byte before hashing, to show that a
+test comparing the hashes can fail.
 """
 import argparse
 import hashlib
@@ -18,6 +19,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 IPPROTO_MPTCP = 262
 CHUNK = 65536
@@ -94,7 +96,9 @@ def main():
         sock.settimeout(args.timeout)
         sock.connect((args.connect, args.port))
     sock.settimeout(args.timeout)
+    start = time.monotonic()
     res = transfer(sock, args.send)
+    res["seconds"] = round(time.monotonic() - start, 3)
     res["proto"] = args.proto
     sock.close()
     if args.role == "server":

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# An MPTCP transfer between the two guests (both sockets IPPROTO_MPTCP), 16 MB each way
+# over IPv4 and then IPv6, through netem on both sides (5 ms, 1% loss, reordering): every
+# byte's SHA-256 agrees on both ends and the server's MPTcpExt counters show MP_CAPABLE
+# handshakes completed without fallback, i.e. MPTCP was really used. Any kernel that
+# provides MPTCP on either side (reference, custom + mptcp_rs).
+#   run by tests/lib/pair.sh: SCRIPT server | SCRIPT client (guests), SCRIPT check SHARE (host)
+set -euo pipefail
+role=$1 bytes=$((16 << 20))
+netem=(delay 5ms reorder 10% 50% loss 1%)
+if [ "$role" = check ]; then
+	PAIR_SHARE=$2
+	. "$(dirname "$0")/../../lib/pair.sh"
+else
+	. "$MPTCP_RS_REPO/tests/tools/pair-guest.sh"
+fi
+
+case "$role" in
+server)
+	pair_link_up
+	pair_netem "${netem[@]}"
+	pair_nstat nstat.before
+	pair_xfer_server v4 mptcp "$bytes" 4
+	pair_xfer_server v6 mptcp "$bytes" 6
+	pair_nstat nstat.after
+	pair_qdisc_save
+	;;
+client)
+	pair_link_up
+	pair_netem "${netem[@]}"
+	pair_xfer_client v4 mptcp "$bytes" 4
+	pair_xfer_client v6 mptcp "$bytes" 6
+	pair_qdisc_save
+	;;
+check)
+	pair_check_xfer v4 "$bytes"
+	pair_check_xfer v6 "$bytes"
+	d() { pair_delta nstat.before nstat.after "$1"; }
+	echo "  server: MPTcpExtMPCapableSYNRX +$(d MPTcpExtMPCapableSYNRX)" \
+		"MPTcpExtMPCapableACKRX +$(d MPTcpExtMPCapableACKRX)" \
+		"MPTcpExtMPCapableFallbackACK +$(d MPTcpExtMPCapableFallbackACK)" \
+		"MPTcpExtMPCapableDataFallback +$(d MPTcpExtMPCapableDataFallback)" \
+		"TcpExtTCPSACKReorder +$(d TcpExtTCPSACKReorder)" \
+		"TcpRetransSegs +$(d TcpRetransSegs)"
+	pair_netem_stats server
+	pair_netem_stats client
+	(($(d MPTcpExtMPCapableSYNRX) >= 2)) || { echo "FAIL: the server saw no MP_CAPABLE SYN for each connection" >&2; exit 1; }
+	(($(d MPTcpExtMPCapableACKRX) >= 2)) || { echo "FAIL: the server saw no MP_CAPABLE third ACK for each connection" >&2; exit 1; }
+	(($(d MPTcpExtMPCapableFallbackACK) == 0 && $(d MPTcpExtMPCapableDataFallback) == 0)) ||
+		{ echo "FAIL: the server fell back to TCP" >&2; exit 1; }
+	(($(d TcpRetransSegs) > 0)) || { echo "FAIL: no retransmission: netem's loss was not in the way" >&2; exit 1; }
+	;;
+*) echo "usage: $0 server|client|check SHARE" >&2; exit 2 ;;
+esac

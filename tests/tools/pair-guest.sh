@@ -1,0 +1,154 @@
+# Guest side of the two-guest rig (tests/lib/pair.sh). Sourced inside a guest started
+# by pair_run, i.e. scripts/vm --link ROLE:DIR --share DIR: $VM_LINK is this guest's
+# role (server or client), $VM_SHARE the directory shared with the peer and the host.
+#
+#   pair_link_up                 configure the link NIC and wait until the peer answers:
+#                                  server 10.77.0.1/24 fd77::1/64, client .2 / ::2
+#   pair_netem NETEM...          netem on this side's egress (one segment per skb
+#                                  if it drops: netem drops whole skbs); shape both
+#                                  sides for both directions
+#   pair_qdisc_save              tc -s qdisc of the link into $VM_SHARE/ROLE.qdisc
+#   pair_signal NAME [TEXT]      create $VM_SHARE/NAME (atomically) for the peer/host
+#   pair_wait NAME [SEC]         wait for $VM_SHARE/NAME, print its contents; fails
+#                                  when the peer guest has ended or after SEC (120)
+#   pair_nstat NAME              all counters (nstat -az) into $VM_SHARE/NAME
+#   pair_xfer_server NAME PROTO BYTES [4|6]
+#   pair_xfer_client NAME PROTO BYTES [4|6]
+#                                one tests/tools/xfer.py transfer (BYTES each way):
+#                                  the server listens and signals NAME.ready, the client
+#                                  connects; neither returns before the other has all
+#                                  its data (NAME.ROLE-done). Each side leaves its JSON
+#                                  result in $VM_SHARE/NAME.ROLE.json for the host to
+#                                  compare (pair_check_xfer). 30 s without progress
+#                                  fail it (MPTCP_RS_PAIR_XFER_TIMEOUT), leaving ss and
+#                                  nstat output in NAME.ROLE.ss and NAME.ROLE.nstat
+#   SELF4 SELF6 PEER4 PEER6 PAIR_DEV   addresses and the link's device name
+# shellcheck shell=bash
+
+REPO=${MPTCP_RS_REPO:?run inside a mptcp-rs guest (scripts/vm)}
+ROLE=${VM_LINK:?no link: start the guest with scripts/vm --link (tests/lib/pair.sh)}
+SHARE=${VM_SHARE:?no shared directory: start the guest with scripts/vm --share}
+XFER="$REPO/tests/tools/xfer.py"
+
+fail() { echo "FAIL ($ROLE): $*" >&2; exit 1; }
+info() { echo "  $ROLE: $*" >&2; }
+
+case "$ROLE" in
+server) PEER=client SELF4=10.77.0.1 PEER4=10.77.0.2 SELF6=fd77::1 PEER6=fd77::2 mac=52:54:00:77:00:01 ;;
+client) PEER=server SELF4=10.77.0.2 PEER4=10.77.0.1 SELF6=fd77::2 PEER6=fd77::1 mac=52:54:00:77:00:02 ;;
+*) fail "unknown role $ROLE" ;;
+esac
+# the NIC with the MAC scripts/vm gave this role (eth0 in practice)
+PAIR_DEV=""
+for d in /sys/class/net/*; do
+	[ "$(cat "$d/address" 2>/dev/null)" = "$mac" ] && PAIR_DEV=${d##*/}
+done
+unset d mac
+[ -n "$PAIR_DEV" ] || fail "no NIC with the link's MAC address"
+
+pair_link_up() {
+	sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		"net.ipv6.conf.$PAIR_DEV.accept_dad=0"
+	ip addr add "$SELF4/24" dev "$PAIR_DEV"
+	ip -6 addr add "$SELF6/64" dev "$PAIR_DEV" nodad
+	ip link set "$PAIR_DEV" up
+	# the peer may still be booting: wait for one reply (90 s at most)
+	local end=$((SECONDS + 90))
+	until ping -c1 -W1 -q "$PEER4" >/dev/null 2>&1; do
+		[ -e "$SHARE/.exit.$PEER" ] && fail "the $PEER guest ended before the link came up"
+		((SECONDS < end)) || fail "no reply from $PEER4 on $PAIR_DEV"
+		sleep 0.2
+	done
+	end=$((SECONDS + 20))
+	until ping -6 -c1 -W1 -q "$PEER6" >/dev/null 2>&1; do
+		((SECONDS < end)) || fail "no reply from $PEER6 on $PAIR_DEV"
+		sleep 0.2
+	done
+	info "$PAIR_DEV up: $SELF4 $SELF6, $PEER reachable"
+}
+
+pair_netem() {
+	if [[ " $* " =~ \ (loss|drop|corrupt|duplicate)\  ]]; then
+		# netem drops whole skbs, and TCP builds GSO skbs of several segments even
+		# with "ethtool -K gso off" (sk_setup_caps: GSO is always on for TCP, the
+		# segmentation just moves after the qdisc): only one segment per skb makes
+		# the loss rate a per-packet rate
+		ip link set "$PAIR_DEV" gso_max_segs 1 || fail "cannot limit GSO on $PAIR_DEV"
+	fi
+	tc qdisc replace dev "$PAIR_DEV" root netem "$@" || fail "netem $*"
+	info "netem on $PAIR_DEV: $*"
+}
+
+pair_qdisc_save() {
+	tc -s qdisc show dev "$PAIR_DEV" >"$SHARE/$ROLE.qdisc"
+}
+
+pair_signal() {
+	printf '%s\n' "${2:-}" >"$SHARE/.$1.tmp" && mv "$SHARE/.$1.tmp" "$SHARE/$1"
+}
+
+pair_wait() {
+	local name=$1 limit=$((${2:-120} * 10)) i=0
+	while [ ! -e "$SHARE/$name" ]; do
+		[ -e "$SHARE/.exit.$PEER" ] && fail "waiting for $name: the $PEER guest has ended"
+		((++i < limit)) || fail "waiting for $name: timed out"
+		sleep 0.1
+	done
+	cat "$SHARE/$name"
+}
+
+pair_nstat() {
+	nstat -azs >"$SHARE/$1" || fail "nstat"
+}
+
+# a transfer that makes no progress for this long has failed (xfer.py --timeout)
+PAIR_XFER_TIMEOUT=${MPTCP_RS_PAIR_XFER_TIMEOUT:-30}
+pair__port=6000
+# what a failed transfer leaves for diagnosis: sockets (TCP and MPTCP) and counters
+pair__diag() {
+	{ ss -taniM; ss -tanie; } >"$SHARE/$1.$ROLE.ss" 2>&1
+	nstat -azs >"$SHARE/$1.$ROLE.nstat" 2>&1
+}
+# Each side has the other's data when its xfer.py ends, but its own may still be in
+# flight after close(): neither goes on (or powers its guest off) before the other
+# side is done too.
+pair__finish() {
+	pair_signal "$1.$ROLE-done"
+	pair_wait "$1.$PEER-done" >/dev/null || exit 1
+}
+
+pair_xfer_server() {
+	local name=$1 proto=$2 bytes=$3 fam=${4:-4} addr=$SELF4 i
+	[ "$fam" = 6 ] && addr=$SELF6
+	pair__port=$((pair__port + 1))
+	python3 "$XFER" server --bind "$addr" --port "$pair__port" --proto "$proto" --send "$bytes" \
+		--timeout "$PAIR_XFER_TIMEOUT" >"$SHARE/$name.server.json" 2>"$SHARE/$name.server.err" &
+	local pid=$!
+	for i in $(seq 100); do
+		grep -q listening "$SHARE/$name.server.err" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q listening "$SHARE/$name.server.err" ||
+		fail "$name: server did not listen: $(tail -n 3 "$SHARE/$name.server.err")"
+	pair_signal "$name.ready" "$pair__port"
+	wait "$pid" || {
+		pair__diag "$name"
+		fail "$name: server ($proto, [$addr]:$pair__port) failed: $(tail -n 3 "$SHARE/$name.server.err")"
+	}
+	pair__finish "$name"
+	info "$name: server side done ($proto, [$addr]:$pair__port)"
+}
+
+pair_xfer_client() {
+	local name=$1 proto=$2 bytes=$3 fam=${4:-4} addr=$PEER4 port
+	[ "$fam" = 6 ] && addr=$PEER6
+	port=$(pair_wait "$name.ready") || exit 1
+	python3 "$XFER" client --connect "$addr" --port "$port" --proto "$proto" --send "$bytes" \
+		--timeout "$PAIR_XFER_TIMEOUT" >"$SHARE/$name.client.json" 2>"$SHARE/$name.client.err" || {
+		pair__diag "$name"
+		fail "$name: client ($proto to [$addr]:$port) failed: $(tail -n 3 "$SHARE/$name.client.err")"
+	}
+	pair__finish "$name"
+	info "$name: client side done ($proto to [$addr]:$port)"
+}

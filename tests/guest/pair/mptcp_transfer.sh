@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # An MPTCP transfer between the two guests (both sockets IPPROTO_MPTCP), 16 MB each way
-# over IPv4 and then IPv6, through netem on both sides (5 ms, 1% loss, reordering): every
-# byte's SHA-256 agrees on both ends and the server's MPTcpExt counters show MP_CAPABLE
-# handshakes completed without fallback, i.e. MPTCP was really used. Any kernel that
-# provides MPTCP on either side (reference, custom + mptcp_rs).
+# (MPTCP_RS_PAIR_BYTES) over IPv4 and then IPv6, through netem on both sides (5 ms, 1%
+# loss, reordering), DSS checksums requested by both sides if MPTCP_RS_PAIR_CSUM=1:
+# every byte's SHA-256 agrees on both ends, and both sides' MPTcpExt counters show
+# MP_CAPABLE handshakes completed without fallback, i.e. MPTCP was really used. Any
+# kernel that provides MPTCP on either side (reference, custom + mptcp_rs), so the
+# counters of whichever side runs upstream MPTCP are among those checked.
 #   run by tests/lib/pair.sh: SCRIPT server | SCRIPT client (guests), SCRIPT check SHARE (host)
 set -euo pipefail
-role=$1 bytes=$((16 << 20))
+role=$1 bytes=${MPTCP_RS_PAIR_BYTES:-$((16 << 20))} csum=${MPTCP_RS_PAIR_CSUM:-0}
 netem=(delay 5ms reorder 10% 50% loss 1%)
 if [ "$role" = check ]; then
 	PAIR_SHARE=$2
@@ -19,6 +21,7 @@ case "$role" in
 server)
 	pair_link_up
 	pair_netem "${netem[@]}"
+	sysctl -qw net.mptcp.checksum_enabled="$csum"
 	pair_nstat nstat.before
 	pair_xfer_server v4 mptcp "$bytes" 4
 	pair_xfer_server v6 mptcp "$bytes" 6
@@ -28,14 +31,22 @@ server)
 client)
 	pair_link_up
 	pair_netem "${netem[@]}"
+	sysctl -qw net.mptcp.checksum_enabled="$csum"
+	pair_nstat client.nstat.before
 	pair_xfer_client v4 mptcp "$bytes" 4
 	pair_xfer_client v6 mptcp "$bytes" 6
+	pair_nstat client.nstat.after
 	pair_qdisc_save
 	;;
 check)
 	pair_check_xfer v4 "$bytes"
 	pair_check_xfer v6 "$bytes"
 	d() { pair_delta nstat.before nstat.after "$1"; }
+	c() { pair_delta client.nstat.before client.nstat.after "$1"; }
+	echo "  client: MPTcpExtMPCapableSYNTX +$(c MPTcpExtMPCapableSYNTX)" \
+		"MPTcpExtMPCapableSYNACKRX +$(c MPTcpExtMPCapableSYNACKRX)" \
+		"MPTcpExtMPCapableFallbackSYNACK +$(c MPTcpExtMPCapableFallbackSYNACK)" \
+		"MPTcpExtDataCsumErr +$(c MPTcpExtDataCsumErr) (checksums: $csum)"
 	echo "  server: MPTcpExtMPCapableSYNRX +$(d MPTcpExtMPCapableSYNRX)" \
 		"MPTcpExtMPCapableACKRX +$(d MPTcpExtMPCapableACKRX)" \
 		"MPTcpExtMPCapableFallbackACK +$(d MPTcpExtMPCapableFallbackACK)" \
@@ -48,6 +59,9 @@ check)
 	(($(d MPTcpExtMPCapableACKRX) >= 2)) || { echo "FAIL: the server saw no MP_CAPABLE third ACK for each connection" >&2; exit 1; }
 	(($(d MPTcpExtMPCapableFallbackACK) == 0 && $(d MPTcpExtMPCapableDataFallback) == 0)) ||
 		{ echo "FAIL: the server fell back to TCP" >&2; exit 1; }
+	(($(c MPTcpExtMPCapableSYNACKRX) >= 2)) || { echo "FAIL: the client saw no MP_CAPABLE SYN/ACK for each connection" >&2; exit 1; }
+	(($(c MPTcpExtMPCapableFallbackSYNACK) == 0)) || { echo "FAIL: the client fell back to TCP" >&2; exit 1; }
+	(($(d MPTcpExtDataCsumErr) + $(c MPTcpExtDataCsumErr) == 0)) || { echo "FAIL: DSS checksum errors" >&2; exit 1; }
 	(($(d TcpRetransSegs) > 0)) || { echo "FAIL: no retransmission: netem's loss was not in the way" >&2; exit 1; }
 	;;
 *) echo "usage: $0 server|client|check SHARE" >&2; exit 2 ;;

@@ -197,6 +197,7 @@ void mptcp_rs_set_custom_sockopt(struct sock *meta);
 struct sock *mptcp_rs_sf_sk(struct socket *sf);
 void mptcp_rs_subflow_reset(struct sock *ssk);
 void mptcp_rs_tcp_shutdown(struct sock *ssk, int how);
+void mptcp_rs_meta_init_rcvbuf(struct sock *sk);
 void mptcp_rs_meta_setup(struct sock *sk, void (*destruct)(struct sock *),
 			 void (**old)(struct sock *));
 

@@ -368,9 +368,11 @@ static struct dst_entry *mptcp_rs_route_req_v6(const struct sock *sk, struct sk_
 
 static int mptcp_rs_conn_request_v6(struct sock *sk, struct sk_buff *skb)
 {
-	/* IPv4 SYNs on a dual-stack listener: plain TCP (v4-mapped subflows: TODO) */
+	/* IPv4 SYNs on a dual-stack listener: the IPv4 request ops, as TCP does;
+	 * ipv6_specific.syn_recv_sock makes the child a v4-mapped socket.
+	 */
 	if (skb->protocol == htons(ETH_P_IP))
-		return ipv6_specific.conn_request(sk, skb);
+		return mptcp_rs_conn_request_v4(sk, skb);
 	if (!ipv6_unicast_destination(skb) ||
 	    ipv6_addr_v4mapped(&ipv6_hdr(skb)->saddr)) {
 		tcp_listendrop(sk);
@@ -827,6 +829,18 @@ void mptcp_rs_tcp_shutdown(struct sock *ssk, int how)
 	tcp_shutdown(ssk, how);
 }
 
+/*
+ * The receive buffer of a connection is the meta socket's: TCP's autotuning
+ * never sees it (the application does not read the subflows), so it starts at
+ * tcp_rmem[2] unless the application set SO_RCVBUF; memory is charged only for
+ * what is queued, against TCP's global limits.
+ */
+void mptcp_rs_meta_init_rcvbuf(struct sock *sk)
+{
+	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK))
+		WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]));
+}
+
 /* Hooks our destructor in front of the one inet_create() installed. */
 void mptcp_rs_meta_setup(struct sock *sk, void (*destruct)(struct sock *),
 			 void (**old)(struct sock *))
@@ -834,6 +848,7 @@ void mptcp_rs_meta_setup(struct sock *sk, void (*destruct)(struct sock *),
 	*old = sk->sk_destruct;
 	sk->sk_destruct = destruct;
 	mptcp_rs_meta_init_queues(sk);
+	mptcp_rs_meta_init_rcvbuf(sk);
 }
 
 int mptcp_rs_sock_error(struct sock *sk)
@@ -970,6 +985,7 @@ struct sock *mptcp_rs_meta_clone(const struct sock *listener, void (*destruct)(s
 		return NULL;
 	nsk->sk_destruct = destruct;
 	mptcp_rs_sk(nsk)->state = NULL;
+	mptcp_rs_meta_init_rcvbuf(nsk);
 	__skb_queue_head_init(&mptcp_rs_sk(nsk)->ofo_queue);
 #if IS_ENABLED(CONFIG_IPV6)
 	if (nsk->sk_family == AF_INET6)

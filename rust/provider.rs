@@ -134,11 +134,14 @@ extern "C" fn init_cookie_req(
 }
 
 extern "C" fn reqsk_alloc(
-    _ops: *const bindings::request_sock_ops,
-    _sk_listener: *mut bindings::sock,
-    _attach_listener: bool,
+    ops: *const bindings::request_sock_ops,
+    sk_listener: *mut bindings::sock,
+    attach_listener: bool,
 ) -> *mut bindings::request_sock {
-    core::ptr::null_mut()
+    // A request sock for a SYN cookie's ACK on one of our listeners: a plain one (the
+    // listener's key for the connection is derived again from it, see subflow.rs).
+    // SAFETY: TCP's arguments, for TCP's allocator.
+    unsafe { bindings::inet_reqsk_alloc(ops, sk_listener, attach_listener) }
 }
 
 extern "C" fn sock_from_subflow(_sk: *mut bindings::sock) -> *mut bindings::mptcp_sock {

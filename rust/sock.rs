@@ -326,7 +326,11 @@ impl Meta {
                 local_idsn,
                 remote_key: AtomicU64::new(remote_key),
                 flags: AtomicU32::new(flags),
-                ack_seq: AtomicU64::new(if keys.is_some() { remote_idsn.wrapping_add(1) } else { 0 }),
+                ack_seq: AtomicU64::new(if keys.is_some() {
+                    remote_idsn.wrapping_add(1)
+                } else {
+                    0
+                }),
                 snd_una: AtomicU64::new(local_idsn.wrapping_add(1)),
                 rcv_data_fin: AtomicU64::new(0),
                 snd_data_fin: AtomicU64::new(0),
@@ -673,7 +677,11 @@ extern "C" fn meta_hash(_sk: *mut bindings::sock) -> c_int {
 
 extern "C" fn meta_unhash(_sk: *mut bindings::sock) {}
 
-extern "C" fn meta_bind(sk: *mut bindings::sock, uaddr: *mut bindings::sockaddr_unsized, len: c_int) -> c_int {
+extern "C" fn meta_bind(
+    sk: *mut bindings::sock,
+    uaddr: *mut bindings::sockaddr_unsized,
+    len: c_int,
+) -> c_int {
     // SAFETY: `inet_bind()` calls this for our socket.
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
         return -errno::EINVAL;
@@ -697,7 +705,11 @@ extern "C" fn meta_bind(sk: *mut bindings::sock, uaddr: *mut bindings::sockaddr_
     ret
 }
 
-extern "C" fn meta_connect(sk: *mut bindings::sock, uaddr: *mut bindings::sockaddr_unsized, len: c_int) -> c_int {
+extern "C" fn meta_connect(
+    sk: *mut bindings::sock,
+    uaddr: *mut bindings::sockaddr_unsized,
+    len: c_int,
+) -> c_int {
     // SAFETY: `__inet_stream_connect()` calls this with our socket owned.
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
         return -errno::EINVAL;
@@ -815,7 +827,12 @@ extern "C" fn wait_cond(sk: *mut bindings::sock) -> bool {
         return true;
     };
     // SAFETY: `sk` is live.
-    let (shut, err) = unsafe { (bindings::mptcp_rs_shutdown(sk), bindings::mptcp_rs_sk_err(sk)) };
+    let (shut, err) = unsafe {
+        (
+            bindings::mptcp_rs_shutdown(sk),
+            bindings::mptcp_rs_sk_err(sk),
+        )
+    };
     readable(meta) || shut & RCV_SHUTDOWN != 0 || err != 0 || meta.state() == TCP_CLOSE
 }
 
@@ -854,7 +871,9 @@ extern "C" fn meta_recvmsg(
             let avail = cb.len.saturating_sub(cb.offset) as usize;
             let n = avail.min(len - copied);
             // SAFETY: `msg` is the caller's; `skb` holds `cb.len` bytes.
-            let r = unsafe { bindings::mptcp_rs_skb_copy_msg(skb, cb.offset as c_int, msg, n as c_int) };
+            let r = unsafe {
+                bindings::mptcp_rs_skb_copy_msg(skb, cb.offset as c_int, msg, n as c_int)
+            };
             if r != 0 {
                 if copied == 0 {
                     err = -errno::EFAULT;
@@ -877,7 +896,12 @@ extern "C" fn meta_recvmsg(
             break;
         }
         // SAFETY: live socket.
-        let (shut, sk_err) = unsafe { (bindings::mptcp_rs_shutdown(sk), bindings::mptcp_rs_sk_err(sk)) };
+        let (shut, sk_err) = unsafe {
+            (
+                bindings::mptcp_rs_shutdown(sk),
+                bindings::mptcp_rs_sk_err(sk),
+            )
+        };
         if sk_err != 0 {
             if copied == 0 {
                 // SAFETY: reports and clears the error, as TCP does.
@@ -926,7 +950,11 @@ extern "C" fn meta_recvmsg(
     }
 }
 
-extern "C" fn meta_sendmsg(sk: *mut bindings::sock, msg: *mut bindings::msghdr, len: usize) -> c_int {
+extern "C" fn meta_sendmsg(
+    sk: *mut bindings::sock,
+    msg: *mut bindings::msghdr,
+    len: usize,
+) -> c_int {
     // SAFETY: `inet_sendmsg()` calls this for our socket, in process context.
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
         return -errno::ENOTCONN;
@@ -980,7 +1008,13 @@ extern "C" fn meta_setsockopt(
         let sf = meta.first_sock();
         // SAFETY: our socket; the subflow socket, if any, lives while set.
         return unsafe {
-            bindings::mptcp_rs_sol_socket_setsockopt(sk, sf, name, ptr::addr_of_mut!(optval).cast(), optlen)
+            bindings::mptcp_rs_sol_socket_setsockopt(
+                sk,
+                sf,
+                name,
+                ptr::addr_of_mut!(optval).cast(),
+                optlen,
+            )
         };
     }
     // SAFETY: live socket, process context.
@@ -989,7 +1023,13 @@ extern "C" fn meta_setsockopt(
         // TCP and IP options apply to the subflow (all of them, once there are more)
         // SAFETY: our subflow; `optval` is the caller's.
         Ok(sf) => unsafe {
-            bindings::mptcp_rs_sf_setsockopt(sf, level, name, ptr::addr_of_mut!(optval).cast(), optlen)
+            bindings::mptcp_rs_sf_setsockopt(
+                sf,
+                level,
+                name,
+                ptr::addr_of_mut!(optval).cast(),
+                optlen,
+            )
         },
         Err(e) => e.to_errno(),
     };
@@ -1036,7 +1076,12 @@ extern "C" fn meta_poll(
     };
     let state = meta.state();
     // SAFETY: lockless reads, as tcp_poll() does.
-    let (shut, err) = unsafe { (bindings::mptcp_rs_shutdown(sk), bindings::mptcp_rs_sk_err(sk)) };
+    let (shut, err) = unsafe {
+        (
+            bindings::mptcp_rs_shutdown(sk),
+            bindings::mptcp_rs_sk_err(sk),
+        )
+    };
     let mut mask: u32 = 0;
     if state == TCP_LISTEN {
         let ssk = meta.first_ssk();

@@ -161,7 +161,25 @@ static ULP_OPS: UlpOps = UlpOps(UnsafeCell::new(bindings::tcp_ulp_ops {
     get_info: None,
     get_info_size: None,
     clone: Some(clone),
-    name: [0; 16],
+    // what getsockopt(TCP_ULP) reports for a subflow, as upstream
+    name: [
+        b'm' as c_char,
+        b'p' as c_char,
+        b't' as c_char,
+        b'c' as c_char,
+        b'p' as c_char,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ],
     owner: ptr::null_mut(),
 }));
 
@@ -182,7 +200,8 @@ fn req_key(req: *const bindings::request_sock) -> u64 {
     let n = unsafe { bindings::mptcp_rs_req_tuple(req, tuple.as_mut_ptr(), tuple.len()) };
     // SAFETY: read-only after init.
     let secret = unsafe { &*KEY_SECRET.0.get() };
-    let mac = <KernelSha256 as crate::proto::crypto::Sha256>::hmac(secret, tuple.get(..n).unwrap_or(&[]));
+    let mac =
+        <KernelSha256 as crate::proto::crypto::Sha256>::hmac(secret, tuple.get(..n).unwrap_or(&[]));
     crate::proto::crypto::hmac_truncated(&mac)
 }
 
@@ -288,7 +307,8 @@ impl Subflow {
     /// The subflow stops speaking MPTCP: TCP no longer calls our hooks for it, and its
     /// bytes carry consecutive DSNs from `dsn_at_rcv_isn` on (the infinite mapping).
     fn fall_back(&self, dsn_at_rcv_isn: u64) {
-        self.rcv_fallback_base.store(dsn_at_rcv_isn, Ordering::Release);
+        self.rcv_fallback_base
+            .store(dsn_at_rcv_isn, Ordering::Release);
         // SAFETY: `ssk` is valid (type invariant); the caller holds its lock.
         unsafe { bindings::mptcp_rs_set_is_mptcp(self.ssk, false) };
         if let Some(meta) = self.meta() {
@@ -384,7 +404,8 @@ impl Subflow {
                 }
                 if map.csum.is_some() && off == map.summed {
                     // SAFETY: `skb` is valid and has `len` bytes.
-                    let piece = Sum::from_folded(unsafe { bindings::mptcp_rs_skb_sum(skb, 0, len) });
+                    let piece =
+                        Sum::from_folded(unsafe { bindings::mptcp_rs_skb_sum(skb, 0, len) });
                     csum_piece = Some((off, piece));
                 }
                 let dsn = map.dsn.wrapping_add(u64::from(off));
@@ -523,7 +544,12 @@ extern "C" fn rx_dst_set(ssk: *mut bindings::sock, skb: *const bindings::sk_buff
         return;
     }
     // SAFETY: `skb` is the SYN/ACK being processed, header in place.
-    let (seq, flags) = unsafe { (bindings::mptcp_rs_skb_seq(skb), bindings::mptcp_rs_skb_tcp_flags(skb)) };
+    let (seq, flags) = unsafe {
+        (
+            bindings::mptcp_rs_skb_seq(skb),
+            bindings::mptcp_rs_skb_tcp_flags(skb),
+        )
+    };
     if flags & TCPHDR_SYN == 0 {
         return;
     }
@@ -686,7 +712,11 @@ pub(crate) fn established_options(
     };
     if skb.is_null() {
         // sizing the MSS: room for the largest DSS
-        return if remaining >= DSS_MAX { DSS_MAX as c_int } else { -1 };
+        return if remaining >= DSS_MAX {
+            DSS_MAX as c_int
+        } else {
+            -1
+        };
     }
     // SAFETY: `skb` is the segment being transmitted, payload only (no header yet).
     let (seq, len, flags) = unsafe {
@@ -698,7 +728,10 @@ pub(crate) fn established_options(
     };
     let snd_isn = ctx.snd_isn.load(Ordering::Acquire);
     let rel = seq.wrapping_sub(snd_isn);
-    let dsn = ctx.snd_dsn_base.load(Ordering::Acquire).wrapping_add(u64::from(rel));
+    let dsn = ctx
+        .snd_dsn_base
+        .load(Ordering::Acquire)
+        .wrapping_add(u64::from(rel));
     let csum_on = meta.checksum();
     // SAFETY: the subflow is locked by TCP.
     unsafe { bindings::mptcp_rs_clamp_gso(ssk) };
@@ -740,7 +773,11 @@ pub(crate) fn established_options(
                 // a DATA_FIN alone: no subflow sequence space (RFC 8684 3.3.3)
                 (meta.snd_data_fin_dsn(), 0, 1)
             } else {
-                let dl = if data_fin { data_len.saturating_add(1) } else { data_len };
+                let dl = if data_fin {
+                    data_len.saturating_add(1)
+                } else {
+                    data_len
+                };
                 (dsn, rel.wrapping_add(1), dl)
             };
             Some(DssMap {
@@ -814,7 +851,11 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                 ctx.set(sf::FULLY_ESTABLISHED);
                 if let Some((ack, ack64)) = d.data_ack {
                     let una = meta.snd_una();
-                    let ack = if ack64 { ack } else { expand_seq32(una, ack as u32) };
+                    let ack = if ack64 {
+                        ack
+                    } else {
+                        expand_seq32(una, ack as u32)
+                    };
                     meta.data_ack(ack);
                 }
                 if let Some(map) = d.map {
@@ -926,10 +967,10 @@ extern "C" fn clone(
     newsk: *mut bindings::sock,
     _priority: bindings::gfp_t,
 ) {
-    // SAFETY: TCP passes the request whose listener carries our ULP.
-    let listener = unsafe { bindings::mptcp_rs_req_listener(req) };
-    // SAFETY: the listener is one of our subflows.
-    let cbs = match unsafe { Subflow::from_sk(listener) } {
+    // The child is a copy of the listener, ULP data included (a SYN cookie's request
+    // has no listener attached): until replaced below, that is the listener's context.
+    // SAFETY: TCP calls this on the fresh child of one of our listeners.
+    let cbs = match unsafe { Subflow::from_sk(newsk) } {
         Some(l) => l.cbs,
         None => {
             // SAFETY: `newsk` is the fresh child.
@@ -937,6 +978,7 @@ extern "C" fn clone(
             return;
         }
     };
+    let _ = req;
     let ctx = KBox::new(
         Subflow {
             meta: AtomicPtr::new(ptr::null_mut()),
@@ -982,7 +1024,8 @@ extern "C" fn req_init(
     };
     // SAFETY: `skb` is the SYN, header in place.
     let mpc = unsafe { find_option(skb, Segment::Syn) };
-    let is_mpc = matches!(mpc, Some(MptcpOption::MpCapable(m)) if m.flags & mpc_flags::HMAC_SHA256 != 0);
+    let is_mpc =
+        matches!(mpc, Some(MptcpOption::MpCapable(m)) if m.flags & mpc_flags::HMAC_SHA256 != 0);
     if is_mpc {
         crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableSYNRX);
     }
@@ -996,14 +1039,17 @@ pub(crate) fn synack_options(
     size: *mut c_uint,
     opts: *mut bindings::mptcp_out_options,
 ) -> bool {
-    // SAFETY: TCP calls this for a request with `is_mptcp`, from one of our listeners.
+    // SAFETY: TCP calls this for a request with `is_mptcp`, from one of our listeners;
+    // a SYN cookie's request has no listener attached.
     let listener = unsafe { bindings::mptcp_rs_req_listener(req) };
-    // SAFETY: as above.
-    let Some(meta) = (unsafe { Subflow::from_sk(listener) }).and_then(|l| l.meta()) else {
-        return false;
+    let meta = if listener.is_null() {
+        None
+    } else {
+        // SAFETY: as above.
+        unsafe { Subflow::from_sk(listener) }.and_then(|l| l.meta())
     };
     let mut flags = mpc_flags::HMAC_SHA256;
-    if meta.wants_checksum() {
+    if meta.is_some_and(|m| m.wants_checksum()) {
         flags |= mpc_flags::CHECKSUM_REQUIRED;
     }
     let opt = MptcpOption::MpCapable(MpCapable {
@@ -1035,7 +1081,15 @@ extern "C" fn syn_recv_sock(
 ) -> *mut bindings::sock {
     // SAFETY: TCP's arguments, passed on to TCP's own handler.
     let child = unsafe {
-        bindings::mptcp_rs_af_ops_syn_recv_sock(sk, skb, req, dst, req_unhash, own_req, opt_child_init)
+        bindings::mptcp_rs_af_ops_syn_recv_sock(
+            sk,
+            skb,
+            req,
+            dst,
+            req_unhash,
+            own_req,
+            opt_child_init,
+        )
     };
     // SAFETY: `own_req` is TCP's out-parameter, set by the call above.
     if child.is_null() || !unsafe { *own_req } {
@@ -1058,8 +1112,10 @@ extern "C" fn syn_recv_sock(
             bindings::mptcp_rs_req_is_mptcp(req),
         )
     };
-    ctx.snd_isn.store(snt_isn.wrapping_add(1), Ordering::Release);
-    ctx.rcv_isn.store(rcv_isn.wrapping_add(1), Ordering::Release);
+    ctx.snd_isn
+        .store(snt_isn.wrapping_add(1), Ordering::Release);
+    ctx.rcv_isn
+        .store(rcv_isn.wrapping_add(1), Ordering::Release);
     ctx.set(sf::HANDSHAKE_DONE);
     // SAFETY: the child is locked.
     unsafe { bindings::mptcp_rs_clamp_gso(child) };
@@ -1072,7 +1128,9 @@ extern "C" fn syn_recv_sock(
                 receiver_key: Some(echo),
                 flags,
                 ..
-            })) if echo == local => Some((local, remote, flags & mpc_flags::CHECKSUM_REQUIRED != 0)),
+            })) if echo == local => {
+                Some((local, remote, flags & mpc_flags::CHECKSUM_REQUIRED != 0))
+            }
             _ => None,
         }
     } else {

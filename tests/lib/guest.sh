@@ -47,6 +47,9 @@ PY
 # both ways, with segmentation offloads off so that netem drops single segments.
 lossy_path() {
 	local cns=$1 sns=$2 n=$3
+	# one segment per skb, so that netem's loss is per packet
+	ip -n "$cns" link set dev "c$n" gso_max_segs 1
+	ip -n "$sns" link set dev "s$n" gso_max_segs 1
 	ip netns exec "$cns" ethtool -K "c$n" tso off gso off gro off >/dev/null 2>&1 || true
 	ip netns exec "$sns" ethtool -K "s$n" tso off gso off gro off >/dev/null 2>&1 || true
 	topo_shape "$cns" "c$n" delay 5ms 1ms loss 1% reorder 5% 50% limit 10000

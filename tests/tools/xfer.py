@@ -13,6 +13,8 @@ MPTCP_RS_INJECT_CORRUPTION=1 flips one received byte before hashing, to show tha
 test comparing the hashes can fail.
 """
 import argparse
+import faulthandler
+import signal
 import hashlib
 import json
 import os
@@ -72,6 +74,8 @@ def transfer(sock, nbytes):
 
 
 def main():
+    # SIGUSR1 prints every thread's Python stack (diagnosing a stalled transfer)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("role", choices=["server", "client"])
     ap.add_argument("--bind", default="0.0.0.0")

@@ -28,6 +28,7 @@ LABELS = {
     "custom/tcp": "TCP, custom kernel, no provider",
     "custom/tcp+provider": "TCP, custom kernel, mptcp_rs loaded",
     "reference/mptcp": "upstream MPTCP (1 subflow)",
+    "custom/mptcp": "mptcp_rs (1 subflow)",
 }
 base = statistics.median(samples.get("reference/tcp", [float("nan")]))
 result = {"unit": "Mbit/s", "baseline": "reference/tcp", "configs": {}}
@@ -43,8 +44,10 @@ for key in LABELS:
     result["configs"][key] = entry
     print("%-40s %6d %9.0f %9.0f %9.0f %7.3f %7.3f" % (LABELS[key], len(v), v[0], med, v[-1],
                                                       med / base, v[0] / med))
-print("mptcp_rs: not measured yet (no MPTCP socket layer)")
-result["mptcp_rs"] = "not measured: the MPTCP socket layer is not implemented yet"
+rs, up = result["configs"].get("custom/mptcp"), result["configs"].get("reference/mptcp")
+if rs and up:
+    result["mptcp_rs_vs_upstream"] = rs["median"] / up["median"]
+    print("mptcp_rs median / upstream MPTCP median: %.3f" % result["mptcp_rs_vs_upstream"])
 json.dump(result, open(json_out, "w"), indent=2)
 
 import matplotlib

@@ -385,6 +385,7 @@ impl Meta {
     ///
     /// Called with the subflow locked.
     pub(crate) fn subflow_data_ready(&self, sf: &Subflow) {
+        let mut broken = false;
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_data_lock(self.sk) };
         // SAFETY: as above.
@@ -394,11 +395,18 @@ impl Meta {
             // SAFETY: subflow locked by our caller, meta spinlock held and unowned.
             if unsafe { sf.move_to_meta(self) }.is_err() {
                 self.set(mf::BROKEN);
+                broken = true;
             }
             self.process_events();
         }
         // SAFETY: taken above.
         unsafe { bindings::mptcp_rs_data_unlock(self.sk) };
+        if broken {
+            // Outside the meta spinlock: resetting the subflow runs its state_change
+            // callback, which takes it. Our caller holds the subflow's lock.
+            // SAFETY: as said.
+            unsafe { bindings::mptcp_rs_subflow_reset(sf.ssk()) };
+        }
         // SAFETY: as above.
         unsafe { bindings::mptcp_rs_wake_readers(self.sk) };
     }

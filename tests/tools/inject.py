@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Inject crafted TCP segments into a live IPv4 connection, for guest tests.
+
+  inject.py --dev DEV --src IP:PORT --dst IP:PORT --mode MODE [--count N] [--seed S]
+
+Run in the namespace of the connection's SOURCE side: it sniffs DEV (AF_PACKET) for the
+connection's latest segment from SRC to DST (sequence numbers, timestamps) and the
+MP_CAPABLE keys of its handshake, then sends segments from SRC to DST through a raw
+IP socket, in sequence for DST, that SRC's own TCP never sent. Modes:
+
+  garbage    N pure ACKs, each with random bytes in an MPTCP option (kind 30, random
+             subtype and length): the receiver must ignore them
+  badmap     one data segment whose DSS mapping covers fewer bytes than it carries:
+             the receiver must reset the connection (DSSNotMatching)
+  fastclose  one ACK with MP_FASTCLOSE carrying the receiver's key (read from the
+             handshake): the receiver must close the connection (MPFastcloseRx)
+
+Prints one JSON line describing what was sent.
+"""
+import argparse
+import json
+import random
+import socket
+import struct
+import sys
+import time
+
+ETH_P_ALL = 0x0003
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def parse_frame(frame):
+    """(src, sport, dst, dport, seq, ack, flags, options, payload_len) of a TCP/IPv4 frame."""
+    if len(frame) < 14 + 20 or struct.unpack("!H", frame[12:14])[0] != 0x0800:
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 0xF) * 4
+    if ip[9] != 6:
+        return None
+    tot = struct.unpack("!H", ip[2:4])[0]
+    tcp = ip[ihl:tot]
+    if len(tcp) < 20:
+        return None
+    sport, dport, seq, ack, off_flags = struct.unpack("!HHIIH", tcp[:14])
+    doff = (off_flags >> 12) * 4
+    return (socket.inet_ntoa(ip[12:16]), sport, socket.inet_ntoa(ip[16:20]), dport, seq, ack,
+            off_flags & 0x1FF, tcp[20:doff], len(tcp) - doff)
+
+
+def options(raw):
+    out, i = [], 0
+    while i < len(raw):
+        k = raw[i]
+        if k == 0:
+            break
+        if k == 1:
+            i += 1
+            continue
+        if i + 1 >= len(raw) or raw[i + 1] < 2:
+            break
+        out.append(raw[i:i + raw[i + 1]])
+        i += raw[i + 1]
+    return out
+
+
+def tcp_segment(src, sport, dst, dport, seq, ack, flags, opts, payload, window=512):
+    while len(opts) % 4:
+        opts += b"\x01"
+    doff = (20 + len(opts)) // 4
+    hdr = struct.pack("!HHIIHHHH", sport, dport, seq, ack, (doff << 12) | flags, window, 0, 0)
+    seg = hdr + opts + payload
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(seg))
+    c = csum(pseudo + seg)
+    return seg[:16] + struct.pack("!H", c) + seg[18:]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dev", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("--dst", required=True)
+    ap.add_argument("--mode", required=True, choices=["garbage", "badmap", "fastclose"])
+    ap.add_argument("--count", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sniff", type=float, default=3.0, help="seconds to watch the connection")
+    a = ap.parse_args()
+    src, sport = a.src.rsplit(":", 1)
+    dst, dport = a.dst.rsplit(":", 1)
+    sport, dport = int(sport), int(dport)
+    rnd = random.Random(a.seed)
+
+    # watch the connection: the latest segment from src to dst gives the next
+    # sequence number, the ack and a timestamp; the handshake gives the keys
+    sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sn.bind((a.dev, 0))
+    sn.settimeout(0.2)
+    last, keys = None, {}
+    deadline = time.time() + a.sniff
+    while time.time() < deadline:
+        try:
+            frame = sn.recv(65536)
+        except socket.timeout:
+            continue
+        p = parse_frame(frame)
+        if not p:
+            continue
+        fs, fsp, fd, fdp, seq, ack, flags, opt, plen = p
+        for o in options(opt):
+            # MP_CAPABLE on the third ACK: sender key, receiver key
+            if o[0] == 30 and len(o) >= 20 and o[2] >> 4 == 0 and not flags & 0x02:
+                if (fs, fsp) == (src, sport):
+                    keys["src"], keys["dst"] = o[4:12], o[12:20]
+        if (fs, fsp, fd, fdp) == (src, sport, dst, dport) and flags & 0x10:
+            last = (seq + plen + (1 if flags & 0x01 else 0), ack, opt)
+    if not last:
+        print("no segment of the connection seen", file=sys.stderr)
+        return 1
+    seq, ack, opt = last
+    ts = b"".join(o for o in options(opt) if o[0] == 8)  # keep the timestamp: PAWS
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+
+    def send(flags, mopt, payload=b""):
+        seg = tcp_segment(src, sport, dst, dport, seq, ack, flags, ts + mopt, payload)
+        raw.sendto(seg, (dst, 0))
+
+    sent = 0
+    if a.mode == "garbage":
+        for _ in range(a.count):
+            body = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 24)))
+            room = 40 - len(ts) - 2
+            body = body[:room]
+            send(0x10, bytes([30, len(body) + 2]) + body)
+            sent += 1
+    elif a.mode == "badmap":
+        payload = bytes(rnd.randrange(256) for _ in range(1000))
+        # DSS: flags M|m|A|a (mapping with 64-bit DSN, 64-bit ack, no checksum);
+        # data_len 100 < 1000 bytes carried
+        dss = bytes([30, 26, 0x20, 0x0F]) + struct.pack("!QQIH", 0, 1, 1, 100)
+        send(0x18, dss, payload)
+        sent = 1
+    elif a.mode == "fastclose":
+        if "dst" not in keys:
+            print("no MP_CAPABLE keys seen", file=sys.stderr)
+            return 1
+        send(0x10, bytes([30, 12, 0x70, 0]) + keys["dst"])
+        sent = 1
+    print(json.dumps({"mode": a.mode, "sent": sent, "seq": seq, "ack": ack,
+                      "keys_seen": sorted(keys)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -858,8 +858,14 @@ int mptcp_rs_sock_error(struct sock *sk)
 
 /* Request sockets. */
 
+/*
+ * TCP does not initialise drop_req (MPTCP's "do not queue this child for
+ * accept()", for MP_JOIN subflows): with is_mptcp set, a stale bit from the
+ * slab would make tcp_check_req() hand the child to nobody.
+ */
 void mptcp_rs_req_set_mptcp(struct request_sock *req, bool on)
 {
+	tcp_rsk(req)->drop_req = false;
 	tcp_rsk(req)->is_mptcp = on;
 }
 

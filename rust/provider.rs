@@ -126,10 +126,14 @@ extern "C" fn seq_show(seq: *mut bindings::seq_file) {
 extern "C" fn v6_handle_mapped(_sk: *mut bindings::sock, _mapped: bool) {}
 
 extern "C" fn init_cookie_req(
-    _req: *mut bindings::request_sock,
+    req: *mut bindings::request_sock,
     _sk_listener: *const bindings::sock,
     _skb: *mut bindings::sk_buff,
 ) -> c_int {
+    // A SYN cookie's ACK on one of our listeners: TCP set is_mptcp from the listener;
+    // syn_recv_sock checks the MP_CAPABLE keys of the ACK itself.
+    // SAFETY: TCP's fresh request sock.
+    unsafe { bindings::mptcp_rs_req_set_mptcp(req, true) };
     0
 }
 

@@ -473,60 +473,44 @@ extern "C" fn release(ssk: *mut bindings::sock) {
 
 // Socket callbacks of the subflow: TCP's own, then feed or wake the meta socket.
 
-extern "C" fn data_ready(ssk: *mut bindings::sock) {
-    // SAFETY: TCP calls this for our subflow, with the subflow locked.
+/// Runs the callback TCP installed on `ssk` (chosen by `tcp`), then `then` with the
+/// subflow's context and meta socket, if it has one yet.
+fn chain(
+    ssk: *mut bindings::sock,
+    tcp: fn(&bindings::mptcp_rs_sk_callbacks) -> Option<unsafe extern "C" fn(*mut bindings::sock)>,
+    then: fn(&Subflow, &Meta),
+) {
+    // SAFETY: TCP calls our callbacks only on subflows, with the subflow locked.
     let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
         return;
     };
-    if let Some(f) = ctx.cbs.data_ready {
+    if let Some(f) = tcp(&ctx.cbs) {
         // SAFETY: the callback TCP installed, for this socket.
         unsafe { f(ssk) };
     }
     if let Some(meta) = ctx.meta() {
-        meta.subflow_data_ready(ctx);
+        then(ctx, meta);
     }
+}
+
+extern "C" fn data_ready(ssk: *mut bindings::sock) {
+    chain(
+        ssk,
+        |c| c.data_ready,
+        |ctx, meta| meta.subflow_data_ready(ctx),
+    );
 }
 
 extern "C" fn state_change(ssk: *mut bindings::sock) {
-    // SAFETY: as in `data_ready`.
-    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-        return;
-    };
-    if let Some(f) = ctx.cbs.state_change {
-        // SAFETY: as in `data_ready`.
-        unsafe { f(ssk) };
-    }
-    if let Some(meta) = ctx.meta() {
-        meta.subflow_event();
-    }
+    chain(ssk, |c| c.state_change, |_, meta| meta.subflow_event());
 }
 
 extern "C" fn write_space(ssk: *mut bindings::sock) {
-    // SAFETY: as in `data_ready`.
-    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-        return;
-    };
-    if let Some(f) = ctx.cbs.write_space {
-        // SAFETY: as in `data_ready`.
-        unsafe { f(ssk) };
-    }
-    if let Some(meta) = ctx.meta() {
-        meta.wake_writers();
-    }
+    chain(ssk, |c| c.write_space, |_, meta| meta.wake_writers());
 }
 
 extern "C" fn error_report(ssk: *mut bindings::sock) {
-    // SAFETY: as in `data_ready`.
-    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-        return;
-    };
-    if let Some(f) = ctx.cbs.error_report {
-        // SAFETY: as in `data_ready`.
-        unsafe { f(ssk) };
-    }
-    if let Some(meta) = ctx.meta() {
-        meta.subflow_event();
-    }
+    chain(ssk, |c| c.error_report, |_, meta| meta.subflow_event());
 }
 
 /// `sk_rx_dst_set` of our af_ops: TCP calls it from `tcp_finish_connect()` with the

@@ -316,9 +316,22 @@ int mptcp_rs_subflow_create(struct sock *meta, int family, struct socket **res)
 	/* Kernel sockets do not pin their netns; the meta socket's owner expects it. */
 	if (!sf->sk->sk_net_refcnt)
 		sk_net_refcnt_upgrade(sf->sk);
+	/* SOL_SOCKET options set before the subflow existed (e.g. SO_REUSEADDR
+	 * before bind()); later ones are passed on as they are set.
+	 */
 	sf->sk->sk_mark = READ_ONCE(meta->sk_mark);
-	sf->sk->sk_rcvbuf = READ_ONCE(meta->sk_rcvbuf);
+	sf->sk->sk_priority = READ_ONCE(meta->sk_priority);
+	sf->sk->sk_bound_dev_if = READ_ONCE(meta->sk_bound_dev_if);
+	sf->sk->sk_reuse = meta->sk_reuse;
+	sf->sk->sk_reuseport = meta->sk_reuseport;
+	sf->sk->sk_userlocks |= meta->sk_userlocks & SOCK_SNDBUF_LOCK;
 	sf->sk->sk_sndbuf = READ_ONCE(meta->sk_sndbuf);
+	if (sock_flag(meta, SOCK_KEEPOPEN))
+		sock_set_flag(sf->sk, SOCK_KEEPOPEN);
+	if (sock_flag(meta, SOCK_LINGER)) {
+		sock_set_flag(sf->sk, SOCK_LINGER);
+		sf->sk->sk_lingertime = meta->sk_lingertime;
+	}
 	*res = sf;
 	return 0;
 }

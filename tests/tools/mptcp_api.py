@@ -258,6 +258,23 @@ def main():
         expect(got == b"still works", "data after setsockopt")
         c.close(); s.close()
 
+    @check("reuseaddr_set_before_bind")
+    def _():
+        # a TCP connection closed by its server leaves TIME_WAIT on the port; a new
+        # listener with SO_REUSEADDR (set before bind, as servers do) may bind it
+        ls = socket.socket(fam, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((host, 0)); ls.listen(1)
+        port = ls.getsockname()[1]
+        c = socket.create_connection((host, port), timeout=5)
+        s, _ = ls.accept()
+        s.close(); ls.close(); time.sleep(0.2); c.close()
+        m = msock(fam)
+        m.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        m.bind((host, port))
+        m.listen(1)
+        m.close()
+
     @check("large_write_read_back")
     def _():
         c, s, _ = pair(fam, host)

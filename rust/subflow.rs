@@ -592,6 +592,25 @@ unsafe fn find_option(skb: *const bindings::sk_buff, seg: Segment) -> Option<Mpt
         .find_map(|o| parse(seg, o).ok())
 }
 
+/// Whether a received segment carries any MPTCP option (valid or not).
+///
+/// # Safety
+///
+/// `skb` is a received TCP segment whose header is in place.
+unsafe fn has_mptcp_option(skb: *const bindings::sk_buff) -> bool {
+    let mut len: c_uint = 0;
+    // SAFETY: per the safety contract.
+    let p = unsafe { bindings::mptcp_rs_tcp_options(skb, &mut len) };
+    if p.is_null() {
+        return false;
+    }
+    // SAFETY: the shim returns the option area of the header, `len` bytes long.
+    let opts = unsafe { core::slice::from_raw_parts(p, len as usize) };
+    TcpOptions::new(opts)
+        .map_while(|o| o.ok())
+        .any(|o| o.first() == Some(&TCPOPT_MPTCP))
+}
+
 // The dispatch hooks (see provider.rs).
 
 /// Writes `opt` into `opts` for `write_options`; returns its size padded to 4 bytes.
@@ -1063,6 +1082,20 @@ extern "C" fn syn_recv_sock(
     own_req: *mut bool,
     opt_child_init: Option<unsafe extern "C" fn(*mut bindings::sock, *const bindings::sock)>,
 ) -> *mut bindings::sock {
+    // A segment of an MPTCP request that overtook the third ACK and the first data
+    // segment carries a DSS but no MP_CAPABLE: drop it (TCP counts a listen overflow,
+    // the peer's MP_CAPABLE segments follow) rather than fall back. Fall back only on
+    // segments without any MPTCP option (a middlebox strips them).
+    // SAFETY: `req` is the request being completed; `skb` has its header in place.
+    if unsafe { bindings::mptcp_rs_req_is_mptcp(req) } {
+        // SAFETY: as above.
+        let opt = unsafe { find_option(skb, Segment::Other) };
+        // SAFETY: as above.
+        let any = unsafe { has_mptcp_option(skb) };
+        if any && !matches!(opt, Some(MptcpOption::MpCapable(_))) {
+            return ptr::null_mut();
+        }
+    }
     // SAFETY: TCP's arguments, passed on to TCP's own handler.
     let child = unsafe {
         bindings::mptcp_rs_af_ops_syn_recv_sock(

@@ -26,8 +26,9 @@ ip netns exec srv python3 -c '
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7010)); s.listen(8); time.sleep(3); s.close()' &
-sleep 1
+s.bind(("0.0.0.0", 7010)); s.listen(8); time.sleep(4); s.close()' &
+# the listener must be up before the clients connect (python starts slowly here)
+for i in $(seq 50); do ip netns exec srv ss -ltn | grep -q ':7010 ' && break; sleep 0.1; done
 for i in 1 2 3; do
 	ip netns exec cli python3 -c '
 import socket, sys

@@ -572,24 +572,37 @@ extern "C" fn rx_dst_set(ssk: *mut bindings::sock, skb: *const bindings::sk_buff
     }
 }
 
+/// The TCP option area of a received segment (empty if there is none).
+///
+/// # Safety
+///
+/// `skb` is a received TCP segment whose header is in place, and outlives the slice.
+unsafe fn tcp_option_bytes<'a>(skb: *const bindings::sk_buff) -> &'a [u8] {
+    let mut len: c_uint = 0;
+    // SAFETY: per the safety contract.
+    let p = unsafe { bindings::mptcp_rs_tcp_options(skb, &mut len) };
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: the shim returns the option area of the header, `len` bytes long.
+    unsafe { core::slice::from_raw_parts(p, len as usize) }
+}
+
+/// The MPTCP options (kind 30, unparsed) among well-formed TCP options.
+fn mptcp_options(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
+    TcpOptions::new(raw)
+        .map_while(|o| o.ok())
+        .filter(|o| o.first() == Some(&TCPOPT_MPTCP))
+}
+
 /// The first MPTCP option of the kind `seg` of a received segment.
 ///
 /// # Safety
 ///
 /// `skb` is a received TCP segment whose header is in place.
 unsafe fn find_option(skb: *const bindings::sk_buff, seg: Segment) -> Option<MptcpOption> {
-    let mut len: c_uint = 0;
     // SAFETY: per the safety contract.
-    let p = unsafe { bindings::mptcp_rs_tcp_options(skb, &mut len) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: the shim returns the option area of the header, `len` bytes long.
-    let opts = unsafe { core::slice::from_raw_parts(p, len as usize) };
-    TcpOptions::new(opts)
-        .map_while(|o| o.ok())
-        .filter(|o| o.first() == Some(&TCPOPT_MPTCP))
-        .find_map(|o| parse(seg, o).ok())
+    mptcp_options(unsafe { tcp_option_bytes(skb) }).find_map(|o| parse(seg, o).ok())
 }
 
 /// Whether a received segment carries any MPTCP option (valid or not).
@@ -598,17 +611,10 @@ unsafe fn find_option(skb: *const bindings::sk_buff, seg: Segment) -> Option<Mpt
 ///
 /// `skb` is a received TCP segment whose header is in place.
 unsafe fn has_mptcp_option(skb: *const bindings::sk_buff) -> bool {
-    let mut len: c_uint = 0;
     // SAFETY: per the safety contract.
-    let p = unsafe { bindings::mptcp_rs_tcp_options(skb, &mut len) };
-    if p.is_null() {
-        return false;
-    }
-    // SAFETY: the shim returns the option area of the header, `len` bytes long.
-    let opts = unsafe { core::slice::from_raw_parts(p, len as usize) };
-    TcpOptions::new(opts)
-        .map_while(|o| o.ok())
-        .any(|o| o.first() == Some(&TCPOPT_MPTCP))
+    mptcp_options(unsafe { tcp_option_bytes(skb) })
+        .next()
+        .is_some()
 }
 
 // The dispatch hooks (see provider.rs).
@@ -829,19 +835,10 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
     if !ctx.has(sf::MP_CAPABLE) {
         return true;
     }
-    let mut len: c_uint = 0;
     // SAFETY: as above.
-    let p = unsafe { bindings::mptcp_rs_tcp_options(skb, &mut len) };
-    if p.is_null() {
-        return true;
-    }
-    // SAFETY: the option area of the header.
-    let raw = unsafe { core::slice::from_raw_parts(p, len as usize) };
+    let raw = unsafe { tcp_option_bytes(skb) };
     let mut saw_mptcp = false;
-    for o in TcpOptions::new(raw).map_while(|o| o.ok()) {
-        if o.first() != Some(&TCPOPT_MPTCP) {
-            continue;
-        }
+    for o in mptcp_options(raw) {
         saw_mptcp = true;
         let opt = match parse(Segment::Other, o) {
             Ok(opt) => opt,
@@ -1087,15 +1084,18 @@ extern "C" fn syn_recv_sock(
     // the peer's MP_CAPABLE segments follow) rather than fall back. Fall back only on
     // segments without any MPTCP option (a middlebox strips them).
     // SAFETY: `req` is the request being completed; `skb` has its header in place.
-    if unsafe { bindings::mptcp_rs_req_is_mptcp(req) } {
+    let req_mpc = unsafe { bindings::mptcp_rs_req_is_mptcp(req) };
+    let opt = if req_mpc {
         // SAFETY: as above.
         let opt = unsafe { find_option(skb, Segment::Other) };
         // SAFETY: as above.
-        let any = unsafe { has_mptcp_option(skb) };
-        if any && !matches!(opt, Some(MptcpOption::MpCapable(_))) {
+        if !matches!(opt, Some(MptcpOption::MpCapable(_))) && unsafe { has_mptcp_option(skb) } {
             return ptr::null_mut();
         }
-    }
+        opt
+    } else {
+        None
+    };
     // SAFETY: TCP's arguments, passed on to TCP's own handler.
     let child = unsafe {
         bindings::mptcp_rs_af_ops_syn_recv_sock(
@@ -1122,11 +1122,10 @@ extern "C" fn syn_recv_sock(
         return ptr::null_mut();
     };
     // SAFETY: `req` is the request this child completes.
-    let (snt_isn, rcv_isn, req_mpc) = unsafe {
+    let (snt_isn, rcv_isn) = unsafe {
         (
             bindings::mptcp_rs_req_snt_isn(req),
             bindings::mptcp_rs_req_rcv_isn(req),
-            bindings::mptcp_rs_req_is_mptcp(req),
         )
     };
     ctx.snd_isn
@@ -1138,8 +1137,8 @@ extern "C" fn syn_recv_sock(
     unsafe { bindings::mptcp_rs_clamp_gso(child) };
     let keys = if req_mpc {
         let local = req_key(req);
-        // SAFETY: `skb` is the third ACK (or first data), header in place.
-        match unsafe { find_option(skb, Segment::Other) } {
+        // the third ACK (or first data) segment's option, parsed above
+        match opt {
             Some(MptcpOption::MpCapable(MpCapable {
                 sender_key: Some(remote),
                 receiver_key: Some(echo),

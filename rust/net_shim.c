@@ -5,6 +5,7 @@
  * The protocol logic that uses them is in rust/sock.rs and rust/subflow.rs.
  */
 
+#include <linux/hashtable.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/poll.h>
@@ -26,6 +27,9 @@ struct mptcp_rs_sock {
 	struct inet_connection_sock icsk;	/* first: the socket core's view */
 	void *state;				/* struct Meta of rust/sock.rs */
 	struct sk_buff_head ofo_queue;		/* data beyond the next expected DSN */
+	struct hlist_node token_node;		/* in mptcp_rs_tokens while token_hashed */
+	u32 token;				/* of our key (RFC 8684 3.2) */
+	bool token_hashed;
 };
 
 struct mptcp_rs6_sock {
@@ -53,6 +57,132 @@ void *mptcp_rs_meta_state(const struct sock *sk)
 	return mptcp_rs_sk(sk)->state;
 }
 
+/*
+ * The token table: every MPTCP connection's local token, unique per network
+ * namespace, so that an MP_JOIN SYN (which names the connection by the token)
+ * finds its meta socket.
+ */
+#define MPTCP_RS_TOKEN_BITS 10
+static DEFINE_HASHTABLE(mptcp_rs_tokens, MPTCP_RS_TOKEN_BITS);
+static DEFINE_SPINLOCK(mptcp_rs_tokens_lock);
+
+static struct mptcp_rs_sock *mptcp_rs_token_find(const struct net *net, u32 token)
+{
+	struct mptcp_rs_sock *msk;
+
+	hash_for_each_possible(mptcp_rs_tokens, msk, token_node, token)
+		if (msk->token == token && net_eq(sock_net(&msk->icsk.icsk_inet.sk), net))
+			return msk;
+	return NULL;
+}
+
+/* Enters @sk's connection under @token: -EEXIST if its namespace has it already. */
+int mptcp_rs_token_insert(struct sock *sk, u32 token)
+{
+	struct mptcp_rs_sock *msk = mptcp_rs_sk(sk);
+	int err = 0;
+
+	spin_lock_bh(&mptcp_rs_tokens_lock);
+	if (msk->token_hashed)
+		err = -EBUSY;
+	else if (mptcp_rs_token_find(sock_net(sk), token))
+		err = -EEXIST;
+	if (!err) {
+		msk->token = token;
+		msk->token_hashed = true;
+		hash_add(mptcp_rs_tokens, &msk->token_node, token);
+	}
+	spin_unlock_bh(&mptcp_rs_tokens_lock);
+	return err;
+}
+
+void mptcp_rs_token_remove(struct sock *sk)
+{
+	struct mptcp_rs_sock *msk = mptcp_rs_sk(sk);
+
+	spin_lock_bh(&mptcp_rs_tokens_lock);
+	if (msk->token_hashed) {
+		hash_del(&msk->token_node);
+		msk->token_hashed = false;
+	}
+	spin_unlock_bh(&mptcp_rs_tokens_lock);
+}
+
+/* The meta socket of @token in @net, with a reference, or NULL. */
+struct sock *mptcp_rs_token_lookup(const struct net *net, u32 token)
+{
+	struct mptcp_rs_sock *msk;
+	struct sock *sk = NULL;
+
+	spin_lock_bh(&mptcp_rs_tokens_lock);
+	msk = mptcp_rs_token_find(net, token);
+	if (msk && refcount_inc_not_zero(&msk->icsk.icsk_inet.sk.sk_refcnt))
+		sk = &msk->icsk.icsk_inet.sk;
+	spin_unlock_bh(&mptcp_rs_tokens_lock);
+	return sk;
+}
+
+/* A meta socket starts outside the table (also a listener's clone). */
+static void mptcp_rs_token_init(struct sock *sk)
+{
+	INIT_HLIST_NODE(&mptcp_rs_sk(sk)->token_node);
+	mptcp_rs_sk(sk)->token_hashed = false;
+}
+
+/*
+ * KUnit: the table on two fake meta sockets in init_net (never hashed
+ * anywhere else): insert, duplicate refused, lookup with a reference, remove.
+ * Returns 0 or the number of the first failed step.
+ */
+int mptcp_rs_token_selftest(void)
+{
+	struct mptcp_rs_sock *a, *b;
+	struct sock *found;
+	int fail = 0;
+	u32 token = 0xfeed0000 | (get_random_u32() & 0xffff);
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!a || !b) {
+		fail = 100;
+		goto out;
+	}
+	sock_net_set(&a->icsk.icsk_inet.sk, &init_net);
+	sock_net_set(&b->icsk.icsk_inet.sk, &init_net);
+	refcount_set(&a->icsk.icsk_inet.sk.sk_refcnt, 1);
+	refcount_set(&b->icsk.icsk_inet.sk.sk_refcnt, 1);
+	mptcp_rs_token_init(&a->icsk.icsk_inet.sk);
+	mptcp_rs_token_init(&b->icsk.icsk_inet.sk);
+	/* a token in use by a real connection: try another */
+	while (mptcp_rs_token_lookup(&init_net, token))
+		token++;
+	if (mptcp_rs_token_insert(&a->icsk.icsk_inet.sk, token)) {
+		fail = 1;
+		goto out;
+	}
+	if (mptcp_rs_token_insert(&b->icsk.icsk_inet.sk, token) != -EEXIST)
+		fail = 2;
+	else if (mptcp_rs_token_insert(&a->icsk.icsk_inet.sk, token + 1) != -EBUSY)
+		fail = 3;
+	else if ((found = mptcp_rs_token_lookup(&init_net, token)) != &a->icsk.icsk_inet.sk)
+		fail = 4;
+	else if (refcount_read(&a->icsk.icsk_inet.sk.sk_refcnt) != 2)
+		fail = 5;
+	refcount_set(&a->icsk.icsk_inet.sk.sk_refcnt, 0);
+	if (!fail && mptcp_rs_token_lookup(&init_net, token))
+		fail = 6;	/* a socket being destroyed is not found */
+	mptcp_rs_token_remove(&a->icsk.icsk_inet.sk);
+	if (!fail && mptcp_rs_token_insert(&b->icsk.icsk_inet.sk, token))
+		fail = 7;	/* free again once removed */
+	mptcp_rs_token_remove(&b->icsk.icsk_inet.sk);
+	if (!fail && mptcp_rs_token_lookup(&init_net, token))
+		fail = 8;
+out:
+	kfree(a);
+	kfree(b);
+	return fail;
+}
+
 void mptcp_rs_meta_set_state_ptr(struct sock *sk, void *state)
 {
 	mptcp_rs_sk(sk)->state = state;
@@ -61,6 +191,7 @@ void mptcp_rs_meta_set_state_ptr(struct sock *sk, void *state)
 void mptcp_rs_meta_init_queues(struct sock *sk)
 {
 	__skb_queue_head_init(&mptcp_rs_sk(sk)->ofo_queue);
+	mptcp_rs_token_init(sk);
 }
 
 void mptcp_rs_meta_purge_queues(struct sock *sk)
@@ -129,6 +260,12 @@ void mptcp_rs_sock_hold(struct sock *sk)
 void mptcp_rs_sock_put(struct sock *sk)
 {
 	sock_put(sk);
+}
+
+/* SO_LINGER with a zero timeout: close() aborts the connection. */
+bool mptcp_rs_linger_zero(const struct sock *sk)
+{
+	return sock_flag(sk, SOCK_LINGER) && !READ_ONCE(sk->sk_lingertime);
 }
 
 bool mptcp_rs_sock_dead(const struct sock *sk)
@@ -439,12 +576,58 @@ struct sock *mptcp_rs_af_ops_syn_recv_sock(const struct sock *sk, struct sk_buff
 					   opt_child_init);
 }
 
+#if IS_ENABLED(CONFIG_IPV6)
+/*
+ * IPv6 subflows talking to v4-mapped addresses: TCP switches them to its
+ * ipv6_mapped ops (not exported), then calls the provider's v6_handle_mapped.
+ * The first time, we copy the ops TCP just installed; our copy replaces them as
+ * our v6 ops replace ipv6_specific.
+ */
+static struct inet_connection_sock_af_ops mptcp_rs_subflow_v6m_ops;
+static const struct inet_connection_sock_af_ops *mptcp_rs_ipv6_mapped;
+static DEFINE_SPINLOCK(mptcp_rs_v6m_lock);
+
+void mptcp_rs_handle_mapped(struct sock *ssk, bool mapped)
+{
+	struct inet_connection_sock *icsk = inet_csk(ssk);
+	const struct inet_connection_sock_af_ops *tcp_ops = icsk->icsk_af_ops;
+
+	if (!mapped) {
+		/* the v4 connect failed: TCP went back to ipv6_specific */
+		if (tcp_ops == &ipv6_specific)
+			WRITE_ONCE(icsk->icsk_af_ops, &mptcp_rs_subflow_v6_ops);
+		return;
+	}
+	if (!smp_load_acquire(&mptcp_rs_ipv6_mapped)) {
+		spin_lock_bh(&mptcp_rs_v6m_lock);
+		if (!mptcp_rs_ipv6_mapped) {
+			mptcp_rs_subflow_v6m_ops = *tcp_ops;
+			mptcp_rs_subflow_v6m_ops.sk_rx_dst_set =
+				mptcp_rs_subflow_v4_ops.sk_rx_dst_set;
+			smp_store_release(&mptcp_rs_ipv6_mapped, tcp_ops);
+		}
+		spin_unlock_bh(&mptcp_rs_v6m_lock);
+	}
+	/* only what we copied: anything else is not TCP's ipv6_mapped */
+	if (tcp_ops == mptcp_rs_ipv6_mapped)
+		WRITE_ONCE(icsk->icsk_af_ops, &mptcp_rs_subflow_v6m_ops);
+}
+#else
+void mptcp_rs_handle_mapped(struct sock *ssk, bool mapped)
+{
+}
+#endif
+
 /* The rx_dst_set of the ops our copy replaced. */
 void mptcp_rs_af_ops_rx_dst_set(struct sock *sk, const struct sk_buff *skb)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	if (inet_csk(sk)->icsk_af_ops == &mptcp_rs_subflow_v6_ops) {
 		ipv6_specific.sk_rx_dst_set(sk, skb);
+		return;
+	}
+	if (inet_csk(sk)->icsk_af_ops == &mptcp_rs_subflow_v6m_ops) {
+		mptcp_rs_ipv6_mapped->sk_rx_dst_set(sk, skb);
 		return;
 	}
 #endif
@@ -1006,6 +1189,7 @@ struct sock *mptcp_rs_meta_clone(const struct sock *listener, void (*destruct)(s
 	mptcp_rs_sk(nsk)->state = NULL;
 	mptcp_rs_meta_init_rcvbuf(nsk);
 	__skb_queue_head_init(&mptcp_rs_sk(nsk)->ofo_queue);
+	mptcp_rs_token_init(nsk);
 #if IS_ENABLED(CONFIG_IPV6)
 	if (nsk->sk_family == AF_INET6)
 		inet_sk(nsk)->pinet6 = (void *)nsk + nsk->sk_prot->ipv6_pinfo_offset;

@@ -123,7 +123,12 @@ extern "C" fn seq_show(seq: *mut bindings::seq_file) {
     unsafe { crate::mib::seq_show(seq) }
 }
 
-extern "C" fn v6_handle_mapped(_sk: *mut bindings::sock, _mapped: bool) {}
+/// TCP switched an IPv6 subflow to (or back from) its v4-mapped ops: ours replace them.
+extern "C" fn v6_handle_mapped(sk: *mut bindings::sock, mapped: bool) {
+    // SAFETY: TCP calls this for an `is_mptcp` socket it owns, in `connect()` or when
+    // creating a listener's child.
+    unsafe { bindings::mptcp_rs_handle_mapped(sk, mapped) };
+}
 
 extern "C" fn init_cookie_req(
     req: *mut bindings::request_sock,

@@ -396,6 +396,18 @@ mod mib {
     }
 }
 
+#[kunit_tests(mptcp_rs_token)]
+mod token {
+    use crate::bindings;
+
+    #[test]
+    fn table_insert_lookup_remove() {
+        // SAFETY: the shim's self-test uses two private fake sockets only.
+        let failed_step = unsafe { bindings::mptcp_rs_token_selftest() };
+        assert_eq!(failed_step, 0);
+    }
+}
+
 /// Built only with `MPTCP_RS_KUNIT_INJECT_FAILURE=1`: shows that a failing assertion
 /// fails `make check`.
 #[cfg(mptcp_rs_inject_failure)]

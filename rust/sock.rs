@@ -30,10 +30,12 @@ mod errno {
     pub(super) const EAGAIN: c_int = 11;
     pub(super) const ENOMEM: c_int = 12;
     pub(super) const EFAULT: c_int = 14;
+    pub(super) const EEXIST: c_int = 17;
     pub(super) const EINVAL: c_int = 22;
     pub(super) const EPIPE: c_int = 32;
     pub(super) const EPROTO: c_int = 71;
     pub(super) const ENOPROTOOPT: c_int = 92;
+    pub(super) const EADDRNOTAVAIL: c_int = 99;
     pub(super) const ECONNRESET: c_int = 104;
     pub(super) const ECONNABORTED: c_int = 103;
     pub(super) const ENOTCONN: c_int = 107;
@@ -104,8 +106,10 @@ pub(crate) struct Meta {
     first: AtomicPtr<bindings::socket>,
     /// The first subflow's sock (set with `first`, or by a listener before accept()).
     first_sk: AtomicPtr<bindings::sock>,
-    local_key: u64,
-    local_idsn: u64,
+    /// Our key, and the IDSN derived from it; a connecting socket may draw another
+    /// key before its SYN (its token was taken, see [`Meta::enter_token_table`]).
+    local_key: AtomicU64,
+    local_idsn: AtomicU64,
     remote_key: AtomicU64,
     flags: AtomicU32,
     /// Next DSN expected from the peer.
@@ -176,11 +180,40 @@ impl Meta {
     }
 
     pub(crate) fn local_key(&self) -> u64 {
-        self.local_key
+        self.local_key.load(Ordering::Acquire)
     }
 
     pub(crate) fn local_idsn(&self) -> u64 {
-        self.local_idsn
+        self.local_idsn.load(Ordering::Acquire)
+    }
+
+    /// Enters this connection in the token table (the token of its key, unique in its
+    /// namespace), with the meta socket owned and before its SYN is sent: a key whose
+    /// token is taken is replaced by a new random one (RFC 8684 3.2).
+    fn enter_token_table(&self) -> Result {
+        for _ in 0..8 {
+            let token = key_derive::<KernelSha256>(self.local_key()).token;
+            // SAFETY: `sk` is live (invariant) and owned.
+            match unsafe { bindings::mptcp_rs_token_insert(self.sk, token) } {
+                0 => return Ok(()),
+                e if e == -errno::EEXIST => {
+                    // SAFETY: no preconditions.
+                    let key = unsafe { bindings::mptcp_rs_random_u64() };
+                    let idsn = key_derive::<KernelSha256>(key).idsn;
+                    self.local_key.store(key, Ordering::Release);
+                    self.local_idsn.store(idsn, Ordering::Release);
+                    self.snd_una.store(idsn.wrapping_add(1), Ordering::Release);
+                }
+                e => return Err(Error::from_errno(e)),
+            }
+        }
+        Err(Error::from_errno(-errno::EADDRNOTAVAIL))
+    }
+
+    /// Takes this connection out of the token table (if it is in).
+    fn leave_token_table(&self) {
+        // SAFETY: `sk` is live (invariant).
+        unsafe { bindings::mptcp_rs_token_remove(self.sk) };
     }
 
     pub(crate) fn remote_key(&self) -> u64 {
@@ -193,7 +226,7 @@ impl Meta {
         self.ack_seq
             .store(remote_idsn.wrapping_add(1), Ordering::Release);
         self.snd_una
-            .store(self.local_idsn.wrapping_add(1), Ordering::Release);
+            .store(self.local_idsn().wrapping_add(1), Ordering::Release);
         if self.wants_checksum() {
             self.set(mf::CHECKSUM);
         }
@@ -322,8 +355,8 @@ impl Meta {
                 destruct: self.destruct,
                 first: AtomicPtr::new(ptr::null_mut()),
                 first_sk: AtomicPtr::new(ctx.ssk()),
-                local_key,
-                local_idsn,
+                local_key: AtomicU64::new(local_key),
+                local_idsn: AtomicU64::new(local_idsn),
                 remote_key: AtomicU64::new(remote_key),
                 flags: AtomicU32::new(flags),
                 ack_seq: AtomicU64::new(if keys.is_some() {
@@ -359,7 +392,19 @@ impl Meta {
         }
         ctx.set_meta(nsk);
         // SAFETY: just created, alive as long as its references.
-        Ok(unsafe { &*p })
+        let meta = unsafe { &*p };
+        if keys.is_some() {
+            let token = key_derive::<KernelSha256>(local_key).token;
+            // SAFETY: `nsk` is live and not yet visible to anyone else.
+            if unsafe { bindings::mptcp_rs_token_insert(nsk, token) } != 0 {
+                // Another connection of this namespace has our key's token (the key
+                // went out on the SYN/ACK already): continue as plain TCP; the peer
+                // falls back when our segments come without DSS.
+                crate::mib::inc(self.net(), crate::mib::Mib::MPFallbackTokenInit);
+                meta.set_fallback();
+            }
+        }
+        Ok(meta)
     }
 
     /// Subflow `ssk` is being destroyed. A connection no one accepted dies with it.
@@ -405,7 +450,7 @@ impl Meta {
             // Outside the meta spinlock: resetting the subflow runs its state_change
             // callback, which takes it. Our caller holds the subflow's lock.
             // SAFETY: as said.
-            unsafe { bindings::mptcp_rs_subflow_reset(sf.ssk()) };
+            unsafe { sf.reset() };
         }
         // SAFETY: as above.
         unsafe { bindings::mptcp_rs_wake_readers(self.sk) };
@@ -576,8 +621,8 @@ impl Meta {
             // SAFETY: subflow locked, meta owned.
             if unsafe { ctx.move_to_meta(self) }.is_err() {
                 self.set(mf::BROKEN);
-                // SAFETY: the subflow is locked.
-                unsafe { bindings::mptcp_rs_subflow_reset(ssk) };
+                // SAFETY: the subflow is locked; the meta spinlock is not held.
+                unsafe { ctx.reset() };
             }
             self.process_events();
             if !fin_before && self.has(mf::RCV_DATA_FIN_DONE) {
@@ -588,6 +633,32 @@ impl Meta {
         }
         // SAFETY: locked above.
         unsafe { bindings::release_sock(ssk) };
+    }
+
+    /// Whether closing now must abort the connection: data the application never read
+    /// is waiting, or it asked for an abortive close (SO_LINGER with a zero timeout).
+    fn close_aborts(&self) -> bool {
+        // SAFETY: `sk` is live (invariant).
+        readable(self) || unsafe { bindings::mptcp_rs_linger_zero(self.sk) }
+    }
+
+    /// Aborts the connection, with the meta socket owned: the subflow is reset with
+    /// MP_FASTCLOSE carrying the peer's key (plain TCP reset after fallback), as TCP
+    /// resets a connection closed with unread data (RFC 8684 3.5).
+    fn fastclose(&self) {
+        let ssk = self.first_ssk();
+        if !ssk.is_null() {
+            // SAFETY: the first subflow is live while set; we own the meta socket.
+            unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+            // SAFETY: as above.
+            if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+                // SAFETY: the subflow is locked, the meta spinlock not held.
+                unsafe { ctx.fastclose() };
+            }
+            // SAFETY: locked above.
+            unsafe { bindings::release_sock(ssk) };
+        }
+        self.set_state(TCP_CLOSE);
     }
 
     /// Queues our DATA_FIN (and the subflow's FIN), with the meta socket owned.
@@ -632,8 +703,8 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             destruct: None,
             first: AtomicPtr::new(ptr::null_mut()),
             first_sk: AtomicPtr::new(ptr::null_mut()),
-            local_key,
-            local_idsn: local.idsn,
+            local_key: AtomicU64::new(local_key),
+            local_idsn: AtomicU64::new(local.idsn),
             remote_key: AtomicU64::new(0),
             flags: AtomicU32::new(if want_csum { mf::WANT_CHECKSUM } else { 0 }),
             ack_seq: AtomicU64::new(0),
@@ -660,8 +731,12 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
 extern "C" fn meta_destruct(sk: *mut bindings::sock) {
     // SAFETY: the socket core calls this once, when the last reference is gone.
     let p = unsafe { bindings::mptcp_rs_meta_state(sk) }.cast::<Meta>();
-    // SAFETY: nothing uses the queues any more.
-    unsafe { bindings::mptcp_rs_meta_purge_queues(sk) };
+    // SAFETY: nothing uses the queues any more; a lookup in the token table does not
+    // take a socket whose last reference is gone.
+    unsafe {
+        bindings::mptcp_rs_meta_purge_queues(sk);
+        bindings::mptcp_rs_token_remove(sk);
+    }
     let mut next = None;
     if !p.is_null() {
         // SAFETY: `p` came from `KBox::into_raw` in `meta_init`; no subflow refers to
@@ -726,6 +801,9 @@ extern "C" fn meta_connect(
         Ok(sf) => sf,
         Err(e) => return e.to_errno(),
     };
+    if let Err(e) = meta.enter_token_table() {
+        return e.to_errno();
+    }
     meta.set_state(TCP_SYN_SENT);
     // SAFETY: the caller's address; our subflow socket.
     let err = unsafe { bindings::mptcp_rs_sf_connect(sf, uaddr.cast(), len) };
@@ -745,6 +823,12 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
         return 0;
     };
+    // connect(AF_UNSPEC) drops the connection: abort it as TCP does
+    let state = meta.state();
+    if state != TCP_CLOSE && state != TCP_LISTEN && state != TCP_SYN_SENT {
+        meta.fastclose();
+    }
+    meta.leave_token_table();
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
     meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     if !sf.is_null() {
@@ -763,9 +847,14 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
     let mut sf = ptr::null_mut();
     if let Some(meta) = meta {
         let state = meta.state();
-        if state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT {
-            meta.send_data_fin();
+        if state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_FIN_WAIT1 {
+            if meta.close_aborts() {
+                meta.fastclose();
+            } else if state != TCP_FIN_WAIT1 {
+                meta.send_data_fin();
+            }
         }
+        meta.leave_token_table();
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
         meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     }

@@ -31,7 +31,7 @@ use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 
 /// A protocol violation by the peer.
@@ -44,6 +44,7 @@ const AF_INET6: c_int = 10;
 /// TCP header flags as in `TCP_SKB_CB(skb)->tcp_flags`.
 const TCPHDR_FIN: u8 = 0x01;
 const TCPHDR_SYN: u8 = 0x02;
+const TCPHDR_RST: u8 = 0x04;
 
 /// Subflow flags.
 pub(crate) mod sf {
@@ -57,6 +58,18 @@ pub(crate) mod sf {
     pub(crate) const HANDSHAKE_DONE: u32 = 1 << 3;
     /// The first data segment carried MP_CAPABLE with its mapping.
     pub(crate) const MPC_DATA_SENT: u32 = 1 << 4;
+    /// Our reset of this subflow carries MP_FASTCLOSE (the connection is aborted).
+    pub(crate) const SEND_FASTCLOSE: u32 = 1 << 5;
+}
+
+/// MP_TCPRST reason codes (RFC 8684 3.6).
+pub(crate) mod rst_reason {
+    /// Unspecified error.
+    pub(crate) const UNSPECIFIED: u8 = 0;
+    /// MPTCP-specific error: the peer broke the protocol (data outside its mapping).
+    pub(crate) const MPTCP_ERROR: u8 = 1;
+    /// Middlebox interference: a DSS checksum failed.
+    pub(crate) const MIDDLEBOX: u8 = 6;
 }
 
 /// A received mapping: `len` bytes from relative subflow sequence number `ssn` carry
@@ -134,6 +147,8 @@ pub(crate) struct Subflow {
     snd_dsn_base: AtomicU64,
     /// DSN for the byte at `rcv_isn` when the connection fell back (infinite mapping).
     rcv_fallback_base: AtomicU64,
+    /// MP_TCPRST reason carried by a reset we send (`MPTCP_RST_*`).
+    reset_reason: AtomicU8,
     rcv: UnsafeCell<RcvState>,
 }
 
@@ -224,6 +239,27 @@ pub(crate) fn init(module: &'static ThisModule) {
 }
 
 impl Subflow {
+    fn new(
+        meta: *mut bindings::sock,
+        ssk: *mut bindings::sock,
+        cbs: bindings::mptcp_rs_sk_callbacks,
+    ) -> Self {
+        Subflow {
+            meta: AtomicPtr::new(meta),
+            ssk,
+            cbs,
+            flags: AtomicU32::new(0),
+            snd_isn: AtomicU32::new(0),
+            rcv_isn: AtomicU32::new(0),
+            snd_dsn_base: AtomicU64::new(0),
+            rcv_fallback_base: AtomicU64::new(0),
+            reset_reason: AtomicU8::new(rst_reason::UNSPECIFIED),
+            rcv: UnsafeCell::new(RcvState {
+                map: RcvMap::default(),
+            }),
+        }
+    }
+
     /// The context of `ssk`, if it is one of our subflows.
     ///
     /// # Safety
@@ -244,24 +280,16 @@ impl Subflow {
     /// Both sockets are valid; `ssk` has no ULP yet and is not connected.
     pub(crate) unsafe fn attach(meta: *mut bindings::sock, ssk: *mut bindings::sock) -> Result {
         let ctx = KBox::new(
-            Subflow {
-                meta: AtomicPtr::new(meta),
+            Subflow::new(
+                meta,
                 ssk,
-                cbs: bindings::mptcp_rs_sk_callbacks {
+                bindings::mptcp_rs_sk_callbacks {
                     data_ready: Some(data_ready),
                     state_change: Some(state_change),
                     write_space: Some(write_space),
                     error_report: Some(error_report),
                 },
-                flags: AtomicU32::new(0),
-                snd_isn: AtomicU32::new(0),
-                rcv_isn: AtomicU32::new(0),
-                snd_dsn_base: AtomicU64::new(0),
-                rcv_fallback_base: AtomicU64::new(0),
-                rcv: UnsafeCell::new(RcvState {
-                    map: RcvMap::default(),
-                }),
-            },
+            ),
             GFP_KERNEL,
         )?;
         let ctx = KBox::into_raw(ctx);
@@ -314,6 +342,31 @@ impl Subflow {
         if let Some(meta) = self.meta() {
             meta.set_fallback();
         }
+    }
+
+    /// Resets the subflow (RST to the peer, socket closed): its RST carries MP_TCPRST
+    /// with the reason recorded in `reset_reason`, and MP_FASTCLOSE if
+    /// [`sf::SEND_FASTCLOSE`] is set.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the subflow's socket lock and not the meta socket's spinlock
+    /// (closing the subflow runs its `state_change` callback, which takes it).
+    pub(crate) unsafe fn reset(&self) {
+        // SAFETY: `ssk` is valid (type invariant), locked by the caller.
+        unsafe { bindings::mptcp_rs_subflow_reset(self.ssk) };
+    }
+
+    /// Aborts the connection on this subflow: a reset with MP_FASTCLOSE (RFC 8684
+    /// 3.5); a subflow that fell back gets a plain TCP reset.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Subflow::reset`].
+    pub(crate) unsafe fn fastclose(&self) {
+        self.set(sf::SEND_FASTCLOSE);
+        // SAFETY: as promised by the caller.
+        unsafe { self.reset() };
     }
 
     /// DSN of the next byte the application will queue on this subflow.
@@ -400,6 +453,8 @@ impl Subflow {
                 let off = rel.wrapping_add(1).wrapping_sub(map.ssn);
                 if !map.valid || off >= map.len || len > map.len - off {
                     crate::mib::inc(meta.net(), crate::mib::Mib::DSSNotMatching);
+                    self.reset_reason
+                        .store(rst_reason::MPTCP_ERROR, Ordering::Release);
                     return Err(eproto());
                 }
                 if map.csum.is_some() && off == map.summed {
@@ -421,7 +476,10 @@ impl Subflow {
                 crate::mib::inc(meta.net(), crate::mib::Mib::DuplicateData);
                 // SAFETY: as above.
                 unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
-                rcv.map.account(csum_piece, len, meta)?;
+                rcv.map.account(csum_piece, len, meta).inspect_err(|_| {
+                    self.reset_reason
+                        .store(rst_reason::MIDDLEBOX, Ordering::Release)
+                })?;
                 continue;
             }
             let ofo = after64(dsn, ack);
@@ -435,7 +493,10 @@ impl Subflow {
                 break;
             }
             moved = true;
-            rcv.map.account(csum_piece, len, meta)?;
+            rcv.map.account(csum_piece, len, meta).inspect_err(|_| {
+                self.reset_reason
+                    .store(rst_reason::MIDDLEBOX, Ordering::Release)
+            })?;
             if ofo {
                 crate::mib::inc(meta.net(), crate::mib::Mib::OFOQueue);
             } else {
@@ -621,12 +682,21 @@ unsafe fn has_mptcp_option(skb: *const bindings::sk_buff) -> bool {
 
 /// Writes `opt` into `opts` for `write_options`; returns its size padded to 4 bytes.
 fn stash(opts: *mut bindings::mptcp_out_options, opt: &MptcpOption) -> Option<c_uint> {
+    stash_all(opts, core::slice::from_ref(opt))
+}
+
+/// Writes the options of `list` one after the other into `opts`; returns their size
+/// padded to 4 bytes.
+fn stash_all(opts: *mut bindings::mptcp_out_options, list: &[MptcpOption]) -> Option<c_uint> {
     let mut cap: usize = 0;
     // SAFETY: `opts` is TCP's option scratch space for this segment.
     let buf = unsafe { bindings::mptcp_rs_out_buf(opts, &mut cap) };
     // SAFETY: the shim returns `cap` writable bytes inside `opts`.
     let out = unsafe { core::slice::from_raw_parts_mut(buf, cap) };
-    let n = opt.write(out).ok()?;
+    let mut n = 0;
+    for opt in list {
+        n += opt.write(out.get_mut(n..)?).ok()?;
+    }
     let n16 = u16::try_from(n).ok()?;
     // SAFETY: as above.
     unsafe { bindings::mptcp_rs_out_set_len(opts, n16) };
@@ -735,6 +805,9 @@ pub(crate) fn established_options(
             bindings::mptcp_rs_skb_tcp_flags(skb),
         )
     };
+    if flags & TCPHDR_RST != 0 {
+        return rst_options(ctx, meta, remaining, opts);
+    }
     let snd_isn = ctx.snd_isn.load(Ordering::Acquire);
     let rel = seq.wrapping_sub(snd_isn);
     let dsn = ctx
@@ -821,6 +894,53 @@ pub(crate) fn established_options(
         Some(n) => n as c_int,
         None => -1,
     }
+}
+
+/// The options of a reset we send: MP_FASTCLOSE when the connection is aborted, then
+/// MP_TCPRST with our reason, each if it fits (RFC 8684 3.5, 3.6).
+fn rst_options(
+    ctx: &Subflow,
+    meta: &Meta,
+    remaining: c_uint,
+    opts: *mut bindings::mptcp_out_options,
+) -> c_int {
+    let fastclose = MptcpOption::MpFastclose {
+        receiver_key: meta.remote_key(),
+    };
+    let tcprst = MptcpOption::MpTcpRst {
+        flags: 0,
+        reason: ctx.reset_reason.load(Ordering::Acquire),
+    };
+    let with_fastclose = [fastclose, tcprst];
+    let list: &[MptcpOption] = if ctx.has(sf::SEND_FASTCLOSE) {
+        &with_fastclose
+    } else {
+        core::slice::from_ref(&tcprst)
+    };
+    let mut need: usize = 0;
+    for o in list {
+        need += o.wire_len().unwrap_or(usize::MAX / 4);
+    }
+    let list = if need > remaining as usize {
+        // a timestamp left too little room: MP_FASTCLOSE matters more
+        list.get(..1).unwrap_or(&[])
+    } else {
+        list
+    };
+    let Some(n) = stash_all(opts, list) else {
+        return -1;
+    };
+    if n > remaining {
+        return -1;
+    }
+    for o in list {
+        let mib = match o {
+            MptcpOption::MpFastclose { .. } => crate::mib::Mib::MPFastcloseTx,
+            _ => crate::mib::Mib::MPRstTx,
+        };
+        crate::mib::inc(meta.net(), mib);
+    }
+    n as c_int
 }
 
 /// `incoming_options`: DATA_ACKs, mappings (as skb extensions), DATA_FIN, FASTCLOSE.
@@ -979,22 +1099,7 @@ extern "C" fn clone(
         }
     };
     let _ = req;
-    let ctx = KBox::new(
-        Subflow {
-            meta: AtomicPtr::new(ptr::null_mut()),
-            ssk: newsk,
-            cbs,
-            flags: AtomicU32::new(0),
-            snd_isn: AtomicU32::new(0),
-            rcv_isn: AtomicU32::new(0),
-            snd_dsn_base: AtomicU64::new(0),
-            rcv_fallback_base: AtomicU64::new(0),
-            rcv: UnsafeCell::new(RcvState {
-                map: RcvMap::default(),
-            }),
-        },
-        GFP_ATOMIC,
-    );
+    let ctx = KBox::new(Subflow::new(ptr::null_mut(), newsk, cbs), GFP_ATOMIC);
     match ctx {
         Ok(ctx) => {
             // SAFETY: the child inherited our ULP ops from the listener; it takes its

@@ -66,6 +66,12 @@ def pair(fam, host):
     return c, s, port
 
 
+def mptcpext():
+    """This namespace's MPTcpExt counters."""
+    rows = [l.split() for l in open("/proc/net/netstat") if l.startswith("MPTcpExt:")]
+    return {k: int(v) for k, v in zip(rows[0][1:], rows[1][1:])} if len(rows) == 2 else {}
+
+
 def free_port(fam, host):
     t = socket.socket(fam, socket.SOCK_STREAM)
     t.bind((host, 0))
@@ -290,6 +296,42 @@ def main():
         t.join()
         expect(bytes(got) == blob, f"got {len(got)} bytes, content differs")
         c.close(); s.close()
+
+    if fam == socket.AF_INET6:
+        @check("v4_mapped_connect_uses_mptcp")
+        def _():
+            # an IPv6 socket connecting to ::ffff:127.0.0.1 (a dual-stack listener):
+            # MP_CAPABLE completes (counters), no fallback, data flows both ways
+            before = mptcpext()
+            ls = msock(fam)
+            ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            ls.bind(("::", 0))
+            ls.listen(1)
+            c = msock(fam)
+            c.settimeout(10)
+            c.connect(("::ffff:127.0.0.1", ls.getsockname()[1]))
+            ls.settimeout(10)
+            s, peer = ls.accept()
+            s.settimeout(10)
+            expect(peer[0] == "::ffff:127.0.0.1", f"accepted from {peer[0]}")
+            expect(c.getpeername()[0] == "::ffff:127.0.0.1", f"peer name {c.getpeername()}")
+            blob = bytes(range(256)) * 1024
+            c.sendall(blob)
+            got = bytearray()
+            while len(got) < len(blob):
+                got += s.recv(1 << 16)
+            s.sendall(got)
+            back = bytearray()
+            while len(back) < len(blob):
+                back += c.recv(1 << 16)
+            expect(bytes(back) == blob, "data differs")
+            c.close(); s.close(); ls.close()
+            after = mptcpext()
+            d = {k: after[k] - before.get(k, 0) for k in after}
+            expect(d["MPCapableSYNACKRX"] == 1 and d["MPCapableACKRX"] == 1,
+                   f"MP_CAPABLE not completed: {d['MPCapableSYNACKRX']} SYN/ACK, {d['MPCapableACKRX']} ACK")
+            expect(d["MPCapableFallbackSYNACK"] == 0 and d["MPCapableFallbackACK"] == 0,
+                   "the connection fell back to TCP")
 
     for fn in CHECKS:
         fn()

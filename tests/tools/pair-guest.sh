@@ -152,3 +152,33 @@ pair_xfer_client() {
 	pair__finish "$name"
 	info "$name: client side done ($proto to [$addr]:$port)"
 }
+
+# pair_abort_server NAME MODE [4|6] / pair_abort_client NAME MODE [4|6]
+#   one connection closed abortively by the client (tests/tools/abort.py MODE: unread
+#   or linger0): the server's read must end with ECONNRESET (MP_FASTCLOSE between two
+#   MPTCP hosts); its JSON line is left in $VM_SHARE/NAME.server.json
+pair_abort_server() {
+	local name=$1 mode=$2 fam=${3:-4} addr=$SELF4 i
+	[ "$fam" = 6 ] && addr=$SELF6
+	pair__port=$((pair__port + 1))
+	python3 "$REPO/tests/tools/abort.py" server --bind "$addr" --port "$pair__port" --mode "$mode" \
+		>"$SHARE/$name.server.json" 2>"$SHARE/$name.server.err" &
+	local pid=$!
+	for i in $(seq 100); do
+		grep -q listening "$SHARE/$name.server.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	pair_signal "$name.ready" "$pair__port"
+	wait "$pid" || fail "$name: abortive close ($mode) by the client: the server saw $(cat "$SHARE/$name.server.json" "$SHARE/$name.server.err")"
+	pair__finish "$name"
+	info "$name: server saw $(cat "$SHARE/$name.server.json")"
+}
+
+pair_abort_client() {
+	local name=$1 mode=$2 fam=${3:-4} addr=$PEER4 port
+	[ "$fam" = 6 ] && addr=$PEER6
+	port=$(pair_wait "$name.ready") || exit 1
+	python3 "$REPO/tests/tools/abort.py" client --connect "$addr" --port "$port" --mode "$mode" \
+		2>"$SHARE/$name.client.err" || fail "$name: client ($mode) failed: $(cat "$SHARE/$name.client.err")"
+	pair__finish "$name"
+}

@@ -5,7 +5,10 @@
 # every byte's SHA-256 agrees on both ends, and both sides' MPTcpExt counters show
 # MP_CAPABLE handshakes completed without fallback, i.e. MPTCP was really used. Any
 # kernel that provides MPTCP on either side (reference, custom + mptcp_rs), so the
-# counters of whichever side runs upstream MPTCP are among those checked.
+# counters of whichever side runs upstream MPTCP are among those checked. Then the
+# client closes two connections abortively (data left unread; SO_LINGER 0): the
+# server's read ends with ECONNRESET and the counters show MP_FASTCLOSE sent and
+# received.
 #   run by tests/lib/pair.sh: SCRIPT server | SCRIPT client (guests), SCRIPT check SHARE (host)
 set -euo pipefail
 role=$1 bytes=${MPTCP_RS_PAIR_BYTES:-$((16 << 20))} csum=${MPTCP_RS_PAIR_CSUM:-0}
@@ -27,6 +30,11 @@ server)
 	pair_xfer_server v6 mptcp "$bytes" 6
 	pair_nstat nstat.after
 	pair_qdisc_save
+	# no loss for the aborts: a reset is sent once, never retransmitted
+	tc qdisc del dev "$PAIR_DEV" root
+	pair_abort_server abort-unread unread 4
+	pair_abort_server abort-linger0 linger0 6
+	pair_nstat nstat.abort
 	;;
 client)
 	pair_link_up
@@ -37,6 +45,11 @@ client)
 	pair_xfer_client v6 mptcp "$bytes" 6
 	pair_nstat client.nstat.after
 	pair_qdisc_save
+	# no loss for the aborts: a reset is sent once, never retransmitted
+	tc qdisc del dev "$PAIR_DEV" root
+	pair_abort_client abort-unread unread 4
+	pair_abort_client abort-linger0 linger0 6
+	pair_nstat client.nstat.abort
 	;;
 check)
 	pair_check_xfer v4 "$bytes"
@@ -63,6 +76,14 @@ check)
 	(($(c MPTcpExtMPCapableFallbackSYNACK) == 0)) || { echo "FAIL: the client fell back to TCP" >&2; exit 1; }
 	(($(d MPTcpExtDataCsumErr) + $(c MPTcpExtDataCsumErr) == 0)) || { echo "FAIL: DSS checksum errors" >&2; exit 1; }
 	(($(d TcpRetransSegs) > 0)) || { echo "FAIL: no retransmission: netem's loss was not in the way" >&2; exit 1; }
+	# the abortive closes
+	da() { pair_delta nstat.after nstat.abort "$1"; }
+	ca() { pair_delta client.nstat.after client.nstat.abort "$1"; }
+	echo "  abortive closes: client MPTcpExtMPFastcloseTx +$(ca MPTcpExtMPFastcloseTx)" \
+		"MPTcpExtMPRstTx +$(ca MPTcpExtMPRstTx); server MPTcpExtMPFastcloseRx +$(da MPTcpExtMPFastcloseRx)" \
+		"MPTcpExtMPRstRx +$(da MPTcpExtMPRstRx)"
+	(($(ca MPTcpExtMPFastcloseTx) >= 2)) || { echo "FAIL: the client did not send MP_FASTCLOSE" >&2; exit 1; }
+	(($(da MPTcpExtMPFastcloseRx) >= 2)) || { echo "FAIL: the server did not receive MP_FASTCLOSE" >&2; exit 1; }
 	;;
 *) echo "usage: $0 server|client|check SHARE" >&2; exit 2 ;;
 esac

@@ -451,6 +451,9 @@ impl Meta {
             // callback, which takes it. Our caller holds the subflow's lock.
             // SAFETY: as said.
             unsafe { sf.reset() };
+        } else {
+            // SAFETY: as above.
+            unsafe { sf.flush_mp_fail() };
         }
         // SAFETY: as above.
         unsafe { bindings::mptcp_rs_wake_readers(self.sk) };
@@ -623,6 +626,9 @@ impl Meta {
                 self.set(mf::BROKEN);
                 // SAFETY: the subflow is locked; the meta spinlock is not held.
                 unsafe { ctx.reset() };
+            } else {
+                // SAFETY: as above.
+                unsafe { ctx.flush_mp_fail() };
             }
             self.process_events();
             if !fin_before && self.has(mf::RCV_DATA_FIN_DONE) {

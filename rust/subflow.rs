@@ -35,6 +35,11 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 
 /// A protocol violation by the peer.
+/// A DSS checksum failed (EBADMSG, as upstream reports it on the subflow).
+fn ebadmsg() -> Error {
+    Error::from_errno(-74)
+}
+
 fn eproto() -> Error {
     Error::from_errno(-71)
 }
@@ -60,6 +65,13 @@ pub(crate) mod sf {
     pub(crate) const MPC_DATA_SENT: u32 = 1 << 4;
     /// Our reset of this subflow carries MP_FASTCLOSE (the connection is aborted).
     pub(crate) const SEND_FASTCLOSE: u32 = 1 << 5;
+    /// MP_FAIL (DSN in `fail_dsn`) waits for the next pure ACK.
+    pub(crate) const SEND_MP_FAIL: u32 = 1 << 6;
+    /// We sent MP_FAIL: the peer's infinite mapping ends MPTCP on this connection.
+    pub(crate) const FAIL_SENT: u32 = 1 << 7;
+    /// The peer sent MP_FAIL: our next data segment carries an infinite mapping and
+    /// the connection falls back to TCP (RFC 8684 3.7).
+    pub(crate) const SEND_INFINITE_MAP: u32 = 1 << 8;
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -115,7 +127,7 @@ impl RcvMap {
             Ok(())
         } else {
             crate::mib::inc(meta.net(), crate::mib::Mib::DataCsumErr);
-            Err(eproto())
+            Err(ebadmsg())
         }
     }
 }
@@ -149,6 +161,9 @@ pub(crate) struct Subflow {
     rcv_fallback_base: AtomicU64,
     /// MP_TCPRST reason carried by a reset we send (`MPTCP_RST_*`).
     reset_reason: AtomicU8,
+    /// DSN our MP_FAIL names: the start of the mapping that failed its checksum (or
+    /// the peer's, echoed).
+    fail_dsn: AtomicU64,
     rcv: UnsafeCell<RcvState>,
 }
 
@@ -254,6 +269,7 @@ impl Subflow {
             snd_dsn_base: AtomicU64::new(0),
             rcv_fallback_base: AtomicU64::new(0),
             reset_reason: AtomicU8::new(rst_reason::UNSPECIFIED),
+            fail_dsn: AtomicU64::new(0),
             rcv: UnsafeCell::new(RcvState {
                 map: RcvMap::default(),
             }),
@@ -332,6 +348,10 @@ impl Subflow {
         self.flags.fetch_or(flag, Ordering::AcqRel);
     }
 
+    fn clear(&self, flag: u32) {
+        self.flags.fetch_and(!flag, Ordering::AcqRel);
+    }
+
     /// The subflow stops speaking MPTCP: TCP no longer calls our hooks for it, and its
     /// bytes carry consecutive DSNs from `dsn_at_rcv_isn` on (the infinite mapping).
     fn fall_back(&self, dsn_at_rcv_isn: u64) {
@@ -367,6 +387,71 @@ impl Subflow {
         self.set(sf::SEND_FASTCLOSE);
         // SAFETY: as promised by the caller.
         unsafe { self.reset() };
+    }
+
+    /// The outcome of checking a mapping (`RcvMap::account`) after its data went to
+    /// the meta socket. A DSS checksum failure on the only subflow is RFC 8684 3.7's
+    /// case for MP_FAIL: the data stays delivered (TCP acknowledged it, as it
+    /// would deliver a middlebox's rewrite), we send MP_FAIL with the mapping's DSN
+    /// and the peer's infinite mapping makes both ends fall back to TCP. Otherwise
+    /// the subflow is reset (MP_TCPRST: middlebox interference).
+    fn mapping_checked(&self, checked: Result, map_dsn: u64) -> Result {
+        match checked {
+            Ok(()) => Ok(()),
+            Err(e) if e == ebadmsg() => {
+                if !self.has(sf::FAIL_SENT) {
+                    self.fail_dsn.store(map_dsn, Ordering::Release);
+                    self.set(sf::FAIL_SENT | sf::SEND_MP_FAIL);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.reset_reason
+                    .store(rst_reason::MIDDLEBOX, Ordering::Release);
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends the pending MP_FAIL on a pure ACK now.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the subflow's socket lock and not the meta socket's spinlock.
+    pub(crate) unsafe fn flush_mp_fail(&self) {
+        if self.has(sf::SEND_MP_FAIL) {
+            // SAFETY: `ssk` is valid (type invariant) and locked by the caller.
+            unsafe { bindings::mptcp_rs_tcp_send_ack(self.ssk) };
+        }
+    }
+
+    /// The DSN of the peer's byte at `rcv_isn` if its mapping is linear from the last
+    /// one received (what continues as plain TCP after an infinite mapping).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the subflow's socket lock.
+    unsafe fn rcv_linear_base(&self, meta: &Meta) -> u64 {
+        // SAFETY: `rcv` is only used under the subflow lock (caller).
+        let map = unsafe { &(*self.rcv.get()).map };
+        if map.valid {
+            map.dsn.wrapping_add(1).wrapping_sub(u64::from(map.ssn))
+        } else {
+            // nothing mapped yet: the peer's data starts at the next DSN we expect
+            meta.ack_seq()
+        }
+    }
+
+    /// After falling back in the middle of [`Subflow::move_to_meta`]: moves the rest
+    /// as plain TCP data.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Subflow::move_to_meta`].
+    unsafe fn move_fallback_rest(&self, meta: &Meta, moved: bool) -> Result<bool> {
+        // SAFETY: as promised by the caller.
+        let more = unsafe { self.move_to_meta(meta) }?;
+        Ok(moved || more)
     }
 
     /// DSN of the next byte the application will queue on this subflow.
@@ -451,7 +536,15 @@ impl Subflow {
                 let map = &rcv.map;
                 // mappings count subflow bytes from 1 (the ISN takes 0)
                 let off = rel.wrapping_add(1).wrapping_sub(map.ssn);
-                if !map.valid || off >= map.len || len > map.len - off {
+                let outside = !map.valid || off >= map.len || len > map.len - off;
+                if outside && self.has(sf::FAIL_SENT) && map.valid {
+                    // After our MP_FAIL, data without a mapping: the peer's infinite
+                    // mapping was lost; its data continues the last mapping's offset.
+                    self.fall_back(map.dsn.wrapping_add(1).wrapping_sub(u64::from(map.ssn)));
+                    // SAFETY: as promised by our caller.
+                    return unsafe { self.move_fallback_rest(meta, moved) };
+                }
+                if outside {
                     crate::mib::inc(meta.net(), crate::mib::Mib::DSSNotMatching);
                     self.reset_reason
                         .store(rst_reason::MPTCP_ERROR, Ordering::Release);
@@ -476,10 +569,8 @@ impl Subflow {
                 crate::mib::inc(meta.net(), crate::mib::Mib::DuplicateData);
                 // SAFETY: as above.
                 unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
-                rcv.map.account(csum_piece, len, meta).inspect_err(|_| {
-                    self.reset_reason
-                        .store(rst_reason::MIDDLEBOX, Ordering::Release)
-                })?;
+                let checked = rcv.map.account(csum_piece, len, meta);
+                self.mapping_checked(checked, rcv.map.dsn)?;
                 continue;
             }
             let ofo = after64(dsn, ack);
@@ -493,10 +584,8 @@ impl Subflow {
                 break;
             }
             moved = true;
-            rcv.map.account(csum_piece, len, meta).inspect_err(|_| {
-                self.reset_reason
-                    .store(rst_reason::MIDDLEBOX, Ordering::Release)
-            })?;
+            let checked = rcv.map.account(csum_piece, len, meta);
+            self.mapping_checked(checked, rcv.map.dsn)?;
             if ofo {
                 crate::mib::inc(meta.net(), crate::mib::Mib::OFOQueue);
             } else {
@@ -808,6 +897,19 @@ pub(crate) fn established_options(
     if flags & TCPHDR_RST != 0 {
         return rst_options(ctx, meta, remaining, opts);
     }
+    if len == 0 && flags & TCPHDR_FIN == 0 && ctx.has(sf::SEND_MP_FAIL) {
+        // MP_FAIL goes alone on a pure ACK
+        let opt = MptcpOption::MpFail {
+            dsn: ctx.fail_dsn.load(Ordering::Acquire),
+        };
+        if opt.wire_len().is_ok_and(|n| n as c_uint <= remaining) {
+            if let Some(n) = stash(opts, &opt) {
+                ctx.clear(sf::SEND_MP_FAIL);
+                crate::mib::inc(meta.net(), crate::mib::Mib::MPFailTx);
+                return n as c_int;
+            }
+        }
+    }
     let snd_isn = ctx.snd_isn.load(Ordering::Acquire);
     let rel = seq.wrapping_sub(snd_isn);
     let dsn = ctx
@@ -827,6 +929,9 @@ pub(crate) fn established_options(
         csum::dss_checksum(dsn, ssn, dl, sum)
     };
 
+    if len > 0 && ctx.has(sf::SEND_INFINITE_MAP) {
+        return infinite_map(ctx, meta, dsn, rel, remaining, opts);
+    }
     let opt = if !ctx.has(sf::FULLY_ESTABLISHED) && rel == 0 && flags & TCPHDR_FIN == 0 {
         // third ACK, and the first data segment until the peer has shown it has our key
         let mut mflags = mpc_flags::HMAC_SHA256;
@@ -894,6 +999,42 @@ pub(crate) fn established_options(
         Some(n) => n as c_int,
         None => -1,
     }
+}
+
+/// The answer to the peer's MP_FAIL (RFC 8684 3.7): this data segment carries an
+/// infinite mapping from its DSN on, and the subflow falls back to TCP (both
+/// directions continue linearly from their last mappings).
+fn infinite_map(
+    ctx: &Subflow,
+    meta: &Meta,
+    dsn: u64,
+    rel: u32,
+    remaining: c_uint,
+    opts: *mut bindings::mptcp_out_options,
+) -> c_int {
+    let opt = MptcpOption::Dss(Dss {
+        data_ack: Some((meta.ack_seq(), true)),
+        map: Some(DssMap {
+            dsn,
+            dsn64: true,
+            ssn: rel.wrapping_add(1),
+            data_len: 0,
+            checksum: meta.checksum().then_some(0),
+        }),
+        data_fin: false,
+    });
+    if !opt.wire_len().is_ok_and(|n| n as c_uint <= remaining) {
+        return -1;
+    }
+    let Some(n) = stash(opts, &opt) else {
+        return -1;
+    };
+    ctx.clear(sf::SEND_INFINITE_MAP);
+    crate::mib::inc(meta.net(), crate::mib::Mib::InfiniteMapTx);
+    // SAFETY: TCP holds the subflow's lock while it builds a segment.
+    let base = unsafe { ctx.rcv_linear_base(meta) };
+    ctx.fall_back(base);
+    n as c_int
 }
 
 /// The options of a reset we send: MP_FASTCLOSE when the connection is aborted, then
@@ -1050,6 +1191,18 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
             }
             MptcpOption::MpTcpRst { .. } => {
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPRstRx);
+            }
+            MptcpOption::MpFail { dsn } => {
+                crate::mib::inc(meta.net(), crate::mib::Mib::MPFailRx);
+                // The peer's checksum check failed on data we sent: with one subflow,
+                // echo MP_FAIL and continue as TCP after an infinite mapping. (Its
+                // echo of our own MP_FAIL needs nothing: its infinite mapping follows.)
+                if !ctx.has(sf::FAIL_SENT) && !ctx.has(sf::SEND_INFINITE_MAP) {
+                    ctx.fail_dsn.store(dsn, Ordering::Release);
+                    ctx.set(sf::SEND_MP_FAIL | sf::SEND_INFINITE_MAP);
+                    // SAFETY: the subflow is locked by TCP (incoming options).
+                    unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
+                }
             }
             _ => {}
         }

@@ -23,5 +23,6 @@
 #include "mptcp_rs_shim.h"
 #include "mptcp_rs_net_shim.h"
 #include "mptcp_rs_mib.h"
+#include "mptcp_rs_pm.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

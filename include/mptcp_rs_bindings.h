@@ -23,5 +23,7 @@
 #include "mptcp_rs_shim.h"
 #include "mptcp_rs_net_shim.h"
 #include "mptcp_rs_mib.h"
+#include "mptcp_rs_pm.h"
+#include "mptcp_rs_sysctl.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

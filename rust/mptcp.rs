@@ -12,6 +12,7 @@ use kernel::prelude::*;
 mod bindings;
 mod mib;
 mod net;
+mod pm;
 // The core is a public API in its host crate (`host/`); in the module it is private,
 // and parts of it (the option codec, the DSS checksum) await the socket layer.
 #[allow(unreachable_pub, dead_code)]
@@ -35,9 +36,11 @@ module! {
 
 struct MptcpRs {
     // Fields drop in declaration order: no new sockets, then stop being the provider,
-    // then the sysctls go.
+    // then the path manager, then the sysctls go.
     _sockets: sock::Registration,
     _provider: provider::Registration,
+    // the path manager's netlink family and per-namespace endpoints
+    _pm: pm::Registration,
     _sysctl: sysctl::Registration,
     // last: everything above may count until it is dropped
     _mib: mib::Registration,
@@ -47,6 +50,7 @@ impl kernel::Module for MptcpRs {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let mib = mib::Registration::new()?;
         let sysctl = sysctl::Registration::new()?;
+        let pm = pm::Registration::new()?;
         subflow::init(module);
         let provider = provider::Registration::new(module)?;
         let sockets = sock::Registration::new(module)?;
@@ -54,6 +58,7 @@ impl kernel::Module for MptcpRs {
         Ok(MptcpRs {
             _sockets: sockets,
             _provider: provider,
+            _pm: pm,
             _sysctl: sysctl,
             _mib: mib,
         })

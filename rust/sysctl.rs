@@ -22,13 +22,28 @@ struct PernetState {
     /// `net.mptcp.close_timeout`, jiffies (shown in seconds): how long an orphaned
     /// connection lingers after close.
     close_timeout: c_uint,
+    /// `net.mptcp.add_addr_timeout`, jiffies (shown in seconds): how long before an
+    /// unacknowledged ADD_ADDR is sent again (path manager; stored only, see
+    /// `Documentation/mptcp-rs/path-manager.rst`).
+    add_addr_timeout: c_uint,
+    /// `net.mptcp.stale_loss_cnt`: retransmission intervals without progress before a
+    /// subflow counts as stale (stored only).
+    stale_loss_cnt: c_uint,
+    /// `net.mptcp.allow_join_initial_addr_port`: the peer may join to the initial
+    /// address and port (stored only).
+    allow_join_initial_addr_port: u8,
+    /// `net.mptcp.add_addr_v6_port_drop_ts`: an ADD_ADDR with an IPv6 address and a
+    /// port may drop the TCP timestamps option (stored only).
+    add_addr_v6_port_drop_ts: u8,
+    /// `net.mptcp.pm_type`, `path_manager`, `scheduler` (stored only).
+    names: bindings::mptcp_rs_pm_names,
     /// The namespace's registration of [`SYSCTL_ENTRIES`] entries.
     header: *mut bindings::ctl_table_header,
     /// The namespace's copy of the table, owned by this state.
     table: *mut bindings::ctl_table,
 }
 
-const SYSCTL_ENTRIES: usize = 4;
+const SYSCTL_ENTRIES: usize = 13;
 
 /// Id assigned by the pernet core to our per-namespace storage.
 struct PernetId(UnsafeCell<c_uint>);
@@ -93,12 +108,20 @@ unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
     state.syn_retrans_before_tcp_fallback = 2;
     // SAFETY: the shim returns a constant.
     state.close_timeout = unsafe { bindings::mptcp_rs_tcp_timewait_len() };
+    // SAFETY: the shim returns a constant.
+    state.add_addr_timeout = unsafe { bindings::mptcp_rs_tcp_rto_max() };
+    state.stale_loss_cnt = 4;
+    state.allow_join_initial_addr_port = 1;
+    state.add_addr_v6_port_drop_ts = 1;
+    // SAFETY: `names` is valid for writes.
+    unsafe { bindings::mptcp_rs_pm_names_init(&raw mut state.names) };
 
     // SAFETY: the shim returns the addresses of the kernel's constant sysctl_vals.
-    let (zero, one) = unsafe {
+    let (zero, one, pm_type_max) = unsafe {
         (
             bindings::mptcp_rs_sysctl_zero(),
             bindings::mptcp_rs_sysctl_one(),
+            bindings::mptcp_rs_pm_type_max(),
         )
     };
     let u8_entry = |name: &'static CStr, data: *mut u8, max: *mut c_void| bindings::ctl_table {
@@ -111,23 +134,89 @@ unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
         extra2: max,
         ..Default::default()
     };
+    let jiffies_entry = |name: &'static CStr, data: *mut c_uint| bindings::ctl_table {
+        procname: name.as_char_ptr(),
+        data: data.cast(),
+        maxlen: size_of::<c_uint>() as c_int,
+        mode: 0o644,
+        proc_handler: Some(bindings::proc_dointvec_jiffies),
+        ..Default::default()
+    };
+    type Handler = unsafe extern "C" fn(
+        *const bindings::ctl_table,
+        c_int,
+        *mut c_void,
+        *mut usize,
+        *mut bindings::loff_t,
+    ) -> c_int;
+    let name_entry =
+        |name: &'static CStr, data: *mut c_char, handler: Handler, mode| bindings::ctl_table {
+            procname: name.as_char_ptr(),
+            data: data.cast(),
+            maxlen: bindings::MPTCP_RS_NAME_MAX as c_int,
+            mode,
+            proc_handler: Some(handler),
+            ..Default::default()
+        };
+    // upstream's order
     let entries: [bindings::ctl_table; SYSCTL_ENTRIES] = [
         u8_entry(c"enabled", &raw mut state.enabled, one),
+        jiffies_entry(c"add_addr_timeout", &raw mut state.add_addr_timeout),
         u8_entry(c"checksum_enabled", &raw mut state.checksum_enabled, one),
+        u8_entry(
+            c"allow_join_initial_addr_port",
+            &raw mut state.allow_join_initial_addr_port,
+            one,
+        ),
+        // any unsigned int, as upstream
+        bindings::ctl_table {
+            procname: c"stale_loss_cnt".as_char_ptr(),
+            data: (&raw mut state.stale_loss_cnt).cast(),
+            maxlen: size_of::<c_uint>() as c_int,
+            mode: 0o644,
+            proc_handler: Some(bindings::proc_douintvec_minmax),
+            ..Default::default()
+        },
+        bindings::ctl_table {
+            proc_handler: Some(bindings::mptcp_rs_proc_pm_type),
+            ..u8_entry(c"pm_type", &raw mut state.names.pm_type, pm_type_max)
+        },
+        name_entry(
+            c"scheduler",
+            (&raw mut state.names.scheduler).cast(),
+            bindings::mptcp_rs_proc_scheduler,
+            0o644,
+        ),
+        name_entry(
+            c"available_schedulers",
+            core::ptr::null_mut(),
+            bindings::mptcp_rs_proc_available_schedulers,
+            0o444,
+        ),
+        jiffies_entry(c"close_timeout", &raw mut state.close_timeout),
         // no upper bound but the type's, as upstream
         u8_entry(
             c"syn_retrans_before_tcp_fallback",
             &raw mut state.syn_retrans_before_tcp_fallback,
             core::ptr::null_mut(),
         ),
-        bindings::ctl_table {
-            procname: c"close_timeout".as_char_ptr(),
-            data: (&raw mut state.close_timeout).cast(),
-            maxlen: size_of::<c_uint>() as c_int,
-            mode: 0o644,
-            proc_handler: Some(bindings::proc_dointvec_jiffies),
-            ..Default::default()
-        },
+        name_entry(
+            c"path_manager",
+            (&raw mut state.names.path_manager).cast(),
+            bindings::mptcp_rs_proc_path_manager,
+            0o644,
+        ),
+        name_entry(
+            c"available_path_managers",
+            core::ptr::null_mut(),
+            bindings::mptcp_rs_proc_available_path_managers,
+            0o444,
+        ),
+        u8_entry(
+            c"add_addr_v6_port_drop_ts",
+            &raw mut state.add_addr_v6_port_drop_ts,
+            one,
+        ),
     ];
     let table = match KBox::new(entries, GFP_KERNEL) {
         Ok(t) => KBox::into_raw(t).cast::<bindings::ctl_table>(),

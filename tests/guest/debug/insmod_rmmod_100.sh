@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On the debug kernel (lockdep, DEBUG_ATOMIC_SLEEP, kmemleak, KFENCE, DEBUG_OBJECTS):
 # load and unload mptcp_rs 100 times, with network namespaces created, their sysctls
-# written and MPTcpExt counters read, and destroyed while it is loaded and, every
+# written, path manager endpoints added (there and in the initial namespace) and
+# MPTcpExt counters read, and destroyed while it is loaded and, every
 # tenth time, mptcp_lia and mptcp_olia loaded, used by a socket and unloaded; then
 # require a clean kernel log and no kmemleak report.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
@@ -16,8 +17,13 @@ dmesg -C
 for i in $(seq 100); do
 	insmod "$ko" || fail "insmod #$i failed"
 	[ "$(cat /proc/sys/net/mptcp/enabled)" = 1 ] || fail "no sysctl after insmod #$i"
+	# path manager endpoints left in the initial namespace: freed by rmmod
+	ip mptcp endpoint add 10.1.0.1 subflow && ip mptcp endpoint add 10.1.0.2 id 200 signal ||
+		fail "ip mptcp endpoint add #$i failed"
 	if ((i % 10 == 0)); then
 		ip netns add leak$i && ip netns exec leak$i sysctl -qw net.mptcp.enabled=0 &&
+			ip netns exec leak$i sysctl -qw net.mptcp.path_manager=userspace &&
+			ip -n leak$i mptcp endpoint add 10.0.0.$i signal && ip -n leak$i mptcp limits set subflows 4 &&
 			ip netns exec leak$i grep -q '^MPTcpExt: MPCapableSYNRX ' /proc/net/netstat && ip netns del leak$i ||
 			fail "namespace round trip #$i failed"
 		# the congestion control modules too, each with a socket using it

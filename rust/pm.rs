@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The in-kernel path manager's configuration: endpoints and limits per network
+//! namespace, set through the generic netlink family `mptcp_pm` (`ip mptcp endpoint`,
+//! `ip mptcp limits`, `pm_nl_ctl`) with upstream's semantics (`net/mptcp/pm_kernel.c`).
+//!
+//! Each namespace has one [`Table`] behind a mutex: netlink handlers run in process
+//! context and may sleep (the table grows with `GFP_KERNEL_ACCOUNT` under the lock).
+//! The netlink side (registration, policies, parsing, replies, extack) is C, in
+//! `rust/pm_netlink_shim.c`; it calls the `extern "C"` functions of [`OPS`].
+//!
+//! Nothing reads the table yet: mptcp_rs has no MP_JOIN or ADD_ADDR, so endpoints and
+//! limits are stored and shown only (see `Documentation/mptcp-rs/path-manager.rst`).
+
+use crate::{bindings, net::Net};
+use core::cell::UnsafeCell;
+use kernel::{error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
+
+/// An endpoint as netlink carries it (parsed by the shim).
+type Endpoint = bindings::mptcp_rs_pm_endpoint;
+
+const SIGNAL: u32 = bindings::MPTCP_RS_PM_FLAG_SIGNAL;
+const SUBFLOW: u32 = bindings::MPTCP_RS_PM_FLAG_SUBFLOW;
+const BACKUP: u32 = bindings::MPTCP_RS_PM_FLAG_BACKUP;
+const FULLMESH: u32 = bindings::MPTCP_RS_PM_FLAG_FULLMESH;
+const IMPLICIT: u32 = bindings::MPTCP_RS_PM_FLAG_IMPLICIT;
+const LAMINAR: u32 = bindings::MPTCP_RS_PM_FLAG_LAMINAR;
+const AF_UNSPEC: u16 = bindings::MPTCP_RS_AF_UNSPEC as u16;
+const AF_INET: u16 = bindings::MPTCP_RS_AF_INET as u16;
+const AF_INET6: u16 = bindings::MPTCP_RS_AF_INET6 as u16;
+
+/// `EOPNOTSUPP`, which `kernel::error::code` does not name.
+fn eopnotsupp() -> Error {
+    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as c_int))
+}
+
+/// The largest endpoint id, and the most endpoints a namespace may have
+/// (upstream's `MPTCP_PM_MAX_ADDR_ID`).
+const MAX_ID: u8 = u8::MAX;
+/// The largest value of either limit (upstream's `MPTCP_PM_SUBFLOWS_MAX`).
+const LIMIT_MAX: u32 = 64;
+/// Extra subflows allowed by default ("2 subflows ought to be enough for anybody").
+const DEFAULT_EXTRA_SUBFLOWS: u8 = 2;
+
+/// A set of endpoint ids (0..=255).
+#[derive(Default)]
+struct IdSet {
+    low: u128,
+    high: u128,
+}
+
+impl IdSet {
+    fn word(&mut self, id: u8) -> (&mut u128, u128) {
+        let bit = 1u128 << (id & 127);
+        if id < 128 {
+            (&mut self.low, bit)
+        } else {
+            (&mut self.high, bit)
+        }
+    }
+
+    fn contains(&self, id: u8) -> bool {
+        let word = if id < 128 { self.low } else { self.high };
+        word & (1u128 << (id & 127)) != 0
+    }
+
+    fn insert(&mut self, id: u8) {
+        let (word, bit) = self.word(id);
+        *word |= bit;
+    }
+
+    fn remove(&mut self, id: u8) {
+        let (word, bit) = self.word(id);
+        *word &= !bit;
+    }
+
+    /// The smallest id from `from` on that is not in the set (upstream's
+    /// `find_next_zero_bit()`); never 0.
+    fn first_free(&self, from: u8) -> Option<u8> {
+        (from.max(1)..=MAX_ID).find(|&id| !self.contains(id))
+    }
+}
+
+/// The IPv4 address of `ep`, or of its v4-mapped IPv6 address.
+fn ipv4_of(ep: &Endpoint) -> Option<[u8; 4]> {
+    match (ep.family, ep.addr) {
+        (AF_INET, [a, b, c, d, ..]) => Some([a, b, c, d]),
+        (AF_INET6, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d]) => Some([a, b, c, d]),
+        _ => None,
+    }
+}
+
+/// Whether `a` and `b` are the same address, and port if `use_port` (upstream's
+/// `mptcp_addresses_equal()`: an IPv4 address equals its v4-mapped IPv6 form).
+fn addresses_equal(a: &Endpoint, b: &Endpoint, use_port: bool) -> bool {
+    let same = if a.family == b.family {
+        if a.family == AF_INET {
+            ipv4_of(a) == ipv4_of(b)
+        } else {
+            a.addr == b.addr
+        }
+    } else if a.family == AF_INET || b.family == AF_INET {
+        ipv4_of(a).is_some() && ipv4_of(a) == ipv4_of(b)
+    } else {
+        false
+    };
+    same && (!use_port || a.port == b.port)
+}
+
+/// Whether `ep` is announced with its port: a `signal` endpoint that is not `subflow`.
+fn uses_port(ep: &Endpoint) -> bool {
+    ep.flags & (SIGNAL | SUBFLOW) == SIGNAL
+}
+
+/// An error of a netlink command: the errno and, if any, the extack message that
+/// upstream reports against the request's address attribute.
+type CmdError = (Error, Option<&'static CStr>);
+
+/// One namespace's endpoints and limits (upstream's `struct pm_nl_pernet`).
+struct Table {
+    /// The endpoints, in no particular order (lookups follow upstream's list order
+    /// explicitly, dumps go by id).
+    endpoints: KVec<Endpoint>,
+    /// The ids in use.
+    ids: IdSet,
+    /// Where the search for a free id starts.
+    next_id: u8,
+    /// Endpoints with each flag (upstream's `endp_*_max`), for the future data path.
+    signal: u8,
+    subflow: u8,
+    laminar: u8,
+    fullmesh: u8,
+    /// `add_addr_accepted`: ADD_ADDRs accepted per connection.
+    add_addr_accepted: u8,
+    /// `subflows`: extra subflows per connection.
+    extra_subflows: u8,
+}
+
+impl Table {
+    fn new() -> Self {
+        Self {
+            endpoints: KVec::new(),
+            ids: IdSet::default(),
+            next_id: 1,
+            signal: 0,
+            subflow: 0,
+            laminar: 0,
+            fullmesh: 0,
+            add_addr_accepted: 0,
+            extra_subflows: DEFAULT_EXTRA_SUBFLOWS,
+        }
+    }
+
+    /// Adds (or, with `-1`, removes) `ep`'s flags to the per-flag counts.
+    fn count(&mut self, flags: u32, add: bool) {
+        let step = |n: u8| {
+            if add {
+                n.wrapping_add(1)
+            } else {
+                n.wrapping_sub(1)
+            }
+        };
+        if flags & SIGNAL != 0 {
+            self.signal = step(self.signal);
+        }
+        if flags & SUBFLOW != 0 {
+            self.subflow = step(self.subflow);
+        }
+        if flags & LAMINAR != 0 {
+            self.laminar = step(self.laminar);
+        }
+        if flags & FULLMESH != 0 {
+            self.fullmesh = step(self.fullmesh);
+        }
+    }
+
+    fn position_by_id(&self, id: u8) -> Option<usize> {
+        self.endpoints.iter().position(|e| e.id == id)
+    }
+
+    /// The endpoint `addr` refers to, as upstream's `__lookup_addr()` finds it: endpoints
+    /// with a port (first in upstream's list) match address and port, the others the
+    /// address only.
+    fn position_by_addr(&self, addr: &Endpoint) -> Option<usize> {
+        self.endpoints
+            .iter()
+            .position(|e| e.port != 0 && addresses_equal(e, addr, true))
+            .or_else(|| {
+                self.endpoints
+                    .iter()
+                    .position(|e| e.port == 0 && addresses_equal(e, addr, false))
+            })
+    }
+
+    /// Inserts `ep`, allocating its id if it has none (upstream's
+    /// `mptcp_pm_nl_append_new_local_addr()` with `replace`); returns the id.
+    fn insert(&mut self, mut ep: Endpoint) -> Result<u8> {
+        if self.next_id == MAX_ID {
+            self.next_id = 1;
+        }
+        if self.endpoints.len() >= usize::from(MAX_ID) {
+            return Err(ERANGE);
+        }
+        if ep.id != 0 && self.ids.contains(ep.id) {
+            return Err(EBUSY);
+        }
+        if !uses_port(&ep) {
+            ep.port = 0;
+        }
+        // no duplicate address; port-based endpoints differ by port. An implicit
+        // endpoint (created for a connection's address) is replaced when the new one
+        // asks for no particular id.
+        let mut replaced = None;
+        for (i, cur) in self.endpoints.iter().enumerate() {
+            if addresses_equal(cur, &ep, cur.port != 0 || ep.port != 0) {
+                if cur.flags & IMPLICIT == 0 {
+                    return Err(EEXIST);
+                }
+                if ep.id != 0 {
+                    return Err(EINVAL);
+                }
+                ep.id = cur.id;
+                replaced = Some(i);
+                break;
+            }
+        }
+        if ep.id == 0 {
+            ep.id = match self.ids.first_free(self.next_id) {
+                Some(id) => id,
+                None if self.next_id != 1 => {
+                    self.next_id = 1;
+                    self.ids.first_free(1).ok_or(EINVAL)?
+                }
+                None => return Err(EINVAL),
+            };
+        }
+        match replaced.and_then(|i| self.endpoints.get_mut(i)) {
+            Some(slot) => *slot = ep,
+            None => self.endpoints.push(ep, GFP_KERNEL_ACCOUNT)?,
+        }
+        self.ids.insert(ep.id);
+        if ep.id > self.next_id {
+            self.next_id = ep.id;
+        }
+        self.count(ep.flags, true);
+        Ok(ep.id)
+    }
+
+    fn remove(&mut self, id: u8) -> Result<(), CmdError> {
+        let not_found = (EINVAL, Some(c"address not found"));
+        let i = self.position_by_id(id).ok_or(not_found)?;
+        let ep = self.endpoints.remove(i).map_err(|_| not_found)?;
+        self.count(ep.flags, false);
+        self.ids.remove(ep.id);
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        // drop the storage too: a flushed namespace holds no memory for endpoints
+        self.endpoints = KVec::new();
+        self.ids = IdSet::default();
+        self.next_id = 1;
+        self.signal = 0;
+        self.subflow = 0;
+        self.laminar = 0;
+        self.fullmesh = 0;
+    }
+
+    /// The endpoint with the smallest id above `after`.
+    fn next_after(&self, after: u8) -> Option<Endpoint> {
+        self.endpoints
+            .iter()
+            .filter(|e| e.id > after)
+            .min_by_key(|e| e.id)
+            .copied()
+    }
+
+    /// Changes the `backup` and `fullmesh` flags of the endpoint `ep` names (by id when
+    /// it has no family), as upstream's `mptcp_pm_nl_set_flags()`.
+    fn set_flags(&mut self, ep: &Endpoint) -> Result<(), CmdError> {
+        const MASK: u32 = BACKUP | FULLMESH;
+        let position = if ep.family == AF_UNSPEC {
+            if ep.id == 0 {
+                return Err((eopnotsupp(), Some(c"missing address ID")));
+            }
+            self.position_by_id(ep.id)
+        } else {
+            self.position_by_addr(ep)
+        };
+        let entry = position
+            .and_then(|i| self.endpoints.get_mut(i))
+            .ok_or((EINVAL, Some(c"address not found")))?;
+        if ep.flags & FULLMESH != 0 && entry.flags & (SIGNAL | IMPLICIT) != 0 {
+            return Err((EINVAL, Some(c"invalid addr flags")));
+        }
+        let changed = (ep.flags ^ entry.flags) & MASK;
+        entry.flags = (entry.flags & !MASK) | (ep.flags & MASK);
+        let now_fullmesh = entry.flags & FULLMESH != 0;
+        if changed & FULLMESH != 0 {
+            self.count(FULLMESH, now_fullmesh);
+        }
+        Ok(())
+    }
+}
+
+/// Per-namespace storage, allocated zeroed (`table` is `None`) by the pernet core.
+#[repr(C)]
+struct PernetState {
+    /// The namespace's table, from `pernet_init` to `pernet_exit`.
+    table: Option<Pin<KBox<Mutex<Table>>>>,
+}
+
+/// Id assigned by the pernet core to our per-namespace storage; 0 while no
+/// [`Registration`] exists.
+struct PernetId(UnsafeCell<c_uint>);
+// SAFETY: written by `register_pernet_subsys()` while `Registration::new` runs and reset
+// by `Registration::drop`; the netlink family, the only reader, is registered after
+// the first and unregistered before the second.
+unsafe impl Sync for PernetId {}
+static PERNET_ID: PernetId = PernetId(UnsafeCell::new(0));
+
+fn pernet_id() -> c_uint {
+    // SAFETY: see `PernetId`: no write is concurrent with this read.
+    unsafe { PERNET_ID.0.get().read_volatile() }
+}
+
+/// Returns the storage of `net`.
+///
+/// # Safety
+///
+/// `net` is a namespace the pernet core has storage for (from before `pernet_init` to
+/// after `pernet_exit`) and `id` is [`PERNET_ID`] of a live [`Registration`].
+unsafe fn pernet(net: *const bindings::net, id: c_uint) -> *mut PernetState {
+    // SAFETY: per the caller's guarantee `id` indexes storage of `net`.
+    unsafe { bindings::mptcp_rs_net_generic(net, id).cast() }
+}
+
+/// Runs `f` on the table of `net` with its lock held; `None` while mptcp_rs has no
+/// [`Registration`]. May sleep.
+fn with_table<R>(net: &Net, f: impl FnOnce(&mut Table) -> R) -> Option<R> {
+    let id = pernet_id();
+    if id == 0 {
+        return None;
+    }
+    // SAFETY: `id` is that of the live registration; `net` is alive (`Net` invariant), so
+    // its storage exists.
+    let state = unsafe { pernet(net.as_ptr(), id) };
+    // SAFETY: the state lives as long as the namespace; `table` is written only by
+    // `pernet_init`, before the namespace is alive, and `pernet_exit`, after it was.
+    let table = unsafe { (*state).table.as_ref() }?;
+    let mut guard = table.lock();
+    Some(f(&mut guard))
+}
+
+/// Creates the table of a new namespace.
+///
+/// # Safety
+///
+/// Called by the pernet core only, with a namespace whose storage it allocated.
+unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
+    let table = match KBox::pin_init(new_mutex!(Table::new(), "mptcp_rs_pm"), GFP_KERNEL) {
+        Ok(table) => table,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: the pernet core calls us with the storage of `net` allocated, with the id
+    // it assigned to the live registration; nothing else uses it before we return.
+    unsafe { (*pernet(net, pernet_id())).table = Some(table) };
+    0
+}
+
+/// Frees the table of a namespace being destroyed.
+///
+/// # Safety
+///
+/// Called by the pernet core only, once for each `net` that `pernet_init` succeeded for.
+unsafe extern "C" fn pernet_exit(net: *mut bindings::net) {
+    // SAFETY: the namespace is dead: no netlink handler uses its table any more (each
+    // holds a reference on the namespace of its socket).
+    drop(unsafe { (*pernet(net, pernet_id())).table.take() });
+}
+
+/// Writes `msg` to the shim's message pointer.
+///
+/// # Safety
+///
+/// `out` is valid for a write.
+unsafe fn set_msg(out: *mut *const c_char, msg: Option<&'static CStr>) {
+    if let Some(msg) = msg {
+        // SAFETY: valid per the caller; the message is static.
+        unsafe { *out = msg.as_char_ptr() };
+    }
+}
+
+/// Borrows the namespace of a netlink request.
+///
+/// # Safety
+///
+/// `net` is the namespace of the request being handled, alive for `'a` (the requesting
+/// socket holds a reference).
+unsafe fn request_net<'a>(net: *mut bindings::net) -> &'a Net {
+    // SAFETY: per the caller.
+    unsafe { Net::from_raw(net) }
+}
+
+/// `MPTCP_PM_CMD_ADD_ADDR`: upstream's checks of the flags, then the insertion.
+///
+/// # Safety
+///
+/// Called by the shim with a live `net` (see [`request_net`]), a valid `ep` and `msg`.
+unsafe extern "C" fn add(
+    net: *mut bindings::net,
+    ep: *mut Endpoint,
+    msg: *mut *const c_char,
+) -> c_int {
+    // SAFETY: valid per the caller.
+    let ep = unsafe { *ep };
+    let invalid = if ep.port != 0 && !uses_port(&ep) {
+        Some(c"flags must have signal and not subflow when using port")
+    } else if ep.flags & SIGNAL != 0 && ep.flags & FULLMESH != 0 {
+        Some(c"flags mustn't have both signal and fullmesh")
+    } else if ep.flags & IMPLICIT != 0 {
+        Some(c"can't create IMPLICIT endpoint")
+    } else {
+        None
+    };
+    if invalid.is_some() {
+        // SAFETY: valid per the caller.
+        unsafe { set_msg(msg, invalid) };
+        return EINVAL.to_errno();
+    }
+    // SAFETY: per the caller.
+    let net = unsafe { request_net(net) };
+    match with_table(net, |table| table.insert(ep)) {
+        Some(Ok(id)) => c_int::from(id),
+        Some(Err(e)) => e.to_errno(),
+        None => ENODEV.to_errno(),
+    }
+}
+
+/// `MPTCP_PM_CMD_DEL_ADDR`. Id 0 stands for each connection's initial address, which
+/// upstream removes from the connections only: there is nothing to do without them.
+///
+/// # Safety
+///
+/// As for [`add`].
+unsafe extern "C" fn del(net: *mut bindings::net, id: u8, msg: *mut *const c_char) -> c_int {
+    if id == 0 {
+        return 0;
+    }
+    // SAFETY: per the caller.
+    let net = unsafe { request_net(net) };
+    match with_table(net, |table| table.remove(id)) {
+        Some(Ok(())) => 0,
+        Some(Err((e, m))) => {
+            // SAFETY: valid per the caller.
+            unsafe { set_msg(msg, m) };
+            e.to_errno()
+        }
+        None => ENODEV.to_errno(),
+    }
+}
+
+/// The endpoint with `id`.
+///
+/// # Safety
+///
+/// As for [`add`].
+unsafe extern "C" fn get(net: *mut bindings::net, id: u8, ep: *mut Endpoint) -> c_int {
+    // SAFETY: per the caller.
+    let net = unsafe { request_net(net) };
+    let found = with_table(net, |table| {
+        table
+            .position_by_id(id)
+            .and_then(|i| table.endpoints.get(i))
+            .copied()
+    });
+    match found.flatten() {
+        Some(found) => {
+            // SAFETY: valid per the caller.
+            unsafe { *ep = found };
+            0
+        }
+        None => EINVAL.to_errno(),
+    }
+}
+
+/// The endpoint with the smallest id above `after`, for dumps.
+///
+/// # Safety
+///
+/// As for [`add`].
+unsafe extern "C" fn next(net: *mut bindings::net, after: u8, ep: *mut Endpoint) -> bool {
+    // SAFETY: per the caller.
+    let net = unsafe { request_net(net) };
+    match with_table(net, |table| table.next_after(after)).flatten() {
+        Some(found) => {
+            // SAFETY: valid per the caller.
+            unsafe { *ep = found };
+            true
+        }
+        None => false,
+    }
+}
+
+/// `MPTCP_PM_CMD_FLUSH_ADDRS`: every endpoint goes, the limits stay.
+///
+/// # Safety
+///
+/// As for [`add`].
+unsafe extern "C" fn flush(net: *mut bindings::net) {
+    // SAFETY: per the caller.
+    let net = unsafe { request_net(net) };
+    with_table(net, Table::flush);
+}
+
+/// `MPTCP_PM_CMD_SET_LIMITS`: both limits or neither; each at most [`LIMIT_MAX`].
+///
+/// # Safety
+///
+/// As for [`add`]; `rcv_add_addrs` and `subflows` are null or valid, `bad` and `max`
+/// valid for writes.
+unsafe extern "C" fn set_limits(
+    net: *mut bindings::net,
+    rcv_add_addrs: *const u32,
+    subflows: *const u32,
+    bad: *mut c_int,
+    max: *mut u32,
+) -> c_int {
+    // SAFETY: null or valid per the caller.
+    let (rcv, sub) = unsafe { (rcv_add_addrs.as_ref().copied(), subflows.as_ref().copied()) };
+    let limit = |v: Option<u32>, attr: u32| match v {
+        None => Ok(None),
+        Some(v) => u8::try_from(v)
+            .ok()
+            .filter(|&v| u32::from(v) <= LIMIT_MAX)
+            .map(Some)
+            .ok_or(attr),
+    };
+    let checked = limit(rcv, bindings::MPTCP_RS_PM_ATTR_RCV_ADD_ADDRS)
+        .and_then(|r| limit(sub, bindings::MPTCP_RS_PM_ATTR_SUBFLOWS).map(|s| (r, s)));
+    let (rcv, sub) = match checked {
+        Ok(limits) => limits,
+        Err(attr) => {
+            // SAFETY: valid per the caller.
+            unsafe {
+                *bad = c_int::try_from(attr).unwrap_or(0);
+                *max = LIMIT_MAX;
+            }
+            return EINVAL.to_errno();
+        }
+    };
+    // SAFETY: per the caller.
+    let net = unsafe { request_net(net) };
+    let set = with_table(net, |table| {
+        if let Some(rcv) = rcv {
+            table.add_addr_accepted = rcv;
+        }
+        if let Some(sub) = sub {
+            table.extra_subflows = sub;
+        }
+    });
+    if set.is_some() {
+        0
+    } else {
+        ENODEV.to_errno()
+    }
+}
+
+/// `MPTCP_PM_CMD_GET_LIMITS`.
+///
+/// # Safety
+///
+/// As for [`add`]; both pointers valid for writes.
+unsafe extern "C" fn get_limits(
+    net: *mut bindings::net,
+    rcv_add_addrs: *mut u32,
+    subflows: *mut u32,
+) {
+    // SAFETY: per the caller.
+    let net = unsafe { request_net(net) };
+    let (rcv, sub) = with_table(net, |table| (table.add_addr_accepted, table.extra_subflows))
+        .unwrap_or((0, DEFAULT_EXTRA_SUBFLOWS));
+    // SAFETY: valid per the caller.
+    unsafe {
+        *rcv_add_addrs = u32::from(rcv);
+        *subflows = u32::from(sub);
+    }
+}
+
+/// `MPTCP_PM_CMD_SET_FLAGS` of the in-kernel path manager.
+///
+/// # Safety
+///
+/// As for [`add`]; `ep` valid for reads.
+unsafe extern "C" fn set_flags(
+    net: *mut bindings::net,
+    ep: *const Endpoint,
+    msg: *mut *const c_char,
+) -> c_int {
+    // SAFETY: per the caller.
+    let (net, ep) = unsafe { (request_net(net), &*ep) };
+    match with_table(net, |table| table.set_flags(ep)) {
+        Some(Ok(())) => 0,
+        Some(Err((e, m))) => {
+            // SAFETY: valid per the caller.
+            unsafe { set_msg(msg, m) };
+            e.to_errno()
+        }
+        None => ENODEV.to_errno(),
+    }
+}
+
+/// What the netlink shim calls.
+static OPS: bindings::mptcp_rs_pm_ops = bindings::mptcp_rs_pm_ops {
+    add: Some(add),
+    del: Some(del),
+    get: Some(get),
+    next: Some(next),
+    flush: Some(flush),
+    set_limits: Some(set_limits),
+    get_limits: Some(get_limits),
+    set_flags: Some(set_flags),
+};
+
+/// An `MPTCP_EVENT_*` for `ip mptcp monitor` and other listeners of `mptcp_pm_events`.
+#[allow(dead_code)] // for the data path (joins, announcements, closes)
+pub(crate) type Event = bindings::mptcp_rs_pm_event;
+
+/// Sends `event` of type `kind` (`MPTCP_EVENT_*`) to the listeners of `net`'s
+/// `mptcp_pm_events` group, if any. `atomic`: the caller cannot sleep (the message is
+/// allocated with `GFP_ATOMIC`).
+#[allow(dead_code)] // for the data path (joins, announcements, closes)
+pub(crate) fn send_event(net: &Net, kind: u8, event: &Event, atomic: bool) -> Result {
+    if pernet_id() == 0 {
+        return Ok(());
+    }
+    // SAFETY: `net` is alive (`Net` invariant) and `event` valid for the call; the
+    // family is registered while the registration lives (checked above).
+    to_result(unsafe { bindings::mptcp_rs_pm_event_send(net.as_ptr(), kind, event, atomic) })
+}
+
+/// The pernet operations behind every namespace's table.
+///
+/// # Invariants
+///
+/// `ops` is registered with `register_pernet_subsys()` until `Drop`, and its `id` is
+/// [`PERNET_ID`].
+struct Pernet {
+    ops: Pin<KBox<Opaque<bindings::pernet_operations>>>,
+}
+
+impl Pernet {
+    fn new() -> Result<Self> {
+        if pernet_id() != 0 {
+            return Err(EBUSY);
+        }
+        let ops = bindings::pernet_operations {
+            init: Some(pernet_init),
+            exit: Some(pernet_exit),
+            id: PERNET_ID.0.get(),
+            size: size_of::<PernetState>(),
+            ..Default::default()
+        };
+        let ops = KBox::pin(Opaque::new(ops), GFP_KERNEL)?;
+        // SAFETY: `ops` is pinned and stays registered until `Drop`; `PERNET_ID` is
+        // not in use (checked above), so the pernet core may write it.
+        let registered = to_result(unsafe { bindings::register_pernet_subsys(ops.get()) });
+        if registered.is_err() {
+            // SAFETY: the pernet core gave the id back; nothing reads it (see `PernetId`).
+            unsafe { PERNET_ID.0.get().write_volatile(0) };
+        }
+        registered?;
+        Ok(Self { ops })
+    }
+}
+
+impl Drop for Pernet {
+    fn drop(&mut self) {
+        // SAFETY: registered per the type invariant; this runs `pernet_exit` everywhere.
+        unsafe { bindings::unregister_pernet_subsys(self.ops.get()) };
+        // SAFETY: nothing reads the id any more (see `PernetId`).
+        unsafe { PERNET_ID.0.get().write_volatile(0) };
+    }
+}
+
+/// The generic netlink family `mptcp_pm`, registered while this value lives.
+///
+/// # Invariants
+///
+/// `mptcp_rs_pm_genl_register()` succeeded and was not undone.
+struct Family;
+
+impl Family {
+    fn new() -> Result<Self> {
+        // SAFETY: `OPS` is static; its functions may be called from now until `Drop`.
+        to_result(unsafe { bindings::mptcp_rs_pm_genl_register(&OPS) })?;
+        Ok(Self)
+    }
+}
+
+impl Drop for Family {
+    fn drop(&mut self) {
+        // SAFETY: registered per the type invariant; no handler runs after this returns.
+        unsafe { bindings::mptcp_rs_pm_genl_unregister() };
+    }
+}
+
+/// The path manager's per-namespace tables and its netlink family.
+pub(crate) struct Registration {
+    // drop order: no netlink handler any more, then the tables go
+    _family: Family,
+    _pernet: Pernet,
+}
+
+// SAFETY: the pernet core and genetlink serialise access to what they hold.
+unsafe impl Send for Registration {}
+// SAFETY: `&Registration` gives no access to anything.
+unsafe impl Sync for Registration {}
+
+impl Registration {
+    /// Creates a table in every existing and new namespace, then registers `mptcp_pm`
+    /// (`EEXIST` if another module has it already).
+    pub(crate) fn new() -> Result<Self> {
+        let pernet = Pernet::new()?;
+        let family = Family::new()?;
+        Ok(Self {
+            _family: family,
+            _pernet: pernet,
+        })
+    }
+}

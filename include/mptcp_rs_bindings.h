@@ -19,6 +19,7 @@
 #include <net/ipv6.h>
 #include <net/transp_v6.h>
 #include <linux/poll.h>
+#include <uapi/linux/mptcp.h>
 
 #include "mptcp_rs_shim.h"
 #include "mptcp_rs_net_shim.h"

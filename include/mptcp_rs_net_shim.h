@@ -56,6 +56,16 @@ int mptcp_rs_sock_error(struct sock *sk);
 void mptcp_rs_sock_hold(struct sock *sk);
 void mptcp_rs_sock_put(struct sock *sk);
 bool mptcp_rs_linger_zero(const struct sock *sk);
+struct mptcp_rs_subflow_stats {
+	u64 bytes_sent;
+	u64 bytes_retrans;
+	u32 retransmits;
+	u32 last_data_sent;
+	u32 last_data_recv;
+	u32 last_ack_recv;
+};
+void mptcp_rs_subflow_stats(struct sock *ssk, struct mptcp_rs_subflow_stats *out);
+int mptcp_rs_put_sockopt(char __user *optval, int __user *optlen, const void *buf, size_t size);
 int mptcp_rs_token_insert(struct sock *sk, u32 token);
 void mptcp_rs_token_remove(struct sock *sk);
 struct sock *mptcp_rs_token_lookup(const struct net *net, u32 token);

@@ -10,6 +10,7 @@
 use kernel::prelude::*;
 
 mod bindings;
+mod info;
 mod mib;
 mod net;
 mod pm;

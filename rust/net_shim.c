@@ -262,6 +262,44 @@ void mptcp_rs_sock_put(struct sock *sk)
 	sock_put(sk);
 }
 
+/* MPTCP_INFO: what the first subflow counts of the connection. */
+void mptcp_rs_subflow_stats(struct sock *ssk, struct mptcp_rs_subflow_stats *out)
+{
+	bool slow = lock_sock_fast(ssk);
+	const struct tcp_sock *tp = tcp_sk(ssk);
+	u32 now = tcp_jiffies32;
+
+	out->bytes_sent = tp->bytes_sent;
+	out->bytes_retrans = tp->bytes_retrans;
+	out->retransmits = inet_csk(ssk)->icsk_retransmits;
+	out->last_data_sent = jiffies_to_msecs(now - tp->lsndtime);
+	out->last_data_recv = jiffies_to_msecs(now - inet_csk(ssk)->icsk_ack.lrcvtime);
+	out->last_ack_recv = jiffies_to_msecs(now - tp->rcv_tstamp);
+	unlock_sock_fast(ssk, slow);
+}
+
+/* getsockopt(): @size bytes of @buf to the user, cut to the length the caller
+ * gave; the length written back. A zero length only asks whether the option
+ * exists, as upstream's MPTCP_INFO.
+ */
+int mptcp_rs_put_sockopt(char __user *optval, int __user *optlen, const void *buf, size_t size)
+{
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	len = min_t(unsigned int, len, size);
+	if (put_user(len, optlen))
+		return -EFAULT;
+	if (copy_to_user(optval, buf, len))
+		return -EFAULT;
+	return 0;
+}
+
 /* SO_LINGER with a zero timeout: close() aborts the connection. */
 bool mptcp_rs_linger_zero(const struct sock *sk)
 {

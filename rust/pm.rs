@@ -352,6 +352,28 @@ fn with_table<R>(net: &Net, f: impl FnOnce(&mut Table) -> R) -> Option<R> {
     Some(f(&mut guard))
 }
 
+/// What `MPTCP_INFO` reports of the path manager (upstream's `mptcp_pm_get_*`).
+pub(crate) struct PmInfo {
+    pub(crate) extra_subflows: u8,
+    pub(crate) add_addr_accepted: u8,
+    pub(crate) signal: u8,
+    pub(crate) subflow: u8,
+    pub(crate) laminar: u8,
+    pub(crate) fullmesh: u8,
+}
+
+/// The limits and endpoint counts of `net` (process context: takes the table's mutex).
+pub(crate) fn info(net: &Net) -> Option<PmInfo> {
+    with_table(net, |t| PmInfo {
+        extra_subflows: t.extra_subflows,
+        add_addr_accepted: t.add_addr_accepted,
+        signal: t.signal,
+        subflow: t.subflow,
+        laminar: t.laminar,
+        fullmesh: t.fullmesh,
+    })
+}
+
 /// Creates the table of a new namespace.
 ///
 /// # Safety

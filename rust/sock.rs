@@ -259,6 +259,11 @@ impl Meta {
         }
     }
 
+    /// The peer's DATA_FIN arrived with every byte before it.
+    pub(crate) fn rcv_data_fin_done(&self) -> bool {
+        self.has(mf::RCV_DATA_FIN_DONE)
+    }
+
     pub(crate) fn snd_data_fin_sent(&self) -> bool {
         self.has(mf::SND_DATA_FIN)
     }
@@ -1154,6 +1159,17 @@ extern "C" fn meta_getsockopt(
     };
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    if level == crate::info::SOL_MPTCP {
+        let listening = meta.state() == TCP_LISTEN;
+        // SAFETY: owned meta socket, its first subflow (or null); the caller's user
+        // pointers.
+        let ret = unsafe {
+            crate::info::getsockopt(meta, meta.first_ssk(), listening, name, optval, optlen)
+        };
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(sk) };
+        return ret;
+    }
     let ret = match meta.ensure_first() {
         // SAFETY: our subflow; user pointers from the caller.
         Ok(sf) => unsafe { bindings::mptcp_rs_sf_getsockopt(sf, level, name, optval, optlen) },

@@ -12,6 +12,7 @@ import argparse
 import errno
 import select
 import socket
+import struct
 import sys
 import threading
 import time
@@ -70,6 +71,22 @@ def mptcpext():
     """This namespace's MPTcpExt counters."""
     rows = [l.split() for l in open("/proc/net/netstat") if l.startswith("MPTcpExt:")]
     return {k: int(v) for k, v in zip(rows[0][1:], rows[1][1:])} if len(rows) == 2 else {}
+
+
+SOL_MPTCP = 284
+MPTCP_INFO = 1
+MPTCP_INFO_FIELDS = ("subflows add_addr_signal add_addr_accepted subflows_max add_addr_signal_max "
+                     "add_addr_accepted_max flags token write_seq snd_una rcv_nxt local_addr_used "
+                     "local_addr_max csum_enabled retransmits bytes_retrans bytes_sent bytes_received "
+                     "bytes_acked subflows_total endp_laminar_max endp_fullmesh_max reserved "
+                     "last_data_sent last_data_recv last_ack_recv").split()
+MPTCP_INFO_FORMAT = "=BBBBBB2xIIQQQBBBxIQQQQBBBBIII"  # struct mptcp_info, 96 bytes
+
+
+def mptcp_info(sk):
+    raw = sk.getsockopt(SOL_MPTCP, MPTCP_INFO, struct.calcsize(MPTCP_INFO_FORMAT))
+    expect(len(raw) == struct.calcsize(MPTCP_INFO_FORMAT), f"MPTCP_INFO returned {len(raw)} bytes")
+    return dict(zip(MPTCP_INFO_FIELDS, struct.unpack(MPTCP_INFO_FORMAT, raw)))
 
 
 def free_port(fam, host):
@@ -296,6 +313,49 @@ def main():
         t.join()
         expect(bytes(got) == blob, f"got {len(got)} bytes, content differs")
         c.close(); s.close()
+
+    @check("mptcp_info")
+    def _():
+        # getsockopt(SOL_MPTCP, MPTCP_INFO) as upstream reports it: MPTCP in use, a
+        # token, DSNs that moved by what was exchanged, one subflow
+        c, s, _ = pair(fam, host)
+        short = c.getsockopt(SOL_MPTCP, MPTCP_INFO, 4)
+        expect(len(short) == 4, f"a 4-byte MPTCP_INFO returned {len(short)} bytes")
+        a = mptcp_info(c)
+        c.sendall(b"q" * 100000)
+        got = 0
+        while got < 100000:
+            got += len(s.recv(1 << 16))
+        s.sendall(b"r" * 30000)
+        got = 0
+        while got < 30000:
+            got += len(c.recv(1 << 16))
+        time.sleep(0.2)  # the DATA_ACK of the last byte
+        b = mptcp_info(c)
+        expect(b["flags"] & 1 == 0, "fallback flag set")
+        expect(b["flags"] & 2, "remote key not received")
+        expect(b["token"] != 0, "no token")
+        expect(b["subflows_total"] == 1, f"subflows_total {b['subflows_total']}")
+        expect(b["bytes_acked"] - a["bytes_acked"] == 100000, f"bytes_acked moved by {b['bytes_acked'] - a['bytes_acked']}")
+        expect(b["snd_una"] - a["snd_una"] == 100000, f"snd_una moved by {b['snd_una'] - a['snd_una']}")
+        expect(b["write_seq"] == b["snd_una"], f"write_seq {b['write_seq']:x}, snd_una {b['snd_una']:x}")
+        expect(b["bytes_received"] == 30000, f"bytes_received {b['bytes_received']}")
+        expect(b["rcv_nxt"] - a["rcv_nxt"] == 30000, f"rcv_nxt moved by {b['rcv_nxt'] - a['rcv_nxt']}")
+        expect(b["bytes_sent"] >= 100000, f"bytes_sent {b['bytes_sent']}")
+        srv = mptcp_info(s)
+        expect(srv["token"] not in (0, b["token"]), "the server's token is the client's")
+        c.close(); s.close()
+        # a plain TCP peer: the socket answers as a TCP socket (upstream: EOPNOTSUPP)
+        ls = socket.socket(fam, socket.SOCK_STREAM)
+        ls.bind((host, 0)); ls.listen(1)
+        f = msock(fam); f.settimeout(10)
+        f.connect((host, ls.getsockname()[1]))
+        try:
+            mptcp_info(f)
+            raise AssertionError("MPTCP_INFO answered on a connection that fell back")
+        except OSError as e:
+            expect(e.errno == errno.EOPNOTSUPP, f"fallback: {errno.errorcode.get(e.errno)}")
+        f.close(); ls.close()
 
     if fam == socket.AF_INET6:
         @check("v4_mapped_connect_uses_mptcp")

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `getsockopt(SOL_MPTCP, MPTCP_INFO)`: the connection-level counters and state
+//! upstream reports in `struct mptcp_info` (`include/uapi/linux/mptcp.h`), with
+//! upstream's meaning for every field mptcp_rs has (see
+//! `Documentation/mptcp-rs/socket.rst`).
+
+use crate::bindings;
+use crate::net::Net;
+use crate::proto::crypto::key_derive;
+use crate::sha256::KernelSha256;
+use crate::sock::Meta;
+use crate::subflow::Subflow;
+use kernel::ffi::{c_char, c_int};
+
+/// `SOL_MPTCP` (`include/linux/socket.h`).
+pub(crate) const SOL_MPTCP: c_int = 284;
+/// `MPTCP_INFO`.
+const MPTCP_INFO: c_int = 1;
+/// `mptcpi_flags` bits.
+const FLAG_FALLBACK: u32 = 1 << 0;
+const FLAG_REMOTE_KEY_RECEIVED: u32 = 1 << 1;
+
+const EOPNOTSUPP: c_int = 95;
+
+/// Fills `info` for connection `meta`, with the meta socket owned by the caller.
+///
+/// `first` is the connection's first subflow socket (null if there is none); `listening`
+/// says the meta socket listens (then only the path-manager fields are set, as
+/// upstream does).
+fn fill(meta: &Meta, first: *mut bindings::sock, listening: bool) -> bindings::mptcp_info {
+    let mut info = bindings::mptcp_info::default();
+    // SAFETY: the meta socket is owned by the caller, so its namespace is alive.
+    let net = unsafe { Net::of_sock(meta.sk()) };
+    if listening {
+        return info;
+    }
+    if let Some(pm) = crate::pm::info(net) {
+        info.mptcpi_subflows_max = pm.extra_subflows;
+        info.mptcpi_add_addr_signal_max = pm.signal;
+        info.mptcpi_add_addr_accepted_max = pm.add_addr_accepted;
+        info.mptcpi_local_addr_max = pm.subflow;
+        info.mptcpi_endp_laminar_max = pm.laminar;
+        info.mptcpi_endp_fullmesh_max = pm.fullmesh;
+    }
+    let mut flags = 0;
+    if meta.is_fallback() {
+        flags |= FLAG_FALLBACK;
+    }
+    if meta.remote_key() != 0 {
+        flags |= FLAG_REMOTE_KEY_RECEIVED;
+    }
+    info.mptcpi_flags = flags;
+    info.mptcpi_csum_enabled = u8::from(meta.checksum());
+    info.mptcpi_token = key_derive::<KernelSha256>(meta.local_key()).token;
+    let data_start = meta.local_idsn().wrapping_add(1);
+    let snd_una = meta.snd_una();
+    info.mptcpi_snd_una = snd_una;
+    info.mptcpi_bytes_acked = snd_una.wrapping_sub(data_start);
+    info.mptcpi_rcv_nxt = meta.ack_seq();
+    if meta.remote_key() != 0 {
+        let peer_start = key_derive::<KernelSha256>(meta.remote_key())
+            .idsn
+            .wrapping_add(1);
+        // the peer's DATA_FIN takes a DSN but carries no byte
+        let fin = u64::from(meta.rcv_data_fin_done());
+        info.mptcpi_bytes_received = meta.ack_seq().wrapping_sub(peer_start).wrapping_sub(fin);
+    }
+    info.mptcpi_write_seq = data_start;
+    if first.is_null() {
+        return info;
+    }
+    info.mptcpi_subflows_total = 1;
+    // SAFETY: the first subflow lives while the owned meta socket holds it.
+    if let Some(ctx) = unsafe { Subflow::from_sk(first) } {
+        info.mptcpi_write_seq = ctx.snd_dsn_next();
+    }
+    let mut sub = bindings::mptcp_rs_subflow_stats::default();
+    // SAFETY: as above; the shim reads the subflow's counters under its lock.
+    unsafe { bindings::mptcp_rs_subflow_stats(first, &mut sub) };
+    info.mptcpi_bytes_sent = sub.bytes_sent;
+    info.mptcpi_bytes_retrans = sub.bytes_retrans;
+    info.mptcpi_retransmits = sub.retransmits;
+    info.mptcpi_last_data_sent = sub.last_data_sent;
+    info.mptcpi_last_data_recv = sub.last_data_recv;
+    info.mptcpi_last_ack_recv = sub.last_ack_recv;
+    info
+}
+
+/// `getsockopt()` at level `SOL_MPTCP`, with the meta socket owned by the caller.
+///
+/// # Safety
+///
+/// `optval`/`optlen` are the caller's user pointers; `first` is the connection's first
+/// subflow socket or null.
+pub(crate) unsafe fn getsockopt(
+    meta: &Meta,
+    first: *mut bindings::sock,
+    listening: bool,
+    name: c_int,
+    optval: *mut c_char,
+    optlen: *mut c_int,
+) -> c_int {
+    // as upstream: a connection that fell back to TCP answers as a TCP socket does
+    if name != MPTCP_INFO || meta.is_fallback() {
+        return -EOPNOTSUPP;
+    }
+    let info = fill(meta, first, listening);
+    // SAFETY: `info` is a plain struct of its size; the user pointers are the
+    // caller's.
+    unsafe {
+        bindings::mptcp_rs_put_sockopt(
+            optval,
+            optlen,
+            core::ptr::from_ref(&info).cast(),
+            core::mem::size_of::<bindings::mptcp_info>(),
+        )
+    }
+}

@@ -56,6 +56,16 @@ int mptcp_rs_sock_error(struct sock *sk);
 void mptcp_rs_sock_hold(struct sock *sk);
 void mptcp_rs_sock_put(struct sock *sk);
 bool mptcp_rs_linger_zero(const struct sock *sk);
+struct sock *mptcp_rs_token_next(const struct net *net, long *slot, long *num);
+void mptcp_rs_listener_add(struct sock *sk);
+void mptcp_rs_listener_remove(struct sock *sk);
+struct sock *mptcp_rs_listener_next(const struct net *net, long *num);
+struct mptcp_info;
+typedef struct sock *(*mptcp_rs_diag_first_t)(struct sock *sk);
+typedef void (*mptcp_rs_diag_fill_t)(struct sock *sk, struct mptcp_info *info);
+int mptcp_rs_diag_register(struct module *owner, mptcp_rs_diag_first_t first,
+			   mptcp_rs_diag_fill_t fill);
+void mptcp_rs_diag_unregister(void);
 struct mptcp_rs_subflow_stats {
 	u64 bytes_sent;
 	u64 bytes_retrans;

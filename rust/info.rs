@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `getsockopt(SOL_MPTCP, MPTCP_INFO)`: the connection-level counters and state
-//! upstream reports in `struct mptcp_info` (`include/uapi/linux/mptcp.h`), with
-//! upstream's meaning for every field mptcp_rs has (see
-//! `Documentation/mptcp-rs/socket.rst`).
+//! `getsockopt(SOL_MPTCP, MPTCP_INFO)` and `ss -M` (sock_diag): the connection-level
+//! counters and state upstream reports in `struct mptcp_info`
+//! (`include/uapi/linux/mptcp.h`), with upstream's meaning for every field mptcp_rs
+//! has (see `Documentation/mptcp-rs/socket.rst`). The diag handler itself is C
+//! (`rust/diag_shim.c`); it calls back here for the fields.
 
 use crate::bindings;
 use crate::net::Net;
@@ -11,7 +12,9 @@ use crate::proto::crypto::key_derive;
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
+use kernel::error::to_result;
 use kernel::ffi::{c_char, c_int};
+use kernel::prelude::*;
 
 /// `SOL_MPTCP` (`include/linux/socket.h`).
 pub(crate) const SOL_MPTCP: c_int = 284;
@@ -115,5 +118,57 @@ pub(crate) unsafe fn getsockopt(
             core::ptr::from_ref(&info).cast(),
             core::mem::size_of::<bindings::mptcp_info>(),
         )
+    }
+}
+
+/// The listening meta socket's first subflow (its TCP listener), for the diag
+/// handler's queue sizes.
+extern "C" fn diag_first(sk: *mut bindings::sock) -> *mut bindings::sock {
+    // SAFETY: the diag handler holds a reference on `sk`, one of our meta sockets.
+    match unsafe { Meta::from_sk(sk) } {
+        Some(meta) => meta.first_ssk(),
+        None => core::ptr::null_mut(),
+    }
+}
+
+/// `INET_DIAG_INFO` of meta socket `sk` (process context, a reference held).
+extern "C" fn diag_fill(sk: *mut bindings::sock, info: *mut bindings::mptcp_info) {
+    // SAFETY: the diag handler holds a reference on `sk`, in process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    // SAFETY: as above; the state lives as long as the socket.
+    if let Some(meta) = unsafe { Meta::from_sk(sk) } {
+        let listening = meta.state() == TCP_LISTEN;
+        let filled = fill(meta, meta.first_ssk(), listening);
+        // SAFETY: `info` is the handler's buffer of `idiag_info_size` bytes.
+        unsafe { info.write(filled) };
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+}
+
+const TCP_LISTEN: c_int = 10;
+
+/// The sock_diag handler for `IPPROTO_MPTCP` (what `ss -M` asks), unregistered on drop.
+pub(crate) struct DiagRegistration;
+
+impl DiagRegistration {
+    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: the callbacks are valid for as long as the handler is registered,
+        // which ends in `drop`; the module reference pins this code while dumping.
+        to_result(unsafe {
+            bindings::mptcp_rs_diag_register(
+                module.as_ptr().cast(),
+                Some(diag_first),
+                Some(diag_fill),
+            )
+        })?;
+        Ok(Self)
+    }
+}
+
+impl Drop for DiagRegistration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new`.
+        unsafe { bindings::mptcp_rs_diag_unregister() };
     }
 }

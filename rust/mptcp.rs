@@ -39,6 +39,8 @@ struct MptcpRs {
     // Fields drop in declaration order: no new sockets, then stop being the provider,
     // then the path manager, then the sysctls go.
     _sockets: sock::Registration,
+    // `ss -M`: gone before the sockets it lists can be
+    _diag: info::DiagRegistration,
     _provider: provider::Registration,
     // the path manager's netlink family and per-namespace endpoints
     _pm: pm::Registration,
@@ -54,10 +56,12 @@ impl kernel::Module for MptcpRs {
         let pm = pm::Registration::new()?;
         subflow::init(module);
         let provider = provider::Registration::new(module)?;
+        let diag = info::DiagRegistration::new(module)?;
         let sockets = sock::Registration::new(module)?;
         pr_info!("registered as the MPTCP provider\n");
         Ok(MptcpRs {
             _sockets: sockets,
+            _diag: diag,
             _provider: provider,
             _pm: pm,
             _sysctl: sysctl,

@@ -30,6 +30,8 @@ struct mptcp_rs_sock {
 	struct hlist_node token_node;		/* in mptcp_rs_tokens while token_hashed */
 	u32 token;				/* of our key (RFC 8684 3.2) */
 	bool token_hashed;
+	bool listed;				/* in mptcp_rs_listeners (for sock_diag) */
+	struct hlist_node listen_node;
 };
 
 struct mptcp_rs6_sock {
@@ -122,11 +124,97 @@ struct sock *mptcp_rs_token_lookup(const struct net *net, u32 token)
 	return sk;
 }
 
-/* A meta socket starts outside the table (also a listener's clone). */
+/*
+ * The next connection of @net in the table after position (@slot, @num), with a
+ * reference: for dumps that resume where the last message ended.
+ */
+struct sock *mptcp_rs_token_next(const struct net *net, long *slot, long *num)
+{
+	struct mptcp_rs_sock *msk;
+	struct sock *found = NULL;
+
+	spin_lock_bh(&mptcp_rs_tokens_lock);
+	for (; *slot >= 0 && *slot < HASH_SIZE(mptcp_rs_tokens); (*slot)++, *num = 0) {
+		long n = 0;
+
+		hlist_for_each_entry(msk, &mptcp_rs_tokens[*slot], token_node) {
+			struct sock *sk = &msk->icsk.icsk_inet.sk;
+
+			if (!net_eq(sock_net(sk), net))
+				continue;
+			if (n++ < *num)
+				continue;
+			if (!refcount_inc_not_zero(&sk->sk_refcnt))
+				continue;
+			*num = n;
+			found = sk;
+			goto out;
+		}
+	}
+out:
+	spin_unlock_bh(&mptcp_rs_tokens_lock);
+	return found;
+}
+
+/* Listening meta sockets, for sock_diag (they have no token). */
+static HLIST_HEAD(mptcp_rs_listeners);
+
+void mptcp_rs_listener_add(struct sock *sk)
+{
+	struct mptcp_rs_sock *msk = mptcp_rs_sk(sk);
+
+	spin_lock_bh(&mptcp_rs_tokens_lock);
+	if (!msk->listed) {
+		hlist_add_head(&msk->listen_node, &mptcp_rs_listeners);
+		msk->listed = true;
+	}
+	spin_unlock_bh(&mptcp_rs_tokens_lock);
+}
+
+void mptcp_rs_listener_remove(struct sock *sk)
+{
+	struct mptcp_rs_sock *msk = mptcp_rs_sk(sk);
+
+	spin_lock_bh(&mptcp_rs_tokens_lock);
+	if (msk->listed) {
+		hlist_del(&msk->listen_node);
+		msk->listed = false;
+	}
+	spin_unlock_bh(&mptcp_rs_tokens_lock);
+}
+
+/* The listener of @net after the first @num, with a reference. */
+struct sock *mptcp_rs_listener_next(const struct net *net, long *num)
+{
+	struct mptcp_rs_sock *msk;
+	struct sock *found = NULL;
+	long n = 0;
+
+	spin_lock_bh(&mptcp_rs_tokens_lock);
+	hlist_for_each_entry(msk, &mptcp_rs_listeners, listen_node) {
+		struct sock *sk = &msk->icsk.icsk_inet.sk;
+
+		if (!net_eq(sock_net(sk), net))
+			continue;
+		if (n++ < *num)
+			continue;
+		if (!refcount_inc_not_zero(&sk->sk_refcnt))
+			continue;
+		*num = n;
+		found = sk;
+		break;
+	}
+	spin_unlock_bh(&mptcp_rs_tokens_lock);
+	return found;
+}
+
+/* A meta socket starts outside the table and the listeners (also a listener's clone). */
 static void mptcp_rs_token_init(struct sock *sk)
 {
 	INIT_HLIST_NODE(&mptcp_rs_sk(sk)->token_node);
 	mptcp_rs_sk(sk)->token_hashed = false;
+	INIT_HLIST_NODE(&mptcp_rs_sk(sk)->listen_node);
+	mptcp_rs_sk(sk)->listed = false;
 }
 
 /*

@@ -213,7 +213,10 @@ impl Meta {
     /// Takes this connection out of the token table (if it is in).
     fn leave_token_table(&self) {
         // SAFETY: `sk` is live (invariant).
-        unsafe { bindings::mptcp_rs_token_remove(self.sk) };
+        unsafe {
+            bindings::mptcp_rs_token_remove(self.sk);
+            bindings::mptcp_rs_listener_remove(self.sk);
+        }
     }
 
     pub(crate) fn remote_key(&self) -> u64 {
@@ -330,7 +333,7 @@ impl Meta {
         self.first.load(Ordering::Acquire)
     }
 
-    fn first_ssk(&self) -> *mut bindings::sock {
+    pub(crate) fn first_ssk(&self) -> *mut bindings::sock {
         self.first_sk.load(Ordering::Acquire)
     }
 
@@ -483,7 +486,7 @@ impl Meta {
         unsafe { bindings::mptcp_rs_wake_writers(self.sk) };
     }
 
-    fn state(&self) -> c_int {
+    pub(crate) fn state(&self) -> c_int {
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_sk_state(self.sk) }
     }
@@ -747,6 +750,7 @@ extern "C" fn meta_destruct(sk: *mut bindings::sock) {
     unsafe {
         bindings::mptcp_rs_meta_purge_queues(sk);
         bindings::mptcp_rs_token_remove(sk);
+        bindings::mptcp_rs_listener_remove(sk);
     }
     let mut next = None;
     if !p.is_null() {
@@ -1262,6 +1266,8 @@ extern "C" fn meta_listen(sock: *mut bindings::socket, backlog: c_int) -> c_int 
                 let r = unsafe { bindings::mptcp_rs_sf_listen(sf, backlog) };
                 if r == 0 {
                     meta.set_state(TCP_LISTEN);
+                    // SAFETY: `sk` is live; sock_diag lists it until it closes.
+                    unsafe { bindings::mptcp_rs_listener_add(sk) };
                     // SAFETY: both live, meta owned.
                     unsafe { bindings::mptcp_rs_copy_addrs(sk, meta.first_ssk()) };
                 }

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sock_diag for MPTCP sockets (`ss -M`): an inet_diag handler for IPPROTO_MPTCP
+ * that dumps the connections of the token table and the listeners of the
+ * requesting namespace, with struct mptcp_info as INET_DIAG_INFO (filled by
+ * rust/info.rs).
+ */
+
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <net/netlink.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+#include <uapi/linux/mptcp.h>
+
+#include "mptcp_rs_net_shim.h"
+
+static mptcp_rs_diag_fill_t mptcp_rs_diag_fill;
+static mptcp_rs_diag_first_t mptcp_rs_diag_first;
+
+/* Where a dump that did not fit in one message goes on. */
+struct mptcp_rs_diag_ctx {
+	long slot;	/* token table bucket */
+	long num;	/* sockets of this namespace already dumped from it */
+	long lnum;	/* listeners already dumped */
+};
+
+static int mptcp_rs_diag_one(struct sock *sk, struct sk_buff *skb, struct netlink_callback *cb,
+			     const struct inet_diag_req_v2 *r, bool net_admin)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	if (!(r->idiag_states & (1 << READ_ONCE(sk->sk_state))))
+		return 0;
+	if (r->sdiag_family != AF_UNSPEC && sk->sk_family != r->sdiag_family)
+		return 0;
+	if (r->id.idiag_sport && r->id.idiag_sport != inet->inet_sport)
+		return 0;
+	if (r->id.idiag_dport && r->id.idiag_dport != inet->inet_dport)
+		return 0;
+	if (!inet_diag_bc_sk(cb->data, sk))
+		return 0;
+	return inet_sk_diag_fill(sk, inet_csk(sk), skb, cb, r, NLM_F_MULTI, net_admin);
+}
+
+static void mptcp_rs_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
+			       const struct inet_diag_req_v2 *r)
+{
+	bool net_admin = netlink_net_capable(cb->skb, CAP_NET_ADMIN);
+	struct mptcp_rs_diag_ctx *ctx = (void *)cb->ctx;
+	struct net *net = sock_net(skb->sk);
+	struct sock *sk;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(cb->ctx) < sizeof(*ctx));
+	while ((sk = mptcp_rs_token_next(net, &ctx->slot, &ctx->num))) {
+		ret = mptcp_rs_diag_one(sk, skb, cb, r, net_admin);
+		sock_put(sk);
+		if (ret < 0) {
+			ctx->num--;	/* the message is full: this one again next time */
+			return;
+		}
+		cond_resched();
+	}
+	if (!(r->idiag_states & TCPF_LISTEN) || r->id.idiag_dport)
+		return;
+	while ((sk = mptcp_rs_listener_next(net, &ctx->lnum))) {
+		ret = mptcp_rs_diag_one(sk, skb, cb, r, net_admin);
+		sock_put(sk);
+		if (ret < 0) {
+			ctx->lnum--;
+			return;
+		}
+		cond_resched();
+	}
+}
+
+/* One connection, named by its token (idiag_cookie[0]). */
+static int mptcp_rs_diag_dump_one(struct netlink_callback *cb, const struct inet_diag_req_v2 *req)
+{
+	struct sk_buff *in_skb = cb->skb;
+	struct net *net = sock_net(in_skb->sk);
+	struct sk_buff *rep;
+	struct sock *sk;
+	int err;
+
+	sk = mptcp_rs_token_lookup(net, req->id.idiag_cookie[0]);
+	if (!sk)
+		return -ENOENT;
+	err = -ENOMEM;
+	rep = nlmsg_new(nla_total_size(sizeof(struct inet_diag_msg)) + inet_diag_msg_attrs_size() +
+			nla_total_size(sizeof(struct mptcp_info)) +
+			nla_total_size(sizeof(struct inet_diag_meminfo)) + 64, GFP_KERNEL);
+	if (rep) {
+		err = inet_sk_diag_fill(sk, inet_csk(sk), rep, cb, req, 0,
+					netlink_net_capable(in_skb, CAP_NET_ADMIN));
+		if (err < 0)
+			kfree_skb(rep);
+		else
+			err = nlmsg_unicast(net->diag_nlsk, rep, NETLINK_CB(in_skb).portid);
+	}
+	sock_put(sk);
+	return err;
+}
+
+static void mptcp_rs_diag_get_info(struct sock *sk, struct inet_diag_msg *r, void *info)
+{
+	r->idiag_rqueue = sk_rmem_alloc_get(sk);
+	r->idiag_wqueue = sk_wmem_alloc_get(sk);
+	if (inet_sk_state_load(sk) == TCP_LISTEN) {
+		struct sock *lsk = mptcp_rs_diag_first(sk);
+
+		/* as TCP: a listener's queues are its accept backlog and its limit */
+		if (lsk) {
+			r->idiag_rqueue = READ_ONCE(lsk->sk_ack_backlog);
+			r->idiag_wqueue = READ_ONCE(lsk->sk_max_ack_backlog);
+		}
+	}
+	if (info)
+		mptcp_rs_diag_fill(sk, info);
+}
+
+static struct inet_diag_handler mptcp_rs_diag_handler = {
+	.dump		 = mptcp_rs_diag_dump,
+	.dump_one	 = mptcp_rs_diag_dump_one,
+	.idiag_get_info	 = mptcp_rs_diag_get_info,
+	.idiag_type	 = IPPROTO_MPTCP,
+	.idiag_info_size = sizeof(struct mptcp_info),
+};
+
+int mptcp_rs_diag_register(struct module *owner, mptcp_rs_diag_first_t first,
+			   mptcp_rs_diag_fill_t fill)
+{
+	mptcp_rs_diag_first = first;
+	mptcp_rs_diag_fill = fill;
+	mptcp_rs_diag_handler.owner = owner;
+	return inet_diag_register(&mptcp_rs_diag_handler);
+}
+
+void mptcp_rs_diag_unregister(void)
+{
+	inet_diag_unregister(&mptcp_rs_diag_handler);
+}

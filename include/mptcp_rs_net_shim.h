@@ -63,8 +63,24 @@ struct sock *mptcp_rs_listener_next(const struct net *net, long *num);
 struct mptcp_info;
 typedef struct sock *(*mptcp_rs_diag_first_t)(struct sock *sk);
 typedef void (*mptcp_rs_diag_fill_t)(struct sock *sk, struct mptcp_info *info);
+struct mptcp_rs_subflow_info {
+	bool valid;
+	u8 id_rem;
+	u8 id_loc;
+	u16 map_datalen;
+	u32 token_rem;
+	u32 token_loc;
+	u32 flags;
+	u32 rel_write_seq;
+	u32 map_sfseq;
+	u32 ssn_offset;
+	u64 map_seq;
+};
+typedef void (*mptcp_rs_subflow_fill_t)(struct sock *ssk, struct mptcp_rs_subflow_info *out);
+int mptcp_rs_subflow_get_info(struct sock *sk, struct sk_buff *skb, bool net_admin);
+size_t mptcp_rs_subflow_get_info_size(const struct sock *sk, bool net_admin);
 int mptcp_rs_diag_register(struct module *owner, mptcp_rs_diag_first_t first,
-			   mptcp_rs_diag_fill_t fill);
+			   mptcp_rs_diag_fill_t fill, mptcp_rs_subflow_fill_t subflow_fill);
 void mptcp_rs_diag_unregister(void);
 struct mptcp_rs_subflow_stats {
 	u64 bytes_sent;

@@ -17,6 +17,7 @@
 
 static mptcp_rs_diag_fill_t mptcp_rs_diag_fill;
 static mptcp_rs_diag_first_t mptcp_rs_diag_first;
+static mptcp_rs_subflow_fill_t mptcp_rs_subflow_fill;
 
 /* Where a dump that did not fit in one message goes on. */
 struct mptcp_rs_diag_ctx {
@@ -128,11 +129,74 @@ static struct inet_diag_handler mptcp_rs_diag_handler = {
 	.idiag_info_size = sizeof(struct mptcp_info),
 };
 
+/*
+ * A subflow's INET_ULP_INFO_MPTCP (`ss -ti` shows "tcp-ulp-mptcp flags... token...
+ * seq... sfseq... ssnoff... maplen..."), as upstream's subflow_get_info(): the
+ * sequence numbers only for CAP_NET_ADMIN.
+ */
+int mptcp_rs_subflow_get_info(struct sock *sk, struct sk_buff *skb, bool net_admin)
+{
+	struct mptcp_rs_subflow_info sf = {};
+	struct nlattr *start;
+	bool slow;
+
+	if (inet_sk_state_load(sk) == TCP_LISTEN || !mptcp_rs_subflow_fill)
+		return 0;
+	start = nla_nest_start_noflag(skb, INET_ULP_INFO_MPTCP);
+	if (!start)
+		return -EMSGSIZE;
+	slow = lock_sock_fast(sk);
+	mptcp_rs_subflow_fill(sk, &sf);
+	unlock_sock_fast(sk, slow);
+	if (!sf.valid) {
+		nla_nest_cancel(skb, start);
+		return 0;
+	}
+	if (nla_put_u32(skb, MPTCP_SUBFLOW_ATTR_TOKEN_REM, sf.token_rem) ||
+	    nla_put_u32(skb, MPTCP_SUBFLOW_ATTR_TOKEN_LOC, sf.token_loc) ||
+	    nla_put_u32(skb, MPTCP_SUBFLOW_ATTR_FLAGS, sf.flags) ||
+	    nla_put_u8(skb, MPTCP_SUBFLOW_ATTR_ID_REM, sf.id_rem) ||
+	    nla_put_u8(skb, MPTCP_SUBFLOW_ATTR_ID_LOC, sf.id_loc))
+		goto too_big;
+	if (net_admin &&
+	    (nla_put_u32(skb, MPTCP_SUBFLOW_ATTR_RELWRITE_SEQ, sf.rel_write_seq) ||
+	     nla_put_u64_64bit(skb, MPTCP_SUBFLOW_ATTR_MAP_SEQ, sf.map_seq,
+			       MPTCP_SUBFLOW_ATTR_PAD) ||
+	     nla_put_u32(skb, MPTCP_SUBFLOW_ATTR_MAP_SFSEQ, sf.map_sfseq) ||
+	     nla_put_u32(skb, MPTCP_SUBFLOW_ATTR_SSN_OFFSET, sf.ssn_offset) ||
+	     nla_put_u16(skb, MPTCP_SUBFLOW_ATTR_MAP_DATALEN, sf.map_datalen)))
+		goto too_big;
+	nla_nest_end(skb, start);
+	return 0;
+too_big:
+	nla_nest_cancel(skb, start);
+	return -EMSGSIZE;
+}
+
+size_t mptcp_rs_subflow_get_info_size(const struct sock *sk, bool net_admin)
+{
+	size_t size = nla_total_size(0) +	/* INET_ULP_INFO_MPTCP */
+		nla_total_size(4) +		/* TOKEN_REM */
+		nla_total_size(4) +		/* TOKEN_LOC */
+		nla_total_size(4) +		/* FLAGS */
+		nla_total_size(1) +		/* ID_REM */
+		nla_total_size(1);		/* ID_LOC */
+
+	if (net_admin)
+		size += nla_total_size(4) +		/* RELWRITE_SEQ */
+			nla_total_size_64bit(8) +	/* MAP_SEQ */
+			nla_total_size(4) +		/* MAP_SFSEQ */
+			nla_total_size(4) +		/* SSN_OFFSET */
+			nla_total_size(2);		/* MAP_DATALEN */
+	return size;
+}
+
 int mptcp_rs_diag_register(struct module *owner, mptcp_rs_diag_first_t first,
-			   mptcp_rs_diag_fill_t fill)
+			   mptcp_rs_diag_fill_t fill, mptcp_rs_subflow_fill_t subflow_fill)
 {
 	mptcp_rs_diag_first = first;
 	mptcp_rs_diag_fill = fill;
+	mptcp_rs_subflow_fill = subflow_fill;
 	mptcp_rs_diag_handler.owner = owner;
 	return inet_diag_register(&mptcp_rs_diag_handler);
 }
@@ -140,4 +204,6 @@ int mptcp_rs_diag_register(struct module *owner, mptcp_rs_diag_first_t first,
 void mptcp_rs_diag_unregister(void)
 {
 	inet_diag_unregister(&mptcp_rs_diag_handler);
+	/* subflows outlive nothing of ours: the module is going, none is left */
+	mptcp_rs_subflow_fill = NULL;
 }

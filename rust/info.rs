@@ -160,6 +160,7 @@ impl DiagRegistration {
                 module.as_ptr().cast(),
                 Some(diag_first),
                 Some(diag_fill),
+                Some(crate::subflow::ulp_info),
             )
         })?;
         Ok(Self)

@@ -93,6 +93,8 @@ int mptcp_rs_token_insert(struct sock *sk, u32 token)
 		msk->token = token;
 		msk->token_hashed = true;
 		hash_add(mptcp_rs_tokens, &msk->token_node, token);
+		/* /proc/net/protocols counts connections and listeners, as upstream */
+		sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	}
 	spin_unlock_bh(&mptcp_rs_tokens_lock);
 	return err;
@@ -106,6 +108,7 @@ void mptcp_rs_token_remove(struct sock *sk)
 	if (msk->token_hashed) {
 		hash_del(&msk->token_node);
 		msk->token_hashed = false;
+		sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	}
 	spin_unlock_bh(&mptcp_rs_tokens_lock);
 }
@@ -167,6 +170,7 @@ void mptcp_rs_listener_add(struct sock *sk)
 	if (!msk->listed) {
 		hlist_add_head(&msk->listen_node, &mptcp_rs_listeners);
 		msk->listed = true;
+		sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	}
 	spin_unlock_bh(&mptcp_rs_tokens_lock);
 }
@@ -179,6 +183,7 @@ void mptcp_rs_listener_remove(struct sock *sk)
 	if (msk->listed) {
 		hlist_del(&msk->listen_node);
 		msk->listed = false;
+		sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	}
 	spin_unlock_bh(&mptcp_rs_tokens_lock);
 }
@@ -237,6 +242,9 @@ int mptcp_rs_token_selftest(void)
 	}
 	sock_net_set(&a->icsk.icsk_inet.sk, &init_net);
 	sock_net_set(&b->icsk.icsk_inet.sk, &init_net);
+	/* the table counts sockets in use per proto: TCP's, +1 then -1 */
+	a->icsk.icsk_inet.sk.sk_prot = &tcp_prot;
+	b->icsk.icsk_inet.sk.sk_prot = &tcp_prot;
 	refcount_set(&a->icsk.icsk_inet.sk.sk_refcnt, 1);
 	refcount_set(&b->icsk.icsk_inet.sk.sk_refcnt, 1);
 	mptcp_rs_token_init(&a->icsk.icsk_inet.sk);

@@ -382,7 +382,7 @@ impl Meta {
             // SAFETY: no one else knows `nsk`; it goes with its two references, as a
             // closed, dead socket.
             unsafe {
-                bindings::inet_sk_set_state(nsk, TCP_CLOSE);
+                set_sk_state(nsk, self.net(), TCP_CLOSE);
                 bindings::mptcp_rs_sock_orphan(nsk);
                 bindings::mptcp_rs_sock_put(nsk);
                 bindings::mptcp_rs_sock_put(nsk);
@@ -395,7 +395,7 @@ impl Meta {
         unsafe {
             bindings::mptcp_rs_meta_set_state_ptr(nsk, p.cast());
             bindings::mptcp_rs_set_destruct(nsk, Some(meta_destruct));
-            bindings::inet_sk_set_state(nsk, TCP_ESTABLISHED);
+            set_sk_state(nsk, self.net(), TCP_ESTABLISHED);
             bindings::mptcp_rs_copy_addrs(nsk, ctx.ssk());
         }
         ctx.set_meta(nsk);
@@ -427,7 +427,7 @@ impl Meta {
         unsafe {
             bindings::mptcp_rs_data_lock(sk);
             bindings::mptcp_rs_meta_purge_queues(sk);
-            bindings::inet_sk_set_state(sk, TCP_CLOSE);
+            set_sk_state(sk, self.net(), TCP_CLOSE);
             bindings::mptcp_rs_data_unlock(sk);
             bindings::mptcp_rs_sock_orphan(sk);
             bindings::mptcp_rs_sock_put(sk);
@@ -493,7 +493,7 @@ impl Meta {
 
     fn set_state(&self, state: c_int) {
         // SAFETY: `sk` is live; the caller holds the meta socket's data.
-        unsafe { bindings::inet_sk_set_state(self.sk, state) };
+        unsafe { set_sk_state(self.sk, self.net(), state) };
     }
 
     /// Brings the meta socket's state in line with its subflow's and the data
@@ -696,6 +696,25 @@ impl Meta {
     }
 }
 
+/// Sets meta socket `sk`'s state, counting connections in ESTABLISHED or CLOSE_WAIT
+/// (`MPCurrEstab`) as upstream's `mptcp_set_state()` does.
+///
+/// # Safety
+///
+/// `sk` is a live meta socket of namespace `net`, its data held by the caller.
+unsafe fn set_sk_state(sk: *mut bindings::sock, net: &crate::net::Net, state: c_int) {
+    // SAFETY: as promised by the caller.
+    let old = unsafe { bindings::mptcp_rs_sk_state(sk) };
+    let counted = |s: c_int| s == TCP_ESTABLISHED || s == TCP_CLOSE_WAIT;
+    if state == TCP_ESTABLISHED && old != TCP_ESTABLISHED {
+        crate::mib::inc(net, crate::mib::Mib::MPCurrEstab);
+    } else if counted(old) && !counted(state) {
+        crate::mib::dec(net, crate::mib::Mib::MPCurrEstab);
+    }
+    // SAFETY: as above.
+    unsafe { bindings::inet_sk_set_state(sk, state) };
+}
+
 // struct proto callbacks.
 
 extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
@@ -872,6 +891,9 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
         meta.leave_token_table();
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
         meta.first_sk.store(ptr::null_mut(), Ordering::Release);
+    }
+    if let Some(meta) = meta {
+        meta.set_state(TCP_CLOSE);
     }
     // SAFETY: owned; nothing will read the queues again.
     unsafe {

@@ -188,8 +188,8 @@ static ULP_OPS: UlpOps = UlpOps(UnsafeCell::new(bindings::tcp_ulp_ops {
     init: None,
     update: None,
     release: Some(release),
-    get_info: None,
-    get_info_size: None,
+    get_info: Some(bindings::mptcp_rs_subflow_get_info),
+    get_info_size: Some(bindings::mptcp_rs_subflow_get_info_size),
     clone: Some(clone),
     // what getsockopt(TCP_ULP) reports for a subflow, as upstream
     name: [
@@ -599,6 +599,62 @@ impl Subflow {
         Ok(moved)
     }
 }
+
+/// `ss -ti`'s view of subflow `ssk` (its INET_ULP_INFO_MPTCP, see `diag_shim.c`),
+/// with the subflow locked by the caller.
+pub(crate) extern "C" fn ulp_info(
+    ssk: *mut bindings::sock,
+    out: *mut bindings::mptcp_rs_subflow_info,
+) {
+    // SAFETY: the diag code calls this for a socket with our ULP, locked.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    // SAFETY: `rcv` is used under the subflow lock (the caller holds it).
+    let map = unsafe { (*ctx.rcv.get()).map };
+    let mut info = bindings::mptcp_rs_subflow_info {
+        valid: true,
+        ..Default::default()
+    };
+    if let Some(meta) = ctx.meta() {
+        info.token_loc = key_derive::<KernelSha256>(meta.local_key()).token;
+        if meta.remote_key() != 0 {
+            info.token_rem = key_derive::<KernelSha256>(meta.remote_key()).token;
+        }
+    }
+    let mut flags = 0u32;
+    if ctx.has(sf::MP_CAPABLE) {
+        flags |= 1 << 0; // MCAP_REM
+    }
+    if ctx.has(sf::MPC_SYN_SENT) || ctx.has(sf::MP_CAPABLE) {
+        flags |= 1 << 1; // MCAP_LOC
+    }
+    if ctx.has(sf::FULLY_ESTABLISHED) {
+        flags |= 1 << 6;
+    }
+    // SAFETY: `ssk` is valid and locked.
+    let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
+    if state != TCP_SYN_SENT_STATE && state != TCP_CLOSE_STATE {
+        flags |= 1 << 7; // CONNECTED
+    }
+    if map.valid {
+        flags |= 1 << 8; // MAPVALID
+        info.map_seq = map.dsn;
+        info.map_sfseq = map.ssn;
+        info.map_datalen = u16::try_from(map.len).unwrap_or(u16::MAX);
+    }
+    info.flags = flags;
+    // SAFETY: `ssk` is valid.
+    let write_seq = unsafe { bindings::mptcp_rs_tcp_write_seq(ssk) };
+    info.rel_write_seq = write_seq.wrapping_sub(ctx.snd_isn.load(Ordering::Acquire));
+    // the peer's ISN (its first data byte is ISN + 1)
+    info.ssn_offset = ctx.rcv_isn.load(Ordering::Acquire).wrapping_sub(1);
+    // SAFETY: `out` is the caller's buffer.
+    unsafe { out.write(info) };
+}
+
+const TCP_SYN_SENT_STATE: c_int = 2;
+const TCP_CLOSE_STATE: c_int = 7;
 
 /// ULP release: TCP destroys the subflow socket; drop our context.
 extern "C" fn release(ssk: *mut bindings::sock) {

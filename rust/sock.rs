@@ -397,6 +397,8 @@ impl Meta {
                 self.set(mf::BROKEN);
                 broken = true;
             }
+            // SAFETY: both sockets are live; the subflow is locked by our caller.
+            unsafe { bindings::mptcp_rs_subflow_ack_lowat(sf.ssk(), self.sk) };
             self.process_events();
         }
         // SAFETY: taken above.
@@ -940,13 +942,9 @@ extern "C" fn meta_recvmsg(
     if copied > 0 && !peek {
         let ssk = meta.first_ssk();
         if !ssk.is_null() {
-            // the window grew: tell the peer
+            // autotuning, and the window grew: tell the peer
             // SAFETY: subflow live while set; its lock nests in ours.
-            unsafe {
-                bindings::mptcp_rs_lock_sock(ssk);
-                bindings::mptcp_rs_tcp_cleanup_rbuf(ssk, copied as c_int);
-                bindings::release_sock(ssk);
-            }
+            unsafe { bindings::mptcp_rs_subflow_read_done(sk, ssk, copied as c_int) };
         }
     }
     // SAFETY: locked above.

@@ -551,20 +551,17 @@ void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied)
  * advances when its data moves to the meta socket, so tcp_rcv_space_adjust()
  * measures what the subflow delivered in the last RTT and grows the subflow's
  * buffer and window clamp; the meta socket's buffer, whose free space is the
- * advertised window, follows. Takes the subflow's lock (it nests inside the
- * meta socket's, which the caller owns).
+ * advertised window, follows. The caller owns both sockets.
  */
 void mptcp_rs_subflow_read_done(struct sock *meta, struct sock *ssk, int copied)
 {
 	int rcvbuf;
 
-	lock_sock(ssk);
 	tcp_rcv_space_adjust(ssk);
 	rcvbuf = READ_ONCE(ssk->sk_rcvbuf);
 	if (!(meta->sk_userlocks & SOCK_RCVBUF_LOCK) && rcvbuf > READ_ONCE(meta->sk_rcvbuf))
 		WRITE_ONCE(meta->sk_rcvbuf, rcvbuf);
 	tcp_cleanup_rbuf(ssk, copied);
-	release_sock(ssk);
 }
 
 /* skbs. */

@@ -186,6 +186,7 @@ u32 mptcp_rs_tcp_inq(const struct sock *ssk);
 void mptcp_rs_tcp_send_ack(struct sock *ssk);
 int mptcp_rs_tcp_sendmsg_locked(struct sock *ssk, struct msghdr *msg, size_t size);
 void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied);
+void mptcp_rs_subflow_read_done(struct sock *meta, struct sock *ssk, int copied);
 
 /* skbs. */
 u32 mptcp_rs_skb_seq(const struct sk_buff *skb);
@@ -222,6 +223,7 @@ u8 *mptcp_rs_out_buf(struct mptcp_out_options *opts, size_t *cap);
 void mptcp_rs_out_set_len(struct mptcp_out_options *opts, u16 len);
 u16 mptcp_rs_out_len(const struct mptcp_out_options *opts);
 u32 mptcp_rs_tcp_write_seq(const struct sock *ssk);
+void mptcp_rs_subflow_ack_lowat(struct sock *ssk, const struct sock *meta);
 void mptcp_rs_schedule_ack(struct sock *ssk);
 struct sk_buff *mptcp_rs_rcv_next(struct sock *meta, struct sk_buff *skb);
 

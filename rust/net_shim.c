@@ -780,6 +780,8 @@ void mptcp_rs_subflow_attach(struct sock *ssk, const struct tcp_ulp_ops *ops,
 	__module_get(ops->owner);
 	rcu_assign_pointer(icsk->icsk_ulp_data, ctx);
 	icsk->icsk_ulp_ops = ops;
+	/* See mptcp_rs_subflow_ack_lowat(): no subflow-level low-water mark. */
+	WRITE_ONCE(ssk->sk_rcvlowat, 0);
 #if IS_ENABLED(CONFIG_IPV6)
 	if (ipv6) {
 		icsk->icsk_af_ops = &mptcp_rs_subflow_v6_ops;
@@ -857,6 +859,25 @@ int mptcp_rs_tcp_sendmsg_locked(struct sock *ssk, struct msghdr *msg, size_t siz
 
 void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied)
 {
+	tcp_cleanup_rbuf(ssk, copied);
+}
+
+/*
+ * The reader took @copied bytes from @meta: receive buffer autotuning, then
+ * the window update TCP's recvmsg would send. The subflow's copied_seq
+ * advances when its data moves to the meta socket, so tcp_rcv_space_adjust()
+ * measures what the subflow delivered in the last RTT and grows the subflow's
+ * buffer and window clamp; the meta socket's buffer, whose free space is the
+ * advertised window, follows. The caller owns both sockets.
+ */
+void mptcp_rs_subflow_read_done(struct sock *meta, struct sock *ssk, int copied)
+{
+	int rcvbuf;
+
+	tcp_rcv_space_adjust(ssk);
+	rcvbuf = READ_ONCE(ssk->sk_rcvbuf);
+	if (!(meta->sk_userlocks & SOCK_RCVBUF_LOCK) && rcvbuf > READ_ONCE(meta->sk_rcvbuf))
+		WRITE_ONCE(meta->sk_rcvbuf, rcvbuf);
 	tcp_cleanup_rbuf(ssk, copied);
 }
 
@@ -1067,6 +1088,25 @@ u32 mptcp_rs_tcp_write_seq(const struct sock *ssk)
 	return READ_ONCE(tcp_sk(ssk)->write_seq);
 }
 
+/*
+ * A subflow's data moves to the meta socket as soon as it arrives, so
+ * copied_seq always equals rcv_nxt and TCP's "the reader is below its
+ * low-water mark" test in __tcp_ack_snd_check() would ACK every segment:
+ * subflows have sk_rcvlowat 0 (set when attached), and the test is done here,
+ * from sk_data_ready (before TCP's ACK check), against the meta socket's
+ * queue and low-water mark. Otherwise the subflow ACKs as TCP does when its
+ * window moves, and when the reader frees space (tcp_cleanup_rbuf()).
+ */
+void mptcp_rs_subflow_ack_lowat(struct sock *ssk, const struct sock *meta)
+{
+	const struct tcp_sock *tp = tcp_sk(ssk);
+	struct inet_connection_sock *icsk = inet_csk(ssk);
+
+	if (atomic_read(&meta->sk_rmem_alloc) < READ_ONCE(meta->sk_rcvlowat) &&
+	    tp->rcv_nxt - tp->rcv_wup > icsk->icsk_ack.rcv_mss)
+		icsk->icsk_ack.pending |= ICSK_ACK_NOW;
+}
+
 void mptcp_rs_schedule_ack(struct sock *ssk)
 {
 	inet_csk_schedule_ack(ssk);
@@ -1160,15 +1200,18 @@ void mptcp_rs_tcp_shutdown(struct sock *ssk, int how)
 }
 
 /*
- * The receive buffer of a connection is the meta socket's: TCP's autotuning
- * never sees it (the application does not read the subflows), so it starts at
- * tcp_rmem[2] unless the application set SO_RCVBUF; memory is charged only for
- * what is queued, against TCP's global limits.
+ * The receive buffer of a connection is the meta socket's. Its free space is
+ * the subflow's receive window (mptcp_rs_space()), so it starts as TCP's does,
+ * at tcp_rmem[1], and grows with the subflow's autotuning
+ * (mptcp_rs_subflow_read_done()) unless the application set SO_RCVBUF. A
+ * buffer far larger than the window TCP would offer keeps the window at the
+ * subflow's rcv_ssthresh, which the data moved off the subflow never lowers:
+ * TCP then ACKs every segment (its right edge always advances).
  */
 void mptcp_rs_meta_init_rcvbuf(struct sock *sk)
 {
 	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK))
-		WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]));
+		WRITE_ONCE(sk->sk_rcvbuf, READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[1]));
 }
 
 /* Hooks our destructor in front of the one inet_create() installed. */
@@ -1339,6 +1382,7 @@ void mptcp_rs_set_destruct(struct sock *sk, void (*destruct)(struct sock *))
 void mptcp_rs_set_ulp_ctx(struct sock *ssk, void *ctx)
 {
 	rcu_assign_pointer(inet_csk(ssk)->icsk_ulp_data, ctx);
+	WRITE_ONCE(ssk->sk_rcvlowat, 0);
 }
 
 /* A clone we could not give a context: plain TCP, no ULP (and no module ref). */

@@ -450,6 +450,8 @@ impl Meta {
                 self.set(mf::BROKEN);
                 broken = true;
             }
+            // SAFETY: both sockets are live; the subflow is locked by our caller.
+            unsafe { bindings::mptcp_rs_subflow_ack_lowat(sf.ssk(), self.sk) };
             self.process_events();
         }
         // SAFETY: taken above.
@@ -618,35 +620,33 @@ impl Meta {
         Ok(sf)
     }
 
-    /// Moves what waits on the first subflow to the meta socket, with it owned.
-    fn pull(&self) {
-        let ssk = self.first_ssk();
-        if ssk.is_null() {
+    /// Moves what waits on subflow `ssk` (the first) to the meta socket.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the meta socket and `ssk`'s lock, and `ssk` is the first
+    /// subflow.
+    unsafe fn pull_locked(&self, ssk: *mut bindings::sock) {
+        // SAFETY: per the safety contract.
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
             return;
+        };
+        let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
+        // SAFETY: subflow locked, meta owned.
+        if unsafe { ctx.move_to_meta(self) }.is_err() {
+            self.set(mf::BROKEN);
+            // SAFETY: the subflow is locked; the meta spinlock is not held.
+            unsafe { ctx.reset() };
+        } else {
+            // SAFETY: as above.
+            unsafe { ctx.flush_mp_fail() };
         }
-        // SAFETY: the first subflow is live while set; we own the meta socket.
-        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
-        // SAFETY: as above.
-        if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
-            let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
-            // SAFETY: subflow locked, meta owned.
-            if unsafe { ctx.move_to_meta(self) }.is_err() {
-                self.set(mf::BROKEN);
-                // SAFETY: the subflow is locked; the meta spinlock is not held.
-                unsafe { ctx.reset() };
-            } else {
-                // SAFETY: as above.
-                unsafe { ctx.flush_mp_fail() };
-            }
-            self.process_events();
-            if !fin_before && self.has(mf::RCV_DATA_FIN_DONE) {
-                // acknowledge the DATA_FIN now
-                // SAFETY: the subflow is locked.
-                unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
-            }
+        self.process_events();
+        if !fin_before && self.has(mf::RCV_DATA_FIN_DONE) {
+            // acknowledge the DATA_FIN now
+            // SAFETY: the subflow is locked.
+            unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
         }
-        // SAFETY: locked above.
-        unsafe { bindings::release_sock(ssk) };
     }
 
     /// Whether closing now must abort the connection: data the application never read
@@ -989,13 +989,26 @@ extern "C" fn meta_recvmsg(
     let peek = flags & MSG_PEEK != 0;
     let mut copied: usize = 0;
     let mut err: c_int = 0;
+    // As TCP's recvmsg does, the reader owns the subflow while it copies: what
+    // arrives meanwhile waits in the subflow's backlog and is processed (ACKs
+    // included) by the reader when it lets go, not by the softirq of the
+    // sender's CPU. The subflow's lock nests inside the meta socket's; it is
+    // dropped while the reader sleeps.
+    let mut ssk = meta.first_ssk();
+    if !ssk.is_null() {
+        // SAFETY: the first subflow is live while set; we own the meta socket.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+    }
     loop {
         let state = meta.state();
         if state == TCP_LISTEN {
             err = -errno::ENOTCONN;
             break;
         }
-        meta.pull();
+        if !ssk.is_null() {
+            // SAFETY: we own the meta socket and the first subflow's lock.
+            unsafe { meta.pull_locked(ssk) };
+        }
         // copy in-order data
         // SAFETY: we own the socket and its queues.
         let mut skb = unsafe { bindings::mptcp_rs_rcv_peek(sk) };
@@ -1060,20 +1073,27 @@ extern "C" fn meta_recvmsg(
             }
             break;
         }
+        if !ssk.is_null() {
+            // SAFETY: locked above; processes the subflow's backlog before we sleep.
+            unsafe { bindings::release_sock(ssk) };
+        }
         // SAFETY: we own the socket; the helper sleeps with it released.
         unsafe { bindings::mptcp_rs_wait(sk, &mut timeo, Some(wait_cond)) };
-    }
-    if copied > 0 && !peek {
-        let ssk = meta.first_ssk();
+        // the first subflow may have come or gone while the meta socket was released
+        ssk = meta.first_ssk();
         if !ssk.is_null() {
-            // the window grew: tell the peer
-            // SAFETY: subflow live while set; its lock nests in ours.
-            unsafe {
-                bindings::mptcp_rs_lock_sock(ssk);
-                bindings::mptcp_rs_tcp_cleanup_rbuf(ssk, copied as c_int);
-                bindings::release_sock(ssk);
-            }
+            // SAFETY: as above.
+            unsafe { bindings::mptcp_rs_lock_sock(ssk) };
         }
+    }
+    if !ssk.is_null() {
+        if copied > 0 && !peek {
+            // autotuning, and the window grew: tell the peer
+            // SAFETY: we own the meta socket and the subflow's lock.
+            unsafe { bindings::mptcp_rs_subflow_read_done(sk, ssk, copied as c_int) };
+        }
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };

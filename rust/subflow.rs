@@ -712,7 +712,19 @@ extern "C" fn state_change(ssk: *mut bindings::sock) {
 }
 
 extern "C" fn write_space(ssk: *mut bindings::sock) {
-    chain(ssk, |c| c.write_space, |_, meta| meta.wake_writers());
+    chain(
+        ssk,
+        |c| c.write_space,
+        |ctx, meta| {
+            // Writers of the meta socket wait for the subflow's space, and TCP calls
+            // this on every ACK that frees some while `SOCK_NOSPACE` is set: wake them
+            // only once the subflow is writeable, as TCP's own callback does.
+            // SAFETY: the subflow is live (its callback is running).
+            if unsafe { bindings::mptcp_rs_stream_writeable(ctx.ssk()) } {
+                meta.wake_writers();
+            }
+        },
+    );
 }
 
 extern "C" fn error_report(ssk: *mut bindings::sock) {

@@ -56,6 +56,7 @@ int mptcp_rs_sock_error(struct sock *sk);
 void mptcp_rs_sock_hold(struct sock *sk);
 void mptcp_rs_sock_put(struct sock *sk);
 bool mptcp_rs_linger_zero(const struct sock *sk);
+void mptcp_rs_ack_now(struct sock *ssk);
 struct sock *mptcp_rs_token_next(const struct net *net, long *slot, long *num);
 void mptcp_rs_listener_add(struct sock *sk);
 void mptcp_rs_listener_remove(struct sock *sk);

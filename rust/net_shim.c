@@ -1107,6 +1107,12 @@ void mptcp_rs_subflow_ack_lowat(struct sock *ssk, const struct sock *meta)
 		icsk->icsk_ack.pending |= ICSK_ACK_NOW;
 }
 
+/* The segment being received gets its ACK at once (__tcp_ack_snd_check()). */
+void mptcp_rs_ack_now(struct sock *ssk)
+{
+	inet_csk(ssk)->icsk_ack.pending |= ICSK_ACK_SCHED | ICSK_ACK_NOW;
+}
+
 void mptcp_rs_schedule_ack(struct sock *ssk)
 {
 	inet_csk_schedule_ack(ssk);

@@ -286,7 +286,7 @@ impl Meta {
     /// The peer closed the connection abruptly (MP_FASTCLOSE with our key).
     pub(crate) fn fastclosed(&self) {
         self.set(mf::FASTCLOSED);
-        self.subflow_event();
+        self.subflow_event(ptr::null_mut());
     }
 
     /// In-order data up to `end` is on the receive queue.
@@ -439,6 +439,7 @@ impl Meta {
     /// Called with the subflow locked.
     pub(crate) fn subflow_data_ready(&self, sf: &Subflow) {
         let mut broken = false;
+        let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_data_lock(self.sk) };
         // SAFETY: as above.
@@ -465,12 +466,17 @@ impl Meta {
             // SAFETY: as above.
             unsafe { sf.flush_mp_fail() };
         }
+        if !fin_before && self.has(mf::RCV_DATA_FIN_DONE) {
+            // SAFETY: our caller holds the subflow's lock.
+            unsafe { bindings::mptcp_rs_ack_now(sf.ssk()) };
+        }
         // SAFETY: as above.
         unsafe { bindings::mptcp_rs_wake_readers(self.sk) };
     }
 
-    /// A subflow changed state or reported an error.
-    pub(crate) fn subflow_event(&self) {
+    /// A subflow changed state or reported an error (`ssk` locked by TCP).
+    pub(crate) fn subflow_event(&self, ssk: *mut bindings::sock) {
+        let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_data_lock(self.sk) };
         // SAFETY: as above.
@@ -481,6 +487,12 @@ impl Meta {
         }
         // SAFETY: taken above.
         unsafe { bindings::mptcp_rs_data_unlock(self.sk) };
+        if !fin_before && self.has(mf::RCV_DATA_FIN_DONE) && !ssk.is_null() {
+            // the peer's DATA_FIN: acknowledge it now, as upstream does (TCP would
+            // delay the ACK of its FIN, in pingpong mode, until we close)
+            // SAFETY: TCP holds the subflow's lock around its callbacks.
+            unsafe { bindings::mptcp_rs_ack_now(ssk) };
+        }
     }
 
     pub(crate) fn wake_writers(&self) {

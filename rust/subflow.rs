@@ -708,7 +708,11 @@ extern "C" fn data_ready(ssk: *mut bindings::sock) {
 }
 
 extern "C" fn state_change(ssk: *mut bindings::sock) {
-    chain(ssk, |c| c.state_change, |_, meta| meta.subflow_event());
+    chain(
+        ssk,
+        |c| c.state_change,
+        |ctx, meta| meta.subflow_event(ctx.ssk()),
+    );
 }
 
 extern "C" fn write_space(ssk: *mut bindings::sock) {
@@ -728,7 +732,11 @@ extern "C" fn write_space(ssk: *mut bindings::sock) {
 }
 
 extern "C" fn error_report(ssk: *mut bindings::sock) {
-    chain(ssk, |c| c.error_report, |_, meta| meta.subflow_event());
+    chain(
+        ssk,
+        |c| c.error_report,
+        |ctx, meta| meta.subflow_event(ctx.ssk()),
+    );
 }
 
 /// `sk_rx_dst_set` of our af_ops: TCP calls it from `tcp_finish_connect()` with the
@@ -1207,7 +1215,7 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                         meta.rcv_data_fin(dsn);
                         // SAFETY: the subflow is locked; an ACK carries our DATA_ACK.
                         unsafe { bindings::mptcp_rs_schedule_ack(ssk) };
-                        meta.subflow_event();
+                        meta.subflow_event(ssk);
                         continue;
                     }
                     let m = bindings::mptcp_rs_map {

@@ -10,6 +10,7 @@
 use kernel::prelude::*;
 
 mod bindings;
+mod join;
 mod mib;
 mod net;
 mod pm;
@@ -39,6 +40,8 @@ struct MptcpRs {
     // then the path manager, then the sysctls go.
     _sockets: sock::Registration,
     _provider: provider::Registration,
+    // the request sock ops of our listeners (MP_JOIN state): after every socket
+    _req_ops: subflow::ReqOps,
     // the path manager's netlink family and per-namespace endpoints
     _pm: pm::Registration,
     _sysctl: sysctl::Registration,
@@ -51,6 +54,7 @@ impl kernel::Module for MptcpRs {
         let mib = mib::Registration::new()?;
         let sysctl = sysctl::Registration::new()?;
         let pm = pm::Registration::new()?;
+        let req_ops = subflow::ReqOps::new()?;
         subflow::init(module);
         let provider = provider::Registration::new(module)?;
         let sockets = sock::Registration::new(module)?;
@@ -58,6 +62,7 @@ impl kernel::Module for MptcpRs {
         Ok(MptcpRs {
             _sockets: sockets,
             _provider: provider,
+            _req_ops: req_ops,
             _pm: pm,
             _sysctl: sysctl,
             _mib: mib,

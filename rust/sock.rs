@@ -118,6 +118,8 @@ pub(crate) struct Meta {
     snd_una: AtomicU64,
     rcv_data_fin: AtomicU64,
     snd_data_fin: AtomicU64,
+    /// Subflows the peer added with MP_JOIN (`join.rs`).
+    joins: crate::join::Joins,
 }
 
 // SAFETY: shared fields are atomics; the pointers are to kernel objects that outlive
@@ -367,6 +369,7 @@ impl Meta {
                 snd_una: AtomicU64::new(local_idsn.wrapping_add(1)),
                 rcv_data_fin: AtomicU64::new(0),
                 snd_data_fin: AtomicU64::new(0),
+                joins: crate::join::Joins::new(),
             },
             GFP_ATOMIC,
         );
@@ -413,6 +416,7 @@ impl Meta {
             return;
         }
         self.first_sk.store(ptr::null_mut(), Ordering::Release);
+        self.joins.orphaned(self);
         let sk = self.sk;
         // SAFETY: no socket was ever grafted: we drop what would have been the
         // application's reference; the subflow context drops its own after us.
@@ -478,7 +482,11 @@ impl Meta {
         unsafe { bindings::mptcp_rs_wake_writers(self.sk) };
     }
 
-    fn state(&self) -> c_int {
+    pub(crate) fn joins(&self) -> &crate::join::Joins {
+        &self.joins
+    }
+
+    pub(crate) fn state(&self) -> c_int {
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_sk_state(self.sk) }
     }
@@ -639,6 +647,7 @@ impl Meta {
         }
         // SAFETY: locked above.
         unsafe { bindings::release_sock(ssk) };
+        self.joins.pull(self);
     }
 
     /// Whether closing now must abort the connection: data the application never read
@@ -717,6 +726,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             snd_una: AtomicU64::new(local.idsn.wrapping_add(1)),
             rcv_data_fin: AtomicU64::new(0),
             snd_data_fin: AtomicU64::new(0),
+            joins: crate::join::Joins::new(),
         },
         GFP_KERNEL,
     );
@@ -835,6 +845,8 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
         meta.fastclose();
     }
     meta.leave_token_table();
+    meta.joins.close_all(meta, true);
+    meta.joins.reopen();
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
     meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     if !sf.is_null() {
@@ -853,14 +865,17 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
     let mut sf = ptr::null_mut();
     if let Some(meta) = meta {
         let state = meta.state();
+        let mut abort = false;
         if state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_FIN_WAIT1 {
             if meta.close_aborts() {
+                abort = true;
                 meta.fastclose();
             } else if state != TCP_FIN_WAIT1 {
                 meta.send_data_fin();
             }
         }
         meta.leave_token_table();
+        meta.joins.close_all(meta, abort);
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
         meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     }
@@ -921,7 +936,7 @@ fn readable(meta: &Meta) -> bool {
     }
     let ssk = meta.first_ssk();
     // SAFETY: the first subflow is live while set.
-    !ssk.is_null() && !unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) }
+    (!ssk.is_null() && !unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) }) || meta.joins.readable()
 }
 
 extern "C" fn wait_cond(sk: *mut bindings::sock) -> bool {
@@ -1043,6 +1058,7 @@ extern "C" fn meta_recvmsg(
                 bindings::release_sock(ssk);
             }
         }
+        meta.joins.cleanup_rbuf(copied as c_int);
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };

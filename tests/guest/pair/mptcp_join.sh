@@ -9,7 +9,9 @@
 # each way, 32 MB by default; the server sends on its first subflow only): SHA-256
 # equal on both ends; the server's MPJoinSynRx and MPJoinAckRx and the client's
 # MPJoinSynTx and MPJoinSynAckRx show one join per connection, no HMAC failure, no
-# refusal; the server's NIC counters show the upload carried by BOTH links.
+# refusal; the server's NIC counters show the upload carried by BOTH links. Then the
+# server unloads mptcp_rs (every subflow freed) and its kernel log is clean (kmemleak
+# too on a debug kernel).
 #   run by tests/lib/pair.sh: SCRIPT server | SCRIPT client (guests), SCRIPT check SHARE (host)
 set -euo pipefail
 role=$1 bytes=${MPTCP_RS_PAIR_BYTES:-$((32 << 20))}
@@ -40,6 +42,11 @@ setup() {
 case "$role" in
 server)
 	setup
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		# what booting left is not ours
+		echo scan >/sys/kernel/debug/kmemleak
+		echo clear >/sys/kernel/debug/kmemleak
+	fi
 	ip mptcp limits set subflows 2
 	pair_nstat nstat.before
 	link_bytes links.v4.before
@@ -49,6 +56,26 @@ server)
 	pair_xfer_server v6 mptcp "$bytes" 6
 	link_bytes links.v6.after
 	pair_nstat nstat.after
+	# every joined subflow was closed and freed: nothing pins the module any more
+	# (each subflow does, through its ULP), and kmemleak finds nothing on a debug kernel
+	for i in $(seq 120); do
+		rmmod mptcp_rs 2>/dev/null && break
+		sleep 0.5
+	done
+	if lsmod | grep -q '^mptcp_rs '; then
+		{ ss -tanie; lsmod; } >"$SHARE/rmmod.failed" 2>&1
+		fail "mptcp_rs still in use 60 s after the transfers"
+	fi
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan >/sys/kernel/debug/kmemleak
+		sleep 1
+		echo scan >/sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak >"$SHARE/kmemleak"
+		[ -s "$SHARE/kmemleak" ] && fail "kmemleak: $(head -n 20 "$SHARE/kmemleak")"
+	fi
+	dmesg | grep -E 'WARNING|BUG:|lockdep|circular locking' >"$SHARE/server.dmesg.bad" &&
+		fail "kernel log: $(head -n 5 "$SHARE/server.dmesg.bad")"
+	info "mptcp_rs unloaded after the transfers; kernel log clean"
 	;;
 client)
 	setup

@@ -73,7 +73,8 @@ server)
 		cat /sys/kernel/debug/kmemleak >"$SHARE/kmemleak"
 		[ -s "$SHARE/kmemleak" ] && fail "kmemleak: $(head -n 20 "$SHARE/kmemleak")"
 	fi
-	dmesg | grep -E 'WARNING|BUG:|lockdep|circular locking' >"$SHARE/server.dmesg.bad" &&
+	dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible circular|possible recursive|inconsistent lock|sleeping function called from invalid context|unreferenced object|Call Trace|KFENCE:|UBSAN:|rust_panic|panicked at' \
+		>"$SHARE/server.dmesg.bad" &&
 		fail "kernel log: $(head -n 5 "$SHARE/server.dmesg.bad")"
 	info "mptcp_rs unloaded after the transfers; kernel log clean"
 	;;

@@ -9,6 +9,7 @@
 #define MPTCP_RS_NET_SHIM_H
 
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 struct file;
 struct inet_connection_sock_af_ops;
@@ -150,7 +151,7 @@ typedef struct sock *(*mptcp_rs_syn_recv_sock_t)(const struct sock *sk, struct s
 									const struct sock *sk));
 void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *),
 			  mptcp_rs_syn_recv_sock_t syn_recv_sock,
-			  void (*req_init)(struct request_sock *req, const struct sock *listener,
+			  bool (*req_init)(struct request_sock *req, const struct sock *listener,
 					   const struct sk_buff *skb));
 struct sock *mptcp_rs_af_ops_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 					   struct request_sock *req,
@@ -162,6 +163,40 @@ struct sock *mptcp_rs_af_ops_syn_recv_sock(const struct sock *sk, struct sk_buff
 
 /* Request sockets (passive side). */
 void mptcp_rs_req_set_mptcp(struct request_sock *req, bool on);
+/*
+ * The MP_JOIN state of a request of one of our listeners, from its SYN to its
+ * third ACK (rust/join.rs); all zero until the SYN showed MP_JOIN.
+ */
+struct mptcp_rs_join_req {
+	struct sock *meta;	/* the connection joined, with a reference; or NULL */
+	u64 thmac;		/* our truncated HMAC, sent on the SYN/ACK */
+	u32 local_nonce;
+	u32 remote_nonce;
+	u8 local_id;
+	u8 remote_id;
+	bool backup;		/* the peer asked for a backup subflow */
+	bool join;		/* the SYN carried MP_JOIN and was accepted */
+};
+
+struct mptcp_rs_join_req *mptcp_rs_req_join(const struct request_sock *req);
+int mptcp_rs_req_ops_init(void);
+void mptcp_rs_req_ops_exit(void);
+void mptcp_rs_req_set_drop(struct request_sock *req);
+bool mptcp_rs_req_local_is_initial(const struct request_sock *req, const struct sock *meta);
+int mptcp_rs_req_local_addr(const struct request_sock *req, u8 *addr);
+bool mptcp_rs_req_syncookie(const struct request_sock *req);
+bool mptcp_rs_same_sport(const struct sock *a, const struct sock *b);
+void mptcp_rs_req_send_reset(const struct sock *listener, struct sk_buff *skb,
+			     struct request_sock *req);
+void mptcp_rs_joined_close(struct sock *ssk);
+/* Closes a joined subflow later, from a context that cannot sleep. */
+struct mptcp_rs_close_work {
+	struct work_struct work;
+	struct sock *ssk;
+};
+
+void mptcp_rs_close_work_init(struct mptcp_rs_close_work *w);
+void mptcp_rs_close_work_schedule(struct mptcp_rs_close_work *w, struct sock *ssk);
 bool mptcp_rs_req_is_mptcp(const struct request_sock *req);
 const struct sock *mptcp_rs_req_listener(const struct request_sock *req);
 size_t mptcp_rs_req_tuple(const struct request_sock *req, u8 *buf, size_t len);

@@ -11,6 +11,7 @@ use kernel::prelude::*;
 
 mod bindings;
 mod info;
+mod join;
 mod mib;
 mod net;
 mod pm;
@@ -42,6 +43,8 @@ struct MptcpRs {
     // `ss -M`: gone before the sockets it lists can be
     _diag: info::DiagRegistration,
     _provider: provider::Registration,
+    // the request sock ops of our listeners (MP_JOIN state): after every socket
+    _req_ops: subflow::ReqOps,
     // the path manager's netlink family and per-namespace endpoints
     _pm: pm::Registration,
     _sysctl: sysctl::Registration,
@@ -54,6 +57,7 @@ impl kernel::Module for MptcpRs {
         let mib = mib::Registration::new()?;
         let sysctl = sysctl::Registration::new()?;
         let pm = pm::Registration::new()?;
+        let req_ops = subflow::ReqOps::new()?;
         subflow::init(module);
         let provider = provider::Registration::new(module)?;
         let diag = info::DiagRegistration::new(module)?;
@@ -63,6 +67,7 @@ impl kernel::Module for MptcpRs {
             _sockets: sockets,
             _diag: diag,
             _provider: provider,
+            _req_ops: req_ops,
             _pm: pm,
             _sysctl: sysctl,
             _mib: mib,

@@ -613,19 +613,152 @@ static struct tcp_request_sock_ops mptcp_rs_req_v4_ops;
 static struct inet_connection_sock_af_ops mptcp_rs_subflow_v6_ops;
 static struct tcp_request_sock_ops mptcp_rs_req_v6_ops;
 #endif
-static void (*mptcp_rs_req_init)(struct request_sock *req, const struct sock *listener,
+static bool (*mptcp_rs_req_init)(struct request_sock *req, const struct sock *listener,
 				 const struct sk_buff *skb);
+
+/*
+ * Request socks of our listeners: TCP's, followed by what an MP_JOIN request
+ * needs until its third ACK (struct mptcp_rs_join_req). Our copies of TCP's
+ * request_sock_ops with a larger object in our own slab; the destructor drops
+ * the reference on the connection a join request holds.
+ */
+struct mptcp_rs_request_sock {
+	struct tcp_request_sock tcp;	/* tcp6_request_sock is the same (checked) */
+	struct mptcp_rs_join_req join;
+};
+
+static struct request_sock_ops mptcp_rs_rsk_v4_ops;
+#if IS_ENABLED(CONFIG_IPV6)
+static struct request_sock_ops mptcp_rs_rsk_v6_ops;
+#endif
+
+static bool mptcp_rs_rsk_ours(const struct request_sock *req)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (req->rsk_ops == &mptcp_rs_rsk_v6_ops)
+		return true;
+#endif
+	return req->rsk_ops == &mptcp_rs_rsk_v4_ops;
+}
+
+/* The join state of @req, or NULL if it is not one of our request socks (a SYN
+ * cookie's request is TCP's).
+ */
+struct mptcp_rs_join_req *mptcp_rs_req_join(const struct request_sock *req)
+{
+	if (!mptcp_rs_rsk_ours(req))
+		return NULL;
+	return &((struct mptcp_rs_request_sock *)req)->join;
+}
+
+static void mptcp_rs_join_req_release(struct request_sock *req)
+{
+	struct mptcp_rs_join_req *j = mptcp_rs_req_join(req);
+
+	if (j && j->meta) {
+		sock_put(j->meta);
+		j->meta = NULL;
+	}
+}
+
+static void mptcp_rs_rsk_v4_destructor(struct request_sock *req)
+{
+	mptcp_rs_join_req_release(req);
+	tcp_prot.rsk_prot->destructor(req);
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+static void mptcp_rs_rsk_v6_destructor(struct request_sock *req)
+{
+	mptcp_rs_join_req_release(req);
+	tcpv6_prot.rsk_prot->destructor(req);
+}
+#endif
+
+static int mptcp_rs_rsk_ops_init(struct request_sock_ops *ops,
+				 const struct request_sock_ops *tcp, char *name,
+				 void (*destructor)(struct request_sock *req))
+{
+	*ops = *tcp;
+	ops->slab_name = name;
+	ops->obj_size = sizeof(struct mptcp_rs_request_sock);
+	ops->destructor = destructor;
+	/* request socks are looked up under RCU, as TCP's own slab */
+	ops->slab = kmem_cache_create(name, ops->obj_size, 0,
+				      SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU, NULL);
+	return ops->slab ? 0 : -ENOMEM;
+}
+
+/*
+ * Our request sock ops and their slabs, before any listener of ours exists;
+ * mptcp_rs_req_ops_exit() when none is left (each listener pins the module).
+ */
+int mptcp_rs_req_ops_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct tcp_request_sock) != sizeof(struct tcp6_request_sock));
+	err = mptcp_rs_rsk_ops_init(&mptcp_rs_rsk_v4_ops, tcp_prot.rsk_prot,
+				    "request_sock_mptcp_rs_v4", mptcp_rs_rsk_v4_destructor);
+	if (err)
+		return err;
+#if IS_ENABLED(CONFIG_IPV6)
+	err = mptcp_rs_rsk_ops_init(&mptcp_rs_rsk_v6_ops, tcpv6_prot.rsk_prot,
+				    "request_sock_mptcp_rs_v6", mptcp_rs_rsk_v6_destructor);
+	if (err) {
+		kmem_cache_destroy(mptcp_rs_rsk_v4_ops.slab);
+		mptcp_rs_rsk_v4_ops.slab = NULL;
+		return err;
+	}
+#endif
+	return 0;
+}
+
+void mptcp_rs_req_ops_exit(void)
+{
+	/* __reqsk_free() may still be on its way out of kmem_cache_free() */
+	synchronize_rcu();
+#if IS_ENABLED(CONFIG_IPV6)
+	kmem_cache_destroy(mptcp_rs_rsk_v6_ops.slab);
+#endif
+	kmem_cache_destroy(mptcp_rs_rsk_v4_ops.slab);
+}
+
+/*
+ * Before TCP's route_req: nothing in our part of the request is valid yet
+ * (the slab does not zero it) and the destructor may run if TCP gives up.
+ * After it: the SYN's MPTCP options; a refused MP_JOIN is answered with a
+ * reset and the request dropped.
+ */
+static struct dst_entry *mptcp_rs_route_req_done(const struct sock *sk, struct sk_buff *skb,
+						 struct request_sock *req,
+						 struct dst_entry *dst)
+{
+	if (!dst)
+		return NULL;
+	if (mptcp_rs_req_init(req, sk, skb))
+		return dst;
+	dst_release(dst);
+	req->rsk_ops->send_reset(sk, skb, SK_RST_REASON_MPTCP_RST_EMPTCP);
+	return NULL;
+}
+
+static void mptcp_rs_join_req_init(struct request_sock *req)
+{
+	struct mptcp_rs_join_req *j = mptcp_rs_req_join(req);
+
+	if (j)
+		memset(j, 0, sizeof(*j));
+}
 
 /* route_req of our request ops: TCP's, then the SYN's MPTCP options. */
 static struct dst_entry *mptcp_rs_route_req_v4(const struct sock *sk, struct sk_buff *skb,
 					       struct flowi *fl, struct request_sock *req,
 					       u32 tw_isn)
 {
-	struct dst_entry *dst = tcp_request_sock_ipv4_ops.route_req(sk, skb, fl, req, tw_isn);
-
-	if (dst)
-		mptcp_rs_req_init(req, sk, skb);
-	return dst;
+	mptcp_rs_join_req_init(req);
+	return mptcp_rs_route_req_done(sk, skb, req,
+				       tcp_request_sock_ipv4_ops.route_req(sk, skb, fl, req, tw_isn));
 }
 
 /* conn_request of our listening subflows: TCP's, with our request ops. */
@@ -635,7 +768,7 @@ static int mptcp_rs_conn_request_v4(struct sock *sk, struct sk_buff *skb)
 		tcp_listendrop(sk);
 		return 0;
 	}
-	return tcp_conn_request(tcp_prot.rsk_prot, &mptcp_rs_req_v4_ops, sk, skb);
+	return tcp_conn_request(&mptcp_rs_rsk_v4_ops, &mptcp_rs_req_v4_ops, sk, skb);
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
@@ -643,11 +776,9 @@ static struct dst_entry *mptcp_rs_route_req_v6(const struct sock *sk, struct sk_
 					       struct flowi *fl, struct request_sock *req,
 					       u32 tw_isn)
 {
-	struct dst_entry *dst = tcp_request_sock_ipv6_ops.route_req(sk, skb, fl, req, tw_isn);
-
-	if (dst)
-		mptcp_rs_req_init(req, sk, skb);
-	return dst;
+	mptcp_rs_join_req_init(req);
+	return mptcp_rs_route_req_done(sk, skb, req,
+				       tcp_request_sock_ipv6_ops.route_req(sk, skb, fl, req, tw_isn));
 }
 
 static int mptcp_rs_conn_request_v6(struct sock *sk, struct sk_buff *skb)
@@ -662,7 +793,7 @@ static int mptcp_rs_conn_request_v6(struct sock *sk, struct sk_buff *skb)
 		tcp_listendrop(sk);
 		return 0;
 	}
-	return tcp_conn_request(tcpv6_prot.rsk_prot, &mptcp_rs_req_v6_ops, sk, skb);
+	return tcp_conn_request(&mptcp_rs_rsk_v6_ops, &mptcp_rs_req_v6_ops, sk, skb);
 }
 #endif
 
@@ -672,7 +803,7 @@ static int mptcp_rs_conn_request_v6(struct sock *sk, struct sk_buff *skb)
  */
 void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *),
 			  mptcp_rs_syn_recv_sock_t syn_recv_sock,
-			  void (*req_init)(struct request_sock *req, const struct sock *listener,
+			  bool (*req_init)(struct request_sock *req, const struct sock *listener,
 					   const struct sk_buff *skb))
 {
 	mptcp_rs_req_init = req_init;
@@ -1246,6 +1377,92 @@ void mptcp_rs_req_set_mptcp(struct request_sock *req, bool on)
 {
 	tcp_rsk(req)->drop_req = false;
 	tcp_rsk(req)->is_mptcp = on;
+}
+
+/* The join child is not queued for accept(): tcp_check_req() drops the request. */
+void mptcp_rs_req_set_drop(struct request_sock *req)
+{
+	tcp_rsk(req)->drop_req = true;
+}
+
+/* Whether @req arrived on the address the meta socket's first subflow uses. */
+bool mptcp_rs_req_local_is_initial(const struct request_sock *req, const struct sock *meta)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (req->rsk_ops->family == AF_INET6)
+		return meta->sk_family == AF_INET6 &&
+		       ipv6_addr_equal(&ireq->ir_v6_loc_addr, &meta->sk_v6_rcv_saddr);
+#endif
+	return ireq->ir_loc_addr == meta->sk_rcv_saddr;
+}
+
+/* The local address of @req into @addr (IPv4: the first 4 bytes); its family. */
+int mptcp_rs_req_local_addr(const struct request_sock *req, u8 *addr)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+
+	memset(addr, 0, 16);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (req->rsk_ops->family == AF_INET6) {
+		memcpy(addr, &ireq->ir_v6_loc_addr, 16);
+		return AF_INET6;
+	}
+#endif
+	memcpy(addr, &ireq->ir_loc_addr, 4);
+	return AF_INET;
+}
+
+bool mptcp_rs_req_syncookie(const struct request_sock *req)
+{
+	return req->syncookie;
+}
+
+/* Whether two sockets use the same local port. */
+bool mptcp_rs_same_sport(const struct sock *a, const struct sock *b)
+{
+	return inet_sk(a)->inet_sport == inet_sk(b)->inet_sport;
+}
+
+/* Sends the reset refusing a request whose third ACK @skb we do not accept. */
+void mptcp_rs_req_send_reset(const struct sock *listener, struct sk_buff *skb,
+			     struct request_sock *req)
+{
+	req->rsk_ops->send_reset(listener, skb, SK_RST_REASON_MPTCP_RST_EMPTCP);
+}
+
+/*
+ * Closes a joined subflow the meta socket owns (its last reference but the
+ * ones TCP holds): FIN, or RST with unread data, then TCP finishes on its own.
+ * Process context.
+ */
+void mptcp_rs_joined_close(struct sock *ssk)
+{
+	ssk->sk_prot->close(ssk, 0);
+}
+
+static void mptcp_rs_close_work_fn(struct work_struct *work)
+{
+	struct mptcp_rs_close_work *w = container_of(work, struct mptcp_rs_close_work, work);
+	struct sock *ssk = w->ssk;
+
+	w->ssk = NULL;
+	if (ssk)
+		mptcp_rs_joined_close(ssk);
+}
+
+void mptcp_rs_close_work_init(struct mptcp_rs_close_work *w)
+{
+	INIT_WORK(&w->work, mptcp_rs_close_work_fn);
+	w->ssk = NULL;
+}
+
+/* mptcp_rs_joined_close(@ssk) from a workqueue (any context). */
+void mptcp_rs_close_work_schedule(struct mptcp_rs_close_work *w, struct sock *ssk)
+{
+	w->ssk = ssk;
+	schedule_work(&w->work);
 }
 
 bool mptcp_rs_req_is_mptcp(const struct request_sock *req)

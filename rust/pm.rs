@@ -14,6 +14,7 @@
 
 use crate::{bindings, net::Net};
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::{error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
 
 /// An endpoint as netlink carries it (parsed by the shim).
@@ -308,6 +309,22 @@ impl Table {
 struct PernetState {
     /// The namespace's table, from `pernet_init` to `pernet_exit`.
     table: Option<Pin<KBox<Mutex<Table>>>>,
+    /// A copy of the table's `extra_subflows`, for softirq readers (MP_JOIN).
+    subflows_limit: AtomicU8,
+}
+
+/// The `subflows` limit of `net`: how many subflows a connection may have besides
+/// its first. Any context, no lock.
+pub(crate) fn subflows_limit(net: &Net) -> u8 {
+    let id = pernet_id();
+    if id == 0 {
+        return 0;
+    }
+    // SAFETY: `id` is that of the live registration; `net` is alive (`Net` invariant),
+    // so its storage exists.
+    let state = unsafe { pernet(net.as_ptr(), id) };
+    // SAFETY: as above; an atomic, valid when zeroed.
+    unsafe { (*state).subflows_limit.load(Ordering::Relaxed) }
 }
 
 /// Id assigned by the pernet core to our per-namespace storage; 0 while no
@@ -386,7 +403,13 @@ unsafe extern "C" fn pernet_init(net: *mut bindings::net) -> c_int {
     };
     // SAFETY: the pernet core calls us with the storage of `net` allocated, with the id
     // it assigned to the live registration; nothing else uses it before we return.
-    unsafe { (*pernet(net, pernet_id())).table = Some(table) };
+    unsafe {
+        let state = pernet(net, pernet_id());
+        (*state).table = Some(table);
+        (*state)
+            .subflows_limit
+            .store(DEFAULT_EXTRA_SUBFLOWS, Ordering::Relaxed);
+    }
     0
 }
 
@@ -579,6 +602,13 @@ unsafe extern "C" fn set_limits(
         }
         if let Some(sub) = sub {
             table.extra_subflows = sub;
+            let id = pernet_id();
+            // SAFETY: as in `with_table`, which runs this with a live registration.
+            unsafe {
+                (*pernet(net.as_ptr(), id))
+                    .subflows_limit
+                    .store(sub, Ordering::Relaxed)
+            };
         }
     });
     if set.is_some() {

@@ -118,6 +118,8 @@ pub(crate) struct Meta {
     snd_una: AtomicU64,
     rcv_data_fin: AtomicU64,
     snd_data_fin: AtomicU64,
+    /// Subflows the peer added with MP_JOIN (`join.rs`).
+    joins: crate::join::Joins,
 }
 
 // SAFETY: shared fields are atomics; the pointers are to kernel objects that outlive
@@ -375,6 +377,7 @@ impl Meta {
                 snd_una: AtomicU64::new(local_idsn.wrapping_add(1)),
                 rcv_data_fin: AtomicU64::new(0),
                 snd_data_fin: AtomicU64::new(0),
+                joins: crate::join::Joins::new(),
             },
             GFP_ATOMIC,
         );
@@ -421,6 +424,7 @@ impl Meta {
             return;
         }
         self.first_sk.store(ptr::null_mut(), Ordering::Release);
+        self.joins.orphaned(self);
         let sk = self.sk;
         // SAFETY: no socket was ever grafted: we drop what would have been the
         // application's reference; the subflow context drops its own after us.
@@ -498,6 +502,10 @@ impl Meta {
     pub(crate) fn wake_writers(&self) {
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_wake_writers(self.sk) };
+    }
+
+    pub(crate) fn joins(&self) -> &crate::join::Joins {
+        &self.joins
     }
 
     pub(crate) fn state(&self) -> c_int {
@@ -756,6 +764,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             snd_una: AtomicU64::new(local.idsn.wrapping_add(1)),
             rcv_data_fin: AtomicU64::new(0),
             snd_data_fin: AtomicU64::new(0),
+            joins: crate::join::Joins::new(),
         },
         GFP_KERNEL,
     );
@@ -875,6 +884,8 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
         meta.fastclose();
     }
     meta.leave_token_table();
+    meta.joins.close_all(meta, true);
+    meta.joins.reopen();
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
     meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     if !sf.is_null() {
@@ -893,14 +904,17 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
     let mut sf = ptr::null_mut();
     if let Some(meta) = meta {
         let state = meta.state();
+        let mut abort = false;
         if state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_FIN_WAIT1 {
             if meta.close_aborts() {
+                abort = true;
                 meta.fastclose();
             } else if state != TCP_FIN_WAIT1 {
                 meta.send_data_fin();
             }
         }
         meta.leave_token_table();
+        meta.joins.close_all(meta, abort);
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
         meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     }
@@ -964,7 +978,7 @@ fn readable(meta: &Meta) -> bool {
     }
     let ssk = meta.first_ssk();
     // SAFETY: the first subflow is live while set.
-    !ssk.is_null() && !unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) }
+    (!ssk.is_null() && !unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) }) || meta.joins.readable()
 }
 
 extern "C" fn wait_cond(sk: *mut bindings::sock) -> bool {
@@ -1006,6 +1020,9 @@ extern "C" fn meta_recvmsg(
     // included) by the reader when it lets go, not by the softirq of the
     // sender's CPU. The subflow's lock nests inside the meta socket's; it is
     // dropped while the reader sleeps.
+    // joined subflows are pulled with the first subflow's lock not held (their
+    // locks are of the same class)
+    meta.joins.pull(meta);
     let mut ssk = meta.first_ssk();
     if !ssk.is_null() {
         // SAFETY: the first subflow is live while set; we own the meta socket.
@@ -1091,6 +1108,7 @@ extern "C" fn meta_recvmsg(
         }
         // SAFETY: we own the socket; the helper sleeps with it released.
         unsafe { bindings::mptcp_rs_wait(sk, &mut timeo, Some(wait_cond)) };
+        meta.joins.pull(meta);
         // the first subflow may have come or gone while the meta socket was released
         ssk = meta.first_ssk();
         if !ssk.is_null() {
@@ -1106,6 +1124,9 @@ extern "C" fn meta_recvmsg(
         }
         // SAFETY: locked above.
         unsafe { bindings::release_sock(ssk) };
+    }
+    if !peek {
+        meta.joins.cleanup_rbuf(copied as c_int);
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };

@@ -23,7 +23,7 @@ use crate::bindings;
 use crate::proto::crypto::key_derive;
 use crate::proto::csum::{self, Sum};
 use crate::proto::options::{
-    mpc_flags, parse, Dss, DssMap, MpCapable, MpcData, MptcpOption, Segment, TcpOptions,
+    mpc_flags, parse, Dss, DssMap, MpCapable, MpJoin, MpcData, MptcpOption, Segment, TcpOptions,
     TCPOPT_MPTCP,
 };
 use crate::proto::seq::{after64, expand_seq32};
@@ -72,6 +72,10 @@ pub(crate) mod sf {
     /// The peer sent MP_FAIL: our next data segment carries an infinite mapping and
     /// the connection falls back to TCP (RFC 8684 3.7).
     pub(crate) const SEND_INFINITE_MAP: u32 = 1 << 8;
+    /// A subflow the peer added with MP_JOIN (see `join.rs`).
+    pub(crate) const JOINED: u32 = 1 << 9;
+    /// ... whose establishment we acknowledged (the "fourth ACK").
+    pub(crate) const JOIN_ACKED: u32 = 1 << 10;
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -235,7 +239,8 @@ fn req_key(req: *const bindings::request_sock) -> u64 {
     crate::proto::crypto::hmac_truncated(&mac)
 }
 
-/// Module init: our ULP owner and address-family ops.
+/// Module init: our ULP owner and address-family ops. The request sock ops
+/// ([`ReqOps`]) exist already.
 pub(crate) fn init(module: &'static ThisModule) {
     // SAFETY: no subflow exists yet, nothing else reads `ULP_OPS` concurrently.
     unsafe { (*ULP_OPS.0.get()).owner = module.as_ptr().cast() };
@@ -338,6 +343,39 @@ impl Subflow {
 
     pub(crate) fn ssk(&self) -> *mut bindings::sock {
         self.ssk
+    }
+
+    /// A listener's child completing an MP_JOIN of `meta`'s connection: an MPTCP
+    /// subflow, fully established, from ISNs `snt_isn` (ours) and `rcv_isn`.
+    /// Softirq, child locked.
+    pub(crate) fn init_joined(&self, meta: &Meta, snt_isn: u32, rcv_isn: u32) {
+        self.snd_isn
+            .store(snt_isn.wrapping_add(1), Ordering::Release);
+        self.rcv_isn
+            .store(rcv_isn.wrapping_add(1), Ordering::Release);
+        // we send no data on it: its DSNs would continue the connection's
+        self.snd_dsn_base.store(meta.snd_una(), Ordering::Release);
+        self.set(sf::HANDSHAKE_DONE | sf::MP_CAPABLE | sf::FULLY_ESTABLISHED | sf::JOINED);
+        // SAFETY: the child is locked by our caller.
+        unsafe { bindings::mptcp_rs_clamp_gso(self.ssk) };
+    }
+
+    pub(crate) fn is_joined(&self) -> bool {
+        self.has(sf::JOINED)
+    }
+
+    /// A joined subflow whose establishment we did not acknowledge yet.
+    pub(crate) fn joined_needs_ack(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & (sf::JOINED | sf::JOIN_ACKED) == sf::JOINED
+    }
+
+    pub(crate) fn joined_acked(&self) {
+        self.set(sf::JOIN_ACKED);
+    }
+
+    /// Sequence number of the peer's first data byte.
+    pub(crate) fn rcv_isn(&self) -> u32 {
+        self.rcv_isn.load(Ordering::Acquire)
     }
 
     pub(crate) fn has(&self, flag: u32) -> bool {
@@ -711,7 +749,10 @@ extern "C" fn state_change(ssk: *mut bindings::sock) {
     chain(
         ssk,
         |c| c.state_change,
-        |ctx, meta| meta.subflow_event(ctx.ssk()),
+        |ctx, meta| {
+            crate::join::state_change(ctx);
+            meta.subflow_event(ctx.ssk());
+        },
     );
 }
 
@@ -826,7 +867,10 @@ fn mptcp_options(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// # Safety
 ///
 /// `skb` is a received TCP segment whose header is in place.
-unsafe fn find_option(skb: *const bindings::sk_buff, seg: Segment) -> Option<MptcpOption> {
+pub(crate) unsafe fn find_option(
+    skb: *const bindings::sk_buff,
+    seg: Segment,
+) -> Option<MptcpOption> {
     // SAFETY: per the safety contract.
     mptcp_options(unsafe { tcp_option_bytes(skb) }).find_map(|o| parse(seg, o).ok())
 }
@@ -846,7 +890,7 @@ unsafe fn has_mptcp_option(skb: *const bindings::sk_buff) -> bool {
 // The dispatch hooks (see provider.rs).
 
 /// Writes `opt` into `opts` for `write_options`; returns its size padded to 4 bytes.
-fn stash(opts: *mut bindings::mptcp_out_options, opt: &MptcpOption) -> Option<c_uint> {
+pub(crate) fn stash(opts: *mut bindings::mptcp_out_options, opt: &MptcpOption) -> Option<c_uint> {
     stash_all(opts, core::slice::from_ref(opt))
 }
 
@@ -1268,6 +1312,7 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
             MptcpOption::MpTcpRst { .. } => {
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPRstRx);
             }
+            MptcpOption::MpJoin(_) => crate::join::third_ack_again(ctx, skb),
             MptcpOption::MpFail { dsn } => {
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPFailRx);
                 // The peer's checksum check failed on data we sent: with one subflow,
@@ -1346,18 +1391,29 @@ extern "C" fn clone(
 }
 
 /// `route_req` hook: a SYN reached one of our listeners; MP_CAPABLE makes the request
-/// an MPTCP one (its SYN/ACK then carries our key).
+/// an MPTCP one (its SYN/ACK then carries our key), MP_JOIN a join (`join.rs`).
+/// False refuses the SYN (the caller resets).
 extern "C" fn req_init(
     req: *mut bindings::request_sock,
     listener: *const bindings::sock,
     skb: *const bindings::sk_buff,
-) {
+) -> bool {
     // SAFETY: the listener is one of our subflows.
     let Some(meta) = (unsafe { Subflow::from_sk(listener) }).and_then(|l| l.meta()) else {
-        return;
+        return true;
     };
     // SAFETY: `skb` is the SYN, header in place.
     let mpc = unsafe { find_option(skb, Segment::Syn) };
+    if let Some(MptcpOption::MpJoin(MpJoin::Syn {
+        backup,
+        addr_id,
+        token,
+        nonce,
+    })) = mpc
+    {
+        // SAFETY: TCP's request being initialised, on our listening subflow.
+        return unsafe { crate::join::syn(req, listener, meta, backup, addr_id, token, nonce) };
+    }
     let is_mpc =
         matches!(mpc, Some(MptcpOption::MpCapable(m)) if m.flags & mpc_flags::HMAC_SHA256 != 0);
     if is_mpc {
@@ -1365,6 +1421,7 @@ extern "C" fn req_init(
     }
     // SAFETY: `req` is being initialised by TCP.
     unsafe { bindings::mptcp_rs_req_set_mptcp(req, is_mpc) };
+    true
 }
 
 /// `synack_options`: MP_CAPABLE with our key on the SYN/ACK of an MPTCP request.
@@ -1373,6 +1430,15 @@ pub(crate) fn synack_options(
     size: *mut c_uint,
     opts: *mut bindings::mptcp_out_options,
 ) -> bool {
+    // SAFETY: TCP builds this request's SYN/ACK.
+    if let Some(n) = unsafe { crate::join::synack_options(req, opts) } {
+        let Some(n) = n else {
+            return false;
+        };
+        // SAFETY: TCP's out-parameter.
+        unsafe { *size = n };
+        return true;
+    }
     // SAFETY: TCP calls this for a request with `is_mptcp`, from one of our listeners;
     // a SYN cookie's request has no listener attached.
     let listener = unsafe { bindings::mptcp_rs_req_listener(req) };
@@ -1413,6 +1479,13 @@ extern "C" fn syn_recv_sock(
     own_req: *mut bool,
     opt_child_init: Option<unsafe extern "C" fn(*mut bindings::sock, *const bindings::sock)>,
 ) -> *mut bindings::sock {
+    // SAFETY: `req` is the request being completed.
+    if unsafe { crate::join::is_join(req) } {
+        // SAFETY: TCP's arguments, for an accepted join request of our listener.
+        return unsafe {
+            crate::join::syn_recv_sock(sk, skb, req, dst, req_unhash, own_req, opt_child_init)
+        };
+    }
     // A segment of an MPTCP request that overtook the third ACK and the first data
     // segment carries a DSS but no MP_CAPABLE: drop it (TCP counts a listen overflow,
     // the peer's MP_CAPABLE segments follow) rather than fall back. Fall back only on
@@ -1512,5 +1585,29 @@ extern "C" fn syn_recv_sock(
             unsafe { bindings::mptcp_rs_forced_close(child) };
             ptr::null_mut()
         }
+    }
+}
+
+/// Our request sock ops (and their slabs) for the requests of our listeners, which
+/// hold MP_JOIN state (`rust/net_shim.c`), for as long as this value lives.
+///
+/// # Invariants
+///
+/// `mptcp_rs_req_ops_init()` succeeded; dropped only when no listener of ours (and so
+/// no request sock of ours) is left: each listener pins the module.
+pub(crate) struct ReqOps(());
+
+impl ReqOps {
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: called once at module init, before any listener exists.
+        kernel::error::to_result(unsafe { bindings::mptcp_rs_req_ops_init() })?;
+        Ok(ReqOps(()))
+    }
+}
+
+impl Drop for ReqOps {
+    fn drop(&mut self) {
+        // SAFETY: initialised (invariant); no request sock of ours is left.
+        unsafe { bindings::mptcp_rs_req_ops_exit() };
     }
 }

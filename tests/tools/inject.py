@@ -15,10 +15,18 @@ IP socket, in sequence for DST, that SRC's own TCP never sent. Modes:
              the receiver must reset the connection (DSSNotMatching)
   fastclose  one ACK with MP_FASTCLOSE carrying the receiver's key (read from the
              handshake): the receiver must close the connection (MPFastcloseRx)
+  join-token a SYN with MP_JOIN naming a token no connection has, from port
+             SRC_PORT + 1: the receiver must answer with a reset (MPJoinNoTokenFound)
+  join-hmac  a SYN with MP_JOIN with the connection's token (from the receiver's key),
+             from port SRC_PORT + 1, then, after the SYN/ACK with MP_JOIN, a third ACK
+             whose HMAC is wrong: the receiver must reset (MPJoinAckHMacFailure). The
+             caller keeps SRC's own kernel from resetting the SYN/ACK (a firewall
+             rule dropping resets from that port)
 
 Prints one JSON line describing what was sent.
 """
 import argparse
+import hashlib
 import json
 import random
 import socket
@@ -88,7 +96,8 @@ def main():
     ap.add_argument("--dev", required=True)
     ap.add_argument("--src", required=True)
     ap.add_argument("--dst", required=True)
-    ap.add_argument("--mode", required=True, choices=["garbage", "badmap", "fastclose"])
+    ap.add_argument("--mode", required=True,
+                    choices=["garbage", "badmap", "fastclose", "join-token", "join-hmac"])
     ap.add_argument("--count", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sniff", type=float, default=3.0, help="seconds to watch the connection")
@@ -153,8 +162,62 @@ def main():
             return 1
         send(0x10, bytes([30, 12, 0x70, 0]) + keys["dst"])
         sent = 1
+    elif a.mode in ("join-token", "join-hmac"):
+        if "dst" not in keys:
+            print("no MP_CAPABLE keys seen", file=sys.stderr)
+            return 1
+        token = struct.unpack("!I", hashlib.sha256(keys["dst"]).digest()[:4])[0]
+        if a.mode == "join-token":
+            token ^= 0xDEADBEEF
+        return join(a, sn, raw, src, sport + 1, dst, dport, token, rnd, keys)
     print(json.dumps({"mode": a.mode, "sent": sent, "seq": seq, "ack": ack,
                       "keys_seen": sorted(keys)}))
+    return 0
+
+
+def join(a, sn, raw, src, jport, dst, dport, token, rnd, keys):
+    """An MP_JOIN handshake from src:jport that the receiver must refuse."""
+    isn = rnd.randrange(1 << 32)
+    nonce = rnd.randrange(1 << 32)
+    # MP_JOIN on the SYN: subtype 1, B = 0, address id 5, token, nonce; plus an MSS
+    mpj = bytes([30, 12, 0x10, 5]) + struct.pack("!II", token, nonce)
+    mss = bytes([2, 4]) + struct.pack("!H", 1400)
+    raw.sendto(tcp_segment(src, jport, dst, dport, isn, 0, 0x02, mss + mpj, b"", 64240),
+               (dst, 0))
+
+    def answer(timeout=3.0):
+        """The receiver's next segment to src:jport: (flags, seq, MP_JOIN option)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                frame = sn.recv(65536)
+            except socket.timeout:
+                continue
+            p = parse_frame(frame)
+            if not p:
+                continue
+            fs, fsp, fd, fdp, seq, ack, flags, opt, plen = p
+            if (fs, fsp, fd, fdp) == (dst, dport, src, jport):
+                mp = [o for o in options(opt) if o[0] == 30 and len(o) > 2 and o[2] >> 4 == 1]
+                return flags, seq, mp[0] if mp else None
+        return None
+
+    res = {"mode": a.mode, "token": token, "synack": False, "synack_mp_join": False,
+           "rst": False, "keys_seen": sorted(keys)}
+    r = answer()
+    if r and r[0] & 0x12 == 0x12:
+        res["synack"] = True
+        res["synack_mp_join"] = r[2] is not None and len(r[2]) == 16
+        if a.mode == "join-hmac":
+            # the third ACK, with an HMAC that cannot be the right one
+            hmac = bytes(rnd.randrange(256) for _ in range(20))
+            ack3 = bytes([30, 24, 0x10, 0]) + hmac
+            raw.sendto(tcp_segment(src, jport, dst, dport, isn + 1, (r[1] + 1) & 0xFFFFFFFF,
+                                   0x10, ack3, b"", 64240), (dst, 0))
+            r = answer()
+    if r and r[0] & 0x04:
+        res["rst"] = True
+    print(json.dumps(res))
     return 0
 
 

@@ -22,7 +22,10 @@
 #                                  compare (pair_check_xfer). 30 s without progress
 #                                  fail it (MPTCP_RS_PAIR_XFER_TIMEOUT), leaving ss and
 #                                  nstat output in NAME.ROLE.ss and NAME.ROLE.nstat
+#   pair_link2_up                the second link (scripts/vm --second-link): server
+#                                  10.77.1.1/24 fd77:1::1/64, client .2 / ::2
 #   SELF4 SELF6 PEER4 PEER6 PAIR_DEV   addresses and the link's device name
+#   SELF4_2 SELF6_2 PEER4_2 PEER6_2 PAIR_DEV2   the same for the second link
 # shellcheck shell=bash
 
 REPO=${MPTCP_RS_REPO:?run inside a mptcp-rs guest (scripts/vm)}
@@ -38,11 +41,14 @@ server) PEER=client SELF4=10.77.0.1 PEER4=10.77.0.2 SELF6=fd77::1 PEER6=fd77::2 
 client) PEER=server SELF4=10.77.0.2 PEER4=10.77.0.1 SELF6=fd77::2 PEER6=fd77::1 mac=52:54:00:77:00:02 ;;
 *) fail "unknown role $ROLE" ;;
 esac
-# the NIC with the MAC scripts/vm gave this role (eth0 in practice)
-PAIR_DEV=""
+# the NIC with the MAC scripts/vm gave this role (eth0 in practice), and the second
+# link's if there is one
+PAIR_DEV="" PAIR_DEV2=""
 for d in /sys/class/net/*; do
 	[ "$(cat "$d/address" 2>/dev/null)" = "$mac" ] && PAIR_DEV=${d##*/}
+	[ "$(cat "$d/address" 2>/dev/null)" = "${mac%:00:0?}:01:${mac##*:}" ] && PAIR_DEV2=${d##*/}
 done
+SELF4_2=${SELF4/.0./.1.} PEER4_2=${PEER4/.0./.1.} SELF6_2=${SELF6/::/:1::} PEER6_2=${PEER6/::/:1::}
 unset d mac
 [ -n "$PAIR_DEV" ] || fail "no NIC with the link's MAC address"
 
@@ -65,6 +71,26 @@ pair_link_up() {
 		sleep 0.2
 	done
 	info "$PAIR_DEV up: $SELF4 $SELF6, $PEER reachable"
+}
+
+pair_link2_up() {
+	[ -n "$PAIR_DEV2" ] || fail "no second link (scripts/vm --second-link)"
+	sysctl -qw "net.ipv6.conf.$PAIR_DEV2.accept_dad=0"
+	ip addr add "$SELF4_2/24" dev "$PAIR_DEV2"
+	ip -6 addr add "$SELF6_2/64" dev "$PAIR_DEV2" nodad
+	ip link set "$PAIR_DEV2" up
+	local end=$((SECONDS + 60))
+	until ping -c1 -W1 -q "$PEER4_2" >/dev/null 2>&1; do
+		[ -e "$SHARE/.exit.$PEER" ] && fail "the $PEER guest ended before the second link came up"
+		((SECONDS < end)) || fail "no reply from $PEER4_2 on $PAIR_DEV2"
+		sleep 0.2
+	done
+	end=$((SECONDS + 20))
+	until ping -6 -c1 -W1 -q "$PEER6_2" >/dev/null 2>&1; do
+		((SECONDS < end)) || fail "no reply from $PEER6_2 on $PAIR_DEV2"
+		sleep 0.2
+	done
+	info "$PAIR_DEV2 up: $SELF4_2 $SELF6_2, $PEER reachable"
 }
 
 pair_netem() {

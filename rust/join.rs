@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! MP_JOIN, passive side (RFC 8684 3.2): a peer adds a subflow to a connection one of
+//! our listeners accepted.
+//!
+//! * SYN ([`syn`], from the listener's `route_req`): the token names the connection
+//!   (token table, a reference held by the request); refused with a reset when it is
+//!   unknown, fell back, is not established, or has its `subflows` limit of extra
+//!   subflows (`ip mptcp limits`); otherwise the request keeps the peer's nonce,
+//!   address id and backup flag, our nonce and our truncated HMAC
+//!   (`struct mptcp_rs_join_req`, in our request sock, see `rust/net_shim.c`).
+//! * SYN/ACK ([`synack_options`]): MP_JOIN with the truncated HMAC (key: our key, the
+//!   peer's key; message: our nonce, the peer's nonce), our nonce and our address id:
+//!   0 for the connection's initial local address; a join to any other local address
+//!   is refused (we announce none).
+//! * Third ACK ([`syn_recv_sock`]): the peer's 160-bit HMAC (key: its key, ours;
+//!   message: its nonce, ours) is checked before TCP creates the child; the child
+//!   becomes a subflow of the connection (its context takes over the request's
+//!   reference on the meta socket), is recorded in the meta socket's [`Joins`], and
+//!   is not queued for accept() (`drop_req`). Its establishment is acknowledged at
+//!   once (the "fourth ACK", [`state_change`]), which makes the peer's subflow fully
+//!   established.
+//!
+//! A joined subflow receives through the same path as the first one
+//! (`Subflow::move_to_meta`, DSS mappings into the meta receive or out-of-order
+//! queue) and carries DATA_ACKs; we send data on the first subflow only (a host may
+//! send on any subset of the subflows).
+//!
+//! Locking: a join is recorded under the meta socket's spinlock (softirq, child
+//! locked: subflow slock, then meta slock); the set is walked with the meta socket
+//! owned (subflow locks nest inside), or locklessly under RCU for `poll`
+//! (TCP sockets are `SLAB_TYPESAFE_BY_RCU`).
+
+use crate::bindings;
+use crate::mib::{self, Mib};
+use crate::proto::crypto::{hmac_truncated, join_hmac};
+use crate::proto::options::{MpJoin, MptcpOption, JOIN_ACK_HMAC_LEN};
+use crate::sha256::KernelSha256;
+use crate::sock::Meta;
+use crate::subflow::Subflow;
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use kernel::prelude::*;
+
+/// Joined subflows a connection keeps at most (besides the first), whatever the
+/// `subflows` limit (upstream's maximum is 64).
+pub(crate) const MAX_JOINED: usize = 8;
+
+const TCP_ESTABLISHED: c_int = 1;
+const TCP_FIN_WAIT1: c_int = 4;
+const TCP_CLOSE: c_int = 7;
+const TCP_CLOSE_WAIT: c_int = 8;
+
+/// The joined subflows of a connection.
+///
+/// # Invariants
+///
+/// Each non-null slot is a subflow socket of this connection on which the slot owns
+/// the reference an accepted child gives its owner (dropped by
+/// `mptcp_rs_joined_close()`). Slots are filled under the meta socket's spinlock
+/// while `closed` is false, and emptied with the meta socket owned (or by
+/// [`Joins::orphaned`] when no task can own it any more). `works[i]` is used once, by
+/// [`Joins::orphaned`], for the socket taken from slot `i`.
+pub(crate) struct Joins {
+    slots: [AtomicPtr<bindings::sock>; MAX_JOINED],
+    closed: AtomicBool,
+    works: [UnsafeCell<bindings::mptcp_rs_close_work>; MAX_JOINED],
+}
+
+impl Joins {
+    pub(crate) fn new() -> Self {
+        Joins {
+            slots: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            closed: AtomicBool::new(false),
+            // SAFETY: a plain C struct (work item and pointer): all zero is valid
+            // until `mptcp_rs_close_work_init()` initialises it before use.
+            works: core::array::from_fn(|_| UnsafeCell::new(unsafe { core::mem::zeroed() })),
+        }
+    }
+
+    /// How many joined subflows the connection has (dead ones not yet reaped count).
+    pub(crate) fn count(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| !s.load(Ordering::Acquire).is_null())
+            .count()
+    }
+
+    /// Records the new subflow `ssk`; false when the connection is closing or the set
+    /// is full. Softirq, `ssk` locked.
+    fn add(&self, meta: &Meta, ssk: *mut bindings::sock) -> bool {
+        // SAFETY: the meta socket is live (the request holds a reference).
+        unsafe { bindings::mptcp_rs_data_lock(meta.sk()) };
+        let mut added = false;
+        if !self.closed.load(Ordering::Acquire) {
+            for slot in &self.slots {
+                if slot
+                    .compare_exchange(ptr::null_mut(), ssk, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    added = true;
+                    break;
+                }
+            }
+        }
+        // SAFETY: taken above.
+        unsafe { bindings::mptcp_rs_data_unlock(meta.sk()) };
+        added
+    }
+
+    /// Stops recording joins (the connection is closing); under the meta spinlock so
+    /// that no [`Joins::add`] is half done.
+    fn close_gate(&self, meta: &Meta) {
+        // SAFETY: the meta socket is live (our caller's).
+        unsafe { bindings::mptcp_rs_data_lock(meta.sk()) };
+        self.closed.store(true, Ordering::Release);
+        // SAFETY: taken above.
+        unsafe { bindings::mptcp_rs_data_unlock(meta.sk()) };
+    }
+
+    /// Whether data waits on a joined subflow. Lockless (`poll`).
+    pub(crate) fn readable(&self) -> bool {
+        let _rcu = kernel::sync::rcu::read_lock();
+        self.slots.iter().any(|s| {
+            let ssk = s.load(Ordering::Acquire);
+            // SAFETY: TCP sockets are freed after an RCU grace period at the earliest
+            // (`SLAB_TYPESAFE_BY_RCU`), so under the read lock `ssk` is some TCP
+            // socket; a stale answer only makes poll look once more.
+            !ssk.is_null() && !unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) }
+        })
+    }
+
+    /// Moves what waits on the joined subflows to the meta socket, and closes those
+    /// that died with nothing left to read. The meta socket is owned.
+    pub(crate) fn pull(&self, meta: &Meta) {
+        for slot in &self.slots {
+            let ssk = slot.load(Ordering::Acquire);
+            if ssk.is_null() {
+                continue;
+            }
+            // SAFETY: the slot's reference keeps `ssk` alive while the meta socket is
+            // owned (type invariant); its lock nests inside the meta socket's.
+            unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+            // SAFETY: as above.
+            if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+                // SAFETY: subflow locked, meta owned.
+                if unsafe { ctx.move_to_meta(meta) }.is_err() {
+                    // a protocol error on this subflow ends this subflow only
+                    mib::inc(meta.net(), Mib::DSSCorruptionReset);
+                    // SAFETY: locked, the meta spinlock not held.
+                    unsafe { ctx.reset() };
+                } else {
+                    // SAFETY: as above.
+                    unsafe { ctx.flush_mp_fail() };
+                }
+            }
+            // SAFETY: as above.
+            let dead = unsafe {
+                bindings::mptcp_rs_sk_state(ssk) == TCP_CLOSE
+                    && bindings::mptcp_rs_rcv_queue_empty(ssk)
+            };
+            // SAFETY: locked above.
+            unsafe { bindings::release_sock(ssk) };
+            if dead && slot.swap(ptr::null_mut(), Ordering::AcqRel) == ssk {
+                // SAFETY: the slot's reference, ours to drop (type invariant).
+                unsafe { bindings::mptcp_rs_joined_close(ssk) };
+            }
+        }
+    }
+
+    /// The application read `copied` bytes: the joined subflows may announce the
+    /// larger window. The meta socket is owned.
+    pub(crate) fn cleanup_rbuf(&self, copied: c_int) {
+        for slot in &self.slots {
+            let ssk = slot.load(Ordering::Acquire);
+            if ssk.is_null() {
+                continue;
+            }
+            // SAFETY: as in `pull`.
+            unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                bindings::mptcp_rs_tcp_cleanup_rbuf(ssk, copied);
+                bindings::release_sock(ssk);
+            }
+        }
+    }
+
+    /// Closes every joined subflow (FIN, or reset if `abort`), with the meta socket
+    /// owned, in process context; no join is recorded afterwards.
+    pub(crate) fn close_all(&self, meta: &Meta, abort: bool) {
+        self.close_gate(meta);
+        for slot in &self.slots {
+            let ssk = slot.swap(ptr::null_mut(), Ordering::AcqRel);
+            if ssk.is_null() {
+                continue;
+            }
+            if abort {
+                // SAFETY: the slot's reference keeps `ssk` alive; lock nesting as in
+                // `pull`.
+                unsafe {
+                    bindings::mptcp_rs_lock_sock(ssk);
+                    if let Some(ctx) = Subflow::from_sk(ssk) {
+                        ctx.reset();
+                    }
+                    bindings::release_sock(ssk);
+                }
+            }
+            // SAFETY: the slot's reference, ours to drop (type invariant).
+            unsafe { bindings::mptcp_rs_joined_close(ssk) };
+        }
+    }
+
+    /// Joins are accepted again (a disconnected socket may connect anew).
+    pub(crate) fn reopen(&self) {
+        self.closed.store(false, Ordering::Release);
+    }
+
+    /// The connection ends without a task owning it (never accepted): the joined
+    /// subflows are closed from a workqueue. Any context.
+    pub(crate) fn orphaned(&self, meta: &Meta) {
+        self.close_gate(meta);
+        for (slot, work) in self.slots.iter().zip(self.works.iter()) {
+            let ssk = slot.swap(ptr::null_mut(), Ordering::AcqRel);
+            if ssk.is_null() {
+                continue;
+            }
+            // SAFETY: the work item of this slot is used once (type invariant); the
+            // joined subflow's context holds a reference on the meta socket whose
+            // state contains it until the subflow is destroyed, after the work ran.
+            unsafe {
+                bindings::mptcp_rs_close_work_init(work.get());
+                bindings::mptcp_rs_close_work_schedule(work.get(), ssk);
+            }
+        }
+    }
+}
+
+/// The join state of request `req`, if it is one of our request socks.
+///
+/// The SYN hook ([`syn`]) writes it before the request is visible to anyone else;
+/// afterwards SYN/ACK (re)transmissions and the third ACK may run concurrently on
+/// other CPUs: they read the fields written at the SYN, and only the third ACK that
+/// TCP lets own the request ([`syn_recv_sock`]) writes `meta`. So, after the SYN, the
+/// state is accessed through raw pointers, field by field.
+///
+/// # Safety
+///
+/// `req` is a live request sock.
+unsafe fn join_req(req: *const bindings::request_sock) -> *mut bindings::mptcp_rs_join_req {
+    // SAFETY: per the contract.
+    unsafe { bindings::mptcp_rs_req_join(req) }
+}
+
+/// Whether `req` is an accepted MP_JOIN request.
+///
+/// # Safety
+///
+/// `req` is a live request sock.
+pub(crate) unsafe fn is_join(req: *const bindings::request_sock) -> bool {
+    // SAFETY: per the contract.
+    let j = unsafe { join_req(req) };
+    // SAFETY: non-null: our request's state; `join` is written only at the SYN.
+    !j.is_null() && unsafe { ptr::addr_of!((*j).join).read() }
+}
+
+/// Whether `meta` takes a new subflow: an MPTCP connection (not fallen back) that is
+/// established (data may still flow towards us) and below its `subflows` limit.
+fn accepts_subflow(meta: &Meta) -> bool {
+    let state = meta.state();
+    if meta.is_fallback()
+        || !(state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_CLOSE_WAIT)
+    {
+        return false;
+    }
+    let limit = usize::from(crate::pm::subflows_limit(meta.net())).min(MAX_JOINED);
+    meta.joins().count() < limit
+}
+
+/// The SYN of `req`, on listener subflow `lsk` of meta socket `listener`, carries
+/// MP_JOIN; true to answer it with a SYN/ACK, false to refuse it (the caller resets).
+///
+/// # Safety
+///
+/// `req` is the request being initialised by TCP (`route_req`), `lsk` our listening
+/// subflow.
+pub(crate) unsafe fn syn(
+    req: *mut bindings::request_sock,
+    lsk: *const bindings::sock,
+    listener: &Meta,
+    backup: bool,
+    remote_id: u8,
+    token: u32,
+    remote_nonce: u32,
+) -> bool {
+    let net = listener.net();
+    mib::inc(net, Mib::MPJoinSynRx);
+    if backup {
+        mib::inc(net, Mib::MPJoinSynBackupRx);
+    }
+    // SAFETY: per the contract; TCP has not published the request yet: ours alone.
+    let Some(j) = (unsafe { join_req(req).as_mut() }) else {
+        return false;
+    };
+    // SAFETY: `net` is live (the listener's).
+    let msk = unsafe { bindings::mptcp_rs_token_lookup(net.as_ptr(), token) };
+    if msk.is_null() {
+        mib::inc(net, Mib::MPJoinNoTokenFound);
+        return false;
+    }
+    // the request's reference, dropped by its destructor unless a subflow takes it
+    j.meta = msk;
+    // SAFETY: `msk` is a meta socket from the token table, held.
+    let Some(meta) = (unsafe { Meta::from_sk(msk) }) else {
+        return false;
+    };
+    // SAFETY: both are live sockets.
+    if !unsafe { bindings::mptcp_rs_same_sport(lsk, msk) } {
+        // a port we never announced
+        mib::inc(net, Mib::MismatchPortSynRx);
+        return false;
+    }
+    // SAFETY: `req` is live; `msk` held.
+    let initial = unsafe { bindings::mptcp_rs_req_local_is_initial(req, msk) };
+    // SAFETY: `req` is live.
+    let cookie = unsafe { bindings::mptcp_rs_req_syncookie(req) };
+    if !initial || cookie || !accepts_subflow(meta) {
+        // another local address (never announced), a SYN cookie (the third ACK
+        // would find no state), or the connection cannot take a subflow
+        mib::inc(net, Mib::MPJoinRejected);
+        return false;
+    }
+    // SAFETY: no preconditions.
+    let local_nonce = unsafe { bindings::mptcp_rs_random_u64() } as u32;
+    let mac = join_hmac::<KernelSha256>(
+        meta.local_key(),
+        meta.remote_key(),
+        local_nonce,
+        remote_nonce,
+    );
+    j.thmac = hmac_truncated(&mac);
+    j.local_nonce = local_nonce;
+    j.remote_nonce = remote_nonce;
+    j.local_id = 0;
+    j.remote_id = remote_id;
+    j.backup = backup;
+    j.join = true;
+    // SAFETY: `req` is being initialised; MPTCP options on its SYN/ACK.
+    unsafe { bindings::mptcp_rs_req_set_mptcp(req, true) };
+    true
+}
+
+/// MP_JOIN for the SYN/ACK of a join request: `None` if `req` is not one.
+///
+/// # Safety
+///
+/// As for [`join_req`]; `opts` is TCP's scratch space for the SYN/ACK's options.
+pub(crate) unsafe fn synack_options(
+    req: *const bindings::request_sock,
+    opts: *mut bindings::mptcp_out_options,
+) -> Option<Option<c_uint>> {
+    // SAFETY: per the contract.
+    if !unsafe { is_join(req) } {
+        return None;
+    }
+    // SAFETY: our request's state (`is_join`); these fields are written at the SYN
+    // only (see `join_req`).
+    let (addr_id, truncated_hmac, nonce) = unsafe {
+        let j = join_req(req);
+        (
+            ptr::addr_of!((*j).local_id).read(),
+            ptr::addr_of!((*j).thmac).read(),
+            ptr::addr_of!((*j).local_nonce).read(),
+        )
+    };
+    let opt = MptcpOption::MpJoin(MpJoin::SynAck {
+        backup: false,
+        addr_id,
+        truncated_hmac,
+        nonce,
+    });
+    Some(crate::subflow::stash(opts, &opt))
+}
+
+/// Compares two HMACs in constant time.
+fn hmac_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `syn_recv_sock` for a join request (see the module documentation).
+///
+/// # Safety
+///
+/// TCP's arguments to `syn_recv_sock` for `req`, an accepted join request
+/// ([`is_join`]) of our listener `sk`.
+pub(crate) unsafe fn syn_recv_sock(
+    sk: *const bindings::sock,
+    skb: *mut bindings::sk_buff,
+    req: *mut bindings::request_sock,
+    dst: *mut bindings::dst_entry,
+    req_unhash: *mut bindings::request_sock,
+    own_req: *mut bool,
+    opt_child_init: Option<unsafe extern "C" fn(*mut bindings::sock, *const bindings::sock)>,
+) -> *mut bindings::sock {
+    // SAFETY: per the contract: our join request.
+    let j = unsafe { join_req(req) };
+    // SAFETY: written at the SYN only (see `join_req`); `meta` is cleared only by the
+    // winner below, after which no other third ACK gets past TCP's `own_req`.
+    let (msk, remote_nonce, local_nonce) = unsafe {
+        (
+            ptr::addr_of!((*j).meta).read(),
+            ptr::addr_of!((*j).remote_nonce).read(),
+            ptr::addr_of!((*j).local_nonce).read(),
+        )
+    };
+    if msk.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: the request holds a reference on the meta socket `msk`.
+    let Some(meta) = (unsafe { Meta::from_sk(msk) }) else {
+        return ptr::null_mut();
+    };
+    let net = meta.net();
+    let refuse = |mib: Option<Mib>| -> *mut bindings::sock {
+        if let Some(m) = mib {
+            mib::inc(net, m);
+        }
+        // SAFETY: TCP's listener, segment and request. The request stays until our
+        // SYN/ACK retransmission meets the peer's reset (or it times out).
+        unsafe { bindings::mptcp_rs_req_send_reset(sk, skb, req) };
+        ptr::null_mut()
+    };
+    // SAFETY: `skb` is the third ACK, header in place.
+    let opt = unsafe { crate::subflow::find_option(skb, crate::proto::options::Segment::Other) };
+    let hmac = match opt {
+        Some(MptcpOption::MpJoin(MpJoin::Ack { hmac })) => hmac,
+        // no MP_JOIN: a join cannot fall back to TCP
+        _ => return refuse(None),
+    };
+    let expected = join_hmac::<KernelSha256>(
+        meta.remote_key(),
+        meta.local_key(),
+        remote_nonce,
+        local_nonce,
+    );
+    if !hmac_eq(&hmac, expected.get(..JOIN_ACK_HMAC_LEN).unwrap_or(&[])) {
+        return refuse(Some(Mib::MPJoinAckHMacFailure));
+    }
+    if !accepts_subflow(meta) {
+        return refuse(Some(Mib::MPJoinRejected));
+    }
+    // SAFETY: TCP's arguments, passed on to TCP's own handler.
+    let child = unsafe {
+        bindings::mptcp_rs_af_ops_syn_recv_sock(
+            sk,
+            skb,
+            req,
+            dst,
+            req_unhash,
+            own_req,
+            opt_child_init,
+        )
+    };
+    // SAFETY: `own_req` is TCP's out-parameter, set by the call above.
+    if child.is_null() || !unsafe { *own_req } {
+        return child;
+    }
+    // SAFETY: the child is new and locked; its context comes from the ULP `clone`.
+    let Some(ctx) = (unsafe { Subflow::from_sk(child) }) else {
+        // SAFETY: a child we cannot serve.
+        unsafe { bindings::mptcp_rs_forced_close(child) };
+        return refuse(None);
+    };
+    // SAFETY: `req` is the request this child completes.
+    let (snt_isn, rcv_isn) = unsafe {
+        (
+            bindings::mptcp_rs_req_snt_isn(req),
+            bindings::mptcp_rs_req_rcv_isn(req),
+        )
+    };
+    ctx.init_joined(meta, snt_isn, rcv_isn);
+    ctx.set_meta(msk);
+    if !meta.joins().add(meta, child) {
+        ctx.set_meta(ptr::null_mut());
+        // SAFETY: a child we cannot serve; the request keeps its reference.
+        unsafe { bindings::mptcp_rs_forced_close(child) };
+        return refuse(Some(Mib::MPJoinRejected));
+    }
+    // the subflow's context took over the request's reference
+    // SAFETY: we own the request (`own_req`); see `join_req`.
+    unsafe { ptr::addr_of_mut!((*j).meta).write(ptr::null_mut()) };
+    // SAFETY: `req` is TCP's; the child is not queued for accept().
+    unsafe { bindings::mptcp_rs_req_set_drop(req) };
+    mib::inc(net, Mib::MPJoinAckRx);
+    child
+}
+
+/// A joined subflow changed state: acknowledge its establishment at once (the
+/// peer's subflow is fully established when it sees an ACK of its third ACK).
+/// Softirq or process context, subflow locked.
+pub(crate) fn state_change(ctx: &Subflow) {
+    if !ctx.joined_needs_ack() {
+        return;
+    }
+    let ssk = ctx.ssk();
+    // SAFETY: our subflow, locked by TCP while it changes state.
+    if unsafe { bindings::mptcp_rs_sk_state(ssk) } == TCP_ESTABLISHED {
+        ctx.joined_acked();
+        // SAFETY: as above.
+        unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
+    }
+}
+
+/// The peer sent its third ACK again (our fourth ACK was lost): acknowledge it.
+/// Subflow locked (incoming options).
+pub(crate) fn third_ack_again(ctx: &Subflow, skb: *const bindings::sk_buff) {
+    if !ctx.is_joined() {
+        return;
+    }
+    // SAFETY: `skb` is being received on the locked subflow.
+    let (seq, end) = unsafe {
+        (
+            bindings::mptcp_rs_skb_seq(skb),
+            bindings::mptcp_rs_skb_end_seq(skb),
+        )
+    };
+    if seq == end && seq == ctx.rcv_isn() {
+        // SAFETY: our subflow, locked.
+        unsafe { bindings::mptcp_rs_tcp_send_ack(ctx.ssk()) };
+    }
+}

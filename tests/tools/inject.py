@@ -35,6 +35,7 @@ import sys
 import time
 
 ETH_P_ALL = 0x0003
+SO_RCVBUFFORCE = 33
 
 
 def csum(data):
@@ -110,10 +111,17 @@ def main():
     # watch the connection: the latest segment from src to dst gives the next
     # sequence number, the ack and a timestamp; the handshake gives the keys
     sn = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    # a busy link (the bystander's transfer) must not push the connection's few
+    # frames out of the capture buffer before this (slow) reader gets to them
+    sn.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 256 << 20)
     sn.bind((a.dev, 0))
     sn.settimeout(0.2)
     last, keys = None, {}
-    deadline = time.time() + a.sniff
+    # a loaded guest may start the connection late: wait for it up to 5 times the
+    # sniffing time, and sniff for that long once it showed up
+    start = time.time()
+    deadline = start + 5 * a.sniff
+    seen = False
     while time.time() < deadline:
         try:
             frame = sn.recv(65536)
@@ -130,6 +138,9 @@ def main():
                     keys["src"], keys["dst"] = o[4:12], o[12:20]
         if (fs, fsp, fd, fdp) == (src, sport, dst, dport) and flags & 0x10:
             last = (seq + plen + (1 if flags & 0x01 else 0), ack, opt)
+            if not seen:
+                seen = True
+                deadline = min(deadline, time.time() + a.sniff)
     if not last:
         print("no segment of the connection seen", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
 c.connect(("127.0.0.1", 7300))
 s, _ = l.accept()
 c.sendall(b"x" * 1000); s.recv(1000)
-print("tokens %08x %08x" % (token(c), token(s)), flush=True)
+print("tokens %x %x" % (token(c), token(s)), flush=True)  # as ss prints them
 time.sleep(6)
 PY
 pid=$!

@@ -67,6 +67,9 @@ const EPOLLWRNORM: u32 = 0x100;
 const EPOLLRDHUP: u32 = 0x2000;
 
 const SOL_SOCKET: c_int = 1;
+const SOL_TCP: c_int = 6;
+/// `TCP_ULP` (`include/uapi/linux/tcp.h`).
+const TCP_ULP: c_int = 31;
 
 /// Connection flags of [`Meta`].
 mod mf {
@@ -1190,6 +1193,12 @@ extern "C" fn meta_setsockopt(
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
         return -errno::EINVAL;
     };
+    if level == SOL_TCP && name == TCP_ULP {
+        // As upstream: an MPTCP socket takes no ULP. (Passed on, TCP would look the
+        // name up with the subflow locked, running modprobe for an unknown one, and
+        // fail anyway: the subflow has ours.)
+        return -errno::ENOPROTOOPT;
+    }
     if level == SOL_SOCKET {
         // The core would lock the meta socket itself: no lock around this.
         let sf = meta.first_sock();

@@ -19,6 +19,7 @@ import time
 
 IPPROTO_MPTCP = 262
 TCP_CONGESTION = 13
+TCP_ULP = 31
 
 failures = []
 
@@ -312,6 +313,21 @@ def main():
             got += b
         t.join()
         expect(bytes(got) == blob, f"got {len(got)} bytes, content differs")
+        c.close(); s.close()
+
+    @check("tcp_ulp_refused")
+    def _():
+        # an MPTCP socket takes no ULP, at once (no module lookup), as upstream's
+        c, s, _ = pair(fam, host)
+        for name in (b"tls", b"mptcp"):
+            t = time.time()
+            try:
+                c.setsockopt(socket.IPPROTO_TCP, TCP_ULP, name)
+                raise AssertionError(f"TCP_ULP {name!r} accepted")
+            except OSError as e:
+                expect(e.errno == errno.ENOPROTOOPT, f"TCP_ULP {name!r}: {errno.errorcode.get(e.errno)}")
+            expect(time.time() - t < 0.05, f"TCP_ULP {name!r} took {time.time() - t:.3f} s")
+        expect(c.getsockopt(socket.IPPROTO_TCP, TCP_ULP, 8).rstrip(b"\0") == b"mptcp", "TCP_ULP is not mptcp")
         c.close(); s.close()
 
     @check("mptcp_info")

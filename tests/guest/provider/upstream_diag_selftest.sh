@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The kernel tree's own MPTCP selftest diag.sh, run from $KSRC against mptcp_rs:
+# `ss -M` / sock_diag of MPTCP listeners and connections (filters, dump by token, the
+# subflows' ULP info), MPTCP_INFO fields, /proc/net/protocols counts, MPCurrEstab, 200
+# sockets at once. Every subtest is reported; none may fail. (Its three last_data_*
+# checks report SKIP on the reference kernel too.) The selftest directory is copied to
+# tmpfs and its helpers compiled against the kernel's uapi headers.
+. "$MPTCP_RS_REPO/tests/lib/guest.sh"
+src="$KSRC/tools/testing/selftests/net"
+[ -f "$src/mptcp/diag.sh" ] || fail "no selftests in $KSRC"
+work=/tmp/selftests/net
+mkdir -p "$work"
+cp -r "$src/mptcp" "$src/lib.sh" "$src/lib" "$work/" 2>/dev/null || cp -r "$src/mptcp" "$src/lib.sh" "$work/"
+[ -d "$src/../lib" ] && mkdir -p /tmp/selftests/lib && cp -r "$src/../lib/." /tmp/selftests/lib/ 2>/dev/null
+[ -f "$src/../kselftest/ktap_helpers.sh" ] && mkdir -p /tmp/selftests/kselftest &&
+	cp "$src/../kselftest/ktap_helpers.sh" /tmp/selftests/kselftest/
+for helper in mptcp_connect mptcp_diag; do
+	gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$work/mptcp/$helper" \
+		"$work/mptcp/$helper.c" || fail "cannot build $helper"
+done
+cd "$work/mptcp"
+out=$(timeout 900 ./diag.sh 2>&1)
+rc=$?
+echo "$out" | grep -E '^(not )?ok [0-9]' | sed 's/^/  /' >&2
+n_ok=$(echo "$out" | grep -cE '^ok [0-9]+ .* # SKIP' )
+n_pass=$(echo "$out" | grep -E '^ok [0-9]' | grep -vc '# SKIP')
+n_fail=$(echo "$out" | grep -cE '^not ok [0-9]')
+info "diag.sh: $n_pass passed, $n_fail failed, $n_ok skipped (exit $rc)"
+[ "$n_fail" = 0 ] && [ "$rc" = 0 ] || fail "diag.sh: $n_fail subtests failed (exit $rc)"
+[ "$n_pass" -ge 25 ] || fail "only $n_pass diag.sh subtests passed"

@@ -115,10 +115,12 @@ def main():
     # frames out of the capture buffer before this (slow) reader gets to them
     sn.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 256 << 20)
     sn.bind((a.dev, 0))
+    # the caller starts the connection once this line is out
+    print("sniffing", file=sys.stderr, flush=True)
     sn.settimeout(0.2)
     last, keys = None, {}
     # a loaded guest may start the connection late: wait for it up to 5 times the
-    # sniffing time, and sniff for that long once it showed up
+    # sniffing time, and sniff one more second once it showed up
     start = time.time()
     deadline = start + 5 * a.sniff
     seen = False
@@ -139,8 +141,10 @@ def main():
         if (fs, fsp, fd, fdp) == (src, sport, dst, dport) and flags & 0x10:
             last = (seq + plen + (1 if flags & 0x01 else 0), ack, opt)
             if not seen:
+                # the handshake and the first data follow at once; the victim idles
+                # for 5 s after them, and the injection must come before it resumes
                 seen = True
-                deadline = min(deadline, time.time() + a.sniff)
+                deadline = min(deadline, time.time() + min(a.sniff, 1.0))
     if not last:
         print("no segment of the connection seen", file=sys.stderr)
         return 1

@@ -42,18 +42,22 @@ print(json.dumps({"bytes": n, "sha256": h.hexdigest(), "error": err}))' "$port" 
 	local spid=$!
 	sleep 0.5
 	ip netns exec cli python3 "$INJ" --dev c1 --src "$cli4:$((port + 1000))" --dst "$srv4:$port" \
-		--mode "$mode" --sniff 3 >/tmp/inject.$mode 2>&1 &
-	local ipid=$!
-	sleep 0.3
+		--mode "$mode" --sniff 3 >/tmp/inject.$mode 2>/tmp/inject.$mode.err &
+	local ipid=$! i
+	# the connection starts once the injector watches, and goes on once it is done
+	rm -f /tmp/go.$mode
+	for i in $(seq 100); do grep -q sniffing /tmp/inject.$mode.err 2>/dev/null && break; sleep 0.1; done
 	ip netns exec cli python3 -c '
-import hashlib, socket, sys, time, json
+import hashlib, os, socket, sys, time, json
 c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
 c.bind(("0.0.0.0", int(sys.argv[2]) + 1000)); c.settimeout(30)
 c.connect((sys.argv[1], int(sys.argv[2])))
 data = bytes(range(256)) * 400
 h = hashlib.sha256()
 c.sendall(data[:1000]); h.update(data[:1000])
-time.sleep(5)
+for _ in range(600):  # until the injector is done (the test creates the file)
+    if os.path.exists(sys.argv[3]): break
+    time.sleep(0.1)
 try:
     c.sendall(data[1000:]); h.update(data[1000:])
     c.shutdown(socket.SHUT_WR)
@@ -61,8 +65,14 @@ try:
     err = None
 except OSError as e:
     err = e.__class__.__name__
-print(json.dumps({"bytes": len(data), "sha256": h.hexdigest(), "error": err}))' "$srv4" "$port" >/tmp/victim.$mode.client 2>&1
-	wait "$ipid" || fail "inject.py $mode: $(cat /tmp/inject.$mode)"
+print(json.dumps({"bytes": len(data), "sha256": h.hexdigest(), "error": err}))' "$srv4" "$port" /tmp/go.$mode \
+		>/tmp/victim.$mode.client 2>&1 &
+	local cpid=$!
+	local irc=0
+	wait "$ipid" || irc=$?
+	touch /tmp/go.$mode
+	wait "$cpid"
+	((irc == 0)) || fail "inject.py $mode: $(cat /tmp/inject.$mode /tmp/inject.$mode.err)"
 	wait "$spid"
 	info "$mode: injected $(cat /tmp/inject.$mode)"
 	info "$mode: server $(cat /tmp/victim.$mode), client $(cat /tmp/victim.$mode.client)"

@@ -1248,9 +1248,7 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                     if map.data_len == 0 {
                         // infinite mapping: the peer fell back
                         crate::mib::inc(meta.net(), crate::mib::Mib::InfiniteMapRx);
-                        let isn = ctx.rcv_isn.load(Ordering::Acquire);
                         let at = dsn.wrapping_sub(u64::from(map.ssn.wrapping_sub(1)));
-                        let _ = isn;
                         ctx.fall_back(at);
                         continue;
                     }

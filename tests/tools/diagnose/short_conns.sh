@@ -2,7 +2,8 @@
 # Diagnosis (not part of make check): N concurrent short request/response MPTCP
 # connections in one namespace (the kernel selftests' mptcp_connect, as diag.sh's
 # "many msk" step), captured on lo with tcpdump into $VM_SHARE/short_conns.pcap;
-# prints the namespace's retransmission counters. Analyse with ack_delay.py.
+# prints the namespace's retransmission counters. Analyse with ack_delay.py. Needs tcpdump
+# on the host (apt-get install tcpdump; not installed by scripts/setup-deps).
 #   scripts/vm --share DIR [--kernel reference | --load mptcp_rs] -- tests/tools/diagnose/short_conns.sh [N]
 set -u
 N=${1:-40}

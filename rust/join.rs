@@ -119,6 +119,24 @@ impl Joins {
         unsafe { bindings::mptcp_rs_data_unlock(meta.sk()) };
     }
 
+    /// The joined subflow in slot `i`, or null. Valid while the meta socket is owned
+    /// (or, as a TCP socket of some kind, under RCU).
+    pub(crate) fn ssk_at(&self, i: usize) -> *mut bindings::sock {
+        self.slots
+            .get(i)
+            .map_or(ptr::null_mut(), |s| s.load(Ordering::Acquire))
+    }
+
+    /// Whether some joined subflow is established. Lockless.
+    pub(crate) fn any_established(&self) -> bool {
+        let _rcu = kernel::sync::rcu::read_lock();
+        self.slots.iter().any(|s| {
+            let ssk = s.load(Ordering::Acquire);
+            // SAFETY: as in `readable`.
+            !ssk.is_null() && unsafe { bindings::mptcp_rs_sk_state(ssk) } == TCP_ESTABLISHED
+        })
+    }
+
     /// Whether data waits on a joined subflow. Lockless (`poll`).
     pub(crate) fn readable(&self) -> bool {
         let _rcu = kernel::sync::rcu::read_lock();
@@ -156,10 +174,15 @@ impl Joins {
                 }
             }
             // SAFETY: as above.
-            let dead = unsafe {
+            let mut dead = unsafe {
                 bindings::mptcp_rs_sk_state(ssk) == TCP_CLOSE
                     && bindings::mptcp_rs_rcv_queue_empty(ssk)
             };
+            // SAFETY: as above.
+            if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+                // what it carried is queued elsewhere first (`sendq.rs`)
+                dead = dead && ctx.send_settled();
+            }
             // SAFETY: locked above.
             unsafe { bindings::release_sock(ssk) };
             if dead && slot.swap(ptr::null_mut(), Ordering::AcqRel) == ssk {
@@ -479,6 +502,8 @@ pub(crate) unsafe fn syn_recv_sock(
         )
     };
     ctx.init_joined(meta, snt_isn, rcv_isn);
+    // SAFETY: the request's join state, read once the SYN wrote it (see `join_req`).
+    ctx.set_backup(unsafe { ptr::addr_of!((*j).backup).read() });
     ctx.set_meta(msk);
     if !meta.joins().add(meta, child) {
         ctx.set_meta(ptr::null_mut());

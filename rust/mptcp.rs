@@ -20,6 +20,7 @@ mod pm;
 #[allow(unreachable_pub, dead_code)]
 mod proto;
 mod provider;
+mod sendq;
 #[cfg(CONFIG_KUNIT)]
 mod selftest;
 mod sha256;

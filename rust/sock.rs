@@ -17,9 +17,11 @@
 use crate::bindings;
 use crate::proto::crypto::key_derive;
 use crate::proto::seq::after64;
+use crate::sendq::SendQueue;
 use crate::sha256::KernelSha256;
 use crate::subflow::Subflow;
 use crate::sysctl;
+use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use kernel::{error::to_result, prelude::*};
@@ -93,6 +95,12 @@ mod mf {
     pub(super) const BROKEN: u32 = 1 << 8;
     /// Created by a listener, not yet handed to the application by accept().
     pub(super) const UNACCEPTED: u32 = 1 << 9;
+    /// The connection sends on several subflows (`sendq.rs`).
+    pub(super) const MULTI: u32 = 1 << 10;
+    /// Reinjection waits for a subflow with room: the next write_space runs the work.
+    pub(super) const NEED_PUSH: u32 = 1 << 11;
+    /// A writer waits for the peer's window to open (multi mode).
+    pub(super) const WND_LIMITED: u32 = 1 << 12;
 }
 
 /// State of one MPTCP connection.
@@ -123,6 +131,16 @@ pub(crate) struct Meta {
     snd_data_fin: AtomicU64,
     /// Subflows the peer added with MP_JOIN (`join.rs`).
     joins: crate::join::Joins,
+    /// The send queue of multi mode; the owner of the meta socket's only.
+    sendq: UnsafeCell<SendQueue>,
+    /// Bumped whenever a subflow gets room (writers wait for a change).
+    space_gen: AtomicU32,
+    /// Right edge of the peer's receive window in the data sequence space: the
+    /// largest DATA_ACK + window seen (RFC 8684 3.3.5).
+    snd_wnd_end: AtomicU64,
+    /// Reinjection and deferred DATA_FIN (`sendq::work`), initialised once the
+    /// state has its final address.
+    work: UnsafeCell<bindings::mptcp_rs_meta_work>,
 }
 
 // SAFETY: shared fields are atomics; the pointers are to kernel objects that outlive
@@ -381,6 +399,12 @@ impl Meta {
                 rcv_data_fin: AtomicU64::new(0),
                 snd_data_fin: AtomicU64::new(0),
                 joins: crate::join::Joins::new(),
+                sendq: UnsafeCell::new(SendQueue::new()),
+                space_gen: AtomicU32::new(0),
+                snd_wnd_end: AtomicU64::new(0),
+                // SAFETY: a work item and two pointers: all zero until
+                // `mptcp_rs_meta_work_init()`, before any use.
+                work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
             },
             GFP_ATOMIC,
         );
@@ -396,6 +420,10 @@ impl Meta {
             return Err(ENOMEM);
         };
         let p = KBox::into_raw(meta);
+        // SAFETY: `p` is the new state, at its final address.
+        unsafe {
+            bindings::mptcp_rs_meta_work_init((*p).work.get(), nsk, Some(crate::sendq::work))
+        };
         // SAFETY: `p` is the new socket's state, freed by `meta_destruct`; the
         // subflow context takes over the clone's second reference.
         unsafe {
@@ -484,6 +512,8 @@ impl Meta {
     /// A subflow changed state or reported an error (`ssk` locked by TCP).
     pub(crate) fn subflow_event(&self, ssk: *mut bindings::sock) {
         let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
+        // a subflow died or changed state: reinjection may be due
+        self.kick();
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_data_lock(self.sk) };
         // SAFETY: as above.
@@ -505,6 +535,87 @@ impl Meta {
     pub(crate) fn wake_writers(&self) {
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_wake_writers(self.sk) };
+    }
+
+    /// The send queue.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the meta socket and drops the reference before releasing it.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn sendq(&self) -> &mut SendQueue {
+        // SAFETY: only the owner uses it (caller's promise).
+        unsafe { &mut *self.sendq.get() }
+    }
+
+    pub(crate) fn space_gen(&self) -> u32 {
+        self.space_gen.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn space_gen_ptr(&self) -> *const u32 {
+        self.space_gen.as_ptr()
+    }
+
+    /// The right edge of the peer's window.
+    pub(crate) fn snd_wnd_end(&self) -> u64 {
+        self.snd_wnd_end.load(Ordering::Acquire)
+    }
+
+    /// A DATA_ACK `ack` came with window `wnd`: the right edge may move.
+    pub(crate) fn update_wnd(&self, ack: u64, wnd: u32) {
+        let end = ack.wrapping_add(u64::from(wnd));
+        let mut cur = self.snd_wnd_end();
+        while after64(end, cur) || cur == 0 {
+            match self
+                .snd_wnd_end
+                .compare_exchange(cur, end, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    if self.flags.fetch_and(!mf::WND_LIMITED, Ordering::AcqRel) & mf::WND_LIMITED
+                        != 0
+                    {
+                        self.subflow_space();
+                    }
+                    break;
+                }
+                Err(v) => cur = v,
+            }
+        }
+    }
+
+    pub(crate) fn set_wnd_limited(&self) {
+        self.set(mf::WND_LIMITED);
+    }
+
+    pub(crate) fn set_multi(&self) {
+        self.set(mf::MULTI);
+    }
+
+    pub(crate) fn set_need_push(&self) {
+        self.set(mf::NEED_PUSH);
+    }
+
+    /// Our DATA_FIN takes DSN `dsn`.
+    pub(crate) fn mark_data_fin(&self, dsn: u64) {
+        self.snd_data_fin.store(dsn, Ordering::Release);
+        self.set(mf::SND_DATA_FIN);
+    }
+
+    /// Runs the work item (reinjection) soon, in multi mode. Any context.
+    pub(crate) fn kick(&self) {
+        if self.has(mf::MULTI) {
+            // SAFETY: initialised at creation; it holds a reference while queued.
+            unsafe { bindings::mptcp_rs_meta_work_schedule(self.work.get()) };
+        }
+    }
+
+    /// A subflow has room again (its write_space).
+    pub(crate) fn subflow_space(&self) {
+        self.space_gen.fetch_add(1, Ordering::AcqRel);
+        if self.flags.fetch_and(!mf::NEED_PUSH, Ordering::AcqRel) & mf::NEED_PUSH != 0 {
+            self.kick();
+        }
+        self.wake_writers();
     }
 
     pub(crate) fn joins(&self) -> &crate::join::Joins {
@@ -587,7 +698,17 @@ impl Meta {
         }
         // The subflow died under an established connection (reset, timeout): with one
         // subflow there is no path left.
-        if sub == TCP_CLOSE && !ssk.is_null() && state != TCP_CLOSE && state != TCP_SYN_SENT {
+        if sub == TCP_CLOSE
+            && !ssk.is_null()
+            && state != TCP_CLOSE
+            && state != TCP_SYN_SENT
+            && self.has(mf::MULTI)
+            && self.joins.any_established()
+        {
+            // other subflows carry on; what the first carried goes again on them
+            self.kick();
+        } else if sub == TCP_CLOSE && !ssk.is_null() && state != TCP_CLOSE && state != TCP_SYN_SENT
+        {
             // SAFETY: as above.
             let err = unsafe { bindings::mptcp_rs_sk_err(ssk) };
             if err != 0 {
@@ -704,6 +825,12 @@ impl Meta {
         if ssk.is_null() || self.has(mf::SND_DATA_FIN) {
             return;
         }
+        // SAFETY: the meta socket is owned (callers: close, shutdown).
+        let q = unsafe { self.sendq() };
+        if q.is_multi() {
+            crate::sendq::send_data_fin(self, q);
+            return;
+        }
         // SAFETY: the first subflow is live while set; we own the meta socket.
         unsafe { bindings::mptcp_rs_lock_sock(ssk) };
         // SAFETY: as above.
@@ -768,6 +895,12 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             rcv_data_fin: AtomicU64::new(0),
             snd_data_fin: AtomicU64::new(0),
             joins: crate::join::Joins::new(),
+            sendq: UnsafeCell::new(SendQueue::new()),
+            space_gen: AtomicU32::new(0),
+            snd_wnd_end: AtomicU64::new(0),
+            // SAFETY: a work item and two pointers: all zero until
+            // `mptcp_rs_meta_work_init()`, before any use.
+            work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
         },
         GFP_KERNEL,
     );
@@ -775,6 +908,8 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
         return -errno::ENOMEM;
     };
     let meta = KBox::into_raw(meta);
+    // SAFETY: `meta` is ours, at its final address.
+    unsafe { bindings::mptcp_rs_meta_work_init((*meta).work.get(), sk, Some(crate::sendq::work)) };
     // SAFETY: `meta` is ours; the destructor we install frees it and then runs the one
     // it replaces, which the shim stores into `destruct` before the socket is used.
     unsafe {
@@ -1169,11 +1304,17 @@ extern "C" fn meta_sendmsg(
             // SAFETY: raises SIGPIPE as TCP does.
             ret = unsafe { bindings::sk_stream_error(sk, flags, -errno::EPIPE) };
         } else {
-            // SAFETY: the subflow lock nests inside ours; `msg` is the caller's.
-            unsafe {
-                bindings::mptcp_rs_lock_sock(ssk);
-                ret = bindings::mptcp_rs_tcp_sendmsg_locked(ssk, msg, len);
-                bindings::release_sock(ssk);
+            // SAFETY: owned above.
+            let q = unsafe { meta.sendq() };
+            if crate::sendq::maybe_go_multi(meta, q) {
+                ret = crate::sendq::sendmsg(meta, q, msg, len, &mut timeo);
+            } else {
+                // SAFETY: the subflow lock nests inside ours; `msg` is the caller's.
+                unsafe {
+                    bindings::mptcp_rs_lock_sock(ssk);
+                    ret = bindings::mptcp_rs_tcp_sendmsg_locked(ssk, msg, len);
+                    bindings::release_sock(ssk);
+                }
             }
         }
     }
@@ -1308,7 +1449,16 @@ extern "C" fn meta_poll(
         if readable(meta) {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
-        if shut & SEND_SHUTDOWN == 0 {
+        if shut & SEND_SHUTDOWN == 0 && meta.has(mf::MULTI) {
+            if crate::sendq::any_writeable(meta) {
+                mask |= EPOLLOUT | EPOLLWRNORM;
+            } else {
+                crate::sendq::want_space(meta);
+                if crate::sendq::any_writeable(meta) {
+                    mask |= EPOLLOUT | EPOLLWRNORM;
+                }
+            }
+        } else if shut & SEND_SHUTDOWN == 0 {
             let ssk = meta.first_ssk();
             // SAFETY: the first subflow is live while set.
             if !ssk.is_null() && unsafe { bindings::mptcp_rs_stream_writeable(ssk) } {

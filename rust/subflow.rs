@@ -27,6 +27,7 @@ use crate::proto::options::{
     TCPOPT_MPTCP,
 };
 use crate::proto::seq::{after64, expand_seq32};
+use crate::proto::sndmap::SndMap;
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use core::cell::UnsafeCell;
@@ -76,6 +77,14 @@ pub(crate) mod sf {
     pub(crate) const JOINED: u32 = 1 << 9;
     /// ... whose establishment we acknowledged (the "fourth ACK").
     pub(crate) const JOIN_ACKED: u32 = 1 << 10;
+    /// Our mappings come from the send map (multi mode, `sendq.rs`), not from the
+    /// linear `snd_dsn_base` rule.
+    pub(crate) const SEND_MAP: u32 = 1 << 11;
+    /// The subflow died or stalled and what it carried was queued for reinjection;
+    /// cleared when it takes data again.
+    pub(crate) const STALL_HANDLED: u32 = 1 << 12;
+    /// A backup subflow: the scheduler uses it only when no other can take data.
+    pub(crate) const BACKUP: u32 = 1 << 13;
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -169,6 +178,8 @@ pub(crate) struct Subflow {
     /// the peer's, echoed).
     fail_dsn: AtomicU64,
     rcv: UnsafeCell<RcvState>,
+    /// Send-side extents (multi mode), used under the subflow's lock only.
+    snd_map: UnsafeCell<SndMap>,
 }
 
 // SAFETY: the fields shared between contexts are atomics; `rcv` is only used under the
@@ -278,6 +289,7 @@ impl Subflow {
             rcv: UnsafeCell::new(RcvState {
                 map: RcvMap::default(),
             }),
+            snd_map: UnsafeCell::new(SndMap::new()),
         }
     }
 
@@ -500,6 +512,112 @@ impl Subflow {
         self.snd_dsn_base
             .load(Ordering::Acquire)
             .wrapping_add(u64::from(write_seq.wrapping_sub(isn)))
+    }
+
+    /// The send map (multi mode).
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the subflow's socket lock, and drops the reference before
+    /// releasing it.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn send_map(&self) -> &mut SndMap {
+        // SAFETY: the lock serialises every user (caller's promise).
+        unsafe { &mut *self.snd_map.get() }
+    }
+
+    /// Relative sequence number (0 = first data byte) of the next byte queued.
+    ///
+    /// # Safety
+    ///
+    /// The subflow is locked.
+    pub(crate) unsafe fn snd_nxt_rel(&self) -> u32 {
+        // SAFETY: `ssk` is valid.
+        let write_seq = unsafe { bindings::mptcp_rs_tcp_write_seq(self.ssk) };
+        write_seq.wrapping_sub(self.snd_isn.load(Ordering::Acquire))
+    }
+
+    /// Relative sequence number of the oldest byte the peer did not acknowledge.
+    ///
+    /// # Safety
+    ///
+    /// The subflow is locked.
+    pub(crate) unsafe fn snd_una_rel(&self) -> u32 {
+        // SAFETY: `ssk` is valid.
+        let una = unsafe { bindings::mptcp_rs_tcp_snd_una(self.ssk) };
+        una.wrapping_sub(self.snd_isn.load(Ordering::Acquire))
+    }
+
+    /// Mappings come from the send map from now on; what was queued so far keeps
+    /// its linear mapping as the map's first extent.
+    ///
+    /// # Safety
+    ///
+    /// The subflow is locked.
+    pub(crate) unsafe fn use_send_map(&self) {
+        if self.has(sf::SEND_MAP) {
+            return;
+        }
+        // SAFETY: locked (caller).
+        let queued = unsafe { self.snd_nxt_rel() };
+        let base = self.snd_dsn_base.load(Ordering::Acquire);
+        // SAFETY: as above.
+        let map = unsafe { self.send_map() };
+        // an empty map holds the extent; `queued` 0 records nothing
+        let _ = map.push(0, base, queued);
+        self.set(sf::SEND_MAP);
+    }
+
+    pub(crate) fn uses_send_map(&self) -> bool {
+        self.has(sf::SEND_MAP)
+    }
+
+    /// Whether the send map is full (lockless hint for the scheduler).
+    pub(crate) fn send_map_full(&self) -> bool {
+        // SAFETY: a racy read of a length; the push under the lock re-checks.
+        unsafe { (*self.snd_map.get()).is_full() }
+    }
+
+    /// The subflow may carry data of the connection: an MPTCP subflow (first or
+    /// joined) that did not fall back.
+    pub(crate) fn can_send(&self) -> bool {
+        self.has(sf::MP_CAPABLE)
+            && self.has(sf::FULLY_ESTABLISHED | sf::JOINED)
+            && !self.has(sf::SEND_INFINITE_MAP | sf::FAIL_SENT)
+            && self.meta().is_some_and(|m| !m.is_fallback())
+    }
+
+    pub(crate) fn is_backup(&self) -> bool {
+        self.has(sf::BACKUP)
+    }
+
+    pub(crate) fn set_backup(&self, backup: bool) {
+        if backup {
+            self.set(sf::BACKUP);
+        } else {
+            self.clear(sf::BACKUP);
+        }
+    }
+
+    pub(crate) fn stall_handled(&self) -> bool {
+        self.has(sf::STALL_HANDLED)
+    }
+
+    pub(crate) fn stall_noted(&self) {
+        self.set(sf::STALL_HANDLED);
+    }
+
+    /// The subflow takes data again after a stall.
+    pub(crate) fn stall_over(&self) {
+        if self.has(sf::STALL_HANDLED) {
+            self.clear(sf::STALL_HANDLED);
+        }
+    }
+
+    /// Whether the connection may forget this subflow: nothing it carried can need
+    /// reinjection any more.
+    pub(crate) fn send_settled(&self) -> bool {
+        !self.has(sf::SEND_MAP) || self.has(sf::STALL_HANDLED)
     }
 
     /// Moves the data waiting in the subflow's receive queue to the meta socket.
@@ -766,7 +884,7 @@ extern "C" fn write_space(ssk: *mut bindings::sock) {
             // only once the subflow is writeable, as TCP's own callback does.
             // SAFETY: the subflow is live (its callback is running).
             if unsafe { bindings::mptcp_rs_stream_writeable(ctx.ssk()) } {
-                meta.wake_writers();
+                meta.subflow_space();
             }
         },
     );
@@ -1032,10 +1150,34 @@ pub(crate) fn established_options(
     }
     let snd_isn = ctx.snd_isn.load(Ordering::Acquire);
     let rel = seq.wrapping_sub(snd_isn);
-    let dsn = ctx
-        .snd_dsn_base
-        .load(Ordering::Acquire)
-        .wrapping_add(u64::from(rel));
+    let dsn = if ctx.has(sf::SEND_MAP) {
+        if !ctx.has(sf::STALL_HANDLED) {
+            // SAFETY: the subflow is locked by TCP.
+            if unsafe { bindings::mptcp_rs_sf_in_loss(ssk) } {
+                // its retransmission timer fired: let the other subflows carry
+                // what it holds (`sendq.rs`)
+                meta.kick();
+            }
+        }
+        if len == 0 {
+            0
+        } else {
+            // SAFETY: the subflow is locked by TCP while it builds a segment.
+            match unsafe { ctx.send_map() }.lookup(rel) {
+                Some(l) if l.room >= len => l.dsn,
+                _ => {
+                    // no mapping covers the segment: send it without one rather
+                    // than with a wrong one (cannot happen: an skb never spans
+                    // two extents)
+                    return -1;
+                }
+            }
+        }
+    } else {
+        ctx.snd_dsn_base
+            .load(Ordering::Acquire)
+            .wrapping_add(u64::from(rel))
+    };
     let csum_on = meta.checksum();
     // SAFETY: the subflow is locked by TCP.
     unsafe { bindings::mptcp_rs_clamp_gso(ssk) };
@@ -1074,7 +1216,12 @@ pub(crate) fn established_options(
             data,
         })
     } else {
-        let data_fin = flags & TCPHDR_FIN != 0 && meta.snd_data_fin_sent();
+        // The DATA_FIN follows the segment's last byte only if that byte is the
+        // connection's last (with several subflows, this FIN may close a subflow
+        // whose data ends earlier in the data sequence space).
+        let data_fin = flags & TCPHDR_FIN != 0
+            && meta.snd_data_fin_sent()
+            && (len == 0 || dsn.wrapping_add(u64::from(len)) == meta.snd_data_fin_dsn());
         let map = if len > 0 || data_fin {
             let (mdsn, ssn, dl) = if len == 0 {
                 // a DATA_FIN alone: no subflow sequence space (RFC 8684 3.3.3)
@@ -1238,6 +1385,8 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                         expand_seq32(una, ack as u32)
                     };
                     meta.data_ack(ack);
+                    // SAFETY: `skb` is being received, its TCP header in place.
+                    meta.update_wnd(ack, unsafe { bindings::mptcp_rs_skb_rcv_wnd(ssk, skb) });
                 }
                 if let Some(map) = d.map {
                     let dsn = if map.dsn64 {

@@ -13,5 +13,7 @@ pub mod csum;
 pub mod lia;
 pub mod olia;
 pub mod options;
+pub mod sched;
 pub mod seq;
+pub mod sndmap;
 pub mod vectors;

@@ -6,10 +6,12 @@
 # client has `ip mptcp limits set subflows 1` and a "subflow" endpoint on its eth1
 # address; source routing sends what comes from that address through eth1 to the
 # server's first address. One transfer over IPv4, one over IPv6 (MPTCP_RS_PAIR_BYTES
-# each way, 32 MB by default; the server sends on its first subflow only): SHA-256
-# equal on both ends; the server's MPJoinSynRx and MPJoinAckRx and the client's
-# MPJoinSynTx and MPJoinSynAckRx show one join per connection, no HMAC failure, no
-# refusal; the server's NIC counters show the upload carried by BOTH links. Then the
+# each way, 32 MB by default): SHA-256 equal on both ends; the server's MPJoinSynRx
+# and MPJoinAckRx and the client's MPJoinSynTx and MPJoinSynAckRx show one join per
+# connection, no HMAC failure, no refusal; the server's NIC counters show the upload
+# (upstream's scheduler) AND the download (mptcp_rs's scheduler, rust/sendq.rs)
+# carried by BOTH links; the client never dropped our data as outside its window
+# (MPTcpExtNoDSSInWindow). Then the
 # server unloads mptcp_rs (every subflow freed) and its kernel log is clean (kmemleak
 # too on a debug kernel).
 #   run by tests/lib/pair.sh: SCRIPT server | SCRIPT client (guests), SCRIPT check SHARE (host)
@@ -115,15 +117,20 @@ check)
 	for x in v4 v6; do
 		before=links.v4.before
 		[ "$x" = v6 ] && before=links.v4.after
-		read -r dev1 rx1 _ < <(sed -n 1p "$PAIR_SHARE/$before")
-		read -r dev2 rx2 _ < <(sed -n 2p "$PAIR_SHARE/$before")
-		read -r _ rx1b _ < <(sed -n 1p "$PAIR_SHARE/links.$x.after")
-		read -r _ rx2b _ < <(sed -n 2p "$PAIR_SHARE/links.$x.after")
+		read -r dev1 rx1 tx1 < <(sed -n 1p "$PAIR_SHARE/$before")
+		read -r dev2 rx2 tx2 < <(sed -n 2p "$PAIR_SHARE/$before")
+		read -r _ rx1b tx1b < <(sed -n 1p "$PAIR_SHARE/links.$x.after")
+		read -r _ rx2b tx2b < <(sed -n 2p "$PAIR_SHARE/links.$x.after")
 		p1=$((rx1b - rx1)) p2=$((rx2b - rx2))
+		q1=$((tx1b - tx1)) q2=$((tx2b - tx2))
 		echo "  $x upload received by the server: $dev1 (path 1) $p1 bytes, $dev2 (path 2) $p2 bytes"
-		# each path carried a real share of the upload
+		echo "  $x download sent by the server: $dev1 (path 1) $q1 bytes, $dev2 (path 2) $q2 bytes"
+		# each path carried a real share of each direction
 		((p1 > bytes / 20 && p2 > bytes / 20)) || { echo "FAIL: $x: the upload did not use both paths" >&2; fail=1; }
+		((q1 > bytes / 20 && q2 > bytes / 20)) || { echo "FAIL: $x: the download did not use both paths" >&2; fail=1; }
 	done
+	(($(c MPTcpExtNoDSSInWindow) == 0)) ||
+		{ echo "FAIL: the client dropped $(c MPTcpExtNoDSSInWindow) segments outside its MPTCP window" >&2; fail=1; }
 	(($(d MPTcpExtMPJoinSynRx) >= 2)) || { echo "FAIL: the server saw no MP_JOIN SYN for each connection" >&2; fail=1; }
 	(($(d MPTcpExtMPJoinAckRx) >= 2)) || { echo "FAIL: the server completed no join for each connection" >&2; fail=1; }
 	(($(c MPTcpExtMPJoinSynAckRx) >= 2)) || { echo "FAIL: the client saw no MP_JOIN SYN/ACK for each connection" >&2; fail=1; }

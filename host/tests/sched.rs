@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The scheduler's choice.
+
+use mptcp_proto::sched::{pick, Candidate, Policy};
+use proptest::prelude::*;
+
+fn cand(srtt_us: u32, cwnd: u32, queued: u32, space: u32, backup: bool) -> Candidate {
+    Candidate {
+        srtt_us,
+        cwnd,
+        mss: 1400,
+        queued,
+        space,
+        backup,
+    }
+}
+
+#[test]
+fn default_prefers_fast_empty_path() {
+    let c = [
+        cand(80_000, 10, 0, 100_000, false),
+        cand(20_000, 10, 0, 100_000, false),
+    ];
+    assert_eq!(pick(Policy::Default, &c, 64 << 10, None), Some(1));
+}
+
+#[test]
+fn default_moves_to_slow_path_when_fast_queue_is_long() {
+    // 20 ms path with 1 MB queued at 14 KB per RTT vs an empty 80 ms path
+    let c = [
+        cand(80_000, 10, 0, 100_000, false),
+        cand(20_000, 10, 1 << 20, 100_000, false),
+    ];
+    assert_eq!(pick(Policy::Default, &c, 64 << 10, None), Some(0));
+}
+
+#[test]
+fn no_room_no_choice_and_backup_last() {
+    let c = [cand(1000, 10, 0, 0, false), cand(1000, 10, 0, 0, false)];
+    assert_eq!(pick(Policy::Default, &c, 1000, None), None);
+    let c = [
+        cand(1000, 10, 0, 5000, true),
+        cand(90_000, 10, 0, 5000, false),
+    ];
+    assert_eq!(pick(Policy::Default, &c, 1000, None), Some(1));
+    let c = [cand(1000, 10, 0, 5000, true), cand(90_000, 10, 0, 0, false)];
+    assert_eq!(pick(Policy::Default, &c, 1000, None), Some(0));
+}
+
+#[test]
+fn round_robin_rotates() {
+    let c = [
+        cand(1, 1, 0, 10, false),
+        cand(1, 1, 0, 10, false),
+        cand(1, 1, 0, 0, false),
+    ];
+    assert_eq!(pick(Policy::RoundRobin, &c, 1, None), Some(0));
+    assert_eq!(pick(Policy::RoundRobin, &c, 1, Some(0)), Some(1));
+    assert_eq!(pick(Policy::RoundRobin, &c, 1, Some(1)), Some(0));
+}
+
+proptest! {
+    /// Whatever the inputs: the choice has room, and is not a backup while a
+    /// non-backup has room; with no room anywhere there is no choice.
+    #[test]
+    fn choice_is_usable(cs in prop::collection::vec(
+        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), 0u32..3, any::<bool>()), 0..8),
+        piece in any::<u32>(), rr in any::<bool>(), last in prop::option::of(0usize..10)) {
+        let c: Vec<Candidate> = cs.iter().map(|&(s, w, m, q, sp, b)|
+            Candidate { srtt_us: s, cwnd: w, mss: m, queued: q, space: sp, backup: b }).collect();
+        let pol = if rr { Policy::RoundRobin } else { Policy::Default };
+        match pick(pol, &c, piece, last) {
+            Some(i) => {
+                prop_assert!(c[i].space > 0);
+                if c[i].backup {
+                    prop_assert!(!c.iter().any(|x| x.space > 0 && !x.backup));
+                }
+            }
+            None => prop_assert!(!c.iter().any(|x| x.space > 0)),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The meta socket's send side (rust/sendq.rs): data chunks in pages, pushed
+ * into subflows by reference (MSG_SPLICE_PAGES), the scheduler's view of a
+ * subflow, and the meta socket's work item (reinjection, deferred pushes).
+ */
+#ifndef MPTCP_RS_SEND_H
+#define MPTCP_RS_SEND_H
+
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+struct sock;
+struct page;
+struct msghdr;
+struct sk_buff;
+
+/* A page (compound when possible) for meta-level data; *size receives its size. */
+struct page *mptcp_rs_chunk_alloc(u32 *size);
+void mptcp_rs_chunk_put(struct page *page);
+/* Copies up to @len bytes from @msg's iterator into @page at @off; bytes copied. */
+size_t mptcp_rs_chunk_fill(struct page *page, u32 off, struct msghdr *msg, size_t len);
+/*
+ * Queues @len bytes of @page from @off on subflow @ssk (locked by the caller)
+ * without copying; @new_extent ends the subflow's last unsent skb first so that
+ * the bytes start a new one. Never sleeps. Bytes queued or a negative errno.
+ */
+int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, bool new_extent);
+
+/* What the scheduler reads of a subflow (locklessly). */
+struct mptcp_rs_sf_view {
+	u32 srtt_us;
+	u32 cwnd;
+	u32 mss;
+	u32 queued;
+	u32 space;
+	int state;
+	bool loss;
+	bool writeable;
+};
+
+void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v);
+bool mptcp_rs_sf_in_loss(const struct sock *ssk);
+u32 mptcp_rs_tcp_snd_una(const struct sock *ssk);
+/* Gives a subflow without a struct socket the meta socket's (as upstream grafts
+ * joined subflows): TCP's send path needs one to wait on and flag. */
+void mptcp_rs_graft_subflow(struct sock *meta, struct sock *ssk);
+
+/*
+ * Waits, with @sk's lock released, until *@gen differs from @seen, an error or
+ * a send shutdown, a signal or *@timeo runs out. 0, -EAGAIN or -EINTR/-ERESTARTSYS.
+ */
+int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen);
+
+/* The window of @skb (received on @ssk), scaled. */
+u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb);
+
+/* Hands @n bytes back to @msg's iterator (they were not sent). */
+void mptcp_rs_msg_revert(struct msghdr *msg, size_t n);
+
+/* The meta socket's work item: runs @fn with the meta socket owned. */
+struct mptcp_rs_meta_work {
+	struct work_struct work;
+	struct sock *sk;
+	void (*fn)(struct sock *sk);
+};
+
+void mptcp_rs_meta_work_init(struct mptcp_rs_meta_work *w, struct sock *sk,
+			     void (*fn)(struct sock *sk));
+/* Schedules the work (a reference on the socket while queued); false if queued. */
+bool mptcp_rs_meta_work_schedule(struct mptcp_rs_meta_work *w);
+
+#endif /* MPTCP_RS_SEND_H */

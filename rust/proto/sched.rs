@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The packet scheduler's choice: which subflow carries the next piece of data.
+//!
+//! The module gathers a [`Candidate`] per usable subflow (established, speaking
+//! MPTCP, not in loss recovery after a timeout, with room in its send buffer) and asks
+//! [`pick`]. The `default` policy sends where the piece is expected to be delivered
+//! soonest: a subflow's queue drains at about `cwnd · mss` bytes per smoothed RTT,
+//! so a piece queued behind `queued` bytes is delivered after about
+//! `(queued + piece) · srtt / (cwnd · mss)`. Backup subflows are only used when no
+//! other is usable (RFC 8684 3.3.8).
+
+/// What the scheduler knows of one usable subflow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Candidate {
+    /// Smoothed RTT, microseconds (0 when not measured yet).
+    pub srtt_us: u32,
+    /// Congestion window, segments.
+    pub cwnd: u32,
+    /// Sender MSS, bytes.
+    pub mss: u32,
+    /// Bytes queued on the subflow and not yet acknowledged by it.
+    pub queued: u32,
+    /// Bytes the subflow's send buffer still takes.
+    pub space: u32,
+    /// The subflow is a backup (MP_JOIN or MP_PRIO backup flag).
+    pub backup: bool,
+}
+
+/// RTT assumed for a subflow that has no sample yet (upstream's initial RTO is 1 s;
+/// a fresh subflow should not win only because it knows nothing).
+const UNMEASURED_RTT_US: u64 = 100_000;
+
+impl Candidate {
+    /// Expected time, in microseconds (saturating), until a piece of `piece` bytes
+    /// queued now would be delivered.
+    pub fn delivery_us(&self, piece: u32) -> u64 {
+        let srtt = if self.srtt_us == 0 {
+            UNMEASURED_RTT_US
+        } else {
+            u64::from(self.srtt_us)
+        };
+        let per_rtt = u64::from(self.cwnd.max(1)).saturating_mul(u64::from(self.mss.max(1)));
+        let bytes = u64::from(self.queued).saturating_add(u64::from(piece));
+        // at least one RTT: the piece still has to cross the path
+        let rounds_x1000 = bytes.saturating_mul(1000) / per_rtt;
+        srtt.saturating_mul(rounds_x1000.max(1000)) / 1000
+    }
+}
+
+/// The scheduling policies (`net.mptcp.scheduler`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Earliest expected delivery.
+    Default,
+    /// Each usable subflow in turn.
+    RoundRobin,
+}
+
+/// Index in `cands` of the subflow for the next piece of `piece` bytes, or `None`
+/// when no subflow has room. `last` is the index chosen last time (round robin).
+/// Candidates without room are skipped; backups only if no other has room.
+pub fn pick(policy: Policy, cands: &[Candidate], piece: u32, last: Option<usize>) -> Option<usize> {
+    let usable = |c: &Candidate, backup: bool| c.space > 0 && c.backup == backup;
+    for backup in [false, true] {
+        let choice = match policy {
+            Policy::Default => cands
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| usable(c, backup))
+                .min_by_key(|(_, c)| (c.delivery_us(piece), c.srtt_us))
+                .map(|(i, _)| i),
+            Policy::RoundRobin => {
+                let n = cands.len();
+                let start = last.map_or(0, |l| l.wrapping_add(1));
+                (0..n)
+                    .map(|k| start.wrapping_add(k) % n.max(1))
+                    .find(|&i| cands.get(i).is_some_and(|c| usable(c, backup)))
+            }
+        };
+        if choice.is_some() {
+            return choice;
+        }
+    }
+    None
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C side of the meta socket's send path (rust/sendq.rs): page chunks, pushes
+ * into subflows by page reference, the scheduler's view of a subflow and the
+ * meta socket's work item.
+ */
+
+#include <linux/bvec.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/uio.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "mptcp_rs_send.h"
+
+/* 32 KB chunks when memory allows: fewer chunks, fewer page references. */
+#define MPTCP_RS_CHUNK_ORDER 3
+
+struct page *mptcp_rs_chunk_alloc(u32 *size)
+{
+	struct page *page;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN | __GFP_NORETRY,
+			   MPTCP_RS_CHUNK_ORDER);
+	if (page) {
+		*size = PAGE_SIZE << MPTCP_RS_CHUNK_ORDER;
+		return page;
+	}
+	page = alloc_page(GFP_KERNEL);
+	*size = page ? PAGE_SIZE : 0;
+	return page;
+}
+
+void mptcp_rs_chunk_put(struct page *page)
+{
+	put_page(page);
+}
+
+size_t mptcp_rs_chunk_fill(struct page *page, u32 off, struct msghdr *msg, size_t len)
+{
+	return copy_from_iter(page_address(page) + off, len, &msg->msg_iter);
+}
+
+int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, bool new_extent)
+{
+	struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT };
+	struct bio_vec bv;
+
+	if (new_extent) {
+		struct sk_buff *tail = tcp_write_queue_tail(ssk);
+
+		if (tail)
+			TCP_SKB_CB(tail)->eor = 1;
+	}
+	bvec_set_page(&bv, page, len, off);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
+	return tcp_sendmsg_locked(ssk, &msg, len);
+}
+
+void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
+{
+	const struct tcp_sock *tp = tcp_sk(ssk);
+	int sndbuf = READ_ONCE(ssk->sk_sndbuf);
+	int queued = READ_ONCE(ssk->sk_wmem_queued);
+
+	v->srtt_us = READ_ONCE(tp->srtt_us) >> 3;
+	v->cwnd = tcp_snd_cwnd(tp);
+	v->mss = READ_ONCE(tp->mss_cache);
+	v->queued = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_una);
+	v->space = sndbuf > queued ? sndbuf - queued : 0;
+	v->state = READ_ONCE(ssk->sk_state);
+	v->loss = inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss;
+	v->writeable = sk_stream_is_writeable(ssk);
+}
+
+bool mptcp_rs_sf_in_loss(const struct sock *ssk)
+{
+	return inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss;
+}
+
+u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)
+{
+	return READ_ONCE(tcp_sk(ssk)->snd_una);
+}
+
+void mptcp_rs_graft_subflow(struct sock *meta, struct sock *ssk)
+{
+	struct socket *sock = meta->sk_socket;
+
+	if (ssk->sk_socket || !sock)
+		return;
+	write_lock_bh(&ssk->sk_callback_lock);
+	rcu_assign_pointer(ssk->sk_wq, &sock->wq);
+	sk_set_socket(ssk, sock);
+	write_unlock_bh(&ssk->sk_callback_lock);
+}
+
+int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	if (!*timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk->sk_write_pending++;
+	sk_wait_event(sk, timeo,
+		      READ_ONCE(*gen) != seen || READ_ONCE(sk->sk_err) ||
+		      (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN), &wait);
+	sk->sk_write_pending--;
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	return 0;
+}
+
+static void mptcp_rs_meta_work_fn(struct work_struct *work)
+{
+	struct mptcp_rs_meta_work *w = container_of(work, struct mptcp_rs_meta_work, work);
+	struct sock *sk = w->sk;
+
+	lock_sock(sk);
+	if (!sock_flag(sk, SOCK_DEAD))
+		w->fn(sk);
+	release_sock(sk);
+	sock_put(sk);
+}
+
+void mptcp_rs_meta_work_init(struct mptcp_rs_meta_work *w, struct sock *sk,
+			     void (*fn)(struct sock *sk))
+{
+	INIT_WORK(&w->work, mptcp_rs_meta_work_fn);
+	w->sk = sk;
+	w->fn = fn;
+}
+
+bool mptcp_rs_meta_work_schedule(struct mptcp_rs_meta_work *w)
+{
+	sock_hold(w->sk);
+	if (!schedule_work(&w->work)) {
+		sock_put(w->sk);
+		return false;
+	}
+	return true;
+}
+
+void mptcp_rs_msg_revert(struct msghdr *msg, size_t n)
+{
+	iov_iter_revert(&msg->msg_iter, n);
+}
+
+u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb)
+{
+	return (u32)ntohs(tcp_hdr(skb)->window) << tcp_sk(ssk)->rx_opt.snd_wscale;
+}

@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Sending on several subflows: the meta socket's send queue, the scheduler, and
+//! reinjection.
+//!
+//! A connection starts in *direct* mode: the application's data goes straight into
+//! the first subflow (`tcp_sendmsg_locked()`) and its DSNs follow the subflow's
+//! sequence numbers linearly. Once a second subflow is established (and the
+//! connection did not fall back), the next `sendmsg` switches it to *multi* mode for
+//! good:
+//!
+//! * the data is copied once into the meta socket's send queue (page chunks, each
+//!   byte at a known DSN) and kept there until the peer's DATA_ACK covers it;
+//! * the scheduler ([`crate::proto::sched`], `default` policy: earliest expected
+//!   delivery; backups last) picks a subflow with room for each piece (at most
+//!   [`MAX_PIECE`] bytes), and the piece is queued on it by page reference
+//!   (`MSG_SPLICE_PAGES`, no second copy), recorded as an extent of the subflow's
+//!   send map ([`crate::proto::sndmap`]) from which every segment's DSS mapping is
+//!   computed;
+//! * a subflow that dies or stalls (its retransmission timer fired: TCP is in loss
+//!   recovery) leaves the scheduler, and what it carried beyond the DATA_ACK is
+//!   queued again on the other subflows (*reinjection*, from the meta socket's work
+//!   item); the peer drops the duplicates by DSN. It comes back to the scheduler once
+//!   it recovers.
+//!
+//! `sendmsg` returns only once its bytes are queued on some subflow (what could not
+//! be queued is handed back to the caller's iterator), so the send queue never holds
+//! data that no subflow carries; only reinjection is deferred.
+//!
+//! Locking: the send queue belongs to the owner of the meta socket; a subflow's send
+//! map to the owner of the subflow's lock (taken inside the meta socket's, one subflow
+//! at a time). The work item runs with the meta socket owned.
+
+use crate::bindings;
+use crate::join::MAX_JOINED;
+use crate::mib::{self, Mib};
+use crate::proto::sched::{self, Candidate, Policy};
+use crate::proto::seq::after64;
+use crate::proto::sndmap::Pushed;
+use crate::sock::Meta;
+use crate::subflow::Subflow;
+use core::ptr;
+use kernel::prelude::*;
+
+/// Largest piece the scheduler places at once.
+pub(crate) const MAX_PIECE: u32 = 64 * 1024;
+
+const TCP_ESTABLISHED: c_int = 1;
+const TCP_CLOSE: c_int = 7;
+const TCP_CLOSE_WAIT: c_int = 8;
+
+const MAX_SUBFLOWS: usize = 1 + MAX_JOINED;
+
+const SEND_SHUTDOWN: u8 = 2;
+const EPIPE: c_int = 32;
+
+/// Data from DSN `dsn`: `len` bytes written into a page allocation of `cap` bytes.
+///
+/// # Invariants
+///
+/// `page` holds one page reference of ours, dropped with the chunk.
+struct Chunk {
+    page: *mut bindings::page,
+    dsn: u64,
+    len: u32,
+    cap: u32,
+}
+
+impl Chunk {
+    fn end(&self) -> u64 {
+        self.dsn.wrapping_add(u64::from(self.len))
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // SAFETY: our reference (type invariant); subflow skbs hold their own.
+        unsafe { bindings::mptcp_rs_chunk_put(self.page) };
+    }
+}
+
+/// The meta socket's send state (multi mode).
+pub(crate) struct SendQueue {
+    /// Chunks in DSN order, from the oldest byte not yet DATA_ACKed.
+    chunks: KVec<Chunk>,
+    /// Multi mode is on.
+    multi: bool,
+    /// DSN of the next byte the application queues.
+    snd_nxt: u64,
+    /// DSNs `[start, end)` to send again on other subflows.
+    reinject: Option<(u64, u64)>,
+    /// The subflow whose FIN carries our DATA_FIN.
+    fin_carrier: *mut bindings::sock,
+    /// The subflow chosen last (round robin).
+    last: Option<usize>,
+}
+
+impl SendQueue {
+    pub(crate) fn new() -> Self {
+        SendQueue {
+            chunks: KVec::new(),
+            multi: false,
+            snd_nxt: 0,
+            reinject: None,
+            fin_carrier: ptr::null_mut(),
+            last: None,
+        }
+    }
+
+    pub(crate) fn is_multi(&self) -> bool {
+        self.multi
+    }
+
+    /// Drops the chunks the peer acknowledged entirely.
+    fn free_acked(&mut self, una: u64) {
+        let n = self
+            .chunks
+            .iter()
+            .take_while(|c| c.len == c.cap && !after64(c.end(), una))
+            .count();
+        if n == 0 {
+            return;
+        }
+        let mut i = 0usize;
+        self.chunks.retain(|_| {
+            i += 1;
+            i > n
+        });
+    }
+
+    /// Copies up to `len` bytes from `msg` to the end of the queue; bytes copied.
+    fn append(&mut self, msg: *mut bindings::msghdr, len: u32) -> Result<u32> {
+        let mut done: u32 = 0;
+        while done < len {
+            let need_new = self.chunks.last().is_none_or(|c| c.len == c.cap);
+            if need_new {
+                let mut cap: u32 = 0;
+                // SAFETY: no preconditions; a null page is handled below.
+                let page = unsafe { bindings::mptcp_rs_chunk_alloc(&mut cap) };
+                if page.is_null() || cap == 0 {
+                    if done > 0 {
+                        break;
+                    }
+                    return Err(ENOMEM);
+                }
+                let chunk = Chunk {
+                    page,
+                    dsn: self.snd_nxt,
+                    len: 0,
+                    cap,
+                };
+                // a failed push drops `chunk`, and with it the page
+                if self.chunks.push(chunk, GFP_KERNEL).is_err() {
+                    if done > 0 {
+                        break;
+                    }
+                    return Err(ENOMEM);
+                }
+            }
+            let Some(c) = self.chunks.last_mut() else {
+                break;
+            };
+            let want = (c.cap - c.len).min(len - done);
+            // SAFETY: `c.page` has `c.cap` bytes, `[c.len, c.len + want)` is in it and
+            // not yet shared with any subflow; `msg` is the caller's.
+            let got = unsafe { bindings::mptcp_rs_chunk_fill(c.page, c.len, msg, want as usize) };
+            let got = u32::try_from(got).unwrap_or(0).min(want);
+            c.len += got;
+            self.snd_nxt = self.snd_nxt.wrapping_add(u64::from(got));
+            done += got;
+            if got < want {
+                if done == 0 {
+                    return Err(EFAULT);
+                }
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Forgets the newest `n` bytes (they could not be queued on any subflow and go
+    /// back to the application).
+    fn unappend(&mut self, mut n: u32) {
+        while n > 0 {
+            let Some(c) = self.chunks.last_mut() else {
+                return;
+            };
+            let cut = c.len.min(n);
+            c.len -= cut;
+            n -= cut;
+            self.snd_nxt = self.snd_nxt.wrapping_sub(u64::from(cut));
+            if c.len == 0 {
+                self.chunks.pop();
+            }
+        }
+    }
+
+    /// The bytes from DSN `from` to `to` (exclusive) that one chunk holds
+    /// contiguously: page, offset and length.
+    fn piece(&self, from: u64, to: u64) -> Option<(*mut bindings::page, u32, u32)> {
+        let c = self
+            .chunks
+            .iter()
+            .find(|c| !after64(c.dsn, from) && after64(c.end(), from))?;
+        let off = from.wrapping_sub(c.dsn) as u32;
+        let end = if after64(c.end(), to) { to } else { c.end() };
+        let len = end.wrapping_sub(from) as u32;
+        (len > 0).then_some((c.page, off, len))
+    }
+}
+
+/// A usable subflow as the scheduler sees it.
+struct Slot<'a> {
+    ctx: &'a Subflow,
+    ssk: *mut bindings::sock,
+}
+
+/// The subflows of `meta`: the first, then the joined ones. The meta socket is
+/// owned (the joined ones stay while it is).
+fn subflows(meta: &Meta) -> ([*mut bindings::sock; MAX_SUBFLOWS], usize) {
+    let mut out = [ptr::null_mut(); MAX_SUBFLOWS];
+    let mut n = 0;
+    let first = meta.first_ssk();
+    if !first.is_null() {
+        if let Some(o) = out.get_mut(n) {
+            *o = first;
+            n += 1;
+        }
+    }
+    for i in 0..MAX_JOINED {
+        let ssk = meta.joins().ssk_at(i);
+        if ssk.is_null() {
+            continue;
+        }
+        if let Some(o) = out.get_mut(n) {
+            *o = ssk;
+            n += 1;
+        }
+    }
+    (out, n)
+}
+
+/// A subflow's view; `usable` when it may take data now.
+fn view(ssk: *mut bindings::sock) -> (bindings::mptcp_rs_sf_view, bool) {
+    let mut v = bindings::mptcp_rs_sf_view::default();
+    // SAFETY: `ssk` is live (the caller owns the meta socket, which keeps it).
+    unsafe { bindings::mptcp_rs_sf_view(ssk, &mut v) };
+    let usable = (v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT) && !v.loss;
+    (v, usable)
+}
+
+/// Gathers the candidates and picks one for a piece of `piece` bytes.
+fn schedule<'a>(
+    meta: &'a Meta,
+    q: &mut SendQueue,
+    piece: u32,
+    slots: &mut [Option<Slot<'a>>; MAX_SUBFLOWS],
+) -> Option<usize> {
+    let (ssks, n) = subflows(meta);
+    let mut cands = [Candidate::default(); MAX_SUBFLOWS];
+    for (i, &ssk) in ssks.iter().enumerate().take(n) {
+        // SAFETY: our subflows (see `subflows`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        let (v, usable) = view(ssk);
+        if usable {
+            // a subflow that recovered from a stall takes data again
+            ctx.stall_over();
+        }
+        let usable = usable && ctx.can_send() && !ctx.send_map_full();
+        if usable {
+            // TCP's send path needs a struct socket to flag and wait on
+            // SAFETY: both live, the meta socket owned, in process context.
+            unsafe { bindings::mptcp_rs_graft_subflow(meta.sk(), ssk) };
+        }
+        if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
+            *c = Candidate {
+                srtt_us: v.srtt_us,
+                cwnd: v.cwnd,
+                mss: v.mss,
+                queued: v.queued,
+                space: if usable { v.space } else { 0 },
+                backup: ctx.is_backup(),
+            };
+            *s = Some(Slot { ctx, ssk });
+        }
+    }
+    let choice = sched::pick(Policy::Default, cands.get(..n)?, piece, q.last)?;
+    q.last = Some(choice);
+    Some(choice)
+}
+
+/// Room the chosen subflow has (bytes), at most [`MAX_PIECE`].
+fn room(ssk: *mut bindings::sock) -> u32 {
+    view(ssk).0.space.min(MAX_PIECE)
+}
+
+/// Queues DSNs `[from, to)` on subflow `slot`, as far as it takes them; returns the
+/// bytes queued. The meta socket is owned.
+fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
+    let mut total: u64 = 0;
+    // SAFETY: the subflow is live; its lock nests inside the meta socket's.
+    unsafe { bindings::mptcp_rs_lock_sock(slot.ssk) };
+    // SAFETY: the subflow is locked.
+    unsafe { slot.ctx.use_send_map() };
+    // SAFETY: as above.
+    let map = unsafe { slot.ctx.send_map() };
+    // SAFETY: as above.
+    map.ack(unsafe { slot.ctx.snd_una_rel() });
+    while after64(to, from) {
+        let Some((page, off, len)) = q.piece(from, to) else {
+            break;
+        };
+        // SAFETY: as above.
+        let rel = unsafe { slot.ctx.snd_nxt_rel() };
+        let Some(how) = map.push(rel, from, len) else {
+            break;
+        };
+        // SAFETY: the subflow is locked; `page` holds `len` bytes from `off` (the
+        // queue keeps its reference; the subflow takes its own).
+        let ret = unsafe {
+            bindings::mptcp_rs_push_chunk(slot.ssk, page, off, len, how == Pushed::NewExtent)
+        };
+        let sent = u32::try_from(ret).unwrap_or(0).min(len);
+        if sent < len {
+            map.trim_last(len - sent);
+        }
+        total += u64::from(sent);
+        from = from.wrapping_add(u64::from(sent));
+        if sent < len {
+            break;
+        }
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(slot.ssk) };
+    total
+}
+
+/// Switches `meta` to multi mode when a second subflow is there; true when in it.
+/// The meta socket is owned.
+pub(crate) fn maybe_go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
+    if q.multi {
+        return true;
+    }
+    if meta.is_fallback() || meta.snd_data_fin_sent() || !meta.joins().any_established() {
+        return false;
+    }
+    let first = meta.first_ssk();
+    if first.is_null() {
+        return false;
+    }
+    // SAFETY: the first subflow is live while set; nested in the owned meta socket.
+    unsafe { bindings::mptcp_rs_lock_sock(first) };
+    // SAFETY: as above.
+    if let Some(ctx) = unsafe { Subflow::from_sk(first) } {
+        // SAFETY: the subflow is locked.
+        unsafe { ctx.use_send_map() };
+        q.snd_nxt = ctx.snd_dsn_next();
+        q.multi = true;
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(first) };
+    if q.multi {
+        meta.set_multi();
+    }
+    q.multi
+}
+
+/// `sendmsg` in multi mode, the meta socket owned: bytes queued, or an error.
+pub(crate) fn sendmsg(
+    meta: &Meta,
+    q: &mut SendQueue,
+    msg: *mut bindings::msghdr,
+    len: usize,
+    timeo: &mut c_long,
+) -> c_int {
+    let sk = meta.sk();
+    q.free_acked(meta.snd_una());
+    push_pending(meta, q);
+    let mut copied: usize = 0;
+    while copied < len {
+        let gen = meta.space_gen();
+        // the peer's window, shared by the subflows, bounds what we may send
+        let wnd_end = meta.snd_wnd_end();
+        let wnd = if after64(wnd_end, q.snd_nxt) {
+            wnd_end.wrapping_sub(q.snd_nxt).min(u64::from(MAX_PIECE)) as u32
+        } else {
+            0
+        };
+        let want = u32::try_from(len - copied)
+            .unwrap_or(u32::MAX)
+            .min(MAX_PIECE)
+            .min(wnd);
+        let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
+        let choice = if want > 0 {
+            schedule(meta, q, want, &mut slots)
+        } else {
+            meta.set_wnd_limited();
+            if meta.snd_wnd_end() != wnd_end {
+                continue; // it moved meanwhile
+            }
+            None
+        };
+        if let Some(slot) = choice.and_then(|i| slots.get_mut(i)).and_then(|s| s.take()) {
+            let n = want.min(room(slot.ssk));
+            if n > 0 {
+                let got = match q.append(msg, n) {
+                    Ok(g) => g,
+                    Err(e) if copied == 0 => return e.to_errno(),
+                    Err(_) => break,
+                };
+                let start = q.snd_nxt.wrapping_sub(u64::from(got));
+                let sent = push_to(q, &slot, start, q.snd_nxt).min(u64::from(got)) as u32;
+                if sent < got {
+                    // hand back what the subflow did not take
+                    q.unappend(got - sent);
+                    // SAFETY: `msg` is the caller's; its iterator advanced by `got`.
+                    unsafe { bindings::mptcp_rs_msg_revert(msg, (got - sent) as usize) };
+                }
+                copied += sent as usize;
+                if sent > 0 {
+                    continue;
+                }
+            }
+            // SAFETY: live subflow; its write_space callback will fire.
+            unsafe { bindings::mptcp_rs_set_nospace(slot.ssk) };
+        }
+        // no subflow took anything: wait for room
+        for s in slots.iter().flatten() {
+            // SAFETY: live subflows; makes their write_space callback fire.
+            unsafe { bindings::mptcp_rs_set_nospace(s.ssk) };
+        }
+        // SAFETY: the meta socket is owned; the wait releases and retakes it.
+        let err = unsafe { bindings::mptcp_rs_wait_gen(sk, timeo, meta.space_gen_ptr(), gen) };
+        // SAFETY: live socket.
+        let (serr, shut) = unsafe {
+            (
+                bindings::mptcp_rs_sk_err(sk),
+                bindings::mptcp_rs_shutdown(sk),
+            )
+        };
+        if serr != 0 || shut & SEND_SHUTDOWN != 0 {
+            return if copied > 0 { copied as c_int } else { -EPIPE };
+        }
+        if err != 0 {
+            return if copied > 0 { copied as c_int } else { err };
+        }
+        q.free_acked(meta.snd_una());
+        push_pending(meta, q);
+    }
+    copied as c_int
+}
+
+/// Queues again what stalled or dead subflows carried (the meta socket owned).
+fn push_pending(meta: &Meta, q: &mut SendQueue) {
+    find_stalls(meta, q);
+    while let Some((from, to)) = q.reinject {
+        let una = meta.snd_una();
+        let from = if after64(una, from) { una } else { from };
+        if !after64(to, from) {
+            q.reinject = None;
+            break;
+        }
+        let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
+        let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
+        let Some(slot) = schedule(meta, q, piece, &mut slots)
+            .and_then(|i| slots.get_mut(i))
+            .and_then(|s| s.take())
+        else {
+            meta.set_need_push();
+            for s in slots.iter().flatten() {
+                // SAFETY: live subflows.
+                unsafe { bindings::mptcp_rs_set_nospace(s.ssk) };
+            }
+            return;
+        };
+        let end = from.wrapping_add(u64::from(piece.min(room(slot.ssk))));
+        let sent = push_to(q, &slot, from, end);
+        if sent == 0 {
+            meta.set_need_push();
+            // SAFETY: live subflow.
+            unsafe { bindings::mptcp_rs_set_nospace(slot.ssk) };
+            return;
+        }
+        mib::inc(meta.net(), Mib::MPTCPRetrans);
+        let next = from.wrapping_add(sent);
+        q.reinject = after64(to, next).then_some((next, to));
+    }
+    ensure_data_fin(meta, q);
+}
+
+/// Marks for reinjection what subflows that died or stalled carried beyond the
+/// DATA_ACK (once per stall).
+fn find_stalls(meta: &Meta, q: &mut SendQueue) {
+    let (ssks, n) = subflows(meta);
+    let una = meta.snd_una();
+    for &ssk in ssks.iter().take(n) {
+        // SAFETY: our subflows.
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        let (v, usable) = view(ssk);
+        if usable || ctx.stall_handled() || !ctx.uses_send_map() {
+            continue;
+        }
+        if v.state != TCP_CLOSE && !v.loss {
+            // closing normally (FIN): what it carries still arrives
+            continue;
+        }
+        let (mut lo, mut hi) = q.reinject.unwrap_or((una, una));
+        let mut any = q.reinject.is_some();
+        // SAFETY: live subflow, nested in the owned meta socket.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+        // SAFETY: locked.
+        let map = unsafe { ctx.send_map() };
+        map.unacked_ranges(una, |a, b| {
+            if !any || after64(lo, a) {
+                lo = a;
+            }
+            if !any || after64(b, hi) {
+                hi = b;
+            }
+            any = true;
+        });
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
+        ctx.stall_noted();
+        if any && after64(hi, lo) {
+            q.reinject = Some((lo, hi));
+        }
+    }
+}
+
+/// Our DATA_FIN rides on a subflow's FIN: on the subflow that carries the last byte
+/// (so the FIN comes right after it), or, if that one died or stalled before the
+/// DATA_FIN was acknowledged, on another once the reinjection is queued.
+fn ensure_data_fin(meta: &Meta, q: &mut SendQueue) {
+    if !meta.snd_data_fin_sent() || q.reinject.is_some() {
+        return;
+    }
+    let fin = meta.snd_data_fin_dsn();
+    if after64(meta.snd_una(), fin) {
+        return; // acknowledged
+    }
+    let (ssks, n) = subflows(meta);
+    if !ssks.iter().take(n).any(|&s| s == q.fin_carrier) {
+        // gone from the connection (closed and forgotten)
+        q.fin_carrier = ptr::null_mut();
+    }
+    if !q.fin_carrier.is_null() {
+        let (v, _) = view(q.fin_carrier);
+        if v.state != TCP_CLOSE && !v.loss {
+            return; // its FIN (and our DATA_FIN) is on its way
+        }
+    }
+    shut_carrier(meta, q, fin);
+}
+
+/// Chooses the subflow for the DATA_FIN at `fin` and sends its FIN.
+fn shut_carrier(meta: &Meta, q: &mut SendQueue, fin: u64) {
+    let (ssks, n) = subflows(meta);
+    let mut best: *mut bindings::sock = ptr::null_mut();
+    for &ssk in ssks.iter().take(n) {
+        if ssk == q.fin_carrier {
+            continue;
+        }
+        // SAFETY: our subflows.
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        let (v, usable) = view(ssk);
+        if !usable {
+            continue;
+        }
+        // SAFETY: live subflow, nested in the owned meta socket.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+        // SAFETY: locked.
+        let tail = unsafe { ctx.send_map() }.last();
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
+        let carries_tail = tail.is_some_and(|e| e.dsn.wrapping_add(u64::from(e.len)) == fin);
+        if carries_tail || best.is_null() || v.queued == 0 {
+            best = ssk;
+            if carries_tail {
+                break;
+            }
+        }
+    }
+    if best.is_null() {
+        return;
+    }
+    q.fin_carrier = best;
+    // SAFETY: live subflow, nested in the owned meta socket.
+    unsafe {
+        bindings::mptcp_rs_lock_sock(best);
+        bindings::mptcp_rs_tcp_shutdown(best, 2);
+        bindings::release_sock(best);
+    }
+}
+
+/// Queues our DATA_FIN after everything sent (multi mode, meta socket owned).
+pub(crate) fn send_data_fin(meta: &Meta, q: &mut SendQueue) {
+    meta.mark_data_fin(q.snd_nxt);
+    q.fin_carrier = ptr::null_mut();
+    push_pending(meta, q);
+}
+
+/// The meta socket's work item: reinjection and deferred DATA_FIN, with the meta
+/// socket owned.
+pub(crate) extern "C" fn work(sk: *mut bindings::sock) {
+    // SAFETY: the work item runs for a live meta socket, owned (see the shim).
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return;
+    };
+    // SAFETY: owned.
+    let q = unsafe { meta.sendq() };
+    if !q.multi {
+        return;
+    }
+    q.free_acked(meta.snd_una());
+    push_pending(meta, q);
+}
+
+/// Whether some subflow takes data (lockless, for `poll`).
+pub(crate) fn any_writeable(meta: &Meta) -> bool {
+    let _rcu = kernel::sync::rcu::read_lock();
+    let (ssks, n) = subflows(meta);
+    ssks.iter().take(n).any(|&ssk| {
+        let (v, usable) = view(ssk);
+        usable && v.writeable
+    })
+}
+
+/// Makes the write_space callbacks of every subflow wake the meta socket (`poll`).
+pub(crate) fn want_space(meta: &Meta) {
+    let _rcu = kernel::sync::rcu::read_lock();
+    let (ssks, n) = subflows(meta);
+    for &ssk in ssks.iter().take(n) {
+        // SAFETY: a TCP socket under RCU (see `Joins::readable`).
+        unsafe { bindings::mptcp_rs_set_nospace(ssk) };
+    }
+}

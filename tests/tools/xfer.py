@@ -11,6 +11,13 @@ received, the protocol the socket was opened with and the seconds from connectio
 to the end of both directions. The server handles one connection.
 MPTCP_RS_INJECT_CORRUPTION=1 flips one received byte before hashing, to show that a
 test comparing the hashes can fail.
+
+Failover measurements (receiving side): --cut-at BYTES --cut-cmd CMD runs CMD (a
+shell command, e.g. blackholing a path) once BYTES were received; the JSON then
+holds "cut": seconds from the start to the cut, "stall": the longest time without
+received data after the cut, and "outage": the equivalent outage, i.e. the time
+after the cut minus the time the rest would have taken at the rate of the last 40%
+of the time after the cut (the surviving path's rate).
 """
 import argparse
 import faulthandler
@@ -19,6 +26,7 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -36,7 +44,24 @@ def family_of(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def transfer(sock, nbytes):
+def outage(marks, cut_t, cut_b, total):
+    """Longest gap after the cut and equivalent outage from (t, bytes) marks."""
+    after = [(t, b) for t, b in marks if t >= cut_t]
+    if len(after) < 2:
+        return None, None
+    stall = max(b[0] - a[0] for a, b in zip(after, after[1:]))
+    end_t = after[-1][0]
+    tail_t = cut_t + 0.6 * (end_t - cut_t)
+    tail = [(t, b) for t, b in after if t >= tail_t]
+    if len(tail) < 2 or tail[-1][0] <= tail[0][0]:
+        return stall, None
+    rate = (tail[-1][1] - tail[0][1]) / (tail[-1][0] - tail[0][0])
+    if rate <= 0:
+        return stall, None
+    return stall, (end_t - cut_t) - (total - cut_b) / rate
+
+
+def transfer(sock, nbytes, cut_at=None, cut_cmd=None):
     result = {}
 
     def sender():
@@ -59,15 +84,28 @@ def transfer(sock, nbytes):
     h = hashlib.sha256()
     got = 0
     corrupt = os.environ.get("MPTCP_RS_INJECT_CORRUPTION") == "1"
+    t0 = time.monotonic()
+    marks = [(0.0, 0)]
+    cut = None
     while True:
         data = sock.recv(CHUNK)
         if not data:
             break
+        now = time.monotonic() - t0
+        marks.append((now, got + len(data)))
+        if cut is None and cut_at is not None and got + len(data) >= cut_at:
+            subprocess.run(cut_cmd, shell=True, check=True)
+            cut = (time.monotonic() - t0, got + len(data))
         if corrupt and got == 0:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         h.update(data)
         got += len(data)
     t.join()
+    if cut is not None:
+        stall, out = outage(marks, cut[0], cut[1], got)
+        result["cut"] = round(cut[0], 3)
+        result["stall"] = None if stall is None else round(stall, 3)
+        result["outage"] = None if out is None else round(out, 3)
     result["received"] = got
     result["received_sha256"] = h.hexdigest()
     return result
@@ -84,6 +122,8 @@ def main():
     ap.add_argument("--proto", choices=["tcp", "mptcp"], default="tcp")
     ap.add_argument("--send", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--cut-at", type=int)
+    ap.add_argument("--cut-cmd")
     args = ap.parse_args()
 
     if args.role == "server":
@@ -101,7 +141,7 @@ def main():
         sock.connect((args.connect, args.port))
     sock.settimeout(args.timeout)
     start = time.monotonic()
-    res = transfer(sock, args.send)
+    res = transfer(sock, args.send, args.cut_at, args.cut_cmd)
     res["seconds"] = round(time.monotonic() - start, 3)
     res["proto"] = args.proto
     sock.close()

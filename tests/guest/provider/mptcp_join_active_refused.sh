@@ -14,6 +14,9 @@ topo_path cli srv 2
 c2_4=$(topo_addr4 c 2) c2_6=$(topo_addr6 c 2)
 ip -n srv rule add to "$c2_4" table 102 pref 100
 ip -n srv -6 rule add to "$c2_6" table 102 pref 100
+# IPv6 neighbour discovery answers only for the addresses of the interface asked:
+# the client reaches the server's first address over path 2 through its second one
+ip -n cli -6 route add "$(topo_addr6 s 1)" via "$(topo_addr6 s 2)" dev c2 table 102
 ip -n cli mptcp limits set subflows 1
 ip -n srv mptcp limits set subflows 0
 ip -n cli mptcp endpoint add "$c2_4" dev c2 subflow

@@ -27,5 +27,6 @@
 #include "mptcp_rs_pm.h"
 #include "mptcp_rs_sysctl.h"
 #include "mptcp_rs_send.h"
+#include "mptcp_rs_join.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

@@ -66,6 +66,8 @@ pub(crate) struct Joins {
     slots: [AtomicPtr<bindings::sock>; MAX_JOINED],
     closed: AtomicBool,
     works: [UnsafeCell<bindings::mptcp_rs_close_work>; MAX_JOINED],
+    /// The path manager's work: opening our own subflows (`join_active.rs`).
+    active: crate::join_active::Work,
 }
 
 impl Joins {
@@ -76,7 +78,18 @@ impl Joins {
             // SAFETY: a plain C struct (work item and pointer): all zero is valid
             // until `mptcp_rs_close_work_init()` initialises it before use.
             works: core::array::from_fn(|_| UnsafeCell::new(unsafe { core::mem::zeroed() })),
+            active: crate::join_active::Work::new(),
         }
+    }
+
+    /// The path manager's work item of the connection (`join_active.rs`).
+    pub(crate) fn active_work(&self) -> &crate::join_active::Work {
+        &self.active
+    }
+
+    /// Whether the connection is closing (no subflow is recorded any more).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// How many joined subflows the connection has (dead ones not yet reaped count).
@@ -88,8 +101,9 @@ impl Joins {
     }
 
     /// Records the new subflow `ssk`; false when the connection is closing or the set
-    /// is full. Softirq, `ssk` locked.
-    fn add(&self, meta: &Meta, ssk: *mut bindings::sock) -> bool {
+    /// is full. Softirq with `ssk` locked (a peer's join), or process context with the
+    /// meta socket owned (ours, `join_active.rs`).
+    pub(crate) fn add(&self, meta: &Meta, ssk: *mut bindings::sock) -> bool {
         // SAFETY: the meta socket is live (the request holds a reference).
         unsafe { bindings::mptcp_rs_data_lock(meta.sk()) };
         let mut added = false;
@@ -237,6 +251,7 @@ impl Joins {
     /// Joins are accepted again (a disconnected socket may connect anew).
     pub(crate) fn reopen(&self) {
         self.closed.store(false, Ordering::Release);
+        self.active.reset();
     }
 
     /// The connection ends without a task owning it (never accepted): the joined

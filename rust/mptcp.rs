@@ -12,6 +12,7 @@ use kernel::prelude::*;
 mod bindings;
 mod info;
 mod join;
+mod join_active;
 mod mib;
 mod net;
 mod pm;
@@ -41,6 +42,8 @@ struct MptcpRs {
     // Fields drop in declaration order: no new sockets, then stop being the provider,
     // then the path manager, then the sysctls go.
     _sockets: sock::Registration,
+    // the path manager's workqueue: drained once no socket is left
+    _join: join_active::Registration,
     // `ss -M`: gone before the sockets it lists can be
     _diag: info::DiagRegistration,
     _provider: provider::Registration,
@@ -62,10 +65,12 @@ impl kernel::Module for MptcpRs {
         subflow::init(module);
         let provider = provider::Registration::new(module)?;
         let diag = info::DiagRegistration::new(module)?;
+        let join = join_active::Registration::new()?;
         let sockets = sock::Registration::new(module)?;
         pr_info!("registered as the MPTCP provider\n");
         Ok(MptcpRs {
             _sockets: sockets,
+            _join: join,
             _diag: diag,
             _provider: provider,
             _req_ops: req_ops,

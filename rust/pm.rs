@@ -9,8 +9,9 @@
 //! The netlink side (registration, policies, parsing, replies, extack) is C, in
 //! `rust/pm_netlink_shim.c`; it calls the `extern "C"` functions of [`OPS`].
 //!
-//! Nothing reads the table yet: mptcp_rs has no MP_JOIN or ADD_ADDR, so endpoints and
-//! limits are stored and shown only (see `Documentation/mptcp-rs/path-manager.rst`).
+//! The data path reads the `subflows` limit (MP_JOIN, both sides) and the `subflow`
+//! endpoints (active MP_JOIN, `join_active.rs`); the rest is stored and shown only (see
+//! `Documentation/mptcp-rs/path-manager.rst`).
 
 use crate::{bindings, net::Net};
 use core::cell::UnsafeCell;
@@ -311,6 +312,9 @@ struct PernetState {
     table: Option<Pin<KBox<Mutex<Table>>>>,
     /// A copy of the table's `extra_subflows`, for softirq readers (MP_JOIN).
     subflows_limit: AtomicU8,
+    /// A copy of the table's count of `subflow` endpoints, for softirq readers
+    /// (whether a new connection has subflows to open, `join_active.rs`).
+    subflow_endpoints: AtomicU8,
 }
 
 /// The `subflows` limit of `net`: how many subflows a connection may have besides
@@ -366,7 +370,51 @@ fn with_table<R>(net: &Net, f: impl FnOnce(&mut Table) -> R) -> Option<R> {
     // `pernet_init`, before the namespace is alive, and `pernet_exit`, after it was.
     let table = unsafe { (*state).table.as_ref() }?;
     let mut guard = table.lock();
-    Some(f(&mut guard))
+    let r = f(&mut guard);
+    // SAFETY: as above; an atomic, valid when zeroed.
+    unsafe {
+        (*state)
+            .subflow_endpoints
+            .store(guard.subflow, Ordering::Relaxed)
+    };
+    Some(r)
+}
+
+/// Whether `net` has endpoints with the `subflow` flag. Any context, no lock.
+pub(crate) fn has_subflow_endpoints(net: &Net) -> bool {
+    let id = pernet_id();
+    if id == 0 {
+        return false;
+    }
+    // SAFETY: as in `subflows_limit`.
+    let state = unsafe { pernet(net.as_ptr(), id) };
+    // SAFETY: as above; an atomic, valid when zeroed.
+    unsafe { (*state).subflow_endpoints.load(Ordering::Relaxed) != 0 }
+}
+
+/// The endpoints of `net` with the `subflow` flag (those a connection opens subflows
+/// from, upstream's `fill_local_addresses_vec()`), by increasing id, into `out`; how
+/// many. Process context: takes the table's mutex.
+pub(crate) fn subflow_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
+    with_table(net, |t| {
+        let mut n = 0;
+        let mut after = 0;
+        while n < out.len() {
+            let Some(ep) = t.next_after(after) else {
+                break;
+            };
+            after = ep.id;
+            if ep.flags & SUBFLOW == 0 {
+                continue;
+            }
+            if let Some(slot) = out.get_mut(n) {
+                *slot = ep;
+                n += 1;
+            }
+        }
+        n
+    })
+    .unwrap_or(0)
 }
 
 /// What `MPTCP_INFO` reports of the path manager (upstream's `mptcp_pm_get_*`).

@@ -180,6 +180,8 @@ pub(crate) struct Subflow {
     rcv: UnsafeCell<RcvState>,
     /// Send-side extents (multi mode), used under the subflow's lock only.
     snd_map: UnsafeCell<SndMap>,
+    /// The state of a subflow we open with MP_JOIN (`join_active.rs`).
+    ajoin: crate::join_active::ActiveJoin,
 }
 
 // SAFETY: the fields shared between contexts are atomics; `rcv` is only used under the
@@ -290,6 +292,7 @@ impl Subflow {
                 map: RcvMap::default(),
             }),
             snd_map: UnsafeCell::new(SndMap::new()),
+            ajoin: crate::join_active::ActiveJoin::new(),
         }
     }
 
@@ -383,6 +386,34 @@ impl Subflow {
 
     pub(crate) fn joined_acked(&self) {
         self.set(sf::JOIN_ACKED);
+    }
+
+    // Active MP_JOIN (`join_active.rs`).
+
+    /// The active-join state of this subflow.
+    pub(crate) fn active_join(&self) -> &crate::join_active::ActiveJoin {
+        &self.ajoin
+    }
+
+    /// Our MP_JOIN SYN was answered correctly: an MPTCP subflow of `meta`, fully
+    /// established once the fourth ACK comes. Subflow locked.
+    pub(crate) fn active_join_established(&self, meta: &Meta) {
+        // we send no data on it: its DSNs would continue the connection's
+        self.snd_dsn_base.store(meta.snd_una(), Ordering::Release);
+        self.set(sf::MP_CAPABLE);
+    }
+
+    /// Refuses our own join: reset with MP_TCPRST `reason`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Subflow::reset`].
+    pub(crate) unsafe fn active_join_reset(&self, reason: u8) {
+        self.reset_reason.store(reason, Ordering::Release);
+        // the reset carries MPTCP options (MP_TCPRST)
+        self.set(sf::MP_CAPABLE);
+        // SAFETY: as promised by the caller.
+        unsafe { self.reset() };
     }
 
     /// Sequence number of the peer's first data byte.
@@ -822,6 +853,8 @@ extern "C" fn release(ssk: *mut bindings::sock) {
     // SAFETY: `p` came from `KBox::into_raw` in `attach` or `clone` and nothing uses it
     // after this.
     let ctx = unsafe { KBox::from_raw(p) };
+    // an active join's third-ACK timer, before its context goes
+    ctx.ajoin.stop();
     let meta = ctx.meta.load(Ordering::Acquire);
     if !meta.is_null() {
         // SAFETY: the context's reference keeps `meta` alive until the put below.
@@ -927,6 +960,11 @@ extern "C" fn rx_dst_set(ssk: *mut bindings::sock, skb: *const bindings::sk_buff
     let Some(meta) = ctx.meta() else {
         return;
     };
+    if ctx.active_join().is_active() {
+        // SAFETY: the SYN/ACK, processed with the subflow locked by TCP.
+        unsafe { crate::join_active::synack(ctx, meta, skb) };
+        return;
+    }
     let mpc = if ctx.has(sf::MPC_SYN_SENT) {
         // SAFETY: as above.
         unsafe { find_option(skb, Segment::SynAck) }.and_then(|o| match o {
@@ -1066,6 +1104,15 @@ pub(crate) fn syn_options(
     // SAFETY: `skb` is the SYN being built.
     let seq = unsafe { bindings::mptcp_rs_skb_seq(skb) };
     ctx.snd_isn.store(seq.wrapping_add(1), Ordering::Release);
+    if ctx.active_join().is_active() {
+        // MP_JOIN, never a fallback (`join_active.rs`)
+        let Some(n) = crate::join_active::syn_options(ctx, meta, opts) else {
+            return false;
+        };
+        // SAFETY: TCP's out-parameter.
+        unsafe { *size = n };
+        return true;
+    }
     // SAFETY: the subflow is locked by TCP.
     let retrans = unsafe { bindings::mptcp_rs_icsk_retransmits(ssk) };
     if retrans > i32::from(meta.syn_retrans_before_fallback()) {
@@ -1134,6 +1181,11 @@ pub(crate) fn established_options(
     };
     if flags & TCPHDR_RST != 0 {
         return rst_options(ctx, meta, remaining, opts);
+    }
+    // an active join's third ACK, until its fourth ACK (`join_active.rs`)
+    if let Some(n) = crate::join_active::established_options(ctx, meta, len, flags, remaining, opts)
+    {
+        return n;
     }
     if len == 0 && flags & TCPHDR_FIN == 0 && ctx.has(sf::SEND_MP_FAIL) {
         // MP_FAIL goes alone on a pure ACK
@@ -1376,7 +1428,13 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
         };
         match opt {
             MptcpOption::Dss(d) => {
-                ctx.set(sf::FULLY_ESTABLISHED);
+                if ctx.flags.fetch_or(sf::FULLY_ESTABLISHED, Ordering::AcqRel)
+                    & sf::FULLY_ESTABLISHED
+                    == 0
+                {
+                    // our first subflow or our own join: the peer has our key
+                    crate::join_active::fully_established(ctx, meta);
+                }
                 if let Some((ack, ack64)) = d.data_ack {
                     let una = meta.snd_una();
                     let ack = if ack64 {
@@ -1474,6 +1532,11 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
             }
             _ => {}
         }
+    }
+    if !saw_mptcp && !ctx.has(sf::FULLY_ESTABLISHED) && ctx.active_join().is_active() {
+        // SAFETY: TCP holds the subflow's lock for incoming options.
+        unsafe { crate::join_active::no_option(ctx) };
+        return false;
     }
     if !saw_mptcp && !ctx.has(sf::FULLY_ESTABLISHED) {
         // RFC 8684 3.7: the peer's first segment after the handshake has no MPTCP

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! MP_JOIN, active side (RFC 8684 3.2): the in-kernel path manager opens subflows of
+//! a connection we initiated, from the namespace's `subflow` endpoints
+//! (`ip mptcp endpoint add ADDR [dev DEV] subflow`, `rust/pm.rs`).
+//!
+//! * When the first subflow of a connection we connected becomes fully established
+//!   (the peer's first DSS showed it has our key, as upstream waits for), a work item
+//!   is queued ([`fully_established`]) if the namespace has `subflow` endpoints.
+//! * The work ([`work_fn`], process context, meta socket owned) opens one subflow per
+//!   endpoint of the connection's address family whose address is not the
+//!   connection's own, within the `subflows` limit (`ip mptcp limits`): a kernel TCP
+//!   socket bound to the endpoint's address (and device), our subflow context
+//!   (`Subflow::attach`, as the first subflow), connected without waiting to the
+//!   connection's remote address and port (the peer's initial address, id 0). It then
+//!   loses its `struct socket` and is recorded in the connection's [`Joins`] like a
+//!   subflow the peer added: received from, closed with the connection, and reaped by
+//!   the next read once it died.
+//! * SYN ([`syn_options`]): MP_JOIN with the peer's token (from its key), our random
+//!   nonce, our address id (the endpoint's id) and the endpoint's `backup` flag.
+//! * SYN/ACK ([`synack`]): the peer's truncated HMAC (key: its key ‖ ours; message:
+//!   its nonce ‖ ours) is checked; on failure, or without MP_JOIN, the subflow is
+//!   reset with MP_TCPRST ("MPTCP error").
+//! * Third ACK ([`established_options`]): MP_JOIN with our 160-bit HMAC (key: our key
+//!   ‖ the peer's; message: our nonce ‖ the peer's) on every pure ACK until the peer's
+//!   first ACK with a DSS (the "fourth ACK") makes the subflow fully established; a
+//!   timer sends it again meanwhile (`mptcp_rs_ajoin_timer` in `rust/join_shim.c`,
+//!   backing off from twice the SYN's RTT), as the third ACK is reliable.
+//!
+//! A failed join (refused, reset, timed out) leaves the connection as it was: the
+//! subflow closes, its slot is freed by the next read or when the connection closes.
+//! We send no data on these subflows (`meta_sendmsg` writes to the first subflow):
+//! they carry ACKs with DATA_ACKs, and the peer's data.
+//!
+//! [`Joins`]: crate::join::Joins
+
+use crate::bindings;
+use crate::join::MAX_JOINED;
+use crate::mib::{self, Mib};
+use crate::proto::crypto::{hmac_truncated, join_hmac, key_derive};
+use crate::proto::options::{MpJoin, MptcpOption, Segment, JOIN_ACK_HMAC_LEN};
+use crate::sha256::KernelSha256;
+use crate::sock::Meta;
+use crate::subflow::{rst_reason, Subflow};
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use kernel::prelude::*;
+
+const AF_INET: c_int = 2;
+const AF_INET6: c_int = 10;
+const TCP_ESTABLISHED: c_int = 1;
+
+const TCPHDR_FIN: u8 = 0x01;
+const TCPHDR_SYN: u8 = 0x02;
+const TCPHDR_RST: u8 = 0x04;
+
+/// The module's workqueue for [`Work`] and the third-ACK timer's callback, for as
+/// long as this value lives.
+///
+/// # Invariants
+///
+/// `mptcp_rs_join_init()` succeeded; dropped after the last socket (each queued work
+/// item holds a meta socket, and sockets pin the module).
+pub(crate) struct Registration(());
+
+impl Registration {
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: called once at module init, before any socket exists.
+        kernel::error::to_result(unsafe {
+            bindings::mptcp_rs_join_init(Some(work_fn), Some(third_ack_timer))
+        })?;
+        Ok(Registration(()))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: initialised (invariant); no work can be queued any more.
+        unsafe { bindings::mptcp_rs_join_exit() };
+    }
+}
+
+/// The path manager's work item of one connection (in its [`crate::join::Joins`]).
+///
+/// # Invariants
+///
+/// `w` is initialised (`mptcp_rs_join_work_init()`) once `ready` is true, at its
+/// final address, and never again; while queued it holds a reference on its meta
+/// socket, whose state contains it.
+pub(crate) struct Work {
+    w: UnsafeCell<bindings::mptcp_rs_join_work>,
+    ready: AtomicBool,
+    /// Subflows were opened (or tried) for the current connection.
+    done: AtomicBool,
+}
+
+impl Work {
+    pub(crate) fn new() -> Self {
+        Work {
+            // SAFETY: a plain C struct (work item, pointer): all zero is valid until
+            // `mptcp_rs_join_work_init()` initialises it before use.
+            w: UnsafeCell::new(unsafe { core::mem::zeroed() }),
+            ready: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+        }
+    }
+
+    /// Queues the work for `meta` (whose state contains `self`), once per connection.
+    /// Any context; called with the first subflow locked (one caller at a time).
+    fn schedule(&self, meta: &Meta) {
+        if self.done.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if !self.ready.load(Ordering::Acquire) {
+            // SAFETY: `self` is inside the meta socket's state, at its final address;
+            // initialised once, by the only caller (type invariant).
+            unsafe { bindings::mptcp_rs_join_work_init(self.w.get(), meta.sk()) };
+            self.ready.store(true, Ordering::Release);
+        }
+        // SAFETY: initialised above; the queued item holds a reference on the meta
+        // socket until it ran.
+        unsafe { bindings::mptcp_rs_join_work_schedule(self.w.get()) };
+    }
+
+    /// A disconnected socket may connect anew: its next connection opens subflows too.
+    pub(crate) fn reset(&self) {
+        self.done.store(false, Ordering::Release);
+    }
+}
+
+// SAFETY: the C work item is only touched through the workqueue API, `ready` makes its
+// initialisation happen once; the rest are atomics.
+unsafe impl Send for Work {}
+// SAFETY: as above.
+unsafe impl Sync for Work {}
+
+/// Flags of [`ActiveJoin`].
+mod ajf {
+    /// The subflow is one we open with MP_JOIN.
+    pub(super) const ACTIVE: u8 = 1 << 0;
+    /// We ask for a backup subflow.
+    pub(super) const BACKUP: u8 = 1 << 1;
+    /// The third-ACK timer is initialised (and must be stopped at release).
+    pub(super) const TIMER: u8 = 1 << 2;
+    /// The peer asked for a backup subflow (its SYN/ACK).
+    pub(super) const PEER_BACKUP: u8 = 1 << 3;
+}
+
+/// The active-join state of a subflow (in its [`Subflow`] context).
+///
+/// # Invariants
+///
+/// `timer` is initialised when [`ajf::TIMER`] is set, for the subflow whose context
+/// holds `self`, and stays at this address; it is stopped by [`ActiveJoin::stop`]
+/// before the context is freed.
+pub(crate) struct ActiveJoin {
+    flags: AtomicU8,
+    local_id: AtomicU8,
+    remote_id: AtomicU8,
+    local_nonce: AtomicU32,
+    remote_nonce: AtomicU32,
+    timer: UnsafeCell<bindings::mptcp_rs_ajoin_timer>,
+}
+
+impl ActiveJoin {
+    pub(crate) fn new() -> Self {
+        ActiveJoin {
+            flags: AtomicU8::new(0),
+            local_id: AtomicU8::new(0),
+            remote_id: AtomicU8::new(0),
+            local_nonce: AtomicU32::new(0),
+            remote_nonce: AtomicU32::new(0),
+            // SAFETY: a plain C struct (timer, pointer, numbers): all zero is valid
+            // until `mptcp_rs_ajoin_timer_init()` initialises it before use.
+            timer: UnsafeCell::new(unsafe { core::mem::zeroed() }),
+        }
+    }
+
+    /// Whether this subflow is one we open with MP_JOIN.
+    pub(crate) fn is_active(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & ajf::ACTIVE != 0
+    }
+
+    fn has(&self, f: u8) -> bool {
+        self.flags.load(Ordering::Acquire) & f != 0
+    }
+
+    /// Makes the subflow an active join from endpoint `id`, before it connects.
+    ///
+    /// # Safety
+    ///
+    /// `ssk` is the subflow whose context holds `self`, not connected yet, process
+    /// context; called once.
+    unsafe fn start(&self, ssk: *mut bindings::sock, id: u8, backup: bool) {
+        let mut nonce = 0u32;
+        while nonce == 0 {
+            // SAFETY: no preconditions.
+            nonce = unsafe { bindings::mptcp_rs_random_u64() } as u32;
+        }
+        self.local_nonce.store(nonce, Ordering::Release);
+        self.local_id.store(id, Ordering::Release);
+        // SAFETY: per the contract: `timer` stays at this address until `stop`.
+        unsafe { bindings::mptcp_rs_ajoin_timer_init(self.timer.get(), ssk) };
+        let mut flags = ajf::ACTIVE | ajf::TIMER;
+        if backup {
+            flags |= ajf::BACKUP;
+        }
+        self.flags.fetch_or(flags, Ordering::AcqRel);
+    }
+
+    /// The subflow is being destroyed (ULP release, its lock held): the timer stops
+    /// for good.
+    pub(crate) fn stop(&self) {
+        if self.has(ajf::TIMER) {
+            // SAFETY: initialised (type invariant); its callback never waits for the
+            // subflow's lock, which our caller holds.
+            unsafe { bindings::mptcp_rs_ajoin_timer_stop(self.timer.get()) };
+        }
+    }
+}
+
+/// Runs the path manager's work for meta socket `sk`: opens the subflows of its
+/// endpoints. Process context, from the module's workqueue; the queued item held a
+/// reference on `sk`, dropped by the caller after this returns.
+extern "C" fn work_fn(sk: *mut bindings::sock) {
+    // SAFETY: `sk` is a live meta socket (the work item's reference).
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return;
+    };
+    // SAFETY: live socket, process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    if meta.state() == TCP_ESTABLISHED && !meta.is_fallback() && !meta.joins().is_closed() {
+        open_subflows(meta);
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+}
+
+/// Opens a subflow from each `subflow` endpoint that fits, within the limit. The meta
+/// socket is owned.
+fn open_subflows(meta: &Meta) {
+    let net = meta.net();
+    let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
+    let mut eps = [bindings::mptcp_rs_pm_endpoint::default(); MAX_JOINED];
+    let n = crate::pm::subflow_endpoints(net, &mut eps);
+    // SAFETY: `meta.sk()` is live and owned.
+    let v4 = unsafe { bindings::mptcp_rs_join_conn_is_v4(meta.sk()) };
+    let family = if v4 { AF_INET } else { AF_INET6 };
+    for ep in eps.iter().take(n) {
+        if meta.joins().count() >= limit {
+            break;
+        }
+        if c_int::from(ep.family) != family {
+            continue;
+        }
+        // SAFETY: as above; `ep` is a valid endpoint.
+        if unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) } {
+            continue;
+        }
+        connect_one(meta, ep, family);
+    }
+}
+
+/// Opens one subflow from endpoint `ep` (see the module documentation). The meta
+/// socket is owned.
+fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) {
+    let net = meta.net();
+    let sk = meta.sk();
+    let mut sf: *mut bindings::socket = ptr::null_mut();
+    // SAFETY: `sk` is live and owned; `sf` receives a new kernel socket.
+    if unsafe { bindings::mptcp_rs_subflow_create(sk, family, &mut sf) } != 0 {
+        mib::inc(net, Mib::MPJoinSynTxCreatSkErr);
+        return;
+    }
+    // SAFETY: `sf` is a fresh, unconnected TCP socket.
+    let ssk = unsafe { bindings::mptcp_rs_sf_sk(sf) };
+    // SAFETY: as above.
+    let ctx = match unsafe { Subflow::attach(sk, ssk) } {
+        // SAFETY: attached just now.
+        Ok(()) => unsafe { Subflow::from_sk(ssk) },
+        Err(_) => None,
+    };
+    let Some(ctx) = ctx else {
+        mib::inc(net, Mib::MPJoinSynTxCreatSkErr);
+        // SAFETY: ours to release (its context, if any, goes with it).
+        unsafe { bindings::mptcp_rs_sf_release(sf) };
+        return;
+    };
+    let backup = ep.flags & bindings::MPTCP_RS_PM_FLAG_BACKUP != 0;
+    // SAFETY: `ssk` is the subflow of `ctx`, not connected, process context.
+    unsafe { ctx.active_join().start(ssk, ep.id, backup) };
+    // SAFETY: our unconnected subflow socket; `ep` is valid.
+    if unsafe { bindings::mptcp_rs_join_bind(sf, ep) } != 0 {
+        mib::inc(net, Mib::MPJoinSynTxBindErr);
+        // SAFETY: ours to release.
+        unsafe { bindings::mptcp_rs_sf_release(sf) };
+        return;
+    }
+    // SAFETY: as above; `sk` is live and owned.
+    if unsafe { bindings::mptcp_rs_join_connect(sf, sk) } != 0 {
+        mib::inc(net, Mib::MPJoinSynTxConnectErr);
+        // SAFETY: ours to release.
+        unsafe { bindings::mptcp_rs_sf_release(sf) };
+        return;
+    }
+    mib::inc(net, Mib::MPJoinSynTx);
+    // SAFETY: `sf` is ours; afterwards the reference it had is the slot's (below).
+    let ssk = unsafe { bindings::mptcp_rs_join_detach(sf) };
+    if !meta.joins().add(meta, ssk) {
+        // SAFETY: the reference the detached socket had, ours to drop.
+        unsafe { bindings::mptcp_rs_joined_close(ssk) };
+    }
+}
+
+/// The first subflow of `meta` (or an active join, `ctx`) became fully established:
+/// the connection may open its subflows now. Subflow locked.
+pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
+    if ctx.active_join().is_active() || ctx.ssk() != meta.first_ssk() || meta.is_fallback() {
+        // an active join's fourth ACK: its timer stops by itself
+        return;
+    }
+    let net = meta.net();
+    if crate::pm::subflows_limit(net) == 0 || !crate::pm::has_subflow_endpoints(net) {
+        return;
+    }
+    meta.joins().active_work().schedule(meta);
+}
+
+/// MP_JOIN for the SYN of active join `ctx`: `Some(size)`, or `None` if it does not
+/// fit.
+pub(crate) fn syn_options(
+    ctx: &Subflow,
+    meta: &Meta,
+    opts: *mut bindings::mptcp_out_options,
+) -> Option<c_uint> {
+    let aj = ctx.active_join();
+    let token = key_derive::<KernelSha256>(meta.remote_key()).token;
+    let opt = MptcpOption::MpJoin(MpJoin::Syn {
+        backup: aj.has(ajf::BACKUP),
+        addr_id: aj.local_id.load(Ordering::Acquire),
+        token,
+        nonce: aj.local_nonce.load(Ordering::Acquire),
+    });
+    crate::subflow::stash(opts, &opt)
+}
+
+/// The SYN/ACK of active join `ctx` (TCP has just made the subflow ESTABLISHED): the
+/// peer's MP_JOIN is checked, and the subflow is reset if it fails.
+///
+/// # Safety
+///
+/// `skb` is the SYN/ACK being processed on `ctx`'s subflow, locked by TCP; the meta
+/// socket's spinlock is not held.
+pub(crate) unsafe fn synack(ctx: &Subflow, meta: &Meta, skb: *const bindings::sk_buff) {
+    let net = meta.net();
+    let aj = ctx.active_join();
+    // SAFETY: per the contract.
+    let opt = unsafe { crate::subflow::find_option(skb, Segment::SynAck) };
+    let Some(MptcpOption::MpJoin(MpJoin::SynAck {
+        backup,
+        addr_id,
+        truncated_hmac,
+        nonce,
+    })) = opt
+    else {
+        // a join cannot fall back to TCP
+        // SAFETY: per the contract.
+        unsafe { ctx.active_join_reset(rst_reason::MPTCP_ERROR) };
+        return;
+    };
+    let local_nonce = aj.local_nonce.load(Ordering::Acquire);
+    let expected = hmac_truncated(&join_hmac::<KernelSha256>(
+        meta.remote_key(),
+        meta.local_key(),
+        nonce,
+        local_nonce,
+    ));
+    if expected != truncated_hmac {
+        mib::inc(net, Mib::MPJoinSynAckHMacFailure);
+        // SAFETY: per the contract.
+        unsafe { ctx.active_join_reset(rst_reason::MPTCP_ERROR) };
+        return;
+    }
+    if meta.is_fallback() || meta.joins().is_closed() {
+        // the connection cannot take the subflow any more
+        // SAFETY: per the contract.
+        unsafe { ctx.active_join_reset(rst_reason::UNSPECIFIED) };
+        return;
+    }
+    aj.remote_nonce.store(nonce, Ordering::Release);
+    aj.remote_id.store(addr_id, Ordering::Release);
+    if backup {
+        aj.flags.fetch_or(ajf::PEER_BACKUP, Ordering::AcqRel);
+    }
+    ctx.active_join_established(meta);
+    mib::inc(net, Mib::MPJoinSynAckRx);
+    if backup {
+        mib::inc(net, Mib::MPJoinSynAckBackupRx);
+    }
+    // TCP sends the third ACK right after this; the timer repeats it until the
+    // fourth ACK.
+    // SAFETY: initialised when the join started (type invariant of `ActiveJoin`).
+    unsafe { bindings::mptcp_rs_ajoin_timer_start(aj.timer.get()) };
+}
+
+/// The third ACK of active join `ctx`: MP_JOIN with our HMAC on a pure ACK until the
+/// subflow is fully established. `None` for any other segment (the caller goes on).
+pub(crate) fn established_options(
+    ctx: &Subflow,
+    meta: &Meta,
+    len: u32,
+    flags: u8,
+    remaining: c_uint,
+    opts: *mut bindings::mptcp_out_options,
+) -> Option<c_int> {
+    let aj = ctx.active_join();
+    if !aj.is_active()
+        || ctx.has(crate::subflow::sf::FULLY_ESTABLISHED)
+        || len != 0
+        || flags & (TCPHDR_FIN | TCPHDR_SYN | TCPHDR_RST) != 0
+    {
+        return None;
+    }
+    let mac = join_hmac::<KernelSha256>(
+        meta.local_key(),
+        meta.remote_key(),
+        aj.local_nonce.load(Ordering::Acquire),
+        aj.remote_nonce.load(Ordering::Acquire),
+    );
+    let mut hmac = [0u8; JOIN_ACK_HMAC_LEN];
+    hmac.copy_from_slice(
+        mac.get(..JOIN_ACK_HMAC_LEN)
+            .unwrap_or(&[0; JOIN_ACK_HMAC_LEN]),
+    );
+    let opt = MptcpOption::MpJoin(MpJoin::Ack { hmac });
+    if !opt.wire_len().is_ok_and(|n| n as c_uint <= remaining) {
+        // no room (the option stays off this ACK; the next one carries it)
+        return Some(-1);
+    }
+    Some(crate::subflow::stash(opts, &opt).map_or(-1, |n| n as c_int))
+}
+
+/// A segment of active join `ctx` before its fourth ACK carried no MPTCP option: a
+/// join cannot fall back (RFC 8684 3.2), the subflow is reset.
+///
+/// # Safety
+///
+/// The subflow is locked (incoming segment), the meta spinlock not held.
+pub(crate) unsafe fn no_option(ctx: &Subflow) {
+    // SAFETY: per the contract.
+    unsafe { ctx.active_join_reset(rst_reason::MPTCP_ERROR) };
+}
+
+/// The third-ACK timer of subflow `ssk` fired: sends the third ACK again unless the
+/// fourth arrived or the subflow is gone; true to fire again later. Softirq, subflow
+/// spinlock held and not owned by a task (`rust/join_shim.c`).
+extern "C" fn third_ack_timer(ssk: *mut bindings::sock) -> bool {
+    // SAFETY: the timer is stopped before the subflow's context goes.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return false;
+    };
+    // SAFETY: `ssk` is live (see above) and locked.
+    let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
+    if ctx.has(crate::subflow::sf::FULLY_ESTABLISHED) || state != TCP_ESTABLISHED {
+        return false;
+    }
+    // SAFETY: as above; our `established_options` puts MP_JOIN on it.
+    unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
+    true
+}

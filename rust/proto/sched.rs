@@ -7,7 +7,8 @@
 //! [`pick`]. The `default` policy sends where the piece is expected to be delivered
 //! soonest: a subflow's queue drains at about `cwnd · mss` bytes per smoothed RTT,
 //! so a piece queued behind `queued` bytes is delivered after about
-//! `(queued + piece) · srtt / (cwnd · mss)`. Backup subflows are only used when no
+//! `(queued + piece) · srtt / (cwnd · mss)`, where the piece is what the subflow's
+//! send buffer takes of it. Backup subflows are only used when no
 //! other is usable (RFC 8684 3.3.8).
 
 /// What the scheduler knows of one usable subflow.
@@ -57,7 +58,9 @@ pub enum Policy {
     RoundRobin,
 }
 
-/// Index in `cands` of the subflow for the next piece of `piece` bytes, or `None`
+/// Index in `cands` of the subflow for the next piece of (up to) `piece` bytes; each
+/// candidate is judged on what it would take of it (its room), so a subflow with a
+/// small window still gets its share. `None`
 /// when no subflow has room. `last` is the index chosen last time (round robin).
 /// Candidates without room are skipped; backups only if no other has room.
 pub fn pick(policy: Policy, cands: &[Candidate], piece: u32, last: Option<usize>) -> Option<usize> {
@@ -68,7 +71,7 @@ pub fn pick(policy: Policy, cands: &[Candidate], piece: u32, last: Option<usize>
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| usable(c, backup))
-                .min_by_key(|(_, c)| (c.delivery_us(piece), c.srtt_us))
+                .min_by_key(|(_, c)| (c.delivery_us(piece.min(c.space)), c.srtt_us))
                 .map(|(i, _)| i),
             Policy::RoundRobin => {
                 let n = cands.len();

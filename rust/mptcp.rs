@@ -21,9 +21,9 @@ mod pm;
 #[allow(unreachable_pub, dead_code)]
 mod proto;
 mod provider;
-mod sendq;
 #[cfg(CONFIG_KUNIT)]
 mod selftest;
+mod sendq;
 mod sha256;
 mod sock;
 mod subflow;

@@ -40,7 +40,10 @@ fn small_fresh_subflow_gets_its_share() {
     // a new subflow (cwnd 10, 16 KB of room) beats a busy one with two windows queued
     let busy = cand(1000, 500, 2 * 500 * 1400, 1 << 20, false);
     let fresh = cand(1000, 10, 0, 16 << 10, false);
-    assert_eq!(pick(Policy::Default, &[busy, fresh], 64 << 10, None), Some(1));
+    assert_eq!(
+        pick(Policy::Default, &[busy, fresh], 64 << 10, None),
+        Some(1)
+    );
 }
 
 #[test]

@@ -223,6 +223,8 @@ void mptcp_rs_tcp_send_ack(struct sock *ssk);
 int mptcp_rs_tcp_sendmsg_locked(struct sock *ssk, struct msghdr *msg, size_t size);
 void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied);
 void mptcp_rs_subflow_read_done(struct sock *meta, struct sock *ssk, int copied);
+void mptcp_rs_meta_grow_rcvbuf(struct sock *meta, int total);
+int mptcp_rs_joined_read_done(struct sock *ssk, int copied);
 
 /* skbs. */
 u32 mptcp_rs_skb_seq(const struct sk_buff *skb);

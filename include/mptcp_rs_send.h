@@ -55,6 +55,8 @@ int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen);
 /* The window of @skb (received on @ssk), scaled. */
 u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb);
 
+int mptcp_rs_sk_rcvbuf(const struct sock *sk);
+
 /* Hands @n bytes back to @msg's iterator (they were not sent). */
 void mptcp_rs_msg_revert(struct msghdr *msg, size_t n);
 

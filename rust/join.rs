@@ -208,18 +208,29 @@ impl Joins {
 
     /// The application read `copied` bytes: the joined subflows may announce the
     /// larger window. The meta socket is owned.
-    pub(crate) fn cleanup_rbuf(&self, copied: c_int) {
+    ///
+    /// Each subflow's receive autotuning measures its own share of what was read;
+    /// the meta socket's buffer grows to the sum of the subflows' buffers
+    /// (`first_rcvbuf` is the first subflow's).
+    pub(crate) fn cleanup_rbuf(&self, meta: &Meta, copied: c_int, first_rcvbuf: c_int) {
+        let mut total = first_rcvbuf;
         for slot in &self.slots {
             let ssk = slot.load(Ordering::Acquire);
             if ssk.is_null() {
                 continue;
             }
             // SAFETY: as in `pull`.
-            unsafe {
+            let rcvbuf = unsafe {
                 bindings::mptcp_rs_lock_sock(ssk);
-                bindings::mptcp_rs_tcp_cleanup_rbuf(ssk, copied);
+                let r = bindings::mptcp_rs_joined_read_done(ssk, copied);
                 bindings::release_sock(ssk);
-            }
+                r
+            };
+            total = total.saturating_add(rcvbuf);
+        }
+        if total > first_rcvbuf {
+            // SAFETY: the meta socket is owned by our caller.
+            unsafe { bindings::mptcp_rs_meta_grow_rcvbuf(meta.sk(), total) };
         }
     }
 

@@ -1003,13 +1003,31 @@ void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied)
  */
 void mptcp_rs_subflow_read_done(struct sock *meta, struct sock *ssk, int copied)
 {
-	int rcvbuf;
-
 	tcp_rcv_space_adjust(ssk);
-	rcvbuf = READ_ONCE(ssk->sk_rcvbuf);
-	if (!(meta->sk_userlocks & SOCK_RCVBUF_LOCK) && rcvbuf > READ_ONCE(meta->sk_rcvbuf))
-		WRITE_ONCE(meta->sk_rcvbuf, rcvbuf);
+	mptcp_rs_meta_grow_rcvbuf(meta, READ_ONCE(ssk->sk_rcvbuf));
 	tcp_cleanup_rbuf(ssk, copied);
+}
+
+/*
+ * With several subflows each one's autotuning sees its own share of the data:
+ * the meta socket's buffer grows to the sum of theirs (@total), at most
+ * tcp_rmem[2], unless the application set SO_RCVBUF.
+ */
+void mptcp_rs_meta_grow_rcvbuf(struct sock *meta, int total)
+{
+	int max = READ_ONCE(sock_net(meta)->ipv4.sysctl_tcp_rmem[2]);
+
+	total = min(total, max);
+	if (!(meta->sk_userlocks & SOCK_RCVBUF_LOCK) && total > READ_ONCE(meta->sk_rcvbuf))
+		WRITE_ONCE(meta->sk_rcvbuf, total);
+}
+
+/* A joined subflow's share of a read: autotuning, then its window. Owned. */
+int mptcp_rs_joined_read_done(struct sock *ssk, int copied)
+{
+	tcp_rcv_space_adjust(ssk);
+	tcp_cleanup_rbuf(ssk, copied);
+	return READ_ONCE(ssk->sk_rcvbuf);
 }
 
 /* skbs. */

@@ -156,3 +156,8 @@ u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb)
 {
 	return (u32)ntohs(tcp_hdr(skb)->window) << tcp_sk(ssk)->rx_opt.snd_wscale;
 }
+
+int mptcp_rs_sk_rcvbuf(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_rcvbuf);
+}

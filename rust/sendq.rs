@@ -268,6 +268,17 @@ fn schedule<'a>(
             // a subflow that recovered from a stall takes data again
             ctx.stall_over();
         }
+        if usable && ctx.send_map_full() {
+            // forget the extents the subflow's peer acknowledged (pushes do that too,
+            // but a full map gets no push)
+            // SAFETY: live subflow, its lock nested in the owned meta socket's.
+            unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                let una = ctx.snd_una_rel();
+                ctx.send_map().ack(una);
+                bindings::release_sock(ssk);
+            }
+        }
         let usable = usable && ctx.can_send() && !ctx.send_map_full();
         if usable {
             // TCP's send path needs a struct socket to flag and wait on

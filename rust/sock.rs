@@ -1254,6 +1254,7 @@ extern "C" fn meta_recvmsg(
             unsafe { bindings::mptcp_rs_lock_sock(ssk) };
         }
     }
+    let mut first_rcvbuf: c_int = 0;
     if !ssk.is_null() {
         if copied > 0 && !peek {
             // autotuning, and the window grew: tell the peer
@@ -1261,10 +1262,12 @@ extern "C" fn meta_recvmsg(
             unsafe { bindings::mptcp_rs_subflow_read_done(sk, ssk, copied as c_int) };
         }
         // SAFETY: locked above.
+        first_rcvbuf = unsafe { bindings::mptcp_rs_sk_rcvbuf(ssk) };
+        // SAFETY: locked above.
         unsafe { bindings::release_sock(ssk) };
     }
     if !peek {
-        meta.joins.cleanup_rbuf(copied as c_int);
+        meta.joins.cleanup_rbuf(meta, copied as c_int, first_rcvbuf);
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };

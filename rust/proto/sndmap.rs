@@ -19,7 +19,7 @@ use super::seq::after64;
 
 /// Extents a subflow keeps at most; [`SndMap::push`] refuses a new one when full
 /// (the scheduler then leaves the subflow alone until ACKs free some).
-pub const SNDMAP_CAPACITY: usize = 64;
+pub const SNDMAP_CAPACITY: usize = 128;
 
 /// `len` subflow bytes from relative sequence `ssn` carry DSNs from `dsn`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

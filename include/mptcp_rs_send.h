@@ -65,11 +65,19 @@ struct mptcp_rs_meta_work {
 	struct work_struct work;
 	struct sock *sk;
 	void (*fn)(struct sock *sk);
+	/* MPTCP-level retransmission timer: runs the work with rtx_fired set */
+	struct timer_list rtx;
+	unsigned long rtx_fired;
 };
 
 void mptcp_rs_meta_work_init(struct mptcp_rs_meta_work *w, struct sock *sk,
 			     void (*fn)(struct sock *sk));
 /* Schedules the work (a reference on the socket while queued); false if queued. */
 bool mptcp_rs_meta_work_schedule(struct mptcp_rs_meta_work *w);
+/* (Re)arms the retransmission timer to fire in @ms (a reference while armed). */
+void mptcp_rs_meta_rtx_arm(struct mptcp_rs_meta_work *w, u32 ms);
+bool mptcp_rs_meta_rtx_pending(const struct mptcp_rs_meta_work *w);
+/* Whether the timer fired since the last call. */
+bool mptcp_rs_meta_rtx_take(struct mptcp_rs_meta_work *w);
 
 #endif /* MPTCP_RS_SEND_H */

@@ -129,12 +129,39 @@ static void mptcp_rs_meta_work_fn(struct work_struct *work)
 	sock_put(sk);
 }
 
+static void mptcp_rs_meta_rtx_fn(struct timer_list *t)
+{
+	struct mptcp_rs_meta_work *w = timer_container_of(w, t, rtx);
+	struct sock *sk = w->sk;
+
+	set_bit(0, &w->rtx_fired);
+	mptcp_rs_meta_work_schedule(w);
+	sock_put(sk);
+}
+
 void mptcp_rs_meta_work_init(struct mptcp_rs_meta_work *w, struct sock *sk,
 			     void (*fn)(struct sock *sk))
 {
 	INIT_WORK(&w->work, mptcp_rs_meta_work_fn);
+	timer_setup(&w->rtx, mptcp_rs_meta_rtx_fn, 0);
 	w->sk = sk;
 	w->fn = fn;
+	w->rtx_fired = 0;
+}
+
+void mptcp_rs_meta_rtx_arm(struct mptcp_rs_meta_work *w, u32 ms)
+{
+	sk_reset_timer(w->sk, &w->rtx, jiffies + msecs_to_jiffies(ms));
+}
+
+bool mptcp_rs_meta_rtx_pending(const struct mptcp_rs_meta_work *w)
+{
+	return timer_pending(&w->rtx);
+}
+
+bool mptcp_rs_meta_rtx_take(struct mptcp_rs_meta_work *w)
+{
+	return test_and_clear_bit(0, &w->rtx_fired);
 }
 
 bool mptcp_rs_meta_work_schedule(struct mptcp_rs_meta_work *w)

@@ -93,6 +93,9 @@ pub(crate) struct SendQueue {
     fin_carrier: *mut bindings::sock,
     /// The subflow chosen last (round robin).
     last: Option<usize>,
+    /// DATA_ACK when the retransmission timer was armed, and its backoff.
+    rtx_una: u64,
+    rtx_backoff: u32,
 }
 
 impl SendQueue {
@@ -104,6 +107,8 @@ impl SendQueue {
             reinject: None,
             fin_carrier: ptr::null_mut(),
             last: None,
+            rtx_una: 0,
+            rtx_backoff: 0,
         }
     }
 
@@ -460,7 +465,60 @@ pub(crate) fn sendmsg(
         q.free_acked(meta.snd_una());
         push_pending(meta, q);
     }
+    arm_rtx(meta, q);
     copied as c_int
+}
+
+/// Longest and shortest retransmission timeout of the MPTCP-level timer (ms).
+const RTX_MIN_MS: u32 = 300;
+const RTX_MAX_MS: u32 = 16_000;
+
+/// Arms the MPTCP-level retransmission timer if data awaits its DATA_ACK: four
+/// times the largest smoothed RTT of the subflows (at least [`RTX_MIN_MS`]),
+/// doubled per expiry without progress.
+fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
+    if !after64(q.snd_nxt, meta.snd_una()) || meta.rtx_pending() {
+        return;
+    }
+    let (ssks, n) = subflows(meta);
+    let srtt_ms = ssks
+        .iter()
+        .take(n)
+        .map(|&ssk| view(ssk).0.srtt_us / 1000)
+        .max()
+        .unwrap_or(0);
+    let base = srtt_ms.saturating_mul(4).max(RTX_MIN_MS);
+    let ms = base
+        .checked_shl(q.rtx_backoff)
+        .unwrap_or(RTX_MAX_MS)
+        .min(RTX_MAX_MS);
+    q.rtx_una = meta.snd_una();
+    meta.rtx_arm(ms);
+}
+
+/// The retransmission timer fired: without DATA_ACK progress since it was armed,
+/// the oldest unacknowledged piece goes again (the peer may have dropped it after
+/// its subflow acknowledged it, or every subflow carrying it stalls).
+fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
+    let una = meta.snd_una();
+    if una != q.rtx_una || !after64(q.snd_nxt, una) {
+        q.rtx_backoff = 0;
+        return;
+    }
+    let end = una.wrapping_add(u64::from(MAX_PIECE));
+    let end = if after64(end, q.snd_nxt) {
+        q.snd_nxt
+    } else {
+        end
+    };
+    q.reinject = match q.reinject {
+        Some((a, b)) => Some((
+            if after64(a, una) { una } else { a },
+            if after64(b, end) { b } else { end },
+        )),
+        None => Some((una, end)),
+    };
+    q.rtx_backoff = (q.rtx_backoff + 1).min(6);
 }
 
 /// Queues again what stalled or dead subflows carried (the meta socket owned).
@@ -630,7 +688,11 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) {
         return;
     }
     q.free_acked(meta.snd_una());
+    if meta.rtx_take() {
+        rtx_expired(meta, q);
+    }
     push_pending(meta, q);
+    arm_rtx(meta, q);
 }
 
 /// Whether some subflow takes data (lockless, for `poll`).

@@ -609,6 +609,23 @@ impl Meta {
         }
     }
 
+    /// (Re)arms the MPTCP-level retransmission timer (`sendq.rs`).
+    pub(crate) fn rtx_arm(&self, ms: u32) {
+        // SAFETY: initialised at creation; the timer holds a reference while armed.
+        unsafe { bindings::mptcp_rs_meta_rtx_arm(self.work.get(), ms) };
+    }
+
+    pub(crate) fn rtx_pending(&self) -> bool {
+        // SAFETY: initialised at creation.
+        unsafe { bindings::mptcp_rs_meta_rtx_pending(self.work.get()) }
+    }
+
+    /// Whether the retransmission timer fired since the last call.
+    pub(crate) fn rtx_take(&self) -> bool {
+        // SAFETY: initialised at creation.
+        unsafe { bindings::mptcp_rs_meta_rtx_take(self.work.get()) }
+    }
+
     /// A subflow has room again (its write_space).
     pub(crate) fn subflow_space(&self) {
         self.space_gen.fetch_add(1, Ordering::AcqRel);

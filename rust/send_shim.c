@@ -64,15 +64,32 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 	const struct tcp_sock *tp = tcp_sk(ssk);
 	int sndbuf = READ_ONCE(ssk->sk_sndbuf);
 	int queued = READ_ONCE(ssk->sk_wmem_queued);
+	u32 notsent = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_nxt);
+	u32 lowat = READ_ONCE(tp->notsent_lowat) ?: UINT_MAX;
 
 	v->srtt_us = READ_ONCE(tp->srtt_us) >> 3;
 	v->cwnd = tcp_snd_cwnd(tp);
 	v->mss = READ_ONCE(tp->mss_cache);
 	v->queued = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_una);
+
 	v->space = sndbuf > queued ? sndbuf - queued : 0;
+	/* the unsent queue stays short (see mptcp_rs_sf_limit_notsent()) */
+	v->space = min(v->space, lowat > notsent ? lowat - notsent : 0);
 	v->state = READ_ONCE(ssk->sk_state);
 	v->loss = inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss;
 	v->writeable = sk_stream_is_writeable(ssk);
+}
+
+/*
+ * Keeps what waits unsent on a subflow of a multi-mode connection at most
+ * @bytes (TCP_NOTSENT_LOWAT: TCP's write_space then fires when it drains below
+ * half): the scheduler decides late, and what a dying subflow held back is less.
+ * Subflow locked.
+ */
+void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 bytes)
+{
+	if (!tcp_sk(ssk)->notsent_lowat)
+		WRITE_ONCE(tcp_sk(ssk)->notsent_lowat, bytes);
 }
 
 bool mptcp_rs_sf_in_loss(const struct sock *ssk)

@@ -45,6 +45,10 @@ use kernel::prelude::*;
 /// Largest piece the scheduler places at once.
 pub(crate) const MAX_PIECE: u32 = 64 * 1024;
 
+/// Unsent bytes a subflow may hold (its `TCP_NOTSENT_LOWAT`): pieces are placed
+/// shortly before they can be sent, on what the subflows look like then.
+const NOTSENT_LIMIT: u32 = 256 * 1024;
+
 const TCP_ESTABLISHED: c_int = 1;
 const TCP_CLOSE: c_int = 7;
 const TCP_CLOSE_WAIT: c_int = 8;
@@ -319,7 +323,10 @@ fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
     // SAFETY: the subflow is live; its lock nests inside the meta socket's.
     unsafe { bindings::mptcp_rs_lock_sock(slot.ssk) };
     // SAFETY: the subflow is locked.
-    unsafe { slot.ctx.use_send_map() };
+    unsafe {
+        slot.ctx.use_send_map();
+        bindings::mptcp_rs_sf_limit_notsent(slot.ssk, NOTSENT_LIMIT);
+    }
     // SAFETY: as above.
     let map = unsafe { slot.ctx.send_map() };
     // SAFETY: as above.

@@ -393,6 +393,9 @@ pub(crate) unsafe fn synack(ctx: &Subflow, meta: &Meta, skb: *const bindings::sk
     if backup {
         aj.flags.fetch_or(ajf::PEER_BACKUP, Ordering::AcqRel);
     }
+    // either end asking for a backup subflow makes it one for our scheduler (as
+    // upstream: the peer's SYN/ACK B flag is its request, ours is our endpoint's)
+    ctx.set_backup(backup || aj.has(ajf::BACKUP));
     ctx.active_join_established(meta);
     mib::inc(net, Mib::MPJoinSynAckRx);
     if backup {

@@ -302,6 +302,7 @@ fn schedule<'a>(
                 queued: v.queued,
                 space: if usable { v.space } else { 0 },
                 backup: ctx.is_backup(),
+                usable,
             };
             *s = Some(Slot { ctx, ssk });
         }

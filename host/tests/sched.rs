@@ -13,6 +13,7 @@ fn cand(srtt_us: u32, cwnd: u32, queued: u32, space: u32, backup: bool) -> Candi
         queued,
         space,
         backup,
+        usable: true,
     }
 }
 
@@ -55,7 +56,13 @@ fn no_room_no_choice_and_backup_last() {
         cand(90_000, 10, 0, 5000, false),
     ];
     assert_eq!(pick(Policy::Default, &c, 1000, None), Some(1));
+    // a full regular subflow is waited for: the backup stays idle
     let c = [cand(1000, 10, 0, 5000, true), cand(90_000, 10, 0, 0, false)];
+    assert_eq!(pick(Policy::Default, &c, 1000, None), None);
+    // a dead (unusable) regular subflow: the backup takes over
+    let mut dead = cand(90_000, 10, 0, 0, false);
+    dead.usable = false;
+    let c = [cand(1000, 10, 0, 5000, true), dead];
     assert_eq!(pick(Policy::Default, &c, 1000, None), Some(0));
 }
 
@@ -72,23 +79,27 @@ fn round_robin_rotates() {
 }
 
 proptest! {
-    /// Whatever the inputs: the choice has room, and is not a backup while a
-    /// non-backup has room; with no room anywhere there is no choice.
+    /// Whatever the inputs: the choice is usable with room, and is a backup only
+    /// while no regular subflow is usable; no choice means nothing eligible had room.
     #[test]
     fn choice_is_usable(cs in prop::collection::vec(
-        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), 0u32..3, any::<bool>()), 0..8),
+        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), 0u32..3, any::<bool>(), any::<bool>()), 0..8),
         piece in any::<u32>(), rr in any::<bool>(), last in prop::option::of(0usize..10)) {
-        let c: Vec<Candidate> = cs.iter().map(|&(s, w, m, q, sp, b)|
-            Candidate { srtt_us: s, cwnd: w, mss: m, queued: q, space: sp, backup: b }).collect();
+        let c: Vec<Candidate> = cs.iter().map(|&(s, w, m, q, sp, b, u)|
+            Candidate { srtt_us: s, cwnd: w, mss: m, queued: q, space: sp, backup: b, usable: u }).collect();
         let pol = if rr { Policy::RoundRobin } else { Policy::Default };
+        let regular_alive = c.iter().any(|x| x.usable && !x.backup);
         match pick(pol, &c, piece, last) {
             Some(i) => {
-                prop_assert!(c[i].space > 0);
+                prop_assert!(c[i].usable && c[i].space > 0);
                 if c[i].backup {
-                    prop_assert!(!c.iter().any(|x| x.space > 0 && !x.backup));
+                    prop_assert!(!regular_alive);
                 }
             }
-            None => prop_assert!(!c.iter().any(|x| x.space > 0)),
+            None => {
+                prop_assert!(!c.iter().any(|x| x.usable && x.space > 0 && !x.backup));
+                prop_assert!(regular_alive || !c.iter().any(|x| x.usable && x.space > 0));
+            }
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct Candidate {
     pub space: u32,
     /// The subflow is a backup (MP_JOIN or MP_PRIO backup flag).
     pub backup: bool,
+    /// The subflow can carry data (established, not stalled), room or not.
+    pub usable: bool,
 }
 
 /// RTT assumed for a subflow that has no sample yet (upstream's initial RTO is 1 s;
@@ -62,10 +64,15 @@ pub enum Policy {
 /// candidate is judged on what it would take of it (its room), so a subflow with a
 /// small window still gets its share. `None`
 /// when no subflow has room. `last` is the index chosen last time (round robin).
-/// Candidates without room are skipped; backups only if no other has room.
+/// Candidates without room are skipped; backups only while no other subflow is
+/// usable (a regular subflow that is full is waited for, not bypassed).
 pub fn pick(policy: Policy, cands: &[Candidate], piece: u32, last: Option<usize>) -> Option<usize> {
-    let usable = |c: &Candidate, backup: bool| c.space > 0 && c.backup == backup;
+    let usable = |c: &Candidate, backup: bool| c.usable && c.space > 0 && c.backup == backup;
+    let regular_alive = cands.iter().any(|c| c.usable && !c.backup);
     for backup in [false, true] {
+        if backup && regular_alive {
+            return None;
+        }
         let choice = match policy {
             Policy::Default => cands
                 .iter()

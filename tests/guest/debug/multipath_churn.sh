@@ -61,6 +61,14 @@ n = int(sys.argv[1]); r = json.load(open(sys.argv[2]))
 sys.exit(0 if r["mismatch"] == 0 and r["ok"] >= 0.9 * n and r["ok"] + r["failed"] == n else 1)
 PY
 mib_at_least cli MPTcpExtMPJoinSynAckRx $((conns / 10))
+# the last connections (a failed one's server side closes after its 30 s timeout)
+# finish their FIN exchanges before the namespaces and their links go away
+for i in $(seq 120); do
+	left=$(for ns in cli srv; do ip netns exec $ns ss -Htan state all | grep -v -e TIME-WAIT -e LISTEN; done)
+	[ -z "$left" ] && break
+	sleep 0.5
+done
+[ -z "$left" ] || fail "sockets left 60 s after the churn: $left"
 topo_cleanup
 for i in $(seq 300); do rmmod mptcp_rs 2>/dev/null && break; sleep 0.2; done
 grep -q '^mptcp_rs ' /proc/modules && fail "rmmod mptcp_rs failed after the churn: $(rmmod mptcp_rs 2>&1)"

@@ -23,14 +23,18 @@ struct mptcp_rs_pm_endpoint;
 int mptcp_rs_join_init(void (*work_fn)(struct sock *meta), bool (*timer_fn)(struct sock *ssk));
 void mptcp_rs_join_exit(void);
 
-/* Per connection: opens the subflows of its endpoints, with the meta socket owned. */
+/*
+ * Per connection: opens the subflows of its endpoints, with the meta socket
+ * owned, now or after a delay (retries after a path came back).
+ */
 struct mptcp_rs_join_work {
-	struct work_struct work;
+	struct delayed_work work;
 	struct sock *meta;
 };
 
 void mptcp_rs_join_work_init(struct mptcp_rs_join_work *w, struct sock *meta);
-void mptcp_rs_join_work_schedule(struct mptcp_rs_join_work *w);
+void mptcp_rs_join_work_schedule(struct mptcp_rs_join_work *w, unsigned int delay_ms);
+void mptcp_rs_join_work_cancel(struct mptcp_rs_join_work *w);
 
 /* Per active join subflow: retransmits the third ACK until the fourth arrives. */
 struct mptcp_rs_ajoin_timer {

@@ -206,6 +206,33 @@ impl Joins {
         }
     }
 
+    /// Closes the joined subflows that died with nothing left to read and whose
+    /// reinjection is queued (as [`Joins::pull`] does, without reading). The meta
+    /// socket is owned, process context.
+    pub(crate) fn reap(&self, _meta: &Meta) {
+        for slot in &self.slots {
+            let ssk = slot.load(Ordering::Acquire);
+            if ssk.is_null() {
+                continue;
+            }
+            // SAFETY: as in `pull`.
+            let dead = unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                let mut dead = bindings::mptcp_rs_sk_state(ssk) == TCP_CLOSE
+                    && bindings::mptcp_rs_rcv_queue_empty(ssk);
+                if let Some(ctx) = Subflow::from_sk(ssk) {
+                    dead = dead && ctx.send_settled();
+                }
+                bindings::release_sock(ssk);
+                dead
+            };
+            if dead && slot.swap(ptr::null_mut(), Ordering::AcqRel) == ssk {
+                // SAFETY: the slot's reference, ours to drop (type invariant).
+                unsafe { bindings::mptcp_rs_joined_close(ssk) };
+            }
+        }
+    }
+
     /// The application read `copied` bytes: the joined subflows may announce the
     /// larger window. The meta socket is owned.
     ///
@@ -241,6 +268,7 @@ impl Joins {
     /// owned, in process context; no join is recorded afterwards.
     pub(crate) fn close_all(&self, meta: &Meta, abort: bool) {
         self.close_gate(meta);
+        self.active.cancel();
         for slot in &self.slots {
             let ssk = slot.swap(ptr::null_mut(), Ordering::AcqRel);
             if ssk.is_null() {
@@ -272,6 +300,7 @@ impl Joins {
     /// subflows are closed from a workqueue. Any context.
     pub(crate) fn orphaned(&self, meta: &Meta) {
         self.close_gate(meta);
+        self.active.cancel();
         for (slot, work) in self.slots.iter().zip(self.works.iter()) {
             let ssk = slot.swap(ptr::null_mut(), Ordering::AcqRel);
             if ssk.is_null() {
@@ -550,9 +579,19 @@ pub(crate) unsafe fn syn_recv_sock(
 }
 
 /// A joined subflow changed state: acknowledge its establishment at once (the
-/// peer's subflow is fully established when it sees an ACK of its third ACK).
+/// peer's subflow is fully established when it sees an ACK of its third ACK); one
+/// of our own joins that closed may be retried (`join_active.rs`).
 /// Softirq or process context, subflow locked.
 pub(crate) fn state_change(ctx: &Subflow) {
+    if ctx.active_join().is_active() {
+        // SAFETY: our subflow, locked by TCP while it changes state.
+        if unsafe { bindings::mptcp_rs_sk_state(ctx.ssk()) } == TCP_CLOSE {
+            if let Some(meta) = ctx.meta() {
+                crate::join_active::closed(ctx, meta);
+            }
+        }
+        return;
+    }
     if !ctx.joined_needs_ack() {
         return;
     }

@@ -28,11 +28,23 @@
 //!   backing off from twice the SYN's RTT), as the third ACK is reliable.
 //!
 //! A failed join (refused, reset, timed out) leaves the connection as it was: the
-//! subflow closes, its slot is freed by the next read or when the connection closes.
+//! subflow closes, its slot is freed by the next read, the next run of the work or
+//! when the connection closes.
+//!
+//! Re-joining ([`closed`]): when a join of ours that was fully established dies
+//! (reset, timeout) while the connection is established, its path worked and may
+//! come back: the work runs again after 1 s, then after 2, 4, ... up to 30 s, for as
+//! long as an endpoint is left without a live join of ours (a retry refused or reset
+//! by the path schedules the next one), until one of our joins gets fully
+//! established again. Each run frees the slots of dead joins whose reinjection is
+//! queued ([`Joins::reap`]) and opens a subflow from each `subflow` endpoint that
+//! still exists and has none. A pending retry is cancelled when the connection
+//! closes. A join that never got established (the peer refused it) is not retried.
 //! We send no data on these subflows (`meta_sendmsg` writes to the first subflow):
 //! they carry ACKs with DATA_ACKs, and the peer's data.
 //!
 //! [`Joins`]: crate::join::Joins
+//! [`Joins::reap`]: crate::join::Joins::reap
 
 use crate::bindings;
 use crate::join::MAX_JOINED;
@@ -50,6 +62,7 @@ use kernel::prelude::*;
 const AF_INET: c_int = 2;
 const AF_INET6: c_int = 10;
 const TCP_ESTABLISHED: c_int = 1;
+const TCP_CLOSE: c_int = 7;
 
 const TCPHDR_FIN: u8 = 0x01;
 const TCPHDR_SYN: u8 = 0x02;
@@ -81,6 +94,11 @@ impl Drop for Registration {
     }
 }
 
+/// First delay of a retry after an established join died (ms).
+const RETRY_MIN_MS: u32 = 1000;
+/// Longest delay between retries (ms).
+const RETRY_MAX_MS: u32 = 30_000;
+
 /// The path manager's work item of one connection (in its [`crate::join::Joins`]).
 ///
 /// # Invariants
@@ -93,6 +111,12 @@ pub(crate) struct Work {
     ready: AtomicBool,
     /// Subflows were opened (or tried) for the current connection.
     done: AtomicBool,
+    /// An established join of ours died: its endpoint is tried again until a join
+    /// becomes fully established.
+    retrying: AtomicBool,
+    /// Delay of the next retry (ms), doubling from [`RETRY_MIN_MS`] up to
+    /// [`RETRY_MAX_MS`].
+    delay_ms: AtomicU32,
 }
 
 impl Work {
@@ -103,29 +127,67 @@ impl Work {
             w: UnsafeCell::new(unsafe { core::mem::zeroed() }),
             ready: AtomicBool::new(false),
             done: AtomicBool::new(false),
+            retrying: AtomicBool::new(false),
+            delay_ms: AtomicU32::new(RETRY_MIN_MS),
         }
     }
 
-    /// Queues the work for `meta` (whose state contains `self`), once per connection.
-    /// Any context; called with the first subflow locked (one caller at a time).
-    fn schedule(&self, meta: &Meta) {
-        if self.done.swap(true, Ordering::AcqRel) {
-            return;
-        }
+    /// Queues the work for `meta` (whose state contains `self`) after `delay_ms`.
+    /// Any context. The first call ([`Work::schedule`], first subflow locked) is
+    /// alone: a retry needs `retrying`, set only once a join the work opened was
+    /// established, i.e. after `ready` was stored.
+    fn queue(&self, meta: &Meta, delay_ms: u32) {
         if !self.ready.load(Ordering::Acquire) {
             // SAFETY: `self` is inside the meta socket's state, at its final address;
-            // initialised once, by the only caller (type invariant).
+            // initialised once, by the first caller (type invariant).
             unsafe { bindings::mptcp_rs_join_work_init(self.w.get(), meta.sk()) };
             self.ready.store(true, Ordering::Release);
         }
         // SAFETY: initialised above; the queued item holds a reference on the meta
         // socket until it ran.
-        unsafe { bindings::mptcp_rs_join_work_schedule(self.w.get()) };
+        unsafe { bindings::mptcp_rs_join_work_schedule(self.w.get(), delay_ms) };
+    }
+
+    /// Queues the work for `meta` now, once per connection (first subflow fully
+    /// established, its lock held).
+    fn schedule(&self, meta: &Meta) {
+        if self.done.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.queue(meta, 0);
+    }
+
+    /// Runs the work again later, backing off, while retries are on. Any context.
+    fn retry(&self, meta: &Meta) {
+        if !self.done.load(Ordering::Acquire) || !self.retrying.load(Ordering::Acquire) {
+            return;
+        }
+        let d = self.delay_ms.load(Ordering::Acquire);
+        self.delay_ms
+            .store(d.saturating_mul(2).min(RETRY_MAX_MS), Ordering::Release);
+        self.queue(meta, d);
+    }
+
+    /// One of our joins became fully established: the next outage starts from the
+    /// shortest delay again.
+    fn joined(&self) {
+        self.retrying.store(false, Ordering::Release);
+        self.delay_ms.store(RETRY_MIN_MS, Ordering::Release);
+    }
+
+    /// The connection closes: a pending retry is dropped (with its reference).
+    /// Any context; the caller holds the meta socket.
+    pub(crate) fn cancel(&self) {
+        if self.ready.load(Ordering::Acquire) {
+            // SAFETY: initialised (`ready`); the caller's reference outlives the put.
+            unsafe { bindings::mptcp_rs_join_work_cancel(self.w.get()) };
+        }
     }
 
     /// A disconnected socket may connect anew: its next connection opens subflows too.
     pub(crate) fn reset(&self) {
         self.done.store(false, Ordering::Release);
+        self.joined();
     }
 }
 
@@ -221,8 +283,9 @@ impl ActiveJoin {
 }
 
 /// Runs the path manager's work for meta socket `sk`: opens the subflows of its
-/// endpoints. Process context, from the module's workqueue; the queued item held a
-/// reference on `sk`, dropped by the caller after this returns.
+/// endpoints (again, for those whose join died). Process context, from the module's
+/// workqueue; the queued item held a reference on `sk`, dropped by the caller after
+/// this returns.
 extern "C" fn work_fn(sk: *mut bindings::sock) {
     // SAFETY: `sk` is a live meta socket (the work item's reference).
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
@@ -231,15 +294,37 @@ extern "C" fn work_fn(sk: *mut bindings::sock) {
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     if meta.state() == TCP_ESTABLISHED && !meta.is_fallback() && !meta.joins().is_closed() {
-        open_subflows(meta);
+        // dead joins whose reinjection is queued free their slots first
+        meta.joins().reap(meta);
+        if !open_subflows(meta) {
+            // an endpoint is still without a subflow: later
+            meta.joins().active_work().retry(meta);
+        }
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
 }
 
-/// Opens a subflow from each `subflow` endpoint that fits, within the limit. The meta
-/// socket is owned.
-fn open_subflows(meta: &Meta) {
+/// Whether joined subflow `ssk` of `meta` is a live join of ours from endpoint `id`.
+/// The meta socket is owned.
+fn live_join_from(ssk: *mut bindings::sock, id: u8) -> bool {
+    if ssk.is_null() {
+        return false;
+    }
+    // SAFETY: a slot's subflow, alive while the meta socket is owned (`Joins`).
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return false;
+    };
+    let aj = ctx.active_join();
+    // SAFETY: as above (a lockless read of the state).
+    aj.is_active()
+        && aj.local_id.load(Ordering::Acquire) == id
+        && unsafe { bindings::mptcp_rs_sk_state(ssk) } != TCP_CLOSE
+}
+
+/// Opens a subflow from each `subflow` endpoint that fits and has none, within the
+/// limit. The meta socket is owned. False if some endpoint is left without one.
+fn open_subflows(meta: &Meta) -> bool {
     let net = meta.net();
     let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
     let mut eps = [bindings::mptcp_rs_pm_endpoint::default(); MAX_JOINED];
@@ -247,10 +332,8 @@ fn open_subflows(meta: &Meta) {
     // SAFETY: `meta.sk()` is live and owned.
     let v4 = unsafe { bindings::mptcp_rs_join_conn_is_v4(meta.sk()) };
     let family = if v4 { AF_INET } else { AF_INET6 };
+    let mut all = true;
     for ep in eps.iter().take(n) {
-        if meta.joins().count() >= limit {
-            break;
-        }
         if c_int::from(ep.family) != family {
             continue;
         }
@@ -258,20 +341,26 @@ fn open_subflows(meta: &Meta) {
         if unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) } {
             continue;
         }
-        connect_one(meta, ep, family);
+        if (0..MAX_JOINED).any(|i| live_join_from(meta.joins().ssk_at(i), ep.id)) {
+            continue;
+        }
+        if meta.joins().count() >= limit || !connect_one(meta, ep, family) {
+            all = false;
+        }
     }
+    all
 }
 
 /// Opens one subflow from endpoint `ep` (see the module documentation). The meta
-/// socket is owned.
-fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) {
+/// socket is owned. False if it could not be opened.
+fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) -> bool {
     let net = meta.net();
     let sk = meta.sk();
     let mut sf: *mut bindings::socket = ptr::null_mut();
     // SAFETY: `sk` is live and owned; `sf` receives a new kernel socket.
     if unsafe { bindings::mptcp_rs_subflow_create(sk, family, &mut sf) } != 0 {
         mib::inc(net, Mib::MPJoinSynTxCreatSkErr);
-        return;
+        return false;
     }
     // SAFETY: `sf` is a fresh, unconnected TCP socket.
     let ssk = unsafe { bindings::mptcp_rs_sf_sk(sf) };
@@ -285,7 +374,7 @@ fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) 
         mib::inc(net, Mib::MPJoinSynTxCreatSkErr);
         // SAFETY: ours to release (its context, if any, goes with it).
         unsafe { bindings::mptcp_rs_sf_release(sf) };
-        return;
+        return false;
     };
     let backup = ep.flags & bindings::MPTCP_RS_PM_FLAG_BACKUP != 0;
     // SAFETY: `ssk` is the subflow of `ctx`, not connected, process context.
@@ -295,14 +384,14 @@ fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) 
         mib::inc(net, Mib::MPJoinSynTxBindErr);
         // SAFETY: ours to release.
         unsafe { bindings::mptcp_rs_sf_release(sf) };
-        return;
+        return false;
     }
     // SAFETY: as above; `sk` is live and owned.
     if unsafe { bindings::mptcp_rs_join_connect(sf, sk) } != 0 {
         mib::inc(net, Mib::MPJoinSynTxConnectErr);
         // SAFETY: ours to release.
         unsafe { bindings::mptcp_rs_sf_release(sf) };
-        return;
+        return false;
     }
     mib::inc(net, Mib::MPJoinSynTx);
     // SAFETY: `sf` is ours; afterwards the reference it had is the slot's (below).
@@ -310,14 +399,20 @@ fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) 
     if !meta.joins().add(meta, ssk) {
         // SAFETY: the reference the detached socket had, ours to drop.
         unsafe { bindings::mptcp_rs_joined_close(ssk) };
+        return false;
     }
+    true
 }
 
 /// The first subflow of `meta` (or an active join, `ctx`) became fully established:
 /// the connection may open its subflows now. Subflow locked.
 pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
-    if ctx.active_join().is_active() || ctx.ssk() != meta.first_ssk() || meta.is_fallback() {
-        // an active join's fourth ACK: its timer stops by itself
+    if ctx.active_join().is_active() {
+        // an active join's fourth ACK (its timer stops by itself): the path works
+        meta.joins().active_work().joined();
+        return;
+    }
+    if ctx.ssk() != meta.first_ssk() || meta.is_fallback() {
         return;
     }
     let net = meta.net();
@@ -325,6 +420,22 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
         return;
     }
     meta.joins().active_work().schedule(meta);
+}
+
+/// Active join `ctx` of `meta` closed (reset, timed out, refused). If it had been
+/// fully established, its path worked and may come back: its endpoint is tried
+/// again after a delay, backing off, while the connection is established, the
+/// endpoint exists and no join of ours got fully established again. Subflow locked
+/// (its `state_change`).
+pub(crate) fn closed(ctx: &Subflow, meta: &Meta) {
+    if meta.joins().is_closed() || meta.state() != TCP_ESTABLISHED {
+        return;
+    }
+    let work = meta.joins().active_work();
+    if ctx.has(crate::subflow::sf::FULLY_ESTABLISHED) {
+        work.retrying.store(true, Ordering::Release);
+    }
+    work.retry(meta);
 }
 
 /// MP_JOIN for the SYN of active join `ctx`: `Some(size)`, or `None` if it does not

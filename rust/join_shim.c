@@ -43,7 +43,8 @@ void mptcp_rs_join_exit(void)
 
 static void mptcp_rs_join_work_run(struct work_struct *work)
 {
-	struct mptcp_rs_join_work *w = container_of(work, struct mptcp_rs_join_work, work);
+	struct mptcp_rs_join_work *w = container_of(to_delayed_work(work),
+						    struct mptcp_rs_join_work, work);
 	struct sock *meta = w->meta;
 
 	mptcp_rs_join_work_fn(meta);
@@ -54,15 +55,29 @@ static void mptcp_rs_join_work_run(struct work_struct *work)
 /* Once per connection state, at its final address, before the first schedule. */
 void mptcp_rs_join_work_init(struct mptcp_rs_join_work *w, struct sock *meta)
 {
-	INIT_WORK(&w->work, mptcp_rs_join_work_run);
+	INIT_DELAYED_WORK(&w->work, mptcp_rs_join_work_run);
 	w->meta = meta;
 }
 
-/* Any context. A queued item holds a reference on the meta socket. */
-void mptcp_rs_join_work_schedule(struct mptcp_rs_join_work *w)
+/*
+ * Any context. A queued item holds a reference on the meta socket. An item
+ * already pending keeps its own time.
+ */
+void mptcp_rs_join_work_schedule(struct mptcp_rs_join_work *w, unsigned int delay_ms)
 {
 	sock_hold(w->meta);
-	if (!queue_work(mptcp_rs_join_wq, &w->work))
+	if (!queue_delayed_work(mptcp_rs_join_wq, &w->work, msecs_to_jiffies(delay_ms)))
+		sock_put(w->meta);
+}
+
+/*
+ * Any context, the meta socket held by the caller (so the put below is never
+ * the last): a pending item is dropped with its reference; one already
+ * running finishes by itself.
+ */
+void mptcp_rs_join_work_cancel(struct mptcp_rs_join_work *w)
+{
+	if (cancel_delayed_work(&w->work))
 		sock_put(w->meta);
 }
 

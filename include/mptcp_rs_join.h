@@ -30,10 +30,14 @@ void mptcp_rs_join_exit(void);
 struct mptcp_rs_join_work {
 	struct delayed_work work;
 	struct sock *meta;
+	void (*fn)(struct sock *meta);
 };
 
-void mptcp_rs_join_work_init(struct mptcp_rs_join_work *w, struct sock *meta);
+/* @fn runs the work (NULL: the join work given to mptcp_rs_join_init()). */
+void mptcp_rs_join_work_init(struct mptcp_rs_join_work *w, struct sock *meta,
+			     void (*fn)(struct sock *meta));
 void mptcp_rs_join_work_schedule(struct mptcp_rs_join_work *w, unsigned int delay_ms);
+void mptcp_rs_join_work_kick(struct mptcp_rs_join_work *w);
 void mptcp_rs_join_work_cancel(struct mptcp_rs_join_work *w);
 
 /* Per active join subflow: retransmits the third ACK until the fourth arrives. */

@@ -68,6 +68,8 @@ pub(crate) struct Joins {
     works: [UnsafeCell<bindings::mptcp_rs_close_work>; MAX_JOINED],
     /// The path manager's work: opening our own subflows (`join_active.rs`).
     active: crate::join_active::Work,
+    /// Announced addresses, both ways (`addr.rs`).
+    addrs: crate::addr::ConnAddrs,
 }
 
 impl Joins {
@@ -79,7 +81,13 @@ impl Joins {
             // until `mptcp_rs_close_work_init()` initialises it before use.
             works: core::array::from_fn(|_| UnsafeCell::new(unsafe { core::mem::zeroed() })),
             active: crate::join_active::Work::new(),
+            addrs: crate::addr::ConnAddrs::new(),
         }
+    }
+
+    /// The connection's announced addresses (`addr.rs`).
+    pub(crate) fn addrs(&self) -> &crate::addr::ConnAddrs {
+        &self.addrs
     }
 
     /// The path manager's work item of the connection (`join_active.rs`).
@@ -269,6 +277,7 @@ impl Joins {
     pub(crate) fn close_all(&self, meta: &Meta, abort: bool) {
         self.close_gate(meta);
         self.active.cancel();
+        self.addrs.cancel();
         for slot in &self.slots {
             let ssk = slot.swap(ptr::null_mut(), Ordering::AcqRel);
             if ssk.is_null() {
@@ -294,6 +303,7 @@ impl Joins {
     pub(crate) fn reopen(&self) {
         self.closed.store(false, Ordering::Release);
         self.active.reset();
+        self.addrs.reset();
     }
 
     /// The connection ends without a task owning it (never accepted): the joined
@@ -301,6 +311,7 @@ impl Joins {
     pub(crate) fn orphaned(&self, meta: &Meta) {
         self.close_gate(meta);
         self.active.cancel();
+        self.addrs.cancel();
         for (slot, work) in self.slots.iter().zip(self.works.iter()) {
             let ssk = slot.swap(ptr::null_mut(), Ordering::AcqRel);
             if ssk.is_null() {
@@ -403,14 +414,24 @@ pub(crate) unsafe fn syn(
     }
     // SAFETY: `req` is live; `msk` held.
     let initial = unsafe { bindings::mptcp_rs_req_local_is_initial(req, msk) };
+    let local_id = if initial {
+        Some(0)
+    } else {
+        // an address this connection announced (`addr.rs`)
+        let mut ep = bindings::mptcp_rs_pm_endpoint::default();
+        // SAFETY: `req` is live; `ep.addr` has the 16 bytes the shim writes.
+        let family = unsafe { bindings::mptcp_rs_req_local_addr(req, ep.addr.as_mut_ptr()) };
+        ep.family = u16::try_from(family).unwrap_or(0);
+        meta.joins().addrs().local_id_for(&ep)
+    };
     // SAFETY: `req` is live.
     let cookie = unsafe { bindings::mptcp_rs_req_syncookie(req) };
-    if !initial || cookie || !accepts_subflow(meta) {
-        // another local address (never announced), a SYN cookie (the third ACK
+    let Some(local_id) = local_id.filter(|_| !cookie && accepts_subflow(meta)) else {
+        // another local address we did not announce, a SYN cookie (the third ACK
         // would find no state), or the connection cannot take a subflow
         mib::inc(net, Mib::MPJoinRejected);
         return false;
-    }
+    };
     // SAFETY: no preconditions.
     let local_nonce = unsafe { bindings::mptcp_rs_random_u64() } as u32;
     let mac = join_hmac::<KernelSha256>(
@@ -422,7 +443,7 @@ pub(crate) unsafe fn syn(
     j.thmac = hmac_truncated(&mac);
     j.local_nonce = local_nonce;
     j.remote_nonce = remote_nonce;
-    j.local_id = 0;
+    j.local_id = local_id;
     j.remote_id = remote_id;
     j.backup = backup;
     j.join = true;
@@ -562,6 +583,14 @@ pub(crate) unsafe fn syn_recv_sock(
     ctx.init_joined(meta, snt_isn, rcv_isn);
     // SAFETY: the request's join state, read once the SYN wrote it (see `join_req`).
     ctx.set_backup(unsafe { ptr::addr_of!((*j).backup).read() });
+    // SAFETY: as above.
+    let (local_id, remote_id) = unsafe {
+        (
+            ptr::addr_of!((*j).local_id).read(),
+            ptr::addr_of!((*j).remote_id).read(),
+        )
+    };
+    ctx.active_join().set_ids(local_id, remote_id);
     ctx.set_meta(msk);
     if !meta.joins().add(meta, child) {
         ctx.set_meta(ptr::null_mut());

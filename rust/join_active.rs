@@ -94,21 +94,103 @@ impl Drop for Registration {
     }
 }
 
+/// A delayed work item of one connection (in its [`crate::join::Joins`]), run on the
+/// module's workqueue.
+///
+/// # Invariants
+///
+/// `w` is initialised (`mptcp_rs_join_work_init()`) once `state` is [`PMW_READY`],
+/// at its final address, and never again; while queued it holds a reference on its
+/// meta socket, whose state contains it.
+pub(crate) struct PmWork {
+    w: UnsafeCell<bindings::mptcp_rs_join_work>,
+    state: AtomicU8,
+    func: Option<unsafe extern "C" fn(*mut bindings::sock)>,
+}
+
+const PMW_NEW: u8 = 0;
+const PMW_INIT: u8 = 1;
+const PMW_READY: u8 = 2;
+
+impl PmWork {
+    /// A work item running `func` (`None`: the join work, [`work_fn`]).
+    pub(crate) fn new(func: Option<unsafe extern "C" fn(*mut bindings::sock)>) -> Self {
+        PmWork {
+            // SAFETY: a plain C struct (work item, pointers): all zero is valid until
+            // `mptcp_rs_join_work_init()` initialises it before use.
+            w: UnsafeCell::new(unsafe { core::mem::zeroed() }),
+            state: AtomicU8::new(PMW_NEW),
+            func,
+        }
+    }
+
+    /// Initialises the item for `meta` (whose state contains `self`) once; a
+    /// concurrent caller waits the few instructions that takes. Any context.
+    pub(crate) fn init(&self, meta: &Meta) {
+        match self
+            .state
+            .compare_exchange(PMW_NEW, PMW_INIT, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                // SAFETY: `self` is inside the meta socket's state, at its final
+                // address; only the winner of the exchange above gets here, once.
+                unsafe { bindings::mptcp_rs_join_work_init(self.w.get(), meta.sk(), self.func) };
+                self.state.store(PMW_READY, Ordering::Release);
+            }
+            Err(_) => {
+                while self.state.load(Ordering::Acquire) != PMW_READY {
+                    core::hint::spin_loop();
+                }
+            }
+        }
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.state.load(Ordering::Acquire) == PMW_READY
+    }
+
+    /// Runs the work for `meta` after `delay_ms` (an item already pending keeps its
+    /// time). Any context.
+    pub(crate) fn queue(&self, meta: &Meta, delay_ms: u32) {
+        self.init(meta);
+        // SAFETY: initialised above; the queued item holds a reference on the meta
+        // socket until it ran.
+        unsafe { bindings::mptcp_rs_join_work_schedule(self.w.get(), delay_ms) };
+    }
+
+    /// Runs the work for `meta` now, also if it was pending for later. Any context.
+    pub(crate) fn kick(&self, meta: &Meta) {
+        self.init(meta);
+        // SAFETY: initialised above; the queued item holds a reference on the meta
+        // socket until it ran.
+        unsafe { bindings::mptcp_rs_join_work_kick(self.w.get()) };
+    }
+
+    /// The connection closes: a pending run is dropped (with its reference). Any
+    /// context; the caller holds the meta socket.
+    pub(crate) fn cancel(&self) {
+        if self.is_ready() {
+            // SAFETY: initialised (`is_ready`); the caller's reference outlives the
+            // put.
+            unsafe { bindings::mptcp_rs_join_work_cancel(self.w.get()) };
+        }
+    }
+}
+
+// SAFETY: the C work item is only touched through the workqueue API, `state` makes its
+// initialisation happen once, before any other use.
+unsafe impl Send for PmWork {}
+// SAFETY: as above.
+unsafe impl Sync for PmWork {}
+
 /// First delay of a retry after an established join died (ms).
 const RETRY_MIN_MS: u32 = 1000;
 /// Longest delay between retries (ms).
 const RETRY_MAX_MS: u32 = 30_000;
 
-/// The path manager's work item of one connection (in its [`crate::join::Joins`]).
-///
-/// # Invariants
-///
-/// `w` is initialised (`mptcp_rs_join_work_init()`) once `ready` is true, at its
-/// final address, and never again; while queued it holds a reference on its meta
-/// socket, whose state contains it.
+/// The path manager's join work of one connection (in its [`crate::join::Joins`]).
 pub(crate) struct Work {
-    w: UnsafeCell<bindings::mptcp_rs_join_work>,
-    ready: AtomicBool,
+    w: PmWork,
     /// Subflows were opened (or tried) for the current connection.
     done: AtomicBool,
     /// An established join of ours died: its endpoint is tried again until a join
@@ -122,30 +204,15 @@ pub(crate) struct Work {
 impl Work {
     pub(crate) fn new() -> Self {
         Work {
-            // SAFETY: a plain C struct (work item, pointer): all zero is valid until
-            // `mptcp_rs_join_work_init()` initialises it before use.
-            w: UnsafeCell::new(unsafe { core::mem::zeroed() }),
-            ready: AtomicBool::new(false),
+            w: PmWork::new(None),
             done: AtomicBool::new(false),
             retrying: AtomicBool::new(false),
             delay_ms: AtomicU32::new(RETRY_MIN_MS),
         }
     }
 
-    /// Queues the work for `meta` (whose state contains `self`) after `delay_ms`.
-    /// Any context. The first call ([`Work::schedule`], first subflow locked) is
-    /// alone: a retry needs `retrying`, set only once a join the work opened was
-    /// established, i.e. after `ready` was stored.
     fn queue(&self, meta: &Meta, delay_ms: u32) {
-        if !self.ready.load(Ordering::Acquire) {
-            // SAFETY: `self` is inside the meta socket's state, at its final address;
-            // initialised once, by the first caller (type invariant).
-            unsafe { bindings::mptcp_rs_join_work_init(self.w.get(), meta.sk()) };
-            self.ready.store(true, Ordering::Release);
-        }
-        // SAFETY: initialised above; the queued item holds a reference on the meta
-        // socket until it ran.
-        unsafe { bindings::mptcp_rs_join_work_schedule(self.w.get(), delay_ms) };
+        self.w.queue(meta, delay_ms);
     }
 
     /// Queues the work for `meta` now, once per connection (first subflow fully
@@ -178,10 +245,7 @@ impl Work {
     /// The connection closes: a pending retry is dropped (with its reference).
     /// Any context; the caller holds the meta socket.
     pub(crate) fn cancel(&self) {
-        if self.ready.load(Ordering::Acquire) {
-            // SAFETY: initialised (`ready`); the caller's reference outlives the put.
-            unsafe { bindings::mptcp_rs_join_work_cancel(self.w.get()) };
-        }
+        self.w.cancel();
     }
 
     /// A disconnected socket may connect anew: its next connection opens subflows too.
@@ -190,12 +254,6 @@ impl Work {
         self.joined();
     }
 }
-
-// SAFETY: the C work item is only touched through the workqueue API, `ready` makes its
-// initialisation happen once; the rest are atomics.
-unsafe impl Send for Work {}
-// SAFETY: as above.
-unsafe impl Sync for Work {}
 
 /// Flags of [`ActiveJoin`].
 mod ajf {
@@ -207,6 +265,8 @@ mod ajf {
     pub(super) const TIMER: u8 = 1 << 2;
     /// The peer asked for a backup subflow (its SYN/ACK).
     pub(super) const PEER_BACKUP: u8 = 1 << 3;
+    /// The subflow goes to an address the peer announced (`addr.rs`).
+    pub(super) const TO_ANNOUNCED: u8 = 1 << 4;
 }
 
 /// The active-join state of a subflow (in its [`Subflow`] context).
@@ -246,6 +306,22 @@ impl ActiveJoin {
 
     fn has(&self, f: u8) -> bool {
         self.flags.load(Ordering::Acquire) & f != 0
+    }
+
+    /// Our address id on this subflow (of any joined subflow).
+    pub(crate) fn local_id(&self) -> u8 {
+        self.local_id.load(Ordering::Acquire)
+    }
+
+    /// The peer's address id on this subflow (of any joined subflow).
+    pub(crate) fn remote_id(&self) -> u8 {
+        self.remote_id.load(Ordering::Acquire)
+    }
+
+    /// Records the address ids of a subflow the peer joined (ours, the peer's).
+    pub(crate) fn set_ids(&self, local: u8, remote: u8) {
+        self.local_id.store(local, Ordering::Release);
+        self.remote_id.store(remote, Ordering::Release);
     }
 
     /// Makes the subflow an active join from endpoint `id`, before it connects.
@@ -318,6 +394,7 @@ fn live_join_from(ssk: *mut bindings::sock, id: u8) -> bool {
     let aj = ctx.active_join();
     // SAFETY: as above (a lockless read of the state).
     aj.is_active()
+        && !aj.has(ajf::TO_ANNOUNCED)
         && aj.local_id.load(Ordering::Acquire) == id
         && unsafe { bindings::mptcp_rs_sk_state(ssk) } != TCP_CLOSE
 }
@@ -344,16 +421,22 @@ fn open_subflows(meta: &Meta) -> bool {
         if (0..MAX_JOINED).any(|i| live_join_from(meta.joins().ssk_at(i), ep.id)) {
             continue;
         }
-        if meta.joins().count() >= limit || !connect_one(meta, ep, family) {
+        if meta.joins().count() >= limit || !connect_one(meta, ep, family, None) {
             all = false;
         }
     }
     all
 }
 
-/// Opens one subflow from endpoint `ep` (see the module documentation). The meta
-/// socket is owned. False if it could not be opened.
-fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) -> bool {
+/// Opens one subflow from endpoint `ep` (see the module documentation) to the
+/// connection's remote address, or to `to` (an address the peer announced,
+/// `addr.rs`). The meta socket is owned. False if it could not be opened.
+pub(crate) fn connect_one(
+    meta: &Meta,
+    ep: &bindings::mptcp_rs_pm_endpoint,
+    family: c_int,
+    to: Option<&bindings::mptcp_rs_pm_endpoint>,
+) -> bool {
     let net = meta.net();
     let sk = meta.sk();
     let mut sf: *mut bindings::socket = ptr::null_mut();
@@ -379,6 +462,12 @@ fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) 
     let backup = ep.flags & bindings::MPTCP_RS_PM_FLAG_BACKUP != 0;
     // SAFETY: `ssk` is the subflow of `ctx`, not connected, process context.
     unsafe { ctx.active_join().start(ssk, ep.id, backup) };
+    if let Some(to) = to {
+        ctx.active_join().remote_id.store(to.id, Ordering::Release);
+        ctx.active_join()
+            .flags
+            .fetch_or(ajf::TO_ANNOUNCED, Ordering::AcqRel);
+    }
     // SAFETY: our unconnected subflow socket; `ep` is valid.
     if unsafe { bindings::mptcp_rs_join_bind(sf, ep) } != 0 {
         mib::inc(net, Mib::MPJoinSynTxBindErr);
@@ -386,8 +475,13 @@ fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) 
         unsafe { bindings::mptcp_rs_sf_release(sf) };
         return false;
     }
-    // SAFETY: as above; `sk` is live and owned.
-    if unsafe { bindings::mptcp_rs_join_connect(sf, sk) } != 0 {
+    let err = match to {
+        // SAFETY: as above; `sk` is live and owned, `to` valid.
+        Some(to) => unsafe { bindings::mptcp_rs_addr_connect(sf, sk, to) },
+        // SAFETY: as above; `sk` is live and owned.
+        None => unsafe { bindings::mptcp_rs_join_connect(sf, sk) },
+    };
+    if err != 0 {
         mib::inc(net, Mib::MPJoinSynTxConnectErr);
         // SAFETY: ours to release.
         unsafe { bindings::mptcp_rs_sf_release(sf) };
@@ -415,6 +509,8 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
     if ctx.ssk() != meta.first_ssk() || meta.is_fallback() {
         return;
     }
+    // our `signal` endpoints are announced (`addr.rs`)
+    crate::addr::fully_established(meta);
     let net = meta.net();
     if crate::pm::subflows_limit(net) == 0 || !crate::pm::has_subflow_endpoints(net) {
         return;

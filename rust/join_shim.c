@@ -47,16 +47,18 @@ static void mptcp_rs_join_work_run(struct work_struct *work)
 						    struct mptcp_rs_join_work, work);
 	struct sock *meta = w->meta;
 
-	mptcp_rs_join_work_fn(meta);
+	w->fn(meta);
 	/* the queued item's reference; @w may be freed with it */
 	sock_put(meta);
 }
 
 /* Once per connection state, at its final address, before the first schedule. */
-void mptcp_rs_join_work_init(struct mptcp_rs_join_work *w, struct sock *meta)
+void mptcp_rs_join_work_init(struct mptcp_rs_join_work *w, struct sock *meta,
+			     void (*fn)(struct sock *meta))
 {
 	INIT_DELAYED_WORK(&w->work, mptcp_rs_join_work_run);
 	w->meta = meta;
+	w->fn = fn ? fn : mptcp_rs_join_work_fn;
 }
 
 /*
@@ -67,6 +69,15 @@ void mptcp_rs_join_work_schedule(struct mptcp_rs_join_work *w, unsigned int dela
 {
 	sock_hold(w->meta);
 	if (!queue_delayed_work(mptcp_rs_join_wq, &w->work, msecs_to_jiffies(delay_ms)))
+		sock_put(w->meta);
+}
+
+/* Any context: runs the work now, also if it was pending for later. */
+void mptcp_rs_join_work_kick(struct mptcp_rs_join_work *w)
+{
+	sock_hold(w->meta);
+	/* true: it was pending, and holds its own reference already */
+	if (mod_delayed_work(mptcp_rs_join_wq, &w->work, 0))
 		sock_put(w->meta);
 }
 

@@ -9,6 +9,7 @@
 
 use kernel::prelude::*;
 
+mod addr;
 mod bindings;
 mod info;
 mod join;

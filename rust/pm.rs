@@ -315,6 +315,9 @@ struct PernetState {
     /// A copy of the table's count of `subflow` endpoints, for softirq readers
     /// (whether a new connection has subflows to open, `join_active.rs`).
     subflow_endpoints: AtomicU8,
+    /// A copy of the table's count of `signal` endpoints, for softirq readers
+    /// (whether a new connection has addresses to announce, `addr.rs`).
+    signal_endpoints: AtomicU8,
 }
 
 /// The `subflows` limit of `net`: how many subflows a connection may have besides
@@ -375,7 +378,10 @@ fn with_table<R>(net: &Net, f: impl FnOnce(&mut Table) -> R) -> Option<R> {
     unsafe {
         (*state)
             .subflow_endpoints
-            .store(guard.subflow, Ordering::Relaxed)
+            .store(guard.subflow, Ordering::Relaxed);
+        (*state)
+            .signal_endpoints
+            .store(guard.signal, Ordering::Relaxed);
     };
     Some(r)
 }
@@ -392,10 +398,21 @@ pub(crate) fn has_subflow_endpoints(net: &Net) -> bool {
     unsafe { (*state).subflow_endpoints.load(Ordering::Relaxed) != 0 }
 }
 
-/// The endpoints of `net` with the `subflow` flag (those a connection opens subflows
-/// from, upstream's `fill_local_addresses_vec()`), by increasing id, into `out`; how
-/// many. Process context: takes the table's mutex.
-pub(crate) fn subflow_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
+/// Whether `net` has endpoints with the `signal` flag. Any context, no lock.
+pub(crate) fn has_signal_endpoints(net: &Net) -> bool {
+    let id = pernet_id();
+    if id == 0 {
+        return false;
+    }
+    // SAFETY: as in `subflows_limit`.
+    let state = unsafe { pernet(net.as_ptr(), id) };
+    // SAFETY: as above; an atomic, valid when zeroed.
+    unsafe { (*state).signal_endpoints.load(Ordering::Relaxed) != 0 }
+}
+
+/// The endpoints of `net` with flag `flag`, by increasing id, into `out`; how many.
+/// Process context: takes the table's mutex.
+fn endpoints_with(net: &Net, flag: u32, out: &mut [Endpoint]) -> usize {
     with_table(net, |t| {
         let mut n = 0;
         let mut after = 0;
@@ -404,7 +421,7 @@ pub(crate) fn subflow_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
                 break;
             };
             after = ep.id;
-            if ep.flags & SUBFLOW == 0 {
+            if ep.flags & flag == 0 {
                 continue;
             }
             if let Some(slot) = out.get_mut(n) {
@@ -415,6 +432,39 @@ pub(crate) fn subflow_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
         n
     })
     .unwrap_or(0)
+}
+
+/// The endpoints of `net` with the `subflow` flag (those a connection opens subflows
+/// from, upstream's `fill_local_addresses_vec()`), by increasing id, into `out`; how
+/// many. Process context: takes the table's mutex.
+pub(crate) fn subflow_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
+    endpoints_with(net, SUBFLOW, out)
+}
+
+/// The endpoints of `net` with the `signal` flag (those a connection announces with
+/// ADD_ADDR), by increasing id, into `out`; how many. Process context.
+pub(crate) fn signal_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
+    endpoints_with(net, SIGNAL, out)
+}
+
+/// The address id of local address `addr` (family and address) in `net`: the id of
+/// the endpoint with that address, or else the smallest id no endpoint uses (where
+/// upstream would create an "implicit" endpoint). `None` if every id is taken.
+/// Process context.
+pub(crate) fn local_id_for(net: &Net, addr: &Endpoint) -> Option<u8> {
+    with_table(net, |t| {
+        t.endpoints
+            .iter()
+            .find(|e| addresses_equal(e, addr, false))
+            .map(|e| e.id)
+            .or_else(|| t.ids.first_free(1))
+    })
+    .flatten()
+}
+
+/// The `add_addr_accepted` limit of `net`. Process context.
+pub(crate) fn add_addr_accepted_limit(net: &Net) -> u8 {
+    with_table(net, |t| t.add_addr_accepted).unwrap_or(0)
 }
 
 /// What `MPTCP_INFO` reports of the path manager (upstream's `mptcp_pm_get_*`).
@@ -543,7 +593,11 @@ unsafe extern "C" fn del(net: *mut bindings::net, id: u8, msg: *mut *const c_cha
     // SAFETY: per the caller.
     let net = unsafe { request_net(net) };
     match with_table(net, |table| table.remove(id)) {
-        Some(Ok(())) => 0,
+        Some(Ok(())) => {
+            // live connections withdraw it (REMOVE_ADDR, subflows closed)
+            crate::addr::endpoint_removed(net, id);
+            0
+        }
         Some(Err((e, m))) => {
             // SAFETY: valid per the caller.
             unsafe { set_msg(msg, m) };
@@ -603,7 +657,20 @@ unsafe extern "C" fn next(net: *mut bindings::net, after: u8, ep: *mut Endpoint)
 unsafe extern "C" fn flush(net: *mut bindings::net) {
     // SAFETY: per the caller.
     let net = unsafe { request_net(net) };
-    with_table(net, Table::flush);
+    let mut ids = [0u8; MAX_ID as usize];
+    let n = with_table(net, |t| {
+        let mut n = 0;
+        for (slot, ep) in ids.iter_mut().zip(t.endpoints.iter()) {
+            *slot = ep.id;
+            n += 1;
+        }
+        t.flush();
+        n
+    })
+    .unwrap_or(0);
+    for &id in ids.iter().take(n) {
+        crate::addr::endpoint_removed(net, id);
+    }
 }
 
 /// `MPTCP_PM_CMD_SET_LIMITS`: both limits or neither; each at most [`LIMIT_MAX`].

@@ -1052,7 +1052,10 @@ pub(crate) fn stash(opts: *mut bindings::mptcp_out_options, opt: &MptcpOption) -
 
 /// Writes the options of `list` one after the other into `opts`; returns their size
 /// padded to 4 bytes.
-fn stash_all(opts: *mut bindings::mptcp_out_options, list: &[MptcpOption]) -> Option<c_uint> {
+pub(crate) fn stash_all(
+    opts: *mut bindings::mptcp_out_options,
+    list: &[MptcpOption],
+) -> Option<c_uint> {
     let mut cap: usize = 0;
     // SAFETY: `opts` is TCP's option scratch space for this segment.
     let buf = unsafe { bindings::mptcp_rs_out_buf(opts, &mut cap) };
@@ -1185,6 +1188,10 @@ pub(crate) fn established_options(
     // an active join's third ACK, until its fourth ACK (`join_active.rs`)
     if let Some(n) = crate::join_active::established_options(ctx, meta, len, flags, remaining, opts)
     {
+        return n;
+    }
+    // ADD_ADDR, its echo, REMOVE_ADDR on pure ACKs (`addr.rs`)
+    if let Some(n) = crate::addr::established_options(ctx, meta, len, flags, remaining, opts) {
         return n;
     }
     if len == 0 && flags & TCPHDR_FIN == 0 && ctx.has(sf::SEND_MP_FAIL) {
@@ -1518,6 +1525,8 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPRstRx);
             }
             MptcpOption::MpJoin(_) => crate::join::third_ack_again(ctx, skb),
+            MptcpOption::AddAddr(a) => crate::addr::add_addr_rx(ctx, meta, &a),
+            MptcpOption::RemoveAddr(r) => crate::addr::rm_addr_rx(meta, &r),
             MptcpOption::MpFail { dsn } => {
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPFailRx);
                 // The peer's checksum check failed on data we sent: with one subflow,
@@ -1785,6 +1794,8 @@ extern "C" fn syn_recv_sock(
                 ctx.snd_dsn_base
                     .store(meta.local_idsn().wrapping_add(1), Ordering::Release);
                 ctx.set(sf::MP_CAPABLE | sf::FULLY_ESTABLISHED);
+                // our `signal` endpoints are announced (`addr.rs`)
+                crate::addr::fully_established(meta);
             } else {
                 ctx.fall_back(0);
             }

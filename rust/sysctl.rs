@@ -94,6 +94,17 @@ pub(crate) unsafe fn syn_retrans_before_tcp_fallback(net: *const bindings::net) 
     unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).syn_retrans_before_tcp_fallback) }
 }
 
+/// How long before an ADD_ADDR that is not echoed is sent again, in jiffies
+/// (`net.mptcp.add_addr_timeout`).
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn add_addr_timeout(net: *const bindings::net) -> c_uint {
+    // SAFETY: as in `enabled`.
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).add_addr_timeout) }
+}
+
 /// Creates the state and sysctls of a new namespace.
 ///
 /// # Safety

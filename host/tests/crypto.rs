@@ -84,3 +84,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn add_addr_hmac_is_the_rightmost_64_bits() {
+    // computed independently (Python hmac/hashlib) from RFC 8684 3.4.1's definition
+    let v4 = crypto::add_addr_hmac::<RustCrypto>(
+        0x0102030405060708,
+        0x1112131415161718,
+        3,
+        &[192, 0, 2, 10],
+        0,
+    );
+    assert_eq!(v4, 0xfccf6a46af1efce9);
+    let addr6: Vec<u8> = (0..16).collect();
+    let v6 = crypto::add_addr_hmac::<RustCrypto>(
+        0xfedcba9876543210,
+        0x0011223344556677,
+        255,
+        &addr6,
+        8080,
+    );
+    assert_eq!(v6, 0x73d369950432bb12);
+    // the keys' order matters: the receiver checks with the sender's key first
+    assert_ne!(
+        v4,
+        crypto::add_addr_hmac::<RustCrypto>(
+            0x1112131415161718,
+            0x0102030405060708,
+            3,
+            &[192, 0, 2, 10],
+            0
+        )
+    );
+}

@@ -63,6 +63,23 @@ pub fn hmac_truncated(hmac: &[u8; SHA256_LEN]) -> u64 {
     u64::from_be_bytes(b)
 }
 
+/// The ADD_ADDR HMAC (RFC 8684 section 3.4.1): the right-most 64 bits of
+/// HMAC-SHA256 keyed with `key_a || key_b` (the sender's key first, network byte
+/// order) over the address id, the address (4 or 16 bytes, network order) and the
+/// port (2 bytes, network order; 0 when the option carries none).
+pub fn add_addr_hmac<H: Sha256>(key_a: u64, key_b: u64, id: u8, addr: &[u8], port: u16) -> u64 {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&key_a.to_be_bytes());
+    key[8..].copy_from_slice(&key_b.to_be_bytes());
+    let mut msg = [0u8; 19];
+    let alen = addr.len().min(16);
+    msg[0] = id;
+    msg[1..1 + alen].copy_from_slice(&addr[..alen]);
+    msg[1 + alen..3 + alen].copy_from_slice(&port.to_be_bytes());
+    let h = H::hmac(&key, &msg[..3 + alen]);
+    u64::from_be_bytes(last_8(&h))
+}
+
 fn first_4(d: &[u8; SHA256_LEN]) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }

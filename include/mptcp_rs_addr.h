@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers of ADD_ADDR/REMOVE_ADDR (rust/addr.rs, rust/addr_shim.c): the
+ * route lookup that picks the source of a join to an announced address, the
+ * connect to that address, and address comparisons with the connection's own.
+ */
+#ifndef MPTCP_RS_ADDR_H
+#define MPTCP_RS_ADDR_H
+
+#include <linux/types.h>
+
+struct sock;
+struct socket;
+struct mptcp_rs_pm_endpoint;
+
+/*
+ * The source address routing picks to reach @dst (family and address) in the
+ * connection's namespace, into @src (family, address); 0 or -errno. Process
+ * context.
+ */
+int mptcp_rs_addr_route_src(const struct sock *meta, const struct mptcp_rs_pm_endpoint *dst,
+			    struct mptcp_rs_pm_endpoint *src);
+
+/*
+ * Connects subflow @sf to @dst's address and port (the connection's remote port
+ * if @dst has none), without waiting.
+ */
+int mptcp_rs_addr_connect(struct socket *sf, const struct sock *meta,
+			  const struct mptcp_rs_pm_endpoint *dst);
+
+/* Whether @ep (family, address) is the connection's remote address. */
+bool mptcp_rs_addr_is_remote(const struct sock *meta, const struct mptcp_rs_pm_endpoint *ep);
+
+/* Whether subflow @ssk's remote address is @ep's (family, address). */
+bool mptcp_rs_addr_ssk_daddr_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *ep);
+
+unsigned int mptcp_rs_addr_jiffies_to_msecs(unsigned long j);
+
+#endif /* MPTCP_RS_ADDR_H */

@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ADD_ADDR and REMOVE_ADDR (RFC 8684 3.4.1, 3.4.2), with the semantics of upstream's
+//! in-kernel path manager.
+//!
+//! * Announcing: once the first subflow of a connection is fully established (either
+//!   side), the connection's address work ([`work_fn`], process context, meta socket
+//!   owned) announces each `signal` endpoint of the namespace (of the connection's
+//!   family, not the connection's own address, without a port): ADD_ADDR with the
+//!   truncated HMAC on a pure ACK of the first subflow ([`established_options`]).
+//!   `AddAddrTx`. An announcement the peer does not echo within
+//!   `net.mptcp.add_addr_timeout` is sent again, at most 3 times (upstream's
+//!   `ADD_ADDR_RETRANS_MAX`); the echo counts `EchoAdd`.
+//! * Receiving: an ADD_ADDR whose HMAC checks out counts `AddAddr` and is always
+//!   echoed (`EchoAddTx`); a wrong HMAC counts `AddAddrDrop` and is ignored. The
+//!   work then accepts it if the connection accepted fewer than `add_addr_accepted`
+//!   (`ip mptcp limits`) announcements, its id is not 0 and it is not the
+//!   connection's remote address, and opens a join to it (within the `subflows`
+//!   limit) from the source address routing picks, as upstream does with no
+//!   `fullmesh` endpoint: address id 0 if that is the connection's own address,
+//!   else the id of the endpoint with that address, else the smallest id no
+//!   endpoint uses (upstream would create an implicit endpoint).
+//! * Joins to our announced addresses: a join SYN to a local address other than the
+//!   connection's initial one is accepted if this connection announced it; the
+//!   SYN/ACK carries that address's id (`join.rs`).
+//! * Removing: `ip mptcp endpoint delete` (or `flush`) makes every connection of the
+//!   namespace close its subflows from that address id and send REMOVE_ADDR with the
+//!   id if it announced it or had subflows from it (`RmAddrTx`, `RmSubflow`). A
+//!   REMOVE_ADDR received (`RmAddr`) closes the subflows whose remote address id is
+//!   in it (`RmSubflow`) and forgets the announcement. The first subflow is never
+//!   closed this way (id 0).
+//!
+//! State: per connection, fixed tables of our announcements and the peer's
+//! ([`ConnAddrs`], in the connection's `Joins`), written lock-free: an entry is
+//! claimed with a compare-exchange, its address written once, then published; its
+//! flags are atomics. Options are written from TCP's option hook (softirq, subflow
+//! locked); everything that opens or closes subflows or sleeps runs in the work.
+
+use crate::bindings;
+use crate::join::MAX_JOINED;
+use crate::join_active::PmWork;
+use crate::mib::{self, Mib};
+use crate::proto::crypto::add_addr_hmac;
+use crate::proto::options::{AddAddr, Addr, Dss, MptcpOption, RemoveAddr};
+use crate::sha256::KernelSha256;
+use crate::sock::Meta;
+use crate::subflow::Subflow;
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use kernel::prelude::*;
+
+type Endpoint = bindings::mptcp_rs_pm_endpoint;
+
+/// Announcements a connection keeps each way.
+pub(crate) const MAX_ADDRS: usize = 8;
+/// Retransmissions of an ADD_ADDR that is not echoed (upstream's
+/// `ADD_ADDR_RETRANS_MAX`).
+const ADD_ADDR_RETRANS_MAX: u8 = 3;
+
+const AF_INET: u16 = bindings::MPTCP_RS_AF_INET as u16;
+const AF_INET6: u16 = bindings::MPTCP_RS_AF_INET6 as u16;
+const TCP_ESTABLISHED: c_int = 1;
+const TCP_CLOSE: c_int = 7;
+const TCP_CLOSE_WAIT: c_int = 8;
+const TCP_FIN_WAIT1: c_int = 4;
+const TCP_FIN_WAIT2: c_int = 5;
+const TCPHDR_FIN: u8 = 0x01;
+const TCPHDR_SYN: u8 = 0x02;
+const TCPHDR_RST: u8 = 0x04;
+
+/// Flags of an [`Entry`].
+mod ef {
+    /// Taken: its address is being written.
+    pub(super) const CLAIMED: u16 = 1 << 0;
+    /// Its address is written and may be read.
+    pub(super) const USED: u16 = 1 << 1;
+    /// Ours: the ADD_ADDR is to be sent; the peer's: the echo is to be sent.
+    pub(super) const SEND: u16 = 1 << 2;
+    /// Ours: the peer echoed it.
+    pub(super) const ECHOED: u16 = 1 << 3;
+    /// The peer's: the work decided whether to accept it.
+    pub(super) const DECIDED: u16 = 1 << 4;
+    /// The peer's: accepted; a join to it is to be opened.
+    pub(super) const ACCEPTED: u16 = 1 << 5;
+    /// The peer's: a join to it was opened (or tried).
+    pub(super) const JOINED: u16 = 1 << 6;
+    /// Withdrawn (ours: endpoint deleted; the peer's: REMOVE_ADDR).
+    pub(super) const REMOVED: u16 = 1 << 7;
+}
+
+/// One announced address (ours or the peer's).
+struct Entry {
+    flags: AtomicU16,
+    id: AtomicU8,
+    family: AtomicU16,
+    port: AtomicU16,
+    addr: [AtomicU32; 4],
+    retrans: AtomicU8,
+}
+
+impl Entry {
+    fn new() -> Self {
+        Entry {
+            flags: AtomicU16::new(0),
+            id: AtomicU8::new(0),
+            family: AtomicU16::new(0),
+            port: AtomicU16::new(0),
+            addr: core::array::from_fn(|_| AtomicU32::new(0)),
+            retrans: AtomicU8::new(0),
+        }
+    }
+
+    fn has(&self, f: u16) -> bool {
+        self.flags.load(Ordering::Acquire) & f != 0
+    }
+
+    fn set(&self, f: u16) {
+        self.flags.fetch_or(f, Ordering::AcqRel);
+    }
+
+    /// Clears `f`; whether it was set.
+    fn take(&self, f: u16) -> bool {
+        self.flags.fetch_and(!f, Ordering::AcqRel) & f != 0
+    }
+
+    /// Published, and not withdrawn.
+    fn live(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & (ef::USED | ef::REMOVED) == ef::USED
+    }
+
+    /// Takes the entry if it is free.
+    fn claim(&self) -> bool {
+        self.flags
+            .compare_exchange(0, ef::CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Writes the address of a claimed entry and publishes it with `flags`.
+    fn publish(&self, ep: &Endpoint, flags: u16) {
+        self.id.store(ep.id, Ordering::Relaxed);
+        self.family.store(ep.family, Ordering::Relaxed);
+        self.port.store(ep.port, Ordering::Relaxed);
+        for (i, w) in self.addr.iter().enumerate() {
+            let o = i * 4;
+            let word = ep
+                .addr
+                .get(o..o + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, u32::from_ne_bytes);
+            w.store(word, Ordering::Relaxed);
+        }
+        self.flags.fetch_or(ef::USED | flags, Ordering::Release);
+    }
+
+    /// The address (valid once [`ef::USED`] was seen).
+    fn endpoint(&self) -> Endpoint {
+        let mut ep = Endpoint {
+            id: self.id.load(Ordering::Relaxed),
+            family: self.family.load(Ordering::Relaxed),
+            port: self.port.load(Ordering::Relaxed),
+            ..Default::default()
+        };
+        for (i, w) in self.addr.iter().enumerate() {
+            let o = i * 4;
+            if let Some(d) = ep.addr.get_mut(o..o + 4) {
+                d.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+            }
+        }
+        ep
+    }
+}
+
+/// `ep`'s address as ADD_ADDR carries it.
+fn endpoint_addr(ep: &Endpoint) -> Option<Addr> {
+    match ep.family {
+        AF_INET => {
+            let mut a = [0u8; 4];
+            a.copy_from_slice(ep.addr.get(..4)?);
+            Some(Addr::V4(a))
+        }
+        AF_INET6 => Some(Addr::V6(ep.addr)),
+        _ => None,
+    }
+}
+
+/// The endpoint form of an ADD_ADDR's address.
+fn addr_endpoint(id: u8, addr: &Addr, port: Option<u16>) -> Endpoint {
+    let mut ep = Endpoint {
+        id,
+        port: port.unwrap_or(0),
+        ..Default::default()
+    };
+    match addr {
+        Addr::V4(a) => {
+            ep.family = AF_INET;
+            if let Some(d) = ep.addr.get_mut(..4) {
+                d.copy_from_slice(a);
+            }
+        }
+        Addr::V6(a) => {
+            ep.family = AF_INET6;
+            ep.addr = *a;
+        }
+    }
+    ep
+}
+
+fn same_addr(a: &Endpoint, b: &Endpoint) -> bool {
+    a.family == b.family
+        && if a.family == AF_INET {
+            a.addr.get(..4) == b.addr.get(..4)
+        } else {
+            a.addr == b.addr
+        }
+}
+
+/// The ADD_ADDR HMAC of `ep`, keyed with `key_a` (the sender's) ‖ `key_b`.
+fn hmac_of(key_a: u64, key_b: u64, ep: &Endpoint) -> u64 {
+    let len = if ep.family == AF_INET { 4 } else { 16 };
+    add_addr_hmac::<KernelSha256>(
+        key_a,
+        key_b,
+        ep.id,
+        ep.addr.get(..len).unwrap_or(&[]),
+        ep.port,
+    )
+}
+
+/// A set of address ids (0..=255), lock-free.
+struct IdBits([AtomicU64; 4]);
+
+impl IdBits {
+    fn new() -> Self {
+        IdBits(core::array::from_fn(|_| AtomicU64::new(0)))
+    }
+
+    fn insert(&self, id: u8) {
+        if let Some(w) = self.0.get(usize::from(id >> 6)) {
+            w.fetch_or(1 << (id & 63), Ordering::AcqRel);
+        }
+    }
+
+    fn remove(&self, id: u8) {
+        if let Some(w) = self.0.get(usize::from(id >> 6)) {
+            w.fetch_and(!(1 << (id & 63)), Ordering::AcqRel);
+        }
+    }
+
+    fn contains(&self, id: u8) -> bool {
+        self.0
+            .get(usize::from(id >> 6))
+            .is_some_and(|w| w.load(Ordering::Acquire) & (1 << (id & 63)) != 0)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| w.load(Ordering::Acquire) == 0)
+    }
+
+    /// Up to `out.len()` ids of the set, in increasing order; how many.
+    fn peek(&self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        for id in 0..=u8::MAX {
+            if n >= out.len() {
+                break;
+            }
+            if self.contains(id) {
+                if let Some(o) = out.get_mut(n) {
+                    *o = id;
+                }
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Takes the whole set.
+    fn take(&self) -> [u64; 4] {
+        core::array::from_fn(|i| self.0.get(i).map_or(0, |w| w.swap(0, Ordering::AcqRel)))
+    }
+}
+
+fn bits_contain(bits: &[u64; 4], id: u8) -> bool {
+    bits.get(usize::from(id >> 6))
+        .is_some_and(|w| w & (1 << (id & 63)) != 0)
+}
+
+/// The address state of a connection (in its `Joins`).
+pub(crate) struct ConnAddrs {
+    /// Our announcements.
+    local: [Entry; MAX_ADDRS],
+    /// The peer's announcements.
+    remote: [Entry; MAX_ADDRS],
+    /// Ids whose REMOVE_ADDR is to be sent.
+    rm_send: IdBits,
+    /// Our address ids whose subflows are to be closed (endpoint deleted).
+    rm_local: IdBits,
+    /// The peer's address ids whose subflows are to be closed (REMOVE_ADDR).
+    rm_remote: IdBits,
+    /// Something may be waiting for a pure ACK (a hint: set after the entry's flag).
+    pending: AtomicBool,
+    /// Our `signal` endpoints were announced on this connection.
+    announced: AtomicBool,
+    /// Announcements of the peer accepted.
+    accepted: AtomicU8,
+    work: PmWork,
+}
+
+impl ConnAddrs {
+    pub(crate) fn new() -> Self {
+        ConnAddrs {
+            local: core::array::from_fn(|_| Entry::new()),
+            remote: core::array::from_fn(|_| Entry::new()),
+            rm_send: IdBits::new(),
+            rm_local: IdBits::new(),
+            rm_remote: IdBits::new(),
+            pending: AtomicBool::new(false),
+            announced: AtomicBool::new(false),
+            accepted: AtomicU8::new(0),
+            work: PmWork::new(Some(work_fn)),
+        }
+    }
+
+    /// The connection closes: a pending run of the work is dropped. Any context,
+    /// the meta socket held by the caller.
+    pub(crate) fn cancel(&self) {
+        self.work.cancel();
+    }
+
+    /// A disconnected socket may connect anew: nothing is announced any more.
+    /// The meta socket is owned, its subflows are gone.
+    pub(crate) fn reset(&self) {
+        for e in Iterator::chain(self.local.iter(), self.remote.iter()) {
+            e.flags.store(0, Ordering::Release);
+            e.retrans.store(0, Ordering::Release);
+        }
+        self.rm_send.take();
+        self.rm_local.take();
+        self.rm_remote.take();
+        self.pending.store(false, Ordering::Release);
+        self.announced.store(false, Ordering::Release);
+        self.accepted.store(0, Ordering::Release);
+    }
+
+    /// The id of our address `addr` (family, address) if this connection announced
+    /// it: a join to it is accepted. Any context.
+    pub(crate) fn local_id_for(&self, addr: &Endpoint) -> Option<u8> {
+        self.local
+            .iter()
+            .find(|e| e.live() && same_addr(&e.endpoint(), addr))
+            .map(|e| e.id.load(Ordering::Relaxed))
+    }
+
+    fn note_pending(&self) {
+        self.pending.store(true, Ordering::Release);
+    }
+
+    /// Whether an option waits for a pure ACK.
+    fn has_pending(&self) -> bool {
+        !self.rm_send.is_empty()
+            || self
+                .remote
+                .iter()
+                .any(|e| e.has(ef::USED) && e.has(ef::SEND))
+            || self.local.iter().any(|e| e.live() && e.has(ef::SEND))
+    }
+}
+
+/// The first subflow of `meta` is fully established (either side; subflow locked):
+/// the address work is set up, and runs now if there are addresses to announce.
+pub(crate) fn fully_established(meta: &Meta) {
+    let a = meta.joins().addrs();
+    a.work.init(meta);
+    if crate::pm::has_signal_endpoints(meta.net()) {
+        a.work.kick(meta);
+    }
+}
+
+/// The option for a pure ACK of subflow `ctx`: REMOVE_ADDR, an echo, or one of our
+/// ADD_ADDRs, with the DATA_ACK when it fits. `None` when there is nothing to send
+/// (the caller goes on). Softirq or process context, subflow locked.
+pub(crate) fn established_options(
+    ctx: &Subflow,
+    meta: &Meta,
+    len: u32,
+    flags: u8,
+    remaining: c_uint,
+    opts: *mut bindings::mptcp_out_options,
+) -> Option<c_int> {
+    if len != 0
+        || flags & (TCPHDR_FIN | TCPHDR_SYN | TCPHDR_RST) != 0
+        || !ctx.has(crate::subflow::sf::FULLY_ESTABLISHED)
+        || meta.is_fallback()
+    {
+        return None;
+    }
+    let a = meta.joins().addrs();
+    if !a.pending.swap(false, Ordering::AcqRel) {
+        return None;
+    }
+    enum Which<'a> {
+        Rm(usize),
+        Echo(&'a Entry),
+        Add(&'a Entry),
+    }
+    let mut ids = [0u8; crate::proto::options::RM_IDS_MAX];
+    let n = a.rm_send.peek(&mut ids);
+    let which = if n > 0 {
+        Which::Rm(n)
+    } else if let Some(e) = a.remote.iter().find(|e| e.has(ef::USED) && e.has(ef::SEND)) {
+        Which::Echo(e)
+    } else if let Some(e) = a.local.iter().find(|e| e.live() && e.has(ef::SEND)) {
+        Which::Add(e)
+    } else {
+        // nothing waits (the hint stays cleared)
+        return None;
+    };
+    // more may wait, or this one may not fit: the next pure ACK looks again
+    a.note_pending();
+    let opt = match &which {
+        Which::Rm(n) => MptcpOption::RemoveAddr(RemoveAddr::new(ids.get(..*n)?)?),
+        Which::Echo(e) => {
+            let ep = e.endpoint();
+            MptcpOption::AddAddr(AddAddr {
+                addr_id: ep.id,
+                addr: endpoint_addr(&ep)?,
+                port: (ep.port != 0).then_some(ep.port),
+                hmac: None,
+            })
+        }
+        Which::Add(e) => {
+            let ep = e.endpoint();
+            MptcpOption::AddAddr(AddAddr {
+                addr_id: ep.id,
+                addr: endpoint_addr(&ep)?,
+                port: (ep.port != 0).then_some(ep.port),
+                hmac: Some(hmac_of(meta.local_key(), meta.remote_key(), &ep)),
+            })
+        }
+    };
+    let need = opt.wire_len().ok()?;
+    let dss = MptcpOption::Dss(Dss {
+        data_ack: Some((meta.ack_seq(), true)),
+        map: None,
+        data_fin: false,
+    });
+    let dss_len = dss.wire_len().ok()?;
+    let written = if (need + dss_len) as c_uint <= remaining {
+        crate::subflow::stash_all(opts, &[opt, dss])
+    } else if need as c_uint <= remaining {
+        // the DATA_ACK goes on the next segment (upstream drops it too)
+        crate::subflow::stash(opts, &opt)
+    } else {
+        None
+    }?;
+    let net = meta.net();
+    match which {
+        Which::Rm(n) => {
+            for &id in ids.iter().take(n) {
+                a.rm_send.remove(id);
+                mib::inc(net, Mib::RmAddrTx);
+            }
+        }
+        Which::Echo(e) => {
+            if e.take(ef::SEND) {
+                mib::inc(net, Mib::EchoAddTx);
+            }
+        }
+        Which::Add(e) => {
+            if e.take(ef::SEND) {
+                mib::inc(net, Mib::AddAddrTx);
+            }
+        }
+    }
+    Some(written as c_int)
+}
+
+/// The peer's ADD_ADDR `add` on subflow `ctx` (softirq or process context, subflow
+/// locked, incoming options).
+pub(crate) fn add_addr_rx(ctx: &Subflow, meta: &Meta, add: &AddAddr) {
+    let net = meta.net();
+    let a = meta.joins().addrs();
+    let ep = addr_endpoint(add.addr_id, &add.addr, add.port);
+    let Some(hmac) = add.hmac else {
+        // the echo of one of ours
+        mib::inc(net, Mib::EchoAdd);
+        for e in &a.local {
+            if e.has(ef::USED) && e.id.load(Ordering::Relaxed) == ep.id {
+                e.set(ef::ECHOED);
+            }
+        }
+        return;
+    };
+    if hmac != hmac_of(meta.remote_key(), meta.local_key(), &ep) {
+        mib::inc(net, Mib::AddAddrDrop);
+        return;
+    }
+    mib::inc(net, Mib::AddAddr);
+    if add.port.is_some() {
+        mib::inc(net, Mib::PortAdd);
+    }
+    let known = a
+        .remote
+        .iter()
+        .find(|e| e.has(ef::USED) && e.id.load(Ordering::Relaxed) == ep.id);
+    if let Some(e) = known {
+        // a retransmission (our echo was lost), or the id reused for another
+        // address after a REMOVE_ADDR: echo it again
+        if same_addr(&e.endpoint(), &ep) {
+            e.set(ef::SEND);
+        } else {
+            mib::inc(net, Mib::AddAddrDrop);
+            return;
+        }
+    } else if let Some(e) = a.remote.iter().find(|e| e.claim()) {
+        e.publish(&ep, ef::SEND);
+        a.work.kick(meta);
+    } else {
+        mib::inc(net, Mib::AddAddrDrop);
+        return;
+    }
+    a.note_pending();
+    // the echo goes on a pure ACK now
+    // SAFETY: TCP holds the subflow's lock for incoming options.
+    unsafe { bindings::mptcp_rs_tcp_send_ack(ctx.ssk()) };
+}
+
+/// The peer's REMOVE_ADDR `rm` (subflow locked, incoming options).
+pub(crate) fn rm_addr_rx(meta: &Meta, rm: &RemoveAddr) {
+    let net = meta.net();
+    let a = meta.joins().addrs();
+    for &id in rm.ids() {
+        mib::inc(net, Mib::RmAddr);
+        for e in &a.remote {
+            if e.live() && e.id.load(Ordering::Relaxed) == id {
+                e.set(ef::REMOVED);
+                if e.has(ef::ACCEPTED) {
+                    let _ = a
+                        .accepted
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+                }
+            }
+        }
+        if id != 0 {
+            a.rm_remote.insert(id);
+        }
+    }
+    a.work.kick(meta);
+}
+
+/// Endpoint `id` of `net` was deleted: every connection of the namespace withdraws
+/// it. Process context (netlink).
+pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
+    let mut slot: c_long = 0;
+    let mut num: c_long = 0;
+    loop {
+        // SAFETY: `net` is live; the iterator returns a held socket or null.
+        let sk = unsafe { bindings::mptcp_rs_token_next(net.as_ptr(), &mut slot, &mut num) };
+        if sk.is_null() {
+            break;
+        }
+        // SAFETY: a meta socket from the token table, held.
+        if let Some(meta) = unsafe { Meta::from_sk(sk) } {
+            let a = meta.joins().addrs();
+            if a.work.is_ready() && !meta.joins().is_closed() {
+                for e in &a.local {
+                    if e.live() && e.id.load(Ordering::Relaxed) == id {
+                        e.set(ef::REMOVED);
+                        a.rm_send.insert(id);
+                    }
+                }
+                a.rm_local.insert(id);
+                a.work.kick(meta);
+            }
+        }
+        // SAFETY: the iterator's reference.
+        unsafe { bindings::mptcp_rs_sock_put(sk) };
+    }
+}
+
+/// Runs the address work of meta socket `sk` (process context, from the module's
+/// workqueue; the queued item holds a reference on `sk`).
+extern "C" fn work_fn(sk: *mut bindings::sock) {
+    // SAFETY: `sk` is a live meta socket (the work item's reference).
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return;
+    };
+    // SAFETY: live socket, process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    let state = meta.state();
+    // either direction may be closed already: the connection still carries the other
+    if acks_in(state) && !meta.is_fallback() && !meta.joins().is_closed() {
+        run(meta);
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+}
+
+/// The connection's address family as endpoints carry it (IPv4 also for a
+/// v4-mapped IPv6 connection).
+fn conn_family(meta: &Meta) -> u16 {
+    // SAFETY: `meta.sk()` is live.
+    if unsafe { bindings::mptcp_rs_join_conn_is_v4(meta.sk()) } {
+        AF_INET
+    } else {
+        AF_INET6
+    }
+}
+
+/// The address work (see the module documentation). The meta socket is owned.
+fn run(meta: &Meta) {
+    let net = meta.net();
+    let a = meta.joins().addrs();
+    let family = conn_family(meta);
+
+    // our announcements, once per connection
+    if !a.announced.swap(true, Ordering::AcqRel) {
+        let mut eps = [Endpoint::default(); MAX_ADDRS];
+        let n = crate::pm::signal_endpoints(net, &mut eps);
+        for ep in eps.iter().take(n) {
+            // SAFETY: `meta.sk()` is live and owned; `ep` valid.
+            let own = unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) };
+            if ep.family != family || own || ep.port != 0 {
+                continue;
+            }
+            match a.local.iter().find(|e| e.claim()) {
+                Some(e) => e.publish(ep, ef::SEND),
+                None => mib::inc(net, Mib::AddAddrTxDrop),
+            }
+        }
+    }
+
+    // not echoed in time: again, a few times
+    let mut unechoed = false;
+    for e in &a.local {
+        if !e.live() || e.has(ef::ECHOED) {
+            continue;
+        }
+        if !e.has(ef::SEND) {
+            let r = e.retrans.load(Ordering::Acquire);
+            if r >= ADD_ADDR_RETRANS_MAX {
+                continue;
+            }
+            e.retrans.store(r.saturating_add(1), Ordering::Release);
+            e.set(ef::SEND);
+        }
+        unechoed = true;
+    }
+
+    // the peer's announcements: accept within the limit, join
+    let limit = crate::pm::add_addr_accepted_limit(net);
+    for e in &a.remote {
+        if !e.live() || e.has(ef::DECIDED) {
+            continue;
+        }
+        e.set(ef::DECIDED);
+        let ep = e.endpoint();
+        // SAFETY: `meta.sk()` is live; `ep` valid.
+        let initial = unsafe { bindings::mptcp_rs_addr_is_remote(meta.sk(), &ep) };
+        if ep.id != 0
+            && !initial
+            && ep.family == family
+            && a.accepted.load(Ordering::Acquire) < limit
+        {
+            a.accepted.fetch_add(1, Ordering::AcqRel);
+            e.set(ef::ACCEPTED);
+        }
+    }
+    for e in &a.remote {
+        if e.live() && e.has(ef::ACCEPTED) && !e.has(ef::JOINED) {
+            e.set(ef::JOINED);
+            join_to(meta, &e.endpoint(), family);
+        }
+    }
+
+    // withdrawn addresses: close their subflows
+    let local_ids = a.rm_local.take();
+    let remote_ids = a.rm_remote.take();
+    let closing = local_ids.iter().any(|&w| w != 0) || remote_ids.iter().any(|&w| w != 0);
+    if closing {
+        // REMOVE_ADDR first (as upstream), so that the peer learns why before the
+        // resets arrive
+        close_subflows(meta, &local_ids, &remote_ids, false);
+    }
+    flush(meta);
+    if closing {
+        close_subflows(meta, &local_ids, &remote_ids, true);
+    }
+    if unechoed {
+        // SAFETY: `net` is live.
+        let timeout = unsafe { crate::sysctl::add_addr_timeout(net.as_ptr()) };
+        // SAFETY: no preconditions.
+        let ms = unsafe { bindings::mptcp_rs_addr_jiffies_to_msecs(timeout as c_ulong) };
+        a.work.queue(meta, ms.max(100));
+    }
+}
+
+/// Opens a join to `to`, an address the peer announced, from the source address
+/// routing picks. The meta socket is owned.
+fn join_to(meta: &Meta, to: &Endpoint, family: u16) {
+    let net = meta.net();
+    let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
+    if meta.joins().count() >= limit {
+        return;
+    }
+    let mut src = Endpoint::default();
+    // SAFETY: `meta.sk()` is live and owned; `to` and `src` valid.
+    if unsafe { bindings::mptcp_rs_addr_route_src(meta.sk(), to, &mut src) } != 0 {
+        mib::inc(net, Mib::MPJoinSynTxConnectErr);
+        return;
+    }
+    // SAFETY: as above.
+    let own = unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), &src) };
+    let id = if own {
+        Some(0)
+    } else {
+        crate::pm::local_id_for(net, &src)
+    };
+    let Some(id) = id else {
+        mib::inc(net, Mib::MPJoinSynTxCreatSkErr);
+        return;
+    };
+    src.id = id;
+    src.flags = 0;
+    src.ifindex = 0;
+    src.port = 0;
+    crate::join_active::connect_one(meta, &src, c_int::from(family), Some(to));
+}
+
+/// The joined subflows using one of our address ids in `local` or one of the peer's
+/// in `remote`: with `reset`, they are closed (reset; `RmSubflow` counts those
+/// already dead too, not yet reaped); without, the ids of ours that live ones use
+/// get a REMOVE_ADDR. The meta socket is owned.
+fn close_subflows(meta: &Meta, local: &[u64; 4], remote: &[u64; 4], reset: bool) {
+    let net = meta.net();
+    let a = meta.joins().addrs();
+    for i in 0..MAX_JOINED {
+        let ssk = meta.joins().ssk_at(i);
+        if ssk.is_null() {
+            continue;
+        }
+        // SAFETY: a slot's subflow, alive while the meta socket is owned (`Joins`);
+        // its lock nests inside the meta socket's; the meta spinlock is not held.
+        unsafe {
+            bindings::mptcp_rs_lock_sock(ssk);
+            if let Some(ctx) = Subflow::from_sk(ssk) {
+                let aj = ctx.active_join();
+                let (l, r) = (aj.local_id(), aj.remote_id());
+                let by_local = l != 0 && bits_contain(local, l);
+                let by_remote = r != 0 && bits_contain(remote, r);
+                let live = bindings::mptcp_rs_sk_state(ssk) != TCP_CLOSE;
+                if !reset {
+                    if by_local && live {
+                        a.rm_send.insert(l);
+                    }
+                } else if by_local || by_remote {
+                    // one the path or the peer reset already (its reset may overtake
+                    // the REMOVE_ADDR) is removed too, as upstream removes it from
+                    // its list
+                    if live {
+                        ctx.reset();
+                    }
+                    mib::inc(net, Mib::RmSubflow);
+                }
+            }
+            bindings::release_sock(ssk);
+        }
+    }
+}
+
+/// Whether subflow state `state` sends ACKs.
+fn acks_in(state: c_int) -> bool {
+    matches!(
+        state,
+        TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2
+    )
+}
+
+/// Sends pure ACKs while options wait for one: on the first subflow, or else on a
+/// joined one. The meta socket is owned.
+fn flush(meta: &Meta) {
+    let a = meta.joins().addrs();
+    if !a.has_pending() {
+        return;
+    }
+    a.note_pending();
+    let first = meta.first_ssk();
+    let joined = (0..MAX_JOINED).map(|i| meta.joins().ssk_at(i));
+    for ssk in Iterator::chain(core::iter::once(first), joined) {
+        if ssk.is_null() {
+            continue;
+        }
+        // SAFETY: the first subflow, or a slot's, lives while the meta socket is
+        // owned; its lock nests inside the meta socket's.
+        let sent = unsafe {
+            bindings::mptcp_rs_lock_sock(ssk);
+            let usable = acks_in(bindings::mptcp_rs_sk_state(ssk))
+                && Subflow::from_sk(ssk)
+                    .is_some_and(|c| c.has(crate::subflow::sf::FULLY_ESTABLISHED));
+            if usable {
+                for _ in 0..2 * MAX_ADDRS + 2 {
+                    if !a.has_pending() {
+                        break;
+                    }
+                    bindings::mptcp_rs_tcp_send_ack(ssk);
+                }
+            }
+            bindings::release_sock(ssk);
+            usable
+        };
+        if sent {
+            return;
+        }
+    }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# ADD_ADDR / REMOVE_ADDR, mptcp_rs to mptcp_rs: the server has "signal" endpoints on
+# its path-2 addresses (IPv4 and IPv6), the client no endpoint and `limits
+# add_addr_accepted 1 subflows 1`. Two paths of 40 Mbit/s, 10 ms RTT.
+#  1. 4 MB each way over IPv4, then over IPv6 (SHA-256): each connection's server
+#     announces its path-2 address of the connection's family (AddAddrTx), the
+#     client accepts it (AddAddr), echoes it (EchoAddTx, the server's EchoAdd) and
+#     joins it from the source routing picks (its own path-2 address): MPJoinSynTx /
+#     MPJoinSynAckRx at the client, MPJoinAckRx at the server, no refusal; path 2
+#     carried more than a tenth of the data each way.
+#  2. add_addr_accepted 0 at the client: the announcement is received and echoed,
+#     but no join is opened.
+#  3. 16 MB to the client over IPv4 (shaped to 10 Mbit/s per path); once the client
+#     has 4 MB, the server deletes its IPv4 signal endpoint: it sends REMOVE_ADDR
+#     (RmAddrTx) and closes its subflow from it (RmSubflow), the client receives it
+#     (RmAddr; its RmSubflow counts the subflow unless the server's reset overtook
+#     the REMOVE_ADDR and the subflow was already reaped), the transfer completes on
+#     path 1 intact, and path 2 carries less than 1 MB afterwards.
+#  Clean kernel log.
+. "$MPTCP_RS_REPO/tests/lib/guest.sh"
+trap topo_cleanup EXIT
+bytes=$((4 << 20))
+topo_new cli srv
+topo_path cli srv 1
+topo_path cli srv 2
+for n in 1 2; do
+	topo_shape cli "c$n" delay 5ms rate 40mbit limit 1000
+	topo_shape srv "s$n" delay 5ms rate 40mbit limit 1000
+done
+s2_4=$(topo_addr4 s 2) s2_6=$(topo_addr6 s 2)
+ip -n cli mptcp limits set add_addr_accepted 1 subflows 1
+ip -n srv mptcp limits set subflows 2
+ip -n srv mptcp endpoint add "$s2_4" dev s2 signal
+ip -n srv mptcp endpoint add "$s2_6" dev s2 signal
+id4=$(ip -n srv mptcp endpoint show | awk -v a="$s2_4" '$1 == a {for (i = 1; i < NF; i++) if ($i == "id") print $(i + 1)}')
+[ -n "$id4" ] || fail "no id for the signal endpoint $s2_4: $(ip -n srv mptcp endpoint show)"
+
+bytes_on() { # NS DEV rx|tx
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
+}
+delta() { # NS NAME BEFORE
+	echo $(($(mib "$1" "$2") - $3))
+}
+
+# 1. announce, accept, echo, join: IPv4 then IPv6
+port=6401
+for addr in "$(topo_addr4 s 1)" "$(topo_addr6 s 1)"; do
+	tx0=$(mib srv MPTcpExtAddAddrTx) rx0=$(mib cli MPTcpExtAddAddr) etx0=$(mib cli MPTcpExtEchoAddTx)
+	erx0=$(mib srv MPTcpExtEchoAdd) syn0=$(mib cli MPTcpExtMPJoinSynTx) sa0=$(mib cli MPTcpExtMPJoinSynAckRx)
+	ack0=$(mib srv MPTcpExtMPJoinAckRx)
+	c2rx0=$(bytes_on cli c2 rx) c2tx0=$(bytes_on cli c2 tx)
+	transfer cli srv "$addr" "$port" mptcp "$bytes"
+	c2rx=$(($(bytes_on cli c2 rx) - c2rx0)) c2tx=$(($(bytes_on cli c2 tx) - c2tx0))
+	info "$addr: AddAddrTx +$(delta srv MPTcpExtAddAddrTx "$tx0"), AddAddr +$(delta cli MPTcpExtAddAddr "$rx0"), EchoAddTx +$(delta cli MPTcpExtEchoAddTx "$etx0"), EchoAdd +$(delta srv MPTcpExtEchoAdd "$erx0"), joins +$(delta cli MPTcpExtMPJoinSynTx "$syn0")/+$(delta cli MPTcpExtMPJoinSynAckRx "$sa0")/+$(delta srv MPTcpExtMPJoinAckRx "$ack0"); path 2: $c2rx bytes in, $c2tx out at the client"
+	(($(delta srv MPTcpExtAddAddrTx "$tx0") >= 1)) || fail "$addr: the server announced nothing"
+	(($(delta cli MPTcpExtAddAddr "$rx0") >= 1)) || fail "$addr: the client received no ADD_ADDR"
+	(($(delta cli MPTcpExtEchoAddTx "$etx0") >= 1)) || fail "$addr: the client did not echo"
+	(($(delta srv MPTcpExtEchoAdd "$erx0") >= 1)) || fail "$addr: the server saw no echo"
+	(($(delta cli MPTcpExtMPJoinSynTx "$syn0") >= 1)) || fail "$addr: the client opened no join to the announced address"
+	(($(delta cli MPTcpExtMPJoinSynAckRx "$sa0") >= 1)) || fail "$addr: the join got no SYN/ACK"
+	(($(delta srv MPTcpExtMPJoinAckRx "$ack0") >= 1)) || fail "$addr: the server accepted no join"
+	((c2rx > bytes / 10 && c2tx > bytes / 10)) || fail "$addr: path 2 carried too little: $c2rx in, $c2tx out"
+	port=$((port + 1))
+done
+mib_at_least srv MPTcpExtAddAddrTx 2
+v=$(mib srv MPTcpExtMPJoinRejected)
+[ "${v:-0}" = 0 ] || fail "the server refused $v joins"
+v=$(mib cli MPTcpExtAddAddrDrop)
+[ "${v:-0}" = 0 ] || fail "the client dropped $v ADD_ADDRs"
+
+# 2. nothing accepted: echoed, no join
+ip -n cli mptcp limits set add_addr_accepted 0 subflows 1
+rx0=$(mib cli MPTcpExtAddAddr) etx0=$(mib cli MPTcpExtEchoAddTx) syn0=$(mib cli MPTcpExtMPJoinSynTx)
+transfer cli srv "$(topo_addr4 s 1)" "$port" mptcp $((1 << 20))
+port=$((port + 1))
+info "add_addr_accepted 0: AddAddr +$(delta cli MPTcpExtAddAddr "$rx0"), EchoAddTx +$(delta cli MPTcpExtEchoAddTx "$etx0"), joins +$(delta cli MPTcpExtMPJoinSynTx "$syn0")"
+(($(delta cli MPTcpExtAddAddr "$rx0") >= 1)) || fail "limit 0: no ADD_ADDR received"
+(($(delta cli MPTcpExtEchoAddTx "$etx0") >= 1)) || fail "limit 0: the announcement was not echoed"
+(($(delta cli MPTcpExtMPJoinSynTx "$syn0") == 0)) || fail "limit 0: the client joined anyway"
+
+# 3. the endpoint goes: REMOVE_ADDR, the subflow closes, the transfer goes on
+ip -n cli mptcp limits set add_addr_accepted 1 subflows 1
+for n in 1 2; do
+	topo_shape cli "c$n" delay 5ms rate 10mbit limit 200
+	topo_shape srv "s$n" delay 5ms rate 10mbit limit 200
+done
+out=$(mktemp -d)
+ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port "$port" --proto mptcp \
+	--send $((16 << 20)) --timeout 120 >"$out/server" 2>"$out/server.err" &
+spid=$!
+for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
+rmtx0=$(mib srv MPTcpExtRmAddrTx) rm0=$(mib cli MPTcpExtRmAddr) rms0=$(mib srv MPTcpExtRmSubflow)
+cut="ip netns exec srv ip mptcp endpoint delete id $id4; sleep 1; cat /sys/class/net/c2/statistics/rx_bytes > $out/rx_at_cut"
+ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port "$port" --proto mptcp \
+	--send $((1 << 20)) --timeout 120 --cut-at $((4 << 20)) --cut-cmd "ip netns exec cli sh -c '$cut'" \
+	>"$out/client" 2>"$out/client.err" || fail "client: $(tail -n 3 "$out/client.err")"
+wait "$spid" || fail "server: $(tail -n 3 "$out/server.err")"
+python3 - "$out/client" "$out/server" <<'PY' || fail "transfer across REMOVE_ADDR: data mismatch"
+import json, sys
+c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
+ok = (s["sent"] == c["received"] and s["sent_sha256"] == c["received_sha256"]
+      and c["sent"] == s["received"] and c["sent_sha256"] == s["received_sha256"])
+print("  endpoint deleted at %s s, %d bytes intact" % (c.get("cut"), c["received"]), file=sys.stderr)
+sys.exit(0 if ok and c.get("cut") is not None else 1)
+PY
+rx=$(($(bytes_on cli c2 rx) - $(cat "$out/rx_at_cut")))
+info "REMOVE_ADDR: RmAddrTx +$(delta srv MPTcpExtRmAddrTx "$rmtx0"), RmAddr +$(delta cli MPTcpExtRmAddr "$rm0"), server RmSubflow +$(delta srv MPTcpExtRmSubflow "$rms0"), client RmSubflow $(mib cli MPTcpExtRmSubflow); path 2 received $rx bytes after"
+(($(delta srv MPTcpExtRmAddrTx "$rmtx0") >= 1)) || fail "the server sent no REMOVE_ADDR"
+(($(delta cli MPTcpExtRmAddr "$rm0") >= 1)) || fail "the client received no REMOVE_ADDR"
+(($(delta srv MPTcpExtRmSubflow "$rms0") >= 1)) || fail "the server closed no subflow"
+((rx < 1 << 20)) || fail "path 2 still carried $rx bytes after the address was removed"
+dmesg_clean

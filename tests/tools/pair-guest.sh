@@ -22,6 +22,8 @@
 #                                  compare (pair_check_xfer). 30 s without progress
 #                                  fail it (MPTCP_RS_PAIR_XFER_TIMEOUT), leaving ss and
 #                                  nstat output in NAME.ROLE.ss and NAME.ROLE.nstat
+#                                  (the server binds to its link address, or to the
+#                                  wildcard with PAIR_BIND_ANY=1)
 #   pair_link2_up                the second link (scripts/vm --second-link): server
 #                                  10.77.1.1/24 fd77:1::1/64, client .2 / ::2
 #   SELF4 SELF6 PEER4 PEER6 PAIR_DEV   addresses and the link's device name
@@ -146,6 +148,11 @@ pair__finish() {
 pair_xfer_server() {
 	local name=$1 proto=$2 bytes=$3 fam=${4:-4} addr=$SELF4 i
 	[ "$fam" = 6 ] && addr=$SELF6
+	# PAIR_BIND_ANY=1: the wildcard address (joins to other addresses reach it)
+	if [ "${PAIR_BIND_ANY:-0}" = 1 ]; then
+		addr=0.0.0.0
+		[ "$fam" = 6 ] && addr=::
+	fi
 	pair__port=$((pair__port + 1))
 	python3 "$XFER" server --bind "$addr" --port "$pair__port" --proto "$proto" --send "$bytes" \
 		--timeout "$PAIR_XFER_TIMEOUT" >"$SHARE/$name.server.json" 2>"$SHARE/$name.server.err" &

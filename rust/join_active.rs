@@ -63,6 +63,9 @@ const AF_INET: c_int = 2;
 const AF_INET6: c_int = 10;
 const TCP_ESTABLISHED: c_int = 1;
 const TCP_CLOSE: c_int = 7;
+const TCP_FIN_WAIT1: c_int = 4;
+const TCP_FIN_WAIT2: c_int = 5;
+const TCP_CLOSE_WAIT: c_int = 8;
 
 const TCPHDR_FIN: u8 = 0x01;
 const TCPHDR_SYN: u8 = 0x02;
@@ -369,7 +372,7 @@ extern "C" fn work_fn(sk: *mut bindings::sock) {
     };
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
-    if meta.state() == TCP_ESTABLISHED && !meta.is_fallback() && !meta.joins().is_closed() {
+    if carries_data(meta) && !meta.is_fallback() && !meta.joins().is_closed() {
         // dead joins whose reinjection is queued free their slots first
         meta.joins().reap(meta);
         if !open_subflows(meta) {
@@ -379,6 +382,15 @@ extern "C" fn work_fn(sk: *mut bindings::sock) {
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
+}
+
+/// Whether the connection still carries data one way or the other (established, or
+/// only one direction closed): subflows are worth opening.
+fn carries_data(meta: &Meta) -> bool {
+    matches!(
+        meta.state(),
+        TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2
+    )
 }
 
 /// Whether joined subflow `ssk` of `meta` is a live join of ours from endpoint `id`.
@@ -524,7 +536,7 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
 /// endpoint exists and no join of ours got fully established again. Subflow locked
 /// (its `state_change`).
 pub(crate) fn closed(ctx: &Subflow, meta: &Meta) {
-    if meta.joins().is_closed() || meta.state() != TCP_ESTABLISHED {
+    if meta.joins().is_closed() || !carries_data(meta) {
         return;
     }
     let work = meta.joins().active_work();

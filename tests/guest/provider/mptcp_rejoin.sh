@@ -8,8 +8,9 @@
 # both ends of the join subflow die, and the client's retries (after 1 s, 2 s, ...)
 # are refused too. 4 s later path 2 works again. Then:
 #  - the transfer completes on path 1 and later both paths, SHA-256 equal both ways;
-#  - the client opened at least two more joins (MPJoinSynTx) and one more got its
-#    SYN/ACK (MPJoinSynAckRx), the server accepted a second join (MPJoinAckRx);
+#  - the client retried the join (MPJoinSynTx grew by at least 2: the first join and
+#    a retry; typically 4: retries during the outage are reset too) and one more got
+#    its SYN/ACK (MPJoinSynAckRx), the server accepted a second join (MPJoinAckRx);
 #  - path 2 carried more than 1 MB to the client after it came back;
 #  - clean kernel log.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
@@ -63,7 +64,7 @@ ack=$(($(mib cli MPTcpExtMPJoinSynAckRx) - ack0))
 sacc=$(($(mib srv MPTcpExtMPJoinAckRx) - srv0))
 info "client joins: $syn SYNs, $ack SYN/ACKs; server accepted $sacc; path 2 received $rx bytes after it came back"
 info "(MPJoinSynTx at the restore: $(awk '/MPJoinSynTx/ {print $2}' "$out/syn_at_restore"))"
-((syn >= 3)) || fail "no join retried after the path died: $syn join SYNs"
+((syn >= 2)) || fail "no join retried after the path died: $syn join SYNs"
 ((ack >= 2)) || fail "no join succeeded after the path came back: $ack SYN/ACKs"
 ((sacc >= 2)) || fail "the server accepted no second join: $sacc"
 ((rx > 1 << 20)) || fail "path 2 carried too little after it came back: $rx bytes"

@@ -393,7 +393,8 @@ pub(crate) fn established_options(
         return None;
     }
     let a = meta.joins().addrs();
-    if !a.pending.swap(false, Ordering::AcqRel) {
+    // (a plain load first: this runs for every pure ACK)
+    if !a.pending.load(Ordering::Relaxed) || !a.pending.swap(false, Ordering::AcqRel) {
         return None;
     }
     enum Which<'a> {

@@ -236,6 +236,11 @@ impl Work {
         self.delay_ms
             .store(d.saturating_mul(2).min(RETRY_MAX_MS), Ordering::Release);
         self.queue(meta, d);
+        if meta.joins().is_closed() {
+            // the connection started closing meanwhile: do not keep it (and the
+            // module) for the delay
+            self.w.cancel();
+        }
     }
 
     /// One of our joins became fully established: the next outage starts from the

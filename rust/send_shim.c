@@ -70,6 +70,7 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 	u32 lowat = READ_ONCE(tp->notsent_lowat) ?: UINT_MAX;
 
 	v->srtt_us = READ_ONCE(tp->srtt_us) >> 3;
+	v->min_rtt_us = tcp_min_rtt(tp) == ~0U ? 0 : tcp_min_rtt(tp);
 	v->cwnd = tcp_snd_cwnd(tp);
 	v->mss = READ_ONCE(tp->mss_cache);
 	v->queued = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_una);

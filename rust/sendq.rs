@@ -259,11 +259,10 @@ fn view(ssk: *mut bindings::sock) -> (bindings::mptcp_rs_sf_view, bool) {
     (v, usable)
 }
 
-/// Gathers the candidates and picks one for a piece of `piece` bytes.
+/// Gathers the candidates and picks one for the next piece.
 fn schedule<'a>(
     meta: &'a Meta,
     q: &mut SendQueue,
-    piece: u32,
     slots: &mut [Option<Slot<'a>>; MAX_SUBFLOWS],
 ) -> Option<usize> {
     let (ssks, n) = subflows(meta);
@@ -298,6 +297,7 @@ fn schedule<'a>(
         if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
             *c = Candidate {
                 srtt_us: v.srtt_us,
+                min_rtt_us: v.min_rtt_us,
                 cwnd: v.cwnd,
                 mss: v.mss,
                 queued: v.queued,
@@ -308,7 +308,7 @@ fn schedule<'a>(
             *s = Some(Slot { ctx, ssk });
         }
     }
-    let choice = sched::pick(Policy::Default, cands.get(..n)?, piece, q.last)?;
+    let choice = sched::pick(Policy::Default, cands.get(..n)?, q.last)?;
     q.last = Some(choice);
     Some(choice)
 }
@@ -419,7 +419,7 @@ pub(crate) fn sendmsg(
             .min(wnd);
         let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
         let choice = if want > 0 {
-            schedule(meta, q, want, &mut slots)
+            schedule(meta, q, &mut slots)
         } else {
             meta.set_wnd_limited();
             if meta.snd_wnd_end() != wnd_end {
@@ -542,7 +542,7 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
         }
         let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
         let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
-        let Some(slot) = schedule(meta, q, piece, &mut slots)
+        let Some(slot) = schedule(meta, q, &mut slots)
             .and_then(|i| slots.get_mut(i))
             .and_then(|s| s.take())
         else {

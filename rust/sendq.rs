@@ -136,6 +136,11 @@ impl SendQueue {
         self.multi
     }
 
+    /// DSN of the next byte the application queues (multi mode).
+    pub(crate) fn snd_nxt(&self) -> u64 {
+        self.snd_nxt
+    }
+
     /// Drops the chunks the peer acknowledged entirely.
     fn free_acked(&mut self, una: u64) {
         let n = self

@@ -45,9 +45,10 @@ use kernel::prelude::*;
 /// Largest piece the scheduler places at once.
 pub(crate) const MAX_PIECE: u32 = 64 * 1024;
 
-/// Unsent bytes a subflow may hold (its `TCP_NOTSENT_LOWAT`): pieces are placed
-/// shortly before they can be sent, on what the subflows look like then.
-const NOTSENT_LIMIT: u32 = 256 * 1024;
+/// Unsent bytes a subflow may hold at least (its `TCP_NOTSENT_LOWAT` is half its
+/// window, at least this): pieces are placed shortly before they can be sent, on
+/// what the subflows look like then.
+const NOTSENT_LIMIT: u32 = 32 * 1024;
 
 const TCP_ESTABLISHED: c_int = 1;
 const TCP_CLOSE: c_int = 7;
@@ -100,6 +101,20 @@ pub(crate) struct SendQueue {
     /// DATA_ACK when the retransmission timer was armed, and its backoff.
     rtx_una: u64,
     rtx_backoff: u32,
+    /// `net.mptcp.scheduler` when multi mode began.
+    policy: Sched,
+}
+
+/// The schedulers `net.mptcp.scheduler` names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sched {
+    /// `default`: earliest expected delivery.
+    Default,
+    /// `roundrobin`: each usable subflow in turn.
+    RoundRobin,
+    /// `redundant`: every piece on every usable subflow (the default scheduler's
+    /// choice first); the peer keeps the first copy to arrive.
+    Redundant,
 }
 
 impl SendQueue {
@@ -113,11 +128,17 @@ impl SendQueue {
             last: None,
             rtx_una: 0,
             rtx_backoff: 0,
+            policy: Sched::Default,
         }
     }
 
     pub(crate) fn is_multi(&self) -> bool {
         self.multi
+    }
+
+    /// DSN of the next byte the application queues (multi mode).
+    pub(crate) fn snd_nxt(&self) -> u64 {
+        self.snd_nxt
     }
 
     /// Drops the chunks the peer acknowledged entirely.
@@ -258,11 +279,10 @@ fn view(ssk: *mut bindings::sock) -> (bindings::mptcp_rs_sf_view, bool) {
     (v, usable)
 }
 
-/// Gathers the candidates and picks one for a piece of `piece` bytes.
+/// Gathers the candidates and picks one for the next piece.
 fn schedule<'a>(
     meta: &'a Meta,
     q: &mut SendQueue,
-    piece: u32,
     slots: &mut [Option<Slot<'a>>; MAX_SUBFLOWS],
 ) -> Option<usize> {
     let (ssks, n) = subflows(meta);
@@ -297,6 +317,7 @@ fn schedule<'a>(
         if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
             *c = Candidate {
                 srtt_us: v.srtt_us,
+                min_rtt_us: v.min_rtt_us,
                 cwnd: v.cwnd,
                 mss: v.mss,
                 queued: v.queued,
@@ -307,7 +328,12 @@ fn schedule<'a>(
             *s = Some(Slot { ctx, ssk });
         }
     }
-    let choice = sched::pick(Policy::Default, cands.get(..n)?, piece, q.last)?;
+    let policy = if q.policy == Sched::RoundRobin {
+        Policy::RoundRobin
+    } else {
+        Policy::Default
+    };
+    let choice = sched::pick(policy, cands.get(..n)?, q.last)?;
     q.last = Some(choice);
     Some(choice)
 }
@@ -328,17 +354,21 @@ fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
         slot.ctx.use_send_map();
         bindings::mptcp_rs_sf_limit_notsent(slot.ssk, NOTSENT_LIMIT);
     }
+    // The send map is borrowed for one statement at a time: TCP reads it (the
+    // segments' mappings, `established_options`) while the push below transmits,
+    // so no borrow may span that call.
     // SAFETY: as above.
-    let map = unsafe { slot.ctx.send_map() };
+    let una = unsafe { slot.ctx.snd_una_rel() };
     // SAFETY: as above.
-    map.ack(unsafe { slot.ctx.snd_una_rel() });
+    unsafe { slot.ctx.send_map() }.ack(una);
     while after64(to, from) {
         let Some((page, off, len)) = q.piece(from, to) else {
             break;
         };
         // SAFETY: as above.
         let rel = unsafe { slot.ctx.snd_nxt_rel() };
-        let Some(how) = map.push(rel, from, len) else {
+        // SAFETY: as above.
+        let Some(how) = unsafe { slot.ctx.send_map() }.push(rel, from, len) else {
             break;
         };
         // SAFETY: the subflow is locked; `page` holds `len` bytes from `off` (the
@@ -348,7 +378,8 @@ fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
         };
         let sent = u32::try_from(ret).unwrap_or(0).min(len);
         if sent < len {
-            map.trim_last(len - sent);
+            // SAFETY: as above.
+            unsafe { slot.ctx.send_map() }.trim_last(len - sent);
         }
         total += u64::from(sent);
         from = from.wrapping_add(u64::from(sent));
@@ -382,6 +413,12 @@ pub(crate) fn maybe_go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
         unsafe { ctx.use_send_map() };
         q.snd_nxt = ctx.snd_dsn_next();
         q.multi = true;
+        // SAFETY: the connection's namespace is live while it is.
+        q.policy = match unsafe { crate::sysctl::scheduler(meta.net().as_ptr()) } {
+            1 => Sched::RoundRobin,
+            2 => Sched::Redundant,
+            _ => Sched::Default,
+        };
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(first) };
@@ -418,7 +455,7 @@ pub(crate) fn sendmsg(
             .min(wnd);
         let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
         let choice = if want > 0 {
-            schedule(meta, q, want, &mut slots)
+            schedule(meta, q, &mut slots)
         } else {
             meta.set_wnd_limited();
             if meta.snd_wnd_end() != wnd_end {
@@ -436,6 +473,10 @@ pub(crate) fn sendmsg(
                 };
                 let start = q.snd_nxt.wrapping_sub(u64::from(got));
                 let sent = push_to(q, &slot, start, q.snd_nxt).min(u64::from(got)) as u32;
+                if q.policy == Sched::Redundant && sent > 0 {
+                    slot.ctx.set_red_nxt(start.wrapping_add(u64::from(sent)));
+                    redundant_copies(meta, q);
+                }
                 if sent < got {
                     // hand back what the subflow did not take
                     q.unappend(got - sent);
@@ -529,8 +570,50 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     q.rtx_backoff = (q.rtx_backoff + 1).min(6);
 }
 
+/// `redundant`: every usable subflow gets its copy of what was sent, from where its
+/// copy stopped (or the DATA_ACK, if later: what the peer has needs no copy), as far
+/// as it takes it now; the rest follows when it has room again (write_space runs
+/// the work item). The meta socket is owned.
+fn redundant_copies(meta: &Meta, q: &mut SendQueue) {
+    if q.policy != Sched::Redundant {
+        return;
+    }
+    let (ssks, n) = subflows(meta);
+    let una = meta.snd_una();
+    for &ssk in ssks.iter().take(n) {
+        // SAFETY: our subflows (see `subflows`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        if !ctx.can_send() || !view(ssk).1 {
+            continue;
+        }
+        let mut from = ctx.red_nxt();
+        if from == 0 || after64(una, from) {
+            from = una;
+        }
+        if !after64(q.snd_nxt, from) {
+            continue;
+        }
+        let room = u64::from(room(ssk));
+        let end = from.wrapping_add(room.min(q.snd_nxt.wrapping_sub(from)));
+        if end == from {
+            meta.set_need_push();
+            continue;
+        }
+        // SAFETY: as above; a graft is needed before TCP may wait on the socket.
+        unsafe { bindings::mptcp_rs_graft_subflow(meta.sk(), ssk) };
+        let sent = push_to(q, &Slot { ctx, ssk }, from, end);
+        ctx.set_red_nxt(from.wrapping_add(sent));
+        if after64(q.snd_nxt, from.wrapping_add(sent)) {
+            meta.set_need_push();
+        }
+    }
+}
+
 /// Queues again what stalled or dead subflows carried (the meta socket owned).
 fn push_pending(meta: &Meta, q: &mut SendQueue) {
+    redundant_copies(meta, q);
     find_stalls(meta, q);
     while let Some((from, to)) = q.reinject {
         let una = meta.snd_una();
@@ -541,7 +624,7 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
         }
         let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
         let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
-        let Some(slot) = schedule(meta, q, piece, &mut slots)
+        let Some(slot) = schedule(meta, q, &mut slots)
             .and_then(|i| slots.get_mut(i))
             .and_then(|s| s.take())
         else {
@@ -701,6 +784,21 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) {
     }
     push_pending(meta, q);
     arm_rtx(meta, q);
+}
+
+/// An ACK arrived on one subflow: if another one looks stalled (its loss probe or
+/// retransmission timer fired), run the work item (at most every 10 ms), which
+/// sends again what that one carries. Softirq or process context, lockless.
+pub(crate) fn check_siblings(meta: &Meta) {
+    let _rcu = kernel::sync::rcu::read_lock();
+    let (ssks, n) = subflows(meta);
+    let suspect = |ssk: *mut bindings::sock| {
+        // SAFETY: TCP sockets under RCU (see `Joins::readable`): word reads only.
+        unsafe { bindings::mptcp_rs_sf_suspect(ssk) }
+    };
+    if ssks.iter().take(n).any(|&ssk| suspect(ssk)) {
+        meta.kick_rate_limited();
+    }
 }
 
 /// Whether some subflow takes data (lockless, for `poll`).

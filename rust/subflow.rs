@@ -180,6 +180,8 @@ pub(crate) struct Subflow {
     rcv: UnsafeCell<RcvState>,
     /// Send-side extents (multi mode), used under the subflow's lock only.
     snd_map: UnsafeCell<SndMap>,
+    /// `redundant` scheduler: DSN up to which this subflow got its copy.
+    red_nxt: AtomicU64,
     /// The state of a subflow we open with MP_JOIN (`join_active.rs`).
     ajoin: crate::join_active::ActiveJoin,
 }
@@ -292,6 +294,7 @@ impl Subflow {
                 map: RcvMap::default(),
             }),
             snd_map: UnsafeCell::new(SndMap::new()),
+            red_nxt: AtomicU64::new(0),
             ajoin: crate::join_active::ActiveJoin::new(),
         }
     }
@@ -550,7 +553,8 @@ impl Subflow {
     /// # Safety
     ///
     /// The caller holds the subflow's socket lock, and drops the reference before
-    /// releasing it.
+    /// releasing it and before any call into TCP that may transmit (TCP reads the
+    /// map from `established_options`).
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn send_map(&self) -> &mut SndMap {
         // SAFETY: the lock serialises every user (caller's promise).
@@ -597,6 +601,16 @@ impl Subflow {
         // an empty map holds the extent; `queued` 0 records nothing
         let _ = map.push(0, base, queued);
         self.set(sf::SEND_MAP);
+    }
+
+    /// `redundant` scheduler: DSN up to which this subflow got its copy of the data
+    /// (0 until the first).
+    pub(crate) fn red_nxt(&self) -> u64 {
+        self.red_nxt.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_red_nxt(&self, dsn: u64) {
+        self.red_nxt.store(dsn, Ordering::Release);
     }
 
     pub(crate) fn uses_send_map(&self) -> bool {
@@ -1450,6 +1464,10 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                         expand_seq32(una, ack as u32)
                     };
                     meta.data_ack(ack);
+                    if ctx.has(sf::SEND_MAP) {
+                        // this subflow works: does another one not?
+                        crate::sendq::check_siblings(meta);
+                    }
                     // SAFETY: `skb` is being received, its TCP header in place.
                     meta.update_wnd(ack, unsafe { bindings::mptcp_rs_skb_rcv_wnd(ssk, skb) });
                 }
@@ -1527,6 +1545,12 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
             MptcpOption::MpJoin(_) => crate::join::third_ack_again(ctx, skb),
             MptcpOption::AddAddr(a) => crate::addr::add_addr_rx(ctx, meta, &a),
             MptcpOption::RemoveAddr(r) => crate::addr::rm_addr_rx(meta, &r),
+            MptcpOption::MpPrio { backup } => {
+                // RFC 8684 3.3.8: the peer changes the priority of the subflow it
+                // sends this on; our scheduler follows it
+                crate::mib::inc(meta.net(), crate::mib::Mib::MPPrioRx);
+                ctx.set_backup(backup);
+            }
             MptcpOption::MpFail { dsn } => {
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPFailRx);
                 // The peer's checksum check failed on data we sent: with one subflow,

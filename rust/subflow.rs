@@ -1563,7 +1563,6 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                     unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
                 }
             }
-            _ => {}
         }
     }
     if !saw_mptcp && !ctx.has(sf::FULLY_ESTABLISHED) && ctx.active_join().is_active() {

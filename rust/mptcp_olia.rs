@@ -122,9 +122,9 @@ impl cc::Algorithm for Olia {
             .load(Relaxed)
             .saturating_add(inc.saturating_mul(i64::from(acked)))
             .clamp(-ACC_LIMIT, ACC_LIMIT);
-        // whole packets (rounded towards minus infinity) go to the window
-        let steps = acc >> olia::SCALE_BITS;
-        st.acc.store(acc - (steps << olia::SCALE_BITS), Relaxed);
+        // whole packets go to the window, the fraction (of either sign) stays
+        let steps = acc / ONE;
+        st.acc.store(acc - steps * ONE, Relaxed);
         if steps != 0 {
             let cwnd = i64::from(sk.cwnd()).saturating_add(steps);
             sk.set_cwnd(u32::try_from(cwnd.max(0)).unwrap_or(u32::MAX));

@@ -229,8 +229,11 @@ impl Joins {
             total = total.saturating_add(rcvbuf);
         }
         if total > first_rcvbuf {
+            // Twice the sum: data of one path waits in the meta socket for the
+            // slower path's bytes before it (the DATA_ACK and the window's left edge
+            // stay there), for up to the difference of their RTTs.
             // SAFETY: the meta socket is owned by our caller.
-            unsafe { bindings::mptcp_rs_meta_grow_rcvbuf(meta.sk(), total) };
+            unsafe { bindings::mptcp_rs_meta_grow_rcvbuf(meta.sk(), total.saturating_mul(2)) };
         }
     }
 

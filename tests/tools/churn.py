@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Many short MPTCP (or TCP) connections, for churn tests.
+
+  churn.py server --bind ADDR --port P [--proto tcp|mptcp]
+  churn.py client --connect ADDR --port P [--proto ...] [--conns N] [--workers K]
+                  [--bytes B] [--timeout S]
+
+The server echoes the SHA-256 of what each connection sent (after the client's
+shutdown(SHUT_WR)) followed by B' bytes it was asked for (the first 8 bytes of the
+request); it runs until killed. The client makes N connections, K at a time, each
+sending B bytes and asking for B bytes back, checks both, and prints one JSON line:
+{"ok": ..., "failed": ..., "mismatch": ..., "errors": {errno-name: count}}. A
+connection that fails (reset, timeout: paths may be down) counts as failed; data
+that arrives wrong counts as mismatch.
+"""
+import argparse
+import errno
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+
+IPPROTO_MPTCP = 262
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def recv_all(s, n):
+    buf = bytearray()
+    while len(buf) < n:
+        d = s.recv(min(65536, n - len(buf)))
+        if not d:
+            break
+        buf += d
+    return bytes(buf)
+
+
+def serve_one(c):
+    try:
+        want = int.from_bytes(recv_all(c, 8), "big")
+        h = hashlib.sha256()
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            h.update(d)
+        c.sendall(h.digest())
+        block = bytes(range(256)) * 256
+        left = want
+        while left > 0:
+            n = min(left, len(block))
+            c.sendall(block[:n])
+            left -= n
+        c.shutdown(socket.SHUT_WR)
+        recv_all(c, 1)
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def server(args):
+    proto = IPPROTO_MPTCP if args.proto == "mptcp" else socket.IPPROTO_TCP
+    ls = socket.socket(family_of(args.bind), socket.SOCK_STREAM, proto)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((args.bind, args.port))
+    ls.listen(128)
+    print("listening", file=sys.stderr, flush=True)
+    while True:
+        c, _ = ls.accept()
+        c.settimeout(30)
+        threading.Thread(target=serve_one, args=(c,), daemon=True).start()
+
+
+def client(args):
+    proto = IPPROTO_MPTCP if args.proto == "mptcp" else socket.IPPROTO_TCP
+    lock = threading.Lock()
+    res = {"ok": 0, "failed": 0, "mismatch": 0, "errors": {}}
+    counter = iter(range(args.conns))
+    block = bytes(range(256)) * 256
+
+    def one(i):
+        s = socket.socket(family_of(args.connect), socket.SOCK_STREAM, proto)
+        s.settimeout(args.timeout)
+        try:
+            s.connect((args.connect, args.port))
+            payload = os.urandom(args.bytes)
+            s.sendall(args.bytes.to_bytes(8, "big") + payload)
+            s.shutdown(socket.SHUT_WR)
+            digest = recv_all(s, 32)
+            back = recv_all(s, args.bytes)
+            expect = (block * (args.bytes // len(block) + 1))[:args.bytes]
+            good = digest == hashlib.sha256(payload).digest() and back == expect
+            return "ok" if good else "mismatch"
+        except OSError as e:
+            name = errno.errorcode.get(e.errno, type(e).__name__) if e.errno else type(e).__name__
+            with lock:
+                res["errors"][name] = res["errors"].get(name, 0) + 1
+            return "failed"
+        finally:
+            s.close()
+
+    def worker():
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            r = one(i)
+            with lock:
+                res[r] += 1
+
+    ts = [threading.Thread(target=worker) for _ in range(args.workers)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(json.dumps(res), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("role", choices=["server", "client"])
+    ap.add_argument("--bind", default="0.0.0.0")
+    ap.add_argument("--connect")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--proto", choices=["tcp", "mptcp"], default="mptcp")
+    ap.add_argument("--conns", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--bytes", type=int, default=20000)
+    ap.add_argument("--timeout", type=float, default=20)
+    args = ap.parse_args()
+    server(args) if args.role == "server" else client(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -41,6 +41,7 @@ struct mptcp_rs_sf_view {
 
 void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v);
 bool mptcp_rs_sf_in_loss(const struct sock *ssk);
+bool mptcp_rs_sf_suspect(const struct sock *ssk);
 void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 bytes);
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk);
 /* Gives a subflow without a struct socket the meta socket's (as upstream grafts
@@ -57,6 +58,7 @@ int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen);
 u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb);
 
 int mptcp_rs_sk_rcvbuf(const struct sock *sk);
+u64 mptcp_rs_jiffies_ms(void);
 
 /* Hands @n bytes back to @msg's iterator (they were not sent). */
 void mptcp_rs_msg_revert(struct msghdr *msg, size_t n);

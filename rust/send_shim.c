@@ -59,6 +59,8 @@ int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, b
 	return tcp_sendmsg_locked(ssk, &msg, len);
 }
 
+bool mptcp_rs_sf_suspect(const struct sock *ssk);
+
 void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 {
 	const struct tcp_sock *tp = tcp_sk(ssk);
@@ -76,25 +78,37 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 	/* the unsent queue stays short (see mptcp_rs_sf_limit_notsent()) */
 	v->space = min(v->space, lowat > notsent ? lowat - notsent : 0);
 	v->state = READ_ONCE(ssk->sk_state);
-	v->loss = inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss;
+	v->loss = mptcp_rs_sf_suspect(ssk);
 	v->writeable = sk_stream_is_writeable(ssk);
 }
 
 /*
- * Keeps what waits unsent on a subflow of a multi-mode connection at most
- * @bytes (TCP_NOTSENT_LOWAT: TCP's write_space then fires when it drains below
- * half): the scheduler decides late, and what a dying subflow held back is less.
- * Subflow locked.
+ * Keeps what waits unsent on a subflow of a multi-mode connection at about half
+ * its window, at least @min bytes (TCP_NOTSENT_LOWAT: TCP's write_space then
+ * fires when it drains below half of that): the scheduler decides late, and
+ * data sent again after another subflow died waits behind little. Subflow locked.
  */
-void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 bytes)
+void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 min)
 {
-	if (!tcp_sk(ssk)->notsent_lowat)
-		WRITE_ONCE(tcp_sk(ssk)->notsent_lowat, bytes);
+	struct tcp_sock *tp = tcp_sk(ssk);
+
+	WRITE_ONCE(tp->notsent_lowat, max(tcp_snd_cwnd(tp) * tp->mss_cache / 2, min));
+}
+
+/*
+ * The subflow stopped getting ACKs: its tail loss probe is unanswered (the probe
+ * timer, about two RTTs, fired) or its retransmission timer fired (loss
+ * recovery). Lockless word reads; any TCP socket.
+ */
+bool mptcp_rs_sf_suspect(const struct sock *ssk)
+{
+	return READ_ONCE(tcp_sk(ssk)->tlp_high_seq) ||
+	       inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss;
 }
 
 bool mptcp_rs_sf_in_loss(const struct sock *ssk)
 {
-	return inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss;
+	return mptcp_rs_sf_suspect(ssk);
 }
 
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)
@@ -204,4 +218,9 @@ u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb)
 int mptcp_rs_sk_rcvbuf(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_rcvbuf);
+}
+
+u64 mptcp_rs_jiffies_ms(void)
+{
+	return jiffies_to_msecs(jiffies);
 }

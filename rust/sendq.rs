@@ -45,9 +45,10 @@ use kernel::prelude::*;
 /// Largest piece the scheduler places at once.
 pub(crate) const MAX_PIECE: u32 = 64 * 1024;
 
-/// Unsent bytes a subflow may hold (its `TCP_NOTSENT_LOWAT`): pieces are placed
-/// shortly before they can be sent, on what the subflows look like then.
-const NOTSENT_LIMIT: u32 = 256 * 1024;
+/// Unsent bytes a subflow may hold at least (its `TCP_NOTSENT_LOWAT` is half its
+/// window, at least this): pieces are placed shortly before they can be sent, on
+/// what the subflows look like then.
+const NOTSENT_LIMIT: u32 = 32 * 1024;
 
 const TCP_ESTABLISHED: c_int = 1;
 const TCP_CLOSE: c_int = 7;
@@ -701,6 +702,21 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) {
     }
     push_pending(meta, q);
     arm_rtx(meta, q);
+}
+
+/// An ACK arrived on one subflow: if another one looks stalled (its loss probe or
+/// retransmission timer fired), run the work item (at most every 10 ms), which
+/// sends again what that one carries. Softirq or process context, lockless.
+pub(crate) fn check_siblings(meta: &Meta) {
+    let _rcu = kernel::sync::rcu::read_lock();
+    let (ssks, n) = subflows(meta);
+    let suspect = |ssk: *mut bindings::sock| {
+        // SAFETY: TCP sockets under RCU (see `Joins::readable`): word reads only.
+        unsafe { bindings::mptcp_rs_sf_suspect(ssk) }
+    };
+    if ssks.iter().take(n).any(|&ssk| suspect(ssk)) {
+        meta.kick_rate_limited();
+    }
 }
 
 /// Whether some subflow takes data (lockless, for `poll`).

@@ -140,6 +140,8 @@ pub(crate) struct Meta {
     /// Right edge of the peer's receive window in the data sequence space: the
     /// largest DATA_ACK + window seen (RFC 8684 3.3.5).
     snd_wnd_end: AtomicU64,
+    /// When a stalled subflow last ran the work item (ms, wrapping).
+    kicked_ms: AtomicU32,
     /// Reinjection and deferred DATA_FIN (`sendq::work`), initialised once the
     /// state has its final address.
     work: UnsafeCell<bindings::mptcp_rs_meta_work>,
@@ -406,6 +408,7 @@ impl Meta {
                 sendq: UnsafeCell::new(SendQueue::new()),
                 space_gen: AtomicU32::new(0),
                 snd_wnd_end: AtomicU64::new(0),
+                kicked_ms: AtomicU32::new(0),
                 // SAFETY: a work item and two pointers: all zero until
                 // `mptcp_rs_meta_work_init()`, before any use.
                 work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
@@ -629,6 +632,21 @@ impl Meta {
     pub(crate) fn rtx_take(&self) -> bool {
         // SAFETY: initialised at creation.
         unsafe { bindings::mptcp_rs_meta_rtx_take(self.work.get()) }
+    }
+
+    /// [`Meta::kick`], at most once per 10 ms (jiffies).
+    pub(crate) fn kick_rate_limited(&self) {
+        // SAFETY: no preconditions.
+        let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+        let last = self.kicked_ms.load(Ordering::Relaxed);
+        if now.wrapping_sub(last) >= 10
+            && self
+                .kicked_ms
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.kick();
+        }
     }
 
     /// A subflow has room again (its write_space).
@@ -925,6 +943,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             sendq: UnsafeCell::new(SendQueue::new()),
             space_gen: AtomicU32::new(0),
             snd_wnd_end: AtomicU64::new(0),
+            kicked_ms: AtomicU32::new(0),
             // SAFETY: a work item and two pointers: all zero until
             // `mptcp_rs_meta_work_init()`, before any use.
             work: UnsafeCell::new(unsafe { core::mem::zeroed() }),

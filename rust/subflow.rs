@@ -1443,6 +1443,10 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                         expand_seq32(una, ack as u32)
                     };
                     meta.data_ack(ack);
+                    if ctx.has(sf::SEND_MAP) {
+                        // this subflow works: does another one not?
+                        crate::sendq::check_siblings(meta);
+                    }
                     // SAFETY: `skb` is being received, its TCP header in place.
                     meta.update_wnd(ack, unsafe { bindings::mptcp_rs_skb_rcv_wnd(ssk, skb) });
                 }

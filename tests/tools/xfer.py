@@ -17,7 +17,7 @@ shell command, e.g. blackholing a path) once BYTES were received; the JSON then
 holds "cut": seconds from the start to the cut, "stall": the longest time without
 received data after the cut, and "outage": the equivalent outage, i.e. the time
 after the cut minus the time the rest would have taken at the rate of the last 40%
-of the time after the cut (the surviving path's rate).
+of the time after the cut (the surviving path's rate), or at --survivor-bps.
 """
 import argparse
 import faulthandler
@@ -44,13 +44,16 @@ def family_of(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def outage(marks, cut_t, cut_b, total):
-    """Longest gap after the cut and equivalent outage from (t, bytes) marks."""
+def outage(marks, cut_t, cut_b, total, survivor_bps=None):
+    """Longest gap after the cut and equivalent outage from (t, bytes) marks: against
+    survivor_bps (bits/s) if given, else the rate of the last 40% of the time."""
     after = [(t, b) for t, b in marks if t >= cut_t]
     if len(after) < 2:
         return None, None
     stall = max(b[0] - a[0] for a, b in zip(after, after[1:]))
     end_t = after[-1][0]
+    if survivor_bps:
+        return stall, (end_t - cut_t) - (total - cut_b) * 8 / survivor_bps
     tail_t = cut_t + 0.6 * (end_t - cut_t)
     tail = [(t, b) for t, b in after if t >= tail_t]
     if len(tail) < 2 or tail[-1][0] <= tail[0][0]:
@@ -61,7 +64,7 @@ def outage(marks, cut_t, cut_b, total):
     return stall, (end_t - cut_t) - (total - cut_b) / rate
 
 
-def transfer(sock, nbytes, cut_at=None, cut_cmd=None):
+def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None):
     result = {}
 
     def sender():
@@ -102,7 +105,7 @@ def transfer(sock, nbytes, cut_at=None, cut_cmd=None):
         got += len(data)
     t.join()
     if cut is not None:
-        stall, out = outage(marks, cut[0], cut[1], got)
+        stall, out = outage(marks, cut[0], cut[1], got, survivor_bps)
         result["cut"] = round(cut[0], 3)
         result["stall"] = None if stall is None else round(stall, 3)
         result["outage"] = None if out is None else round(out, 3)
@@ -124,6 +127,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--cut-at", type=int)
     ap.add_argument("--cut-cmd")
+    ap.add_argument("--survivor-bps", type=float,
+                    help="rate of the path left after the cut, for the equivalent outage")
     args = ap.parse_args()
 
     if args.role == "server":
@@ -141,7 +146,7 @@ def main():
         sock.connect((args.connect, args.port))
     sock.settimeout(args.timeout)
     start = time.monotonic()
-    res = transfer(sock, args.send, args.cut_at, args.cut_cmd)
+    res = transfer(sock, args.send, args.cut_at, args.cut_cmd, args.survivor_bps)
     res["seconds"] = round(time.monotonic() - start, 3)
     res["proto"] = args.proto
     sock.close()

@@ -4,6 +4,8 @@
 #
 #   cc_load                          insmod mptcp_lia and mptcp_olia (after mptcp_rs,
 #                                    whose mptcp_rs_cc_paths() they use)
+#   cc_unload                        rmmod mptcp_lia and mptcp_olia, retrying for up
+#                                    to 10 s while closing sockets still use them
 #   cc_offloads_off NS DEV...        no TSO/GSO/GRO: one packet per skb, so that a
 #                                    queue drops packets, not 64 KB bursts
 #   cc_topo_shared RATE DELAY LIMIT  namespaces cli, rtr, srv: cli reaches rtr over
@@ -14,7 +16,8 @@
 #   cc_iperf NS SERVER PORT SECS CC [mptcp] [BIND]
 #                                    one upload with congestion control CC
 #                                    (TCP_CONGESTION on the socket, MPTCP under
-#                                    mptcpize); prints received bits/s
+#                                    mptcpize); prints received bits/s after
+#                                    the first 3 s
 
 cc_load() {
 	local algo
@@ -25,6 +28,19 @@ cc_load() {
 	local allowed
 	allowed=$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)
 	sysctl -qw net.ipv4.tcp_allowed_congestion_control="$allowed lia olia"
+}
+
+cc_unload() {
+	local algo i rc=0
+	for algo in lia olia; do
+		for i in $(seq 40); do
+			grep -q "^mptcp_$algo " /proc/modules || break
+			rmmod "mptcp_$algo" 2>/dev/null && break
+			sleep 0.25
+		done
+		grep -q "^mptcp_$algo " /proc/modules && rc=1
+	done
+	return $rc
 }
 
 cc_offloads_off() {
@@ -76,6 +92,7 @@ cc_iperf() {
 	[ "${6:-}" = mptcp ] && wrap="mptcpize run"
 	[ -n "${7:-}" ] && bind=(-B "$7")
 	# shellcheck disable=SC2086
-	ip netns exec "$ns" $wrap iperf3 -c "$server" -p "$port" -t "$secs" -C "$cc" "${bind[@]}" -J |
+	# -O 3: the first 3 s (slow start) are not counted
+	ip netns exec "$ns" $wrap iperf3 -c "$server" -p "$port" -t "$secs" -O 3 -C "$cc" "${bind[@]}" -J |
 		python3 -c 'import json, sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))'
 }

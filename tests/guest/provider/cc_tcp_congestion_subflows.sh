@@ -7,7 +7,7 @@
 # on both server subflows.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 . "$MPTCP_RS_REPO/tests/lib/cc.sh"
-trap 'topo_cleanup; rmmod mptcp_lia mptcp_olia 2>/dev/null' EXIT
+trap 'topo_cleanup; cc_unload' EXIT
 cc_load || fail "cannot load mptcp_lia/mptcp_olia"
 topo_new cli srv
 topo_path cli srv 1

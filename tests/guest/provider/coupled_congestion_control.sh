@@ -21,6 +21,10 @@ for algo in lia olia; do
 	port=$((port + 1))
 	mod=mptcp_$algo
 	ko="$MPTCP_RS_REPO/build/$MPTCP_RS_FLAVOUR/$mod.ko"
+	# an earlier test's sockets may still hold it for a moment
+	if grep -q "^$mod " /proc/modules; then
+		unload "$mod" || fail "$mod loaded and busy before the test"
+	fi
 	insmod "$ko" || fail "insmod $mod"
 	grep -qw "$algo" /proc/sys/net/ipv4/tcp_available_congestion_control || fail "$algo not available"
 	[ -e "/sys/module/mptcp_rs/holders/$mod" ] || fail "$mod does not use mptcp_rs's exported accessor"

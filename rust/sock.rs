@@ -72,7 +72,7 @@ const SOL_SOCKET: c_int = 1;
 const SOL_TCP: c_int = 6;
 /// `TCP_ULP` (`include/uapi/linux/tcp.h`).
 const TCP_ULP: c_int = 31;
-/// `TCP_CONGESTION` (include/uapi/linux/tcp.h)
+/// `TCP_CONGESTION` (`include/uapi/linux/tcp.h`).
 const TCP_CONGESTION: c_int = 13;
 
 /// Connection flags of [`Meta`].

@@ -12,6 +12,7 @@
 #                                    two links (c1 10.10.1.1, c2 10.10.2.1), rtr
 #                                    reaches srv (10.10.0.2) over ONE link shaped to
 #                                    RATE with DELAY each way: a shared bottleneck
+#                                    ($CC_SHARED_EXTRA: more netem arguments for it)
 #   cc_mptcp_endpoint ADDR DEV       client "subflow" endpoint, limits subflows 1
 #   cc_iperf NS SERVER PORT SECS CC [mptcp] [BIND]
 #                                    one upload with congestion control CC
@@ -77,7 +78,8 @@ cc_topo_shared() {
 	cc_offloads_off rtr r0 r1 r2
 	cc_offloads_off srv s0
 	# the bottleneck: the router's link to the server, both paths' data through it
-	ip netns exec rtr tc qdisc replace dev r0 root netem delay "$delay" rate "$rate" limit "$limit"
+	# shellcheck disable=SC2086
+	ip netns exec rtr tc qdisc replace dev r0 root netem delay "$delay" rate "$rate" limit "$limit" ${CC_SHARED_EXTRA:-}
 	ip netns exec srv tc qdisc replace dev s0 root netem delay "$delay" limit 10000
 }
 

@@ -30,6 +30,7 @@ int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, b
 /* What the scheduler reads of a subflow (locklessly). */
 struct mptcp_rs_sf_view {
 	u32 srtt_us;
+	u32 min_rtt_us;
 	u32 cwnd;
 	u32 mss;
 	u32 queued;

@@ -26,6 +26,7 @@ struct mptcp_rs_pm_names {
 
 /* upstream's defaults: "kernel", "default" */
 void mptcp_rs_pm_names_init(struct mptcp_rs_pm_names *names);
+int mptcp_rs_scheduler_index(const struct mptcp_rs_pm_names *names);
 
 /* ctl->data: &names->pm_type; extra1, extra2: as for proc_dou8vec_minmax */
 int mptcp_rs_proc_pm_type(const struct ctl_table *ctl, int write, void *buffer,

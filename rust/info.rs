@@ -73,9 +73,17 @@ fn fill(meta: &Meta, first: *mut bindings::sock, listening: bool) -> bindings::m
     if first.is_null() {
         return info;
     }
-    info.mptcpi_subflows_total = 1;
+    // subflows besides the first, as upstream counts them; and all of them
+    let joined = u8::try_from(meta.joins().count()).unwrap_or(u8::MAX);
+    info.mptcpi_subflows = joined;
+    info.mptcpi_subflows_total = joined.saturating_add(1);
+    // SAFETY: the meta socket is owned by the caller.
+    let q = unsafe { meta.sendq() };
     // SAFETY: the first subflow lives while the owned meta socket holds it.
-    if let Some(ctx) = unsafe { Subflow::from_sk(first) } {
+    let first_ctx = unsafe { Subflow::from_sk(first) };
+    if q.is_multi() {
+        info.mptcpi_write_seq = q.snd_nxt();
+    } else if let Some(ctx) = first_ctx {
         info.mptcpi_write_seq = ctx.snd_dsn_next();
     }
     let mut sub = bindings::mptcp_rs_subflow_stats::default();

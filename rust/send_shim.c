@@ -70,6 +70,7 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 	u32 lowat = READ_ONCE(tp->notsent_lowat) ?: UINT_MAX;
 
 	v->srtt_us = READ_ONCE(tp->srtt_us) >> 3;
+	v->min_rtt_us = tcp_min_rtt(tp) == ~0U ? 0 : tcp_min_rtt(tp);
 	v->cwnd = tcp_snd_cwnd(tp);
 	v->mss = READ_ONCE(tp->mss_cache);
 	v->queued = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_una);
@@ -84,7 +85,8 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 
 /*
  * Keeps what waits unsent on a subflow of a multi-mode connection at about half
- * its window, at least @min bytes (TCP_NOTSENT_LOWAT: TCP's write_space then
+ * its window (at most 512 KB: a window grown into a long queue is no reason to
+ * queue more), at least @min bytes (TCP_NOTSENT_LOWAT: TCP's write_space then
  * fires when it drains below half of that): the scheduler decides late, and
  * data sent again after another subflow died waits behind little. Subflow locked.
  */
@@ -92,7 +94,9 @@ void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 min)
 {
 	struct tcp_sock *tp = tcp_sk(ssk);
 
-	WRITE_ONCE(tp->notsent_lowat, max(tcp_snd_cwnd(tp) * tp->mss_cache / 2, min));
+	u32 half = min(tcp_snd_cwnd(tp) * tp->mss_cache / 2, 512U << 10);
+
+	WRITE_ONCE(tp->notsent_lowat, max(half, min));
 }
 
 /*

@@ -101,6 +101,20 @@ pub(crate) struct SendQueue {
     /// DATA_ACK when the retransmission timer was armed, and its backoff.
     rtx_una: u64,
     rtx_backoff: u32,
+    /// `net.mptcp.scheduler` when multi mode began.
+    policy: Sched,
+}
+
+/// The schedulers `net.mptcp.scheduler` names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sched {
+    /// `default`: earliest expected delivery.
+    Default,
+    /// `roundrobin`: each usable subflow in turn.
+    RoundRobin,
+    /// `redundant`: every piece on every usable subflow (the default scheduler's
+    /// choice first); the peer keeps the first copy to arrive.
+    Redundant,
 }
 
 impl SendQueue {
@@ -114,11 +128,17 @@ impl SendQueue {
             last: None,
             rtx_una: 0,
             rtx_backoff: 0,
+            policy: Sched::Default,
         }
     }
 
     pub(crate) fn is_multi(&self) -> bool {
         self.multi
+    }
+
+    /// DSN of the next byte the application queues (multi mode).
+    pub(crate) fn snd_nxt(&self) -> u64 {
+        self.snd_nxt
     }
 
     /// Drops the chunks the peer acknowledged entirely.
@@ -259,11 +279,10 @@ fn view(ssk: *mut bindings::sock) -> (bindings::mptcp_rs_sf_view, bool) {
     (v, usable)
 }
 
-/// Gathers the candidates and picks one for a piece of `piece` bytes.
+/// Gathers the candidates and picks one for the next piece.
 fn schedule<'a>(
     meta: &'a Meta,
     q: &mut SendQueue,
-    piece: u32,
     slots: &mut [Option<Slot<'a>>; MAX_SUBFLOWS],
 ) -> Option<usize> {
     let (ssks, n) = subflows(meta);
@@ -298,6 +317,7 @@ fn schedule<'a>(
         if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
             *c = Candidate {
                 srtt_us: v.srtt_us,
+                min_rtt_us: v.min_rtt_us,
                 cwnd: v.cwnd,
                 mss: v.mss,
                 queued: v.queued,
@@ -308,7 +328,12 @@ fn schedule<'a>(
             *s = Some(Slot { ctx, ssk });
         }
     }
-    let choice = sched::pick(Policy::Default, cands.get(..n)?, piece, q.last)?;
+    let policy = if q.policy == Sched::RoundRobin {
+        Policy::RoundRobin
+    } else {
+        Policy::Default
+    };
+    let choice = sched::pick(policy, cands.get(..n)?, q.last)?;
     q.last = Some(choice);
     Some(choice)
 }
@@ -383,6 +408,12 @@ pub(crate) fn maybe_go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
         unsafe { ctx.use_send_map() };
         q.snd_nxt = ctx.snd_dsn_next();
         q.multi = true;
+        // SAFETY: the connection's namespace is live while it is.
+        q.policy = match unsafe { crate::sysctl::scheduler(meta.net().as_ptr()) } {
+            1 => Sched::RoundRobin,
+            2 => Sched::Redundant,
+            _ => Sched::Default,
+        };
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(first) };
@@ -419,7 +450,7 @@ pub(crate) fn sendmsg(
             .min(wnd);
         let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
         let choice = if want > 0 {
-            schedule(meta, q, want, &mut slots)
+            schedule(meta, q, &mut slots)
         } else {
             meta.set_wnd_limited();
             if meta.snd_wnd_end() != wnd_end {
@@ -437,6 +468,10 @@ pub(crate) fn sendmsg(
                 };
                 let start = q.snd_nxt.wrapping_sub(u64::from(got));
                 let sent = push_to(q, &slot, start, q.snd_nxt).min(u64::from(got)) as u32;
+                if q.policy == Sched::Redundant && sent > 0 {
+                    slot.ctx.set_red_nxt(start.wrapping_add(u64::from(sent)));
+                    redundant_copies(meta, q);
+                }
                 if sent < got {
                     // hand back what the subflow did not take
                     q.unappend(got - sent);
@@ -530,8 +565,50 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     q.rtx_backoff = (q.rtx_backoff + 1).min(6);
 }
 
+/// `redundant`: every usable subflow gets its copy of what was sent, from where its
+/// copy stopped (or the DATA_ACK, if later: what the peer has needs no copy), as far
+/// as it takes it now; the rest follows when it has room again (write_space runs
+/// the work item). The meta socket is owned.
+fn redundant_copies(meta: &Meta, q: &mut SendQueue) {
+    if q.policy != Sched::Redundant {
+        return;
+    }
+    let (ssks, n) = subflows(meta);
+    let una = meta.snd_una();
+    for &ssk in ssks.iter().take(n) {
+        // SAFETY: our subflows (see `subflows`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        if !ctx.can_send() || !view(ssk).1 {
+            continue;
+        }
+        let mut from = ctx.red_nxt();
+        if from == 0 || after64(una, from) {
+            from = una;
+        }
+        if !after64(q.snd_nxt, from) {
+            continue;
+        }
+        let room = u64::from(room(ssk));
+        let end = from.wrapping_add(room.min(q.snd_nxt.wrapping_sub(from)));
+        if end == from {
+            meta.set_need_push();
+            continue;
+        }
+        // SAFETY: as above; a graft is needed before TCP may wait on the socket.
+        unsafe { bindings::mptcp_rs_graft_subflow(meta.sk(), ssk) };
+        let sent = push_to(q, &Slot { ctx, ssk }, from, end);
+        ctx.set_red_nxt(from.wrapping_add(sent));
+        if after64(q.snd_nxt, from.wrapping_add(sent)) {
+            meta.set_need_push();
+        }
+    }
+}
+
 /// Queues again what stalled or dead subflows carried (the meta socket owned).
 fn push_pending(meta: &Meta, q: &mut SendQueue) {
+    redundant_copies(meta, q);
     find_stalls(meta, q);
     while let Some((from, to)) = q.reinject {
         let una = meta.snd_una();
@@ -542,7 +619,7 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
         }
         let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
         let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
-        let Some(slot) = schedule(meta, q, piece, &mut slots)
+        let Some(slot) = schedule(meta, q, &mut slots)
             .and_then(|i| slots.get_mut(i))
             .and_then(|s| s.take())
         else {

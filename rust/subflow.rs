@@ -180,6 +180,8 @@ pub(crate) struct Subflow {
     rcv: UnsafeCell<RcvState>,
     /// Send-side extents (multi mode), used under the subflow's lock only.
     snd_map: UnsafeCell<SndMap>,
+    /// `redundant` scheduler: DSN up to which this subflow got its copy.
+    red_nxt: AtomicU64,
     /// The state of a subflow we open with MP_JOIN (`join_active.rs`).
     ajoin: crate::join_active::ActiveJoin,
 }
@@ -292,6 +294,7 @@ impl Subflow {
                 map: RcvMap::default(),
             }),
             snd_map: UnsafeCell::new(SndMap::new()),
+            red_nxt: AtomicU64::new(0),
             ajoin: crate::join_active::ActiveJoin::new(),
         }
     }
@@ -597,6 +600,16 @@ impl Subflow {
         // an empty map holds the extent; `queued` 0 records nothing
         let _ = map.push(0, base, queued);
         self.set(sf::SEND_MAP);
+    }
+
+    /// `redundant` scheduler: DSN up to which this subflow got its copy of the data
+    /// (0 until the first).
+    pub(crate) fn red_nxt(&self) -> u64 {
+        self.red_nxt.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_red_nxt(&self, dsn: u64) {
+        self.red_nxt.store(dsn, Ordering::Release);
     }
 
     pub(crate) fn uses_send_map(&self) -> bool {

@@ -35,7 +35,7 @@ struct PernetState {
     /// `net.mptcp.add_addr_v6_port_drop_ts`: an ADD_ADDR with an IPv6 address and a
     /// port may drop the TCP timestamps option (stored only).
     add_addr_v6_port_drop_ts: u8,
-    /// `net.mptcp.pm_type`, `path_manager`, `scheduler` (stored only).
+    /// `net.mptcp.pm_type`, `path_manager` (stored only), `scheduler`.
     names: bindings::mptcp_rs_pm_names,
     /// The namespace's registration of [`SYSCTL_ENTRIES`] entries.
     header: *mut bindings::ctl_table_header,
@@ -81,6 +81,18 @@ pub(crate) unsafe fn enabled(net: *const bindings::net) -> bool {
 pub(crate) unsafe fn checksum_enabled(net: *const bindings::net) -> bool {
     // SAFETY: as in `enabled`.
     unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).checksum_enabled) != 0 }
+}
+
+/// The scheduler chosen in `net` (`net.mptcp.scheduler`): 0 `default`, 1
+/// `roundrobin`, 2 `redundant`.
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn scheduler(net: *const bindings::net) -> c_int {
+    // SAFETY: as in `enabled`; the name is copied under no lock, as upstream reads
+    // it (a racing write yields one of the two names or "default").
+    unsafe { bindings::mptcp_rs_scheduler_index(&raw const (*pernet(net)).names) }
 }
 
 /// MP_CAPABLE SYN retransmissions before plain TCP is tried

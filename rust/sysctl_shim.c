@@ -6,8 +6,10 @@
  * pm_type or path_manager updates the other.
  *
  * mptcp_rs knows the path managers upstream registers, "kernel" and
- * "userspace", and one scheduler, "default". The choices are stored per
- * namespace; nothing acts on them yet (mptcp_rs has a single subflow).
+ * "userspace", and three schedulers: upstream's "default" and its own
+ * "roundrobin" and "redundant" (rust/sendq.rs). The choices are stored per
+ * namespace; a connection reads the scheduler when it starts sending on
+ * several subflows.
  */
 
 #include <linux/kernel.h>
@@ -24,7 +26,8 @@ static_assert(MPTCP_RS_NAME_MAX == MPTCP_SCHED_NAME_MAX);
 
 /* in pm_type order */
 static const char *const mptcp_rs_path_managers[] = { "kernel", "userspace" };
-static const char *const mptcp_rs_schedulers[] = { "default" };
+/* in enum mptcp_rs_sched order; upstream registers "default" only */
+static const char *const mptcp_rs_schedulers[] = { "default", "roundrobin", "redundant" };
 static int mptcp_rs_pm_type_max_val = ARRAY_SIZE(mptcp_rs_path_managers) - 1;
 
 void *mptcp_rs_pm_type_max(void)
@@ -146,4 +149,15 @@ int mptcp_rs_proc_available_schedulers(const struct ctl_table *ctl, int write,
 {
 	return mptcp_rs_proc_list(write, buffer, lenp, ppos, mptcp_rs_schedulers,
 				  ARRAY_SIZE(mptcp_rs_schedulers));
+}
+
+/* The scheduler stored in @names as an index of mptcp_rs_schedulers (0 if unknown). */
+int mptcp_rs_scheduler_index(const struct mptcp_rs_pm_names *names)
+{
+	char val[MPTCP_RS_NAME_MAX];
+	int i;
+
+	strscpy(val, names->scheduler, sizeof(val));
+	i = mptcp_rs_name_index(mptcp_rs_schedulers, ARRAY_SIZE(mptcp_rs_schedulers), val);
+	return i < 0 ? 0 : i;
 }

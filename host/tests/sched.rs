@@ -8,6 +8,7 @@ use proptest::prelude::*;
 fn cand(srtt_us: u32, cwnd: u32, queued: u32, space: u32, backup: bool) -> Candidate {
     Candidate {
         srtt_us,
+        min_rtt_us: 0,
         cwnd,
         mss: 1400,
         queued,
@@ -23,7 +24,7 @@ fn default_prefers_fast_empty_path() {
         cand(80_000, 10, 0, 100_000, false),
         cand(20_000, 10, 0, 100_000, false),
     ];
-    assert_eq!(pick(Policy::Default, &c, 64 << 10, None), Some(1));
+    assert_eq!(pick(Policy::Default, &c, None), Some(1));
 }
 
 #[test]
@@ -33,7 +34,7 @@ fn default_moves_to_slow_path_when_fast_queue_is_long() {
         cand(80_000, 10, 0, 100_000, false),
         cand(20_000, 10, 1 << 20, 100_000, false),
     ];
-    assert_eq!(pick(Policy::Default, &c, 64 << 10, None), Some(0));
+    assert_eq!(pick(Policy::Default, &c, None), Some(0));
 }
 
 #[test]
@@ -41,29 +42,37 @@ fn small_fresh_subflow_gets_its_share() {
     // a new subflow (cwnd 10, 16 KB of room) beats a busy one with two windows queued
     let busy = cand(1000, 500, 2 * 500 * 1400, 1 << 20, false);
     let fresh = cand(1000, 10, 0, 16 << 10, false);
-    assert_eq!(
-        pick(Policy::Default, &[busy, fresh], 64 << 10, None),
-        Some(1)
-    );
+    assert_eq!(pick(Policy::Default, &[busy, fresh], None), Some(1));
+}
+
+#[test]
+fn idle_subflow_with_stale_srtt_still_chosen() {
+    // path 1 idle, its srtt still inflated by an old queue (71 ms, min 20 ms); path
+    // 2 (46 ms, min 20 ms) has 100 KB queued at a 73-packet window
+    let mut idle = cand(71_000, 247, 0, 1 << 20, false);
+    idle.min_rtt_us = 20_000;
+    let mut busy = cand(46_000, 73, 100_000, 1 << 20, false);
+    busy.min_rtt_us = 20_000;
+    assert_eq!(pick(Policy::Default, &[idle, busy], None), Some(0));
 }
 
 #[test]
 fn no_room_no_choice_and_backup_last() {
     let c = [cand(1000, 10, 0, 0, false), cand(1000, 10, 0, 0, false)];
-    assert_eq!(pick(Policy::Default, &c, 1000, None), None);
+    assert_eq!(pick(Policy::Default, &c, None), None);
     let c = [
         cand(1000, 10, 0, 5000, true),
         cand(90_000, 10, 0, 5000, false),
     ];
-    assert_eq!(pick(Policy::Default, &c, 1000, None), Some(1));
+    assert_eq!(pick(Policy::Default, &c, None), Some(1));
     // a full regular subflow is waited for: the backup stays idle
     let c = [cand(1000, 10, 0, 5000, true), cand(90_000, 10, 0, 0, false)];
-    assert_eq!(pick(Policy::Default, &c, 1000, None), None);
+    assert_eq!(pick(Policy::Default, &c, None), None);
     // a dead (unusable) regular subflow: the backup takes over
     let mut dead = cand(90_000, 10, 0, 0, false);
     dead.usable = false;
     let c = [cand(1000, 10, 0, 5000, true), dead];
-    assert_eq!(pick(Policy::Default, &c, 1000, None), Some(0));
+    assert_eq!(pick(Policy::Default, &c, None), Some(0));
 }
 
 #[test]
@@ -73,9 +82,9 @@ fn round_robin_rotates() {
         cand(1, 1, 0, 10, false),
         cand(1, 1, 0, 0, false),
     ];
-    assert_eq!(pick(Policy::RoundRobin, &c, 1, None), Some(0));
-    assert_eq!(pick(Policy::RoundRobin, &c, 1, Some(0)), Some(1));
-    assert_eq!(pick(Policy::RoundRobin, &c, 1, Some(1)), Some(0));
+    assert_eq!(pick(Policy::RoundRobin, &c, None), Some(0));
+    assert_eq!(pick(Policy::RoundRobin, &c, Some(0)), Some(1));
+    assert_eq!(pick(Policy::RoundRobin, &c, Some(1)), Some(0));
 }
 
 proptest! {
@@ -84,12 +93,12 @@ proptest! {
     #[test]
     fn choice_is_usable(cs in prop::collection::vec(
         (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), 0u32..3, any::<bool>(), any::<bool>()), 0..8),
-        piece in any::<u32>(), rr in any::<bool>(), last in prop::option::of(0usize..10)) {
+        rr in any::<bool>(), last in prop::option::of(0usize..10)) {
         let c: Vec<Candidate> = cs.iter().map(|&(s, w, m, q, sp, b, u)|
-            Candidate { srtt_us: s, cwnd: w, mss: m, queued: q, space: sp, backup: b, usable: u }).collect();
+            Candidate { srtt_us: s, min_rtt_us: s / 2, cwnd: w, mss: m, queued: q, space: sp, backup: b, usable: u }).collect();
         let pol = if rr { Policy::RoundRobin } else { Policy::Default };
         let regular_alive = c.iter().any(|x| x.usable && !x.backup);
-        match pick(pol, &c, piece, last) {
+        match pick(pol, &c, last) {
             Some(i) => {
                 prop_assert!(c[i].usable && c[i].space > 0);
                 if c[i].backup {

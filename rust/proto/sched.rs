@@ -6,16 +6,22 @@
 //! MPTCP, not in loss recovery after a timeout, with room in its send buffer) and asks
 //! [`pick`]. The `default` policy sends where the piece is expected to be delivered
 //! soonest: a subflow's queue drains at about `cwnd · mss` bytes per smoothed RTT,
-//! so a piece queued behind `queued` bytes is delivered after about
-//! `(queued + piece) · srtt / (cwnd · mss)`, where the piece is what the subflow's
-//! send buffer takes of it. Backup subflows are only used when no
-//! other is usable (RFC 8684 3.3.8).
+//! and its path adds its base delay, so a piece queued behind `queued` bytes starts
+//! arriving after about `min_rtt + queued · srtt / (cwnd · mss)`. (The base delay is
+//! the minimum RTT: the smoothed RTT of a subflow that carried nothing for a while
+//! still holds the queueing delay of its last busy period. The piece's own length
+//! is left out on purpose: it would favour the subflow with the larger window for
+//! every piece, and a new subflow, whose window grows only with data, would starve.)
+//! Backup subflows are only used when no other is usable (RFC 8684 3.3.8).
 
 /// What the scheduler knows of one usable subflow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Candidate {
     /// Smoothed RTT, microseconds (0 when not measured yet).
     pub srtt_us: u32,
+    /// Minimum RTT seen recently, microseconds (0: unknown, the smoothed RTT is
+    /// used).
+    pub min_rtt_us: u32,
     /// Congestion window, segments.
     pub cwnd: u32,
     /// Sender MSS, bytes.
@@ -35,19 +41,22 @@ pub struct Candidate {
 const UNMEASURED_RTT_US: u64 = 100_000;
 
 impl Candidate {
-    /// Expected time, in microseconds (saturating), until a piece of `piece` bytes
-    /// queued now would be delivered.
-    pub fn delivery_us(&self, piece: u32) -> u64 {
+    /// Expected time, in microseconds (saturating), until a piece queued now would
+    /// start to arrive.
+    pub fn delivery_us(&self) -> u64 {
         let srtt = if self.srtt_us == 0 {
             UNMEASURED_RTT_US
         } else {
             u64::from(self.srtt_us)
         };
+        let base = if self.min_rtt_us == 0 || u64::from(self.min_rtt_us) > srtt {
+            srtt
+        } else {
+            u64::from(self.min_rtt_us)
+        };
         let per_rtt = u64::from(self.cwnd.max(1)).saturating_mul(u64::from(self.mss.max(1)));
-        let bytes = u64::from(self.queued).saturating_add(u64::from(piece));
-        // at least one RTT: the piece still has to cross the path
-        let rounds_x1000 = bytes.saturating_mul(1000) / per_rtt;
-        srtt.saturating_mul(rounds_x1000.max(1000)) / 1000
+        let rounds_x1000 = u64::from(self.queued).saturating_mul(1000) / per_rtt;
+        base.saturating_add(srtt.saturating_mul(rounds_x1000) / 1000)
     }
 }
 
@@ -60,13 +69,11 @@ pub enum Policy {
     RoundRobin,
 }
 
-/// Index in `cands` of the subflow for the next piece of (up to) `piece` bytes; each
-/// candidate is judged on what it would take of it (its room), so a subflow with a
-/// small window still gets its share. `None`
+/// Index in `cands` of the subflow for the next piece of data, or `None`
 /// when no subflow has room. `last` is the index chosen last time (round robin).
 /// Candidates without room are skipped; backups only while no other subflow is
 /// usable (a regular subflow that is full is waited for, not bypassed).
-pub fn pick(policy: Policy, cands: &[Candidate], piece: u32, last: Option<usize>) -> Option<usize> {
+pub fn pick(policy: Policy, cands: &[Candidate], last: Option<usize>) -> Option<usize> {
     let usable = |c: &Candidate, backup: bool| c.usable && c.space > 0 && c.backup == backup;
     let regular_alive = cands.iter().any(|c| c.usable && !c.backup);
     for backup in [false, true] {
@@ -78,7 +85,7 @@ pub fn pick(policy: Policy, cands: &[Candidate], piece: u32, last: Option<usize>
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| usable(c, backup))
-                .min_by_key(|(_, c)| (c.delivery_us(piece.min(c.space)), c.srtt_us))
+                .min_by_key(|(_, c)| (c.delivery_us(), c.srtt_us))
                 .map(|(i, _)| i),
             Policy::RoundRobin => {
                 let n = cands.len();

@@ -4,8 +4,8 @@
 
   report-twopath.py RAW JSON PNG
 
-RAW has lines "BENCH KERNEL {json}" with keys config (tcp1, tcp2, mptcp), setting
-(equal, unequal), bps and bytes per path. For each kernel and setting, the ratio is
+RAW has lines "BENCH KERNEL {json}" with keys config (tcp1, tcp2, mptcp, each also
+with -bbr: bbr instead of cubic), setting (equal, unequal), bps and bytes per path. For each kernel and setting, the ratio is
 the median MPTCP goodput over the sum of the median plain-TCP goodputs of path 1 and
 path 2 alone, measured on the same kernel in the same run (upstream reaches about
 0.98 here; the target for mptcp_rs is 0.97 and not below upstream).
@@ -24,9 +24,13 @@ for line in open(raw):
     if payload.startswith("-ERROR"):
         continue
     r = json.loads(payload)
-    key = (r["setting"], kernel, r["config"])
+    config, setting = r["config"], r["setting"]
+    if config.endswith("-bbr"):
+        # the bbr runs form settings of their own ("equal/bbr")
+        config, setting = config[:-4], setting + "/bbr"
+    key = (setting, kernel, config)
     samples.setdefault(key, []).append(r["bps"] / 1e6)
-    if r["config"] == "mptcp":
+    if config == "mptcp":
         paths.setdefault(key, []).append((r["path1_bytes"], r["path2_bytes"]))
 
 NAMES = {"reference": "upstream MPTCP", "custom": "mptcp_rs"}
@@ -34,7 +38,7 @@ result = {"unit": "Mbit/s", "settings": {}}
 print("%-8s %-15s %5s %8s %8s %8s %8s %7s %7s %s" % (
     "setting", "implementation", "runs", "tcp1", "tcp2", "mptcp", "min", "ratio",
     "min/med", "path 1 share"))
-for setting in ("equal", "unequal"):
+for setting in ("equal", "unequal", "equal/bbr", "unequal/bbr"):
     for kernel in ("reference", "custom"):
         m = sorted(samples.get((setting, kernel, "mptcp"), []))
         t1 = samples.get((setting, kernel, "tcp1"), [])

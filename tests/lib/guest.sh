@@ -100,3 +100,19 @@ mib() {
 		p in names { split(names[p], h); for (i = 2; i <= NF; i++) if (p h[i] == want) print $i; delete names[p]; next }
 		{ names[p] = $0 }'
 }
+
+# unload_clean SECONDS WHAT: rmmod mptcp_rs succeeds within SECONDS (orphaned subflows
+# finish their FIN exchanges first: each pins the module), kmemleak finds nothing
+# and the kernel log is clean (debug kernel); WHAT names the traffic in messages
+unload_clean() {
+	local i leaks
+	for i in $(seq $(($1 * 5))); do rmmod mptcp_rs 2>/dev/null && break; sleep 0.2; done
+	grep -q '^mptcp_rs ' /proc/modules && fail "rmmod mptcp_rs failed after $2: $(rmmod mptcp_rs 2>&1)"
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(cat /sys/kernel/debug/kmemleak)
+	[ -z "$leaks" ] || fail "kmemleak reports:
+$(echo "$leaks" | head -n 40)"
+	dmesg_clean
+}

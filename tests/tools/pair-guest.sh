@@ -208,3 +208,36 @@ pair_abort_client() {
 		2>"$SHARE/$name.client.err" || fail "$name: client ($mode) failed: $(cat "$SHARE/$name.client.err")"
 	pair__finish "$name"
 }
+
+# pair_log_clean: the kernel log has no warning, oops, lockdep, KFENCE, UBSAN or Rust
+# panic report (the lines go to $VM_SHARE/ROLE.dmesg.bad), else fail
+pair_log_clean() {
+	dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible circular|possible recursive|inconsistent lock|sleeping function called from invalid context|unreferenced object|Call Trace|KFENCE:|UBSAN:|rust_panic|panicked at' \
+		>"$SHARE/$ROLE.dmesg.bad" &&
+		fail "kernel log: $(head -n 5 "$SHARE/$ROLE.dmesg.bad")"
+	return 0
+}
+
+# pair_unload_clean: every subflow was closed and freed, so nothing pins mptcp_rs
+# any more (each subflow does, through its ULP): rmmod succeeds within 60 s;
+# kmemleak (on a debug kernel) finds nothing; pair_log_clean
+pair_unload_clean() {
+	local i
+	for i in $(seq 120); do
+		rmmod mptcp_rs 2>/dev/null && break
+		sleep 0.5
+	done
+	if lsmod | grep -q '^mptcp_rs '; then
+		{ ss -tanie; lsmod; } >"$SHARE/rmmod.failed" 2>&1
+		fail "mptcp_rs still in use 60 s after the transfers"
+	fi
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan >/sys/kernel/debug/kmemleak
+		sleep 1
+		echo scan >/sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak >"$SHARE/kmemleak"
+		[ -s "$SHARE/kmemleak" ] && fail "kmemleak: $(head -n 20 "$SHARE/kmemleak")"
+	fi
+	pair_log_clean
+	info "mptcp_rs unloaded after the transfers; kernel log clean"
+}

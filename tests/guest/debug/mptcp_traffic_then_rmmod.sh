@@ -40,14 +40,5 @@ wait
 ip netns exec srv timeout 300 python3 "$MPTCP_RS_REPO/tests/tools/mptcp_api.py" --family 4 >/tmp/api.out 2>&1 ||
 	fail "socket API checks: $(cat /tmp/api.out)"
 topo_cleanup
-# orphaned subflows finish their FIN exchanges (each pins the module)
-for i in $(seq 150); do rmmod mptcp_rs 2>/dev/null && break; sleep 0.2; done
-grep -q '^mptcp_rs ' /proc/modules && fail "rmmod mptcp_rs failed after the connections closed: $(rmmod mptcp_rs 2>&1)"
-echo scan >/sys/kernel/debug/kmemleak
-sleep 1
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-[ -z "$leaks" ] || fail "kmemleak reports:
-$(echo "$leaks" | head -n 40)"
-dmesg_clean
+unload_clean 30 "the connections closed"
 info "MPTCP traffic on the debug kernel: no splat, no leak, module unloaded"

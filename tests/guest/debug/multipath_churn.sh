@@ -70,13 +70,5 @@ for i in $(seq 120); do
 done
 [ -z "$left" ] || fail "sockets left 60 s after the churn: $left"
 topo_cleanup
-for i in $(seq 300); do rmmod mptcp_rs 2>/dev/null && break; sleep 0.2; done
-grep -q '^mptcp_rs ' /proc/modules && fail "rmmod mptcp_rs failed after the churn: $(rmmod mptcp_rs 2>&1)"
-echo scan >/sys/kernel/debug/kmemleak
-sleep 1
-echo scan >/sys/kernel/debug/kmemleak
-leaks=$(cat /sys/kernel/debug/kmemleak)
-[ -z "$leaks" ] || fail "kmemleak reports:
-$(echo "$leaks" | head -n 40)"
-dmesg_clean
+unload_clean 60 "the churn"
 info "multipath churn on the debug kernel: no splat, no leak, module unloaded"

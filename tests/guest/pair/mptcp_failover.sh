@@ -57,8 +57,7 @@ server)
 		pair_nstat "$name.nstat.after"
 		pair__finish "$name"
 	done
-	dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible circular|possible recursive|inconsistent lock|sleeping function called from invalid context|Call Trace|KFENCE:|UBSAN:|rust_panic|panicked at' \
-		>"$SHARE/server.dmesg.bad" && fail "kernel log: $(head -n 5 "$SHARE/server.dmesg.bad")"
+	pair_log_clean
 	info "kernel log clean"
 	;;
 client)

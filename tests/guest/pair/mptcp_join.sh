@@ -58,27 +58,7 @@ server)
 	pair_xfer_server v6 mptcp "$bytes" 6
 	link_bytes links.v6.after
 	pair_nstat nstat.after
-	# every joined subflow was closed and freed: nothing pins the module any more
-	# (each subflow does, through its ULP), and kmemleak finds nothing on a debug kernel
-	for i in $(seq 120); do
-		rmmod mptcp_rs 2>/dev/null && break
-		sleep 0.5
-	done
-	if lsmod | grep -q '^mptcp_rs '; then
-		{ ss -tanie; lsmod; } >"$SHARE/rmmod.failed" 2>&1
-		fail "mptcp_rs still in use 60 s after the transfers"
-	fi
-	if [ -w /sys/kernel/debug/kmemleak ]; then
-		echo scan >/sys/kernel/debug/kmemleak
-		sleep 1
-		echo scan >/sys/kernel/debug/kmemleak
-		cat /sys/kernel/debug/kmemleak >"$SHARE/kmemleak"
-		[ -s "$SHARE/kmemleak" ] && fail "kmemleak: $(head -n 20 "$SHARE/kmemleak")"
-	fi
-	dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible circular|possible recursive|inconsistent lock|sleeping function called from invalid context|unreferenced object|Call Trace|KFENCE:|UBSAN:|rust_panic|panicked at' \
-		>"$SHARE/server.dmesg.bad" &&
-		fail "kernel log: $(head -n 5 "$SHARE/server.dmesg.bad")"
-	info "mptcp_rs unloaded after the transfers; kernel log clean"
+	pair_unload_clean
 	;;
 client)
 	setup

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The schedulers net.mptcp.scheduler selects (rust/sendq.rs), mptcp_rs to mptcp_rs
+# over two paths (30 Mbit/s, 10 ms and 10 Mbit/s, 30 ms; the client joins over path
+# 2), 4 MB each way per transfer, SHA-256 of every byte checked:
+#   default     both paths carry data (each > 5 % of the bytes each way);
+#   roundrobin  the same;
+#   redundant   (path 2 reshaped like path 1 first) every byte goes on every
+#               path unless the peer acknowledged it before its copy could be
+#               queued: each path carries at least 3/4 of the bytes each way (the
+#               default splits them), and the server counts duplicate data.
+. "$MPTCP_RS_REPO/tests/lib/guest.sh"
+trap topo_cleanup EXIT
+bytes=$((4 << 20))
+topo_new cli srv
+topo_path cli srv 1
+topo_path cli srv 2
+topo_shape cli c1 delay 5ms rate 30mbit limit 200
+topo_shape srv s1 delay 5ms rate 30mbit limit 200
+topo_shape cli c2 delay 15ms rate 10mbit limit 200
+topo_shape srv s2 delay 15ms rate 10mbit limit 200
+c2=$(topo_addr4 c 2)
+ip -n srv rule add to "$c2" table 102 pref 100
+ip -n cli mptcp limits set subflows 1
+ip -n srv mptcp limits set subflows 1
+ip -n cli mptcp endpoint add "$c2" dev c2 subflow
+b() { ip netns exec srv cat "/sys/class/net/s$1/statistics/$2_bytes"; }
+port=6300
+for s in default roundrobin redundant; do
+	for ns in cli srv; do ip netns exec $ns sysctl -qw net.mptcp.scheduler=$s; done
+	if [ $s = redundant ]; then
+		topo_shape cli c2 delay 5ms rate 30mbit limit 200
+		topo_shape srv s2 delay 5ms rate 30mbit limit 200
+	fi
+	r1=$(b 1 rx) r2=$(b 2 rx) t1=$(b 1 tx) t2=$(b 2 tx)
+	dup0=$(mib srv MPTcpExtDuplicateData)
+	port=$((port + 1))
+	transfer cli srv "$(topo_addr4 s 1)" $port mptcp "$bytes"
+	r1=$(($(b 1 rx) - r1)) r2=$(($(b 2 rx) - r2)) t1=$(($(b 1 tx) - t1)) t2=$(($(b 2 tx) - t2))
+	info "$s: server received path 1 $r1, path 2 $r2 bytes; sent path 1 $t1, path 2 $t2"
+	case $s in
+	redundant)
+		for v in $r1 $r2 $t1 $t2; do
+			((v > bytes * 3 / 4)) || fail "$s: a path carried only $v bytes"
+		done
+		dup=$(($(mib srv MPTcpExtDuplicateData) - ${dup0:-0}))
+		((dup > 0)) || fail "$s: the server counted no duplicate data"
+		info "$s: MPTcpExtDuplicateData +$dup at the server"
+		;;
+	*)
+		for v in $r1 $r2 $t1 $t2; do
+			((v > bytes / 20)) || fail "$s: a path carried only $v bytes"
+		done
+		;;
+	esac
+done
+dmesg_clean

@@ -1535,6 +1535,12 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPRstRx);
             }
             MptcpOption::MpJoin(_) => crate::join::third_ack_again(ctx, skb),
+            MptcpOption::MpPrio { backup } => {
+                // RFC 8684 3.3.8: the peer changes the priority of the subflow it
+                // sends this on; our scheduler follows it
+                crate::mib::inc(meta.net(), crate::mib::Mib::MPPrioRx);
+                ctx.set_backup(backup);
+            }
             MptcpOption::MpFail { dsn } => {
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPFailRx);
                 // The peer's checksum check failed on data we sent: with one subflow,

@@ -4,7 +4,7 @@
 # reno upload share the router's single 20 Mbit/s link to the server
 # (tests/bench/guest-cc shared). Single runs swing with the drop-tail queue's loss
 # synchronisation (lia from 0.6 to 1.36 of TCP in single 20-30 s runs), so the list
-# reno, lia, olia runs 3 times over, 15 s each after 3 s not counted, and each
+# reno, lia, olia runs 3 times over, 20 s each after 3 s not counted, and each
 # algorithm is judged on its total goodput against the TCP flow's total:
 #   reno on the subflows (uncoupled): >= 1.4 (about 2: each subflow is one more
 #     TCP flow), or the test could not tell coupling from noise;
@@ -15,7 +15,7 @@
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 max_coupled=${MPTCP_RS_CC_MAX_RATIO:-1.2}
 min_uncoupled=${MPTCP_RS_CC_MIN_UNCOUPLED:-1.4}
-out=$(MPTCP_RS_CC_SECONDS=${MPTCP_RS_CC_SECONDS:-15} MPTCP_RS_CC_REPEAT=${MPTCP_RS_CC_REPEAT:-3} bash "$MPTCP_RS_REPO/tests/bench/guest-cc" shared reno lia olia 2>&1) ||
+out=$(MPTCP_RS_CC_SECONDS=${MPTCP_RS_CC_SECONDS:-20} MPTCP_RS_CC_REPEAT=${MPTCP_RS_CC_REPEAT:-3} bash "$MPTCP_RS_REPO/tests/bench/guest-cc" shared reno lia olia 2>&1) ||
 	fail "guest-cc failed: $(echo "$out" | tail -n 5)"
 echo "$out" | grep '^CCBENCH' | sed 's/^/# /'
 python3 - "$max_coupled" "$min_uncoupled" "$out" <<'PY' || fail "shared bottleneck: see above"

@@ -354,17 +354,21 @@ fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
         slot.ctx.use_send_map();
         bindings::mptcp_rs_sf_limit_notsent(slot.ssk, NOTSENT_LIMIT);
     }
+    // The send map is borrowed for one statement at a time: TCP reads it (the
+    // segments' mappings, `established_options`) while the push below transmits,
+    // so no borrow may span that call.
     // SAFETY: as above.
-    let map = unsafe { slot.ctx.send_map() };
+    let una = unsafe { slot.ctx.snd_una_rel() };
     // SAFETY: as above.
-    map.ack(unsafe { slot.ctx.snd_una_rel() });
+    unsafe { slot.ctx.send_map() }.ack(una);
     while after64(to, from) {
         let Some((page, off, len)) = q.piece(from, to) else {
             break;
         };
         // SAFETY: as above.
         let rel = unsafe { slot.ctx.snd_nxt_rel() };
-        let Some(how) = map.push(rel, from, len) else {
+        // SAFETY: as above.
+        let Some(how) = unsafe { slot.ctx.send_map() }.push(rel, from, len) else {
             break;
         };
         // SAFETY: the subflow is locked; `page` holds `len` bytes from `off` (the
@@ -374,7 +378,8 @@ fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
         };
         let sent = u32::try_from(ret).unwrap_or(0).min(len);
         if sent < len {
-            map.trim_last(len - sent);
+            // SAFETY: as above.
+            unsafe { slot.ctx.send_map() }.trim_last(len - sent);
         }
         total += u64::from(sent);
         from = from.wrapping_add(u64::from(sent));

@@ -1071,6 +1071,14 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     meta.leave_token_table();
     meta.joins.close_all(meta, true);
     meta.joins.reopen();
+    // a later connect() starts in direct mode with an empty send queue
+    // SAFETY: owned.
+    unsafe { *meta.sendq() = SendQueue::new() };
+    meta.flags.fetch_and(
+        !(mf::MULTI | mf::NEED_PUSH | mf::WND_LIMITED),
+        Ordering::AcqRel,
+    );
+    meta.snd_wnd_end.store(0, Ordering::Release);
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
     meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     if !sf.is_null() {

@@ -553,7 +553,8 @@ impl Subflow {
     /// # Safety
     ///
     /// The caller holds the subflow's socket lock, and drops the reference before
-    /// releasing it.
+    /// releasing it and before any call into TCP that may transmit (TCP reads the
+    /// map from `established_options`).
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn send_map(&self) -> &mut SndMap {
         // SAFETY: the lock serialises every user (caller's promise).

@@ -28,5 +28,6 @@
 #include "mptcp_rs_sysctl.h"
 #include "mptcp_rs_send.h"
 #include "mptcp_rs_join.h"
+#include "mptcp_rs_cc.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

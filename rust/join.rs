@@ -534,6 +534,8 @@ pub(crate) unsafe fn syn_recv_sock(
     // SAFETY: the request's join state, read once the SYN wrote it (see `join_req`).
     ctx.set_backup(unsafe { ptr::addr_of!((*j).backup).read() });
     ctx.set_meta(msk);
+    // the congestion control chosen on the MPTCP socket, before the child's starts
+    meta.cc().apply_new(meta, child);
     if !meta.joins().add(meta, child) {
         ctx.set_meta(ptr::null_mut());
         // SAFETY: a child we cannot serve; the request keeps its reference.

@@ -297,6 +297,8 @@ fn connect_one(meta: &Meta, ep: &bindings::mptcp_rs_pm_endpoint, family: c_int) 
         unsafe { bindings::mptcp_rs_sf_release(sf) };
         return;
     }
+    // the congestion control chosen on the MPTCP socket, before the subflow's starts
+    meta.cc().apply_new(meta, ssk);
     // SAFETY: as above; `sk` is live and owned.
     if unsafe { bindings::mptcp_rs_join_connect(sf, sk) } != 0 {
         mib::inc(net, Mib::MPJoinSynTxConnectErr);

@@ -10,6 +10,7 @@
 use kernel::prelude::*;
 
 mod bindings;
+mod cc_paths;
 mod info;
 mod join;
 mod join_active;

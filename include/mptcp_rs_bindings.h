@@ -29,5 +29,6 @@
 #include "mptcp_rs_send.h"
 #include "mptcp_rs_join.h"
 #include "mptcp_rs_addr.h"
+#include "mptcp_rs_cc.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

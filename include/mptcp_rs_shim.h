@@ -19,6 +19,13 @@ unsigned int mptcp_rs_tcp_timewait_len(void);
 /* rust/cc_shim.c, linked into the congestion control modules */
 #define MPTCP_RS_CA_PRIV_SIZE 104	/* checked against ICSK_CA_PRIV_SIZE there */
 void *mptcp_rs_cc_priv(struct sock *sk);
+u32 mptcp_rs_cc_cwnd(const struct sock *sk);
+void mptcp_rs_cc_set_cwnd(struct sock *sk, u32 cwnd);
+bool mptcp_rs_cc_cwnd_limited(const struct sock *sk);
+bool mptcp_rs_cc_in_slow_start(const struct sock *sk);
+u32 mptcp_rs_cc_slow_start(struct sock *sk, u32 acked);
+void mptcp_rs_cc_cong_avoid_ai(struct sock *sk, u32 w, u32 acked);
+u32 mptcp_rs_cc_delivered(const struct sock *sk);
 
 /*
  * Sizes and offsets of the C structures the module shares with the kernel, as

@@ -5,7 +5,12 @@
 //! An algorithm implements [`Algorithm`]; [`Registration`] puts it in the kernel's list
 //! under [`Algorithm::NAME`] and takes it out again when dropped. Per-socket state
 //! ([`Algorithm::State`]) lives in the socket's `icsk_ca_priv` area; its size is
-//! checked against that area at compile time.
+//! checked against that area at compile time. It is handed out shared (`&`): other
+//! subflows of the same MPTCP connection may read its first words concurrently
+//! ([`TcpSock::paths`]), so a state is made of atomics (or is empty).
+//!
+//! The coupling across subflows comes from mptcp_rs.ko: [`TcpSock::paths`] calls its
+//! exported `mptcp_rs_cc_paths()`, so these modules need it loaded.
 
 use crate::bindings;
 use core::marker::PhantomData;
@@ -37,12 +42,6 @@ impl TcpSock {
         self.0.get()
     }
 
-    /// Standard Reno congestion avoidance and slow start (`tcp_reno_cong_avoid()`).
-    pub(crate) fn reno_cong_avoid(&self, ack: u32, acked: u32) {
-        // SAFETY: the socket is live per the type invariant.
-        unsafe { bindings::tcp_reno_cong_avoid(self.as_ptr(), ack, acked) }
-    }
-
     /// Reno's slow start threshold after a loss: half the window, at least 2.
     pub(crate) fn reno_ssthresh(&self) -> u32 {
         // SAFETY: the socket is live per the type invariant.
@@ -54,24 +53,92 @@ impl TcpSock {
         // SAFETY: the socket is live per the type invariant.
         unsafe { bindings::tcp_reno_undo_cwnd(self.as_ptr()) }
     }
+
+    /// The congestion window, packets.
+    pub(crate) fn cwnd(&self) -> u32 {
+        // SAFETY: the socket is live per the type invariant.
+        unsafe { bindings::mptcp_rs_cc_cwnd(self.as_ptr()) }
+    }
+
+    /// Sets the congestion window (kept within 2 and the socket's clamp).
+    #[allow(dead_code)] // not every algorithm uses every accessor
+    pub(crate) fn set_cwnd(&self, cwnd: u32) {
+        // SAFETY: the socket is live and owned by the caller (type invariant).
+        unsafe { bindings::mptcp_rs_cc_set_cwnd(self.as_ptr(), cwnd) }
+    }
+
+    /// Whether the window limits the sender (otherwise it must not grow).
+    pub(crate) fn cwnd_limited(&self) -> bool {
+        // SAFETY: the socket is live per the type invariant.
+        unsafe { bindings::mptcp_rs_cc_cwnd_limited(self.as_ptr()) }
+    }
+
+    /// Whether the window is below the slow start threshold.
+    pub(crate) fn in_slow_start(&self) -> bool {
+        // SAFETY: the socket is live per the type invariant.
+        unsafe { bindings::mptcp_rs_cc_in_slow_start(self.as_ptr()) }
+    }
+
+    /// Slow start for `acked` packets (`tcp_slow_start()`); returns the packets left
+    /// for congestion avoidance once the window reached the threshold.
+    pub(crate) fn slow_start(&self, acked: u32) -> u32 {
+        // SAFETY: the socket is live and owned by the caller (type invariant).
+        unsafe { bindings::mptcp_rs_cc_slow_start(self.as_ptr(), acked) }
+    }
+
+    /// Congestion avoidance: one packet more per `w` acknowledged packets, counted in
+    /// `snd_cwnd_cnt` (`tcp_cong_avoid_ai()`).
+    pub(crate) fn cong_avoid_ai(&self, w: u32, acked: u32) {
+        // SAFETY: the socket is live and owned by the caller (type invariant).
+        unsafe { bindings::mptcp_rs_cc_cong_avoid_ai(self.as_ptr(), w.max(1), acked) }
+    }
+
+    /// Packets delivered over the socket's life (`tp->delivered`, wraps).
+    #[allow(dead_code)] // as above
+    pub(crate) fn delivered(&self) -> u32 {
+        // SAFETY: the socket is live per the type invariant.
+        unsafe { bindings::mptcp_rs_cc_delivered(self.as_ptr()) }
+    }
+
+    /// This socket and the other subflows of its MPTCP connection that can send, as a
+    /// snapshot: `paths[0]` is this socket; returns how many entries were filled
+    /// (1 on a socket that is not an MPTCP subflow, or a connection fallen back to
+    /// TCP). A sibling's [`Path::published`] words are its state's first words when it
+    /// runs the same algorithm ([`Path::same_ca`]).
+    pub(crate) fn paths(&self, paths: &mut [Path; MAX_PATHS]) -> usize {
+        let max = c_int::try_from(paths.len()).unwrap_or(0);
+        // SAFETY: the socket is live and owned by the caller (a congestion control
+        // callback, the accessor's contract); `paths` has `max` entries.
+        let n = unsafe { bindings::mptcp_rs_cc_paths(self.as_ptr(), paths.as_mut_ptr(), max) };
+        usize::try_from(n).unwrap_or(0).min(paths.len())
+    }
 }
+
+/// One subflow of a connection as [`TcpSock::paths`] reports it.
+pub(crate) type Path = bindings::mptcp_rs_cc_path;
+
+/// The most paths the coupled algorithms take into account: the size of their math's
+/// input (`proto::lia::MAX_SUBFLOWS`, `proto::olia::MAX_SUBFLOWS`).
+pub(crate) const MAX_PATHS: usize = 8;
+const _: () = assert!(MAX_PATHS <= bindings::MPTCP_RS_CC_MAX_PATHS as usize);
 
 /// A congestion control algorithm.
 pub(crate) trait Algorithm {
     /// The name users select it by (`net.ipv4.tcp_congestion_control`,
     /// `TCP_CONGESTION`); at most 15 bytes.
     const NAME: &'static CStr;
-    /// Per-socket state, created when the algorithm is attached to a socket.
-    type State: Default;
+    /// Per-socket state, created when the algorithm is attached to a socket. Shared:
+    /// sibling subflows may read it (see the module documentation).
+    type State: Default + Sync;
     /// Congestion avoidance on an ACK that acknowledged `acked` packets.
-    fn cong_avoid(sk: &TcpSock, state: &mut Self::State, ack: u32, acked: u32);
+    fn cong_avoid(sk: &TcpSock, state: &Self::State, ack: u32, acked: u32);
     /// The slow start threshold after a loss; by default Reno's halving, which LIA
     /// and OLIA keep.
-    fn ssthresh(sk: &TcpSock, _state: &mut Self::State) -> u32 {
+    fn ssthresh(sk: &TcpSock, _state: &Self::State) -> u32 {
         sk.reno_ssthresh()
     }
     /// The window to restore when a loss turns out to be spurious; by default Reno's.
-    fn undo_cwnd(sk: &TcpSock, _state: &mut Self::State) -> u32 {
+    fn undo_cwnd(sk: &TcpSock, _state: &Self::State) -> u32 {
         sk.reno_undo_cwnd()
     }
 }
@@ -81,12 +148,12 @@ pub(crate) trait Algorithm {
 /// # Safety
 ///
 /// `sk` is a live TCP socket whose congestion control is `A` and whose private area
-/// was initialised by [`init`]`::<A>`; no other reference to the state exists.
-unsafe fn state<'a, A: Algorithm>(sk: *mut bindings::sock) -> &'a mut A::State {
+/// was initialised by [`init`]`::<A>`; no mutable reference to the state exists.
+unsafe fn state<'a, A: Algorithm>(sk: *mut bindings::sock) -> &'a A::State {
     const { assert!(size_of::<A::State>() <= CA_PRIV_SIZE) };
     // SAFETY: `icsk_ca_priv` is 8-byte aligned and large enough (checked above);
     // the caller guarantees it holds an initialised `A::State`.
-    unsafe { &mut *bindings::mptcp_rs_cc_priv(sk).cast::<A::State>() }
+    unsafe { &*bindings::mptcp_rs_cc_priv(sk).cast::<A::State>() }
 }
 
 /// # Safety

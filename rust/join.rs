@@ -592,6 +592,8 @@ pub(crate) unsafe fn syn_recv_sock(
     };
     ctx.active_join().set_ids(local_id, remote_id);
     ctx.set_meta(msk);
+    // the congestion control chosen on the MPTCP socket, before the child's starts
+    meta.cc().apply_new(meta, child);
     if !meta.joins().add(meta, child) {
         ctx.set_meta(ptr::null_mut());
         // SAFETY: a child we cannot serve; the request keeps its reference.

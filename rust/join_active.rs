@@ -492,6 +492,8 @@ pub(crate) fn connect_one(
         unsafe { bindings::mptcp_rs_sf_release(sf) };
         return false;
     }
+    // the congestion control chosen on the MPTCP socket, before the subflow's starts
+    meta.cc().apply_new(meta, ssk);
     let err = match to {
         // SAFETY: as above; `sk` is live and owned, `to` valid.
         Some(to) => unsafe { bindings::mptcp_rs_addr_connect(sf, sk, to) },

@@ -11,6 +11,7 @@ use kernel::prelude::*;
 
 mod addr;
 mod bindings;
+mod cc_paths;
 mod info;
 mod join;
 mod join_active;

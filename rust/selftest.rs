@@ -326,6 +326,33 @@ mod olia {
             assert_eq!(increase_per_ack(&all[..paths.len()], me), Some(want));
         }
     }
+
+    #[test]
+    fn extreme_inputs_do_not_overflow() {
+        // the kernel feeds it whatever the subflows' sockets hold: any u32 must give
+        // an answer, never an overflow (a BUG() in the kernel)
+        let big = [Path {
+            cwnd: u32::MAX,
+            srtt_us: u32::MAX,
+            loss_interval: u32::MAX,
+        }; MAX_SUBFLOWS];
+        assert!(increase_per_ack(&big, MAX_SUBFLOWS - 1).is_some());
+        let mixed = [
+            Path {
+                cwnd: u32::MAX,
+                srtt_us: 1,
+                loss_interval: 0,
+            },
+            Path {
+                cwnd: 1,
+                srtt_us: u32::MAX,
+                loss_interval: u32::MAX,
+            },
+        ];
+        assert!(increase_per_ack(&mixed, 0).is_some());
+        assert!(increase_per_ack(&mixed, 1).is_some_and(|v| v > 0));
+        assert_eq!(increase_per_ack(&mixed, 2), None);
+    }
 }
 
 #[kunit_tests(mptcp_rs_mib)]

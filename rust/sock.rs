@@ -72,6 +72,8 @@ const SOL_SOCKET: c_int = 1;
 const SOL_TCP: c_int = 6;
 /// `TCP_ULP` (`include/uapi/linux/tcp.h`).
 const TCP_ULP: c_int = 31;
+/// `TCP_CONGESTION` (`include/uapi/linux/tcp.h`).
+const TCP_CONGESTION: c_int = 13;
 
 /// Connection flags of [`Meta`].
 mod mf {
@@ -143,6 +145,8 @@ pub(crate) struct Meta {
     /// Reinjection and deferred DATA_FIN (`sendq::work`), initialised once the
     /// state has its final address.
     work: UnsafeCell<bindings::mptcp_rs_meta_work>,
+    /// `TCP_CONGESTION` chosen on this socket, for every subflow (`cc_paths.rs`).
+    cc: crate::cc_paths::Choice,
 }
 
 // SAFETY: shared fields are atomics; the pointers are to kernel objects that outlive
@@ -408,6 +412,7 @@ impl Meta {
                 // SAFETY: a work item and two pointers: all zero until
                 // `mptcp_rs_meta_work_init()`, before any use.
                 work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
+                cc: crate::cc_paths::Choice::new(),
             },
             GFP_ATOMIC,
         );
@@ -651,6 +656,11 @@ impl Meta {
             self.kick();
         }
         self.wake_writers();
+    }
+
+    /// The congestion control chosen for the subflows (`cc_paths.rs`).
+    pub(crate) fn cc(&self) -> &crate::cc_paths::Choice {
+        &self.cc
     }
 
     pub(crate) fn joins(&self) -> &crate::join::Joins {
@@ -937,6 +947,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             // SAFETY: a work item and two pointers: all zero until
             // `mptcp_rs_meta_work_init()`, before any use.
             work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
+            cc: crate::cc_paths::Choice::new(),
         },
         GFP_KERNEL,
     );
@@ -1417,6 +1428,10 @@ extern "C" fn meta_setsockopt(
         },
         Err(e) => e.to_errno(),
     };
+    if ret == 0 && level == SOL_TCP && name == TCP_CONGESTION {
+        // every subflow, also those joined later, runs what the first one took
+        meta.cc().chosen(meta, meta.first_ssk());
+    }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
     ret

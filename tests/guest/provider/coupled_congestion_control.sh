@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # mptcp_lia.ko and mptcp_olia.ko register the congestion controls "lia" and "olia":
-# each is listed, selectable per socket (TCP_CONGESTION) and per namespace, pins its
-# module while a socket or a namespace default uses it, carries a transfer intact over
-# a lossy path (on plain TCP sockets it is Reno, and the losses made it set
-# ssthresh), and unloads afterwards.
+# each needs mptcp_rs.ko (they read a connection's subflows through its exported
+# mptcp_rs_cc_paths(), so mptcp_rs lists them as holders), is listed, selectable per
+# socket (TCP_CONGESTION) and per namespace, pins its module while a socket or a
+# namespace default uses it, carries a transfer intact over a lossy path (a plain
+# TCP socket is not an MPTCP subflow: there the algorithm is Reno, and the losses
+# made it set ssthresh), and unloads afterwards. The coupling across the subflows
+# of an MPTCP connection is measured by cc_shared_bottleneck.sh.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap 'topo_cleanup; rmmod mptcp_lia mptcp_olia 2>/dev/null' EXIT
 
@@ -18,8 +21,13 @@ for algo in lia olia; do
 	port=$((port + 1))
 	mod=mptcp_$algo
 	ko="$MPTCP_RS_REPO/build/$MPTCP_RS_FLAVOUR/$mod.ko"
+	# an earlier test's sockets may still hold it for a moment
+	if grep -q "^$mod " /proc/modules; then
+		unload "$mod" || fail "$mod loaded and busy before the test"
+	fi
 	insmod "$ko" || fail "insmod $mod"
 	grep -qw "$algo" /proc/sys/net/ipv4/tcp_available_congestion_control || fail "$algo not available"
+	[ -e "/sys/module/mptcp_rs/holders/$mod" ] || fail "$mod does not use mptcp_rs's exported accessor"
 
 	# a socket using the algorithm pins the module; closing it releases the module
 	python3 - "$algo" "$mod" <<'PY' || fail "$algo: per-socket selection and pinning"

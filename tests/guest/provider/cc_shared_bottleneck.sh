@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Coupled congestion control at a shared bottleneck (RFC 6356 goal 2): one MPTCP
+# connection with two subflows (client paths c1, c2 into a router) and one plain TCP
+# reno upload share the router's single 20 Mbit/s link to the server
+# (tests/bench/guest-cc shared). Single runs swing with the drop-tail queue's loss
+# synchronisation (lia from 0.6 to 1.36 of TCP in single 20-30 s runs), so the list
+# reno, lia, olia runs 3 times over, 20 s each after 3 s not counted, and each
+# algorithm is judged on its total goodput against the TCP flow's total:
+#   reno on the subflows (uncoupled): >= 1.4 (about 2: each subflow is one more
+#     TCP flow), or the test could not tell coupling from noise;
+#   lia, olia: <= 1.2.
+# Each algorithm is chosen with TCP_CONGESTION on the MPTCP socket: ss -ti on the
+# client must show it on both subflows in every run (the joined one is opened
+# later, from the endpoint), and the second path must have carried data.
+. "$MPTCP_RS_REPO/tests/lib/guest.sh"
+max_coupled=${MPTCP_RS_CC_MAX_RATIO:-1.2}
+min_uncoupled=${MPTCP_RS_CC_MIN_UNCOUPLED:-1.4}
+out=$(MPTCP_RS_CC_SECONDS=${MPTCP_RS_CC_SECONDS:-20} MPTCP_RS_CC_REPEAT=${MPTCP_RS_CC_REPEAT:-3} bash "$MPTCP_RS_REPO/tests/bench/guest-cc" shared reno lia olia 2>&1) ||
+	fail "guest-cc failed: $(echo "$out" | tail -n 5)"
+echo "$out" | grep '^CCBENCH' | sed 's/^/# /'
+python3 - "$max_coupled" "$min_uncoupled" "$out" <<'PY' || fail "shared bottleneck: see above"
+import json, sys
+max_coupled, min_uncoupled = float(sys.argv[1]), float(sys.argv[2])
+runs = {}
+for line in sys.argv[3].splitlines():
+    if line.startswith("CCBENCH "):
+        r = json.loads(line[len("CCBENCH "):])
+        runs.setdefault(r["algo"], []).append(r)
+ok = True
+def bad(msg):
+    global ok
+    print("FAIL: " + msg, file=sys.stderr)
+    ok = False
+for algo in ("reno", "lia", "olia"):
+    rs = runs.get(algo, [])
+    if not rs:
+        bad(f"no run with {algo}")
+        continue
+    for r in rs:
+        if r["path2_bytes"] < 200_000:
+            bad(f"{algo}: the second path carried almost nothing")
+        words = r["subflows"].split()
+        for a in ("10.10.1.1", "10.10.2.1"):
+            if f"{a}={algo}" not in words:
+                bad(f"{algo}: subflow from {a} does not run {algo}: {r['subflows']}")
+    m = sum(r["mptcp_bps"] for r in rs)
+    t = sum(r["tcp_bps"] for r in rs)
+    ratio = m / t if t else float("inf")
+    print(f"  {algo}: {len(rs)} runs, MPTCP {m / len(rs) / 1e6:.2f} Mbit/s, TCP reno "
+          f"{t / len(rs) / 1e6:.2f} Mbit/s on average, ratio {ratio:.2f} (single runs: "
+          + ", ".join(f"{r['ratio']:.2f}" for r in rs) + ")", file=sys.stderr)
+    if algo == "reno" and ratio < min_uncoupled:
+        bad(f"uncoupled reno took only {ratio:.2f} x TCP (< {min_uncoupled})")
+    if algo != "reno" and ratio > max_coupled:
+        bad(f"{algo} took {ratio:.2f} x TCP (> {max_coupled})")
+sys.exit(0 if ok else 1)
+PY
+dmesg_clean

@@ -41,7 +41,6 @@ struct mptcp_rs_sf_view {
 };
 
 void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v);
-bool mptcp_rs_sf_in_loss(const struct sock *ssk);
 bool mptcp_rs_sf_suspect(const struct sock *ssk);
 void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 bytes);
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk);

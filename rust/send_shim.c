@@ -59,8 +59,6 @@ int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, b
 	return tcp_sendmsg_locked(ssk, &msg, len);
 }
 
-bool mptcp_rs_sf_suspect(const struct sock *ssk);
-
 void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 {
 	const struct tcp_sock *tp = tcp_sk(ssk);
@@ -108,11 +106,6 @@ bool mptcp_rs_sf_suspect(const struct sock *ssk)
 {
 	return READ_ONCE(tcp_sk(ssk)->tlp_high_seq) ||
 	       inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss;
-}
-
-bool mptcp_rs_sf_in_loss(const struct sock *ssk)
-{
-	return mptcp_rs_sf_suspect(ssk);
 }
 
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)

@@ -1226,10 +1226,10 @@ pub(crate) fn established_options(
     let dsn = if ctx.has(sf::SEND_MAP) {
         if !ctx.has(sf::STALL_HANDLED) {
             // SAFETY: the subflow is locked by TCP.
-            if unsafe { bindings::mptcp_rs_sf_in_loss(ssk) } {
-                // its retransmission timer fired: let the other subflows carry
-                // what it holds (`sendq.rs`)
-                meta.kick();
+            if unsafe { bindings::mptcp_rs_sf_suspect(ssk) } {
+                // its loss probe or retransmission timer fired: let the other
+                // subflows carry what it holds (`sendq.rs`)
+                meta.kick_rate_limited();
             }
         }
         if len == 0 {

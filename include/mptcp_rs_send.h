@@ -46,7 +46,7 @@ void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 bytes);
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk);
 /* Gives a subflow without a struct socket the meta socket's (as upstream grafts
  * joined subflows): TCP's send path needs one to wait on and flag. */
-void mptcp_rs_graft_subflow(struct sock *meta, struct sock *ssk);
+int mptcp_rs_graft_subflow(struct sock *ssk);
 
 /*
  * Waits, with @sk's lock released, until *@gen differs from @seen, an error or
@@ -67,14 +67,17 @@ void mptcp_rs_msg_revert(struct msghdr *msg, size_t n);
 struct mptcp_rs_meta_work {
 	struct work_struct work;
 	struct sock *sk;
-	void (*fn)(struct sock *sk);
+	/* runs with the socket owned; true: an orphaned connection is over */
+	bool (*fn)(struct sock *sk);
+	/* then runs, socket not owned, to release it */
+	void (*done)(struct sock *sk);
 	/* MPTCP-level retransmission timer: runs the work with rtx_fired set */
 	struct timer_list rtx;
 	unsigned long rtx_fired;
 };
 
 void mptcp_rs_meta_work_init(struct mptcp_rs_meta_work *w, struct sock *sk,
-			     void (*fn)(struct sock *sk));
+			     bool (*fn)(struct sock *sk), void (*done)(struct sock *sk));
 /* Schedules the work (a reference on the socket while queued); false if queued. */
 bool mptcp_rs_meta_work_schedule(struct mptcp_rs_meta_work *w);
 /* (Re)arms the retransmission timer to fire in @ms (a reference while armed). */

@@ -45,6 +45,7 @@ use crate::proto::options::{AddAddr, Addr, Dss, MptcpOption, RemoveAddr};
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
+use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2};
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 
@@ -58,11 +59,6 @@ const ADD_ADDR_RETRANS_MAX: u8 = 3;
 
 const AF_INET: u16 = bindings::MPTCP_RS_AF_INET as u16;
 const AF_INET6: u16 = bindings::MPTCP_RS_AF_INET6 as u16;
-const TCP_ESTABLISHED: c_int = 1;
-const TCP_CLOSE: c_int = 7;
-const TCP_CLOSE_WAIT: c_int = 8;
-const TCP_FIN_WAIT1: c_int = 4;
-const TCP_FIN_WAIT2: c_int = 5;
 const TCPHDR_FIN: u8 = 0x01;
 const TCPHDR_SYN: u8 = 0x02;
 const TCPHDR_RST: u8 = 0x04;

@@ -12,6 +12,7 @@ use crate::proto::crypto::key_derive;
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
+use crate::tcp_state::TCP_LISTEN;
 use kernel::error::to_result;
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
@@ -153,8 +154,6 @@ extern "C" fn diag_fill(sk: *mut bindings::sock, info: *mut bindings::mptcp_info
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
 }
-
-const TCP_LISTEN: c_int = 10;
 
 /// The sock_diag handler for `IPPROTO_MPTCP` (what `ss -M` asks), unregistered on drop.
 pub(crate) struct DiagRegistration;

@@ -38,6 +38,7 @@ use crate::proto::options::{MpJoin, MptcpOption, JOIN_ACK_HMAC_LEN};
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
+use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1};
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -46,11 +47,6 @@ use kernel::prelude::*;
 /// Joined subflows a connection keeps at most (besides the first), whatever the
 /// `subflows` limit (upstream's maximum is 64).
 pub(crate) const MAX_JOINED: usize = 8;
-
-const TCP_ESTABLISHED: c_int = 1;
-const TCP_FIN_WAIT1: c_int = 4;
-const TCP_CLOSE: c_int = 7;
-const TCP_CLOSE_WAIT: c_int = 8;
 
 /// The joined subflows of a connection.
 ///
@@ -297,6 +293,14 @@ impl Joins {
             // SAFETY: the slot's reference, ours to drop (type invariant).
             unsafe { bindings::mptcp_rs_joined_close(ssk) };
         }
+    }
+
+    /// No subflow joins any more (the application closed the connection; it lingers
+    /// on the subflows it has). Meta socket owned.
+    pub(crate) fn stop(&self, meta: &Meta) {
+        self.close_gate(meta);
+        self.active.cancel();
+        self.addrs.cancel();
     }
 
     /// Joins are accepted again (a disconnected socket may connect anew).

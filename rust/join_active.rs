@@ -54,6 +54,7 @@ use crate::proto::options::{MpJoin, MptcpOption, Segment, JOIN_ACK_HMAC_LEN};
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::{rst_reason, Subflow};
+use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2};
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
@@ -61,11 +62,6 @@ use kernel::prelude::*;
 
 const AF_INET: c_int = 2;
 const AF_INET6: c_int = 10;
-const TCP_ESTABLISHED: c_int = 1;
-const TCP_CLOSE: c_int = 7;
-const TCP_FIN_WAIT1: c_int = 4;
-const TCP_FIN_WAIT2: c_int = 5;
-const TCP_CLOSE_WAIT: c_int = 8;
 
 const TCPHDR_FIN: u8 = 0x01;
 const TCPHDR_SYN: u8 = 0x02;

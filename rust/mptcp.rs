@@ -30,6 +30,7 @@ mod sha256;
 mod sock;
 mod subflow;
 mod sysctl;
+mod tcp_state;
 
 module! {
     type: MptcpRs,

@@ -1457,7 +1457,13 @@ void mptcp_rs_req_send_reset(const struct sock *listener, struct sk_buff *skb,
  */
 void mptcp_rs_joined_close(struct sock *ssk)
 {
-	ssk->sk_prot->close(ssk, 0);
+	struct socket *sf = READ_ONCE(ssk->sk_socket);
+
+	/* its own struct socket (mptcp_rs_graft_subflow()) goes with it */
+	if (sf && sf->sk == ssk)
+		sock_release(sf);
+	else
+		ssk->sk_prot->close(ssk, 0);
 }
 
 static void mptcp_rs_close_work_fn(struct work_struct *work)

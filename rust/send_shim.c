@@ -13,6 +13,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
+#include "mptcp_rs_net_shim.h"
 #include "mptcp_rs_send.h"
 
 /* 32 KB chunks when memory allows: fewer chunks, fewer page references. */
@@ -113,16 +114,20 @@ u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)
 	return READ_ONCE(tcp_sk(ssk)->snd_una);
 }
 
-void mptcp_rs_graft_subflow(struct sock *meta, struct sock *ssk)
+/*
+ * TCP's send path flags (and with a timeout waits on) the struct socket of the
+ * sock it sends on. A joined subflow has none (accepted from the listener, or
+ * detached after connect): it gets its own, released with it by
+ * mptcp_rs_joined_close(). Not the meta socket's: the connection may outlive that
+ * one (close() with data still to deliver). Process context.
+ */
+int mptcp_rs_graft_subflow(struct sock *ssk)
 {
-	struct socket *sock = meta->sk_socket;
+	struct socket *sf;
 
-	if (ssk->sk_socket || !sock)
-		return;
-	write_lock_bh(&ssk->sk_callback_lock);
-	rcu_assign_pointer(ssk->sk_wq, &sock->wq);
-	sk_set_socket(ssk, sock);
-	write_unlock_bh(&ssk->sk_callback_lock);
+	if (READ_ONCE(ssk->sk_socket))
+		return 0;
+	return mptcp_rs_socket_for(ssk, &sf);
 }
 
 int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen)
@@ -150,10 +155,13 @@ static void mptcp_rs_meta_work_fn(struct work_struct *work)
 	struct mptcp_rs_meta_work *w = container_of(work, struct mptcp_rs_meta_work, work);
 	struct sock *sk = w->sk;
 
+	bool over;
+
 	lock_sock(sk);
-	if (!sock_flag(sk, SOCK_DEAD))
-		w->fn(sk);
+	over = w->fn(sk);
 	release_sock(sk);
+	if (over)
+		w->done(sk);
 	sock_put(sk);
 }
 
@@ -168,12 +176,13 @@ static void mptcp_rs_meta_rtx_fn(struct timer_list *t)
 }
 
 void mptcp_rs_meta_work_init(struct mptcp_rs_meta_work *w, struct sock *sk,
-			     void (*fn)(struct sock *sk))
+			     bool (*fn)(struct sock *sk), void (*done)(struct sock *sk))
 {
 	INIT_WORK(&w->work, mptcp_rs_meta_work_fn);
 	timer_setup(&w->rtx, mptcp_rs_meta_rtx_fn, 0);
 	w->sk = sk;
 	w->fn = fn;
+	w->done = done;
 	w->rtx_fired = 0;
 }
 

@@ -39,6 +39,7 @@ use crate::proto::seq::after64;
 use crate::proto::sndmap::Pushed;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
+use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2};
 use core::ptr;
 use kernel::prelude::*;
 
@@ -49,10 +50,6 @@ pub(crate) const MAX_PIECE: u32 = 64 * 1024;
 /// window, at least this): pieces are placed shortly before they can be sent, on
 /// what the subflows look like then.
 const NOTSENT_LIMIT: u32 = 32 * 1024;
-
-const TCP_ESTABLISHED: c_int = 1;
-const TCP_CLOSE: c_int = 7;
-const TCP_CLOSE_WAIT: c_int = 8;
 
 const MAX_SUBFLOWS: usize = 1 + MAX_JOINED;
 
@@ -94,8 +91,6 @@ pub(crate) struct SendQueue {
     snd_nxt: u64,
     /// DSNs `[start, end)` to send again on other subflows.
     reinject: Option<(u64, u64)>,
-    /// The subflow whose FIN carries our DATA_FIN.
-    fin_carrier: *mut bindings::sock,
     /// The subflow chosen last (round robin).
     last: Option<usize>,
     /// DATA_ACK when the retransmission timer was armed, and its backoff.
@@ -124,7 +119,6 @@ impl SendQueue {
             multi: false,
             snd_nxt: 0,
             reinject: None,
-            fin_carrier: ptr::null_mut(),
             last: None,
             rtx_una: 0,
             rtx_backoff: 0,
@@ -308,12 +302,10 @@ fn schedule<'a>(
                 bindings::release_sock(ssk);
             }
         }
+        // TCP's send path, and its write_space, need a struct socket to flag
+        // SAFETY: a live subflow, the meta socket owned, in process context.
+        let usable = usable && unsafe { bindings::mptcp_rs_graft_subflow(ssk) } == 0;
         let usable = usable && ctx.can_send() && !ctx.send_map_full();
-        if usable {
-            // TCP's send path needs a struct socket to flag and wait on
-            // SAFETY: both live, the meta socket owned, in process context.
-            unsafe { bindings::mptcp_rs_graft_subflow(meta.sk(), ssk) };
-        }
         if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
             *c = Candidate {
                 srtt_us: v.srtt_us,
@@ -526,7 +518,7 @@ const RTX_MAX_MS: u32 = 16_000;
 /// times the largest smoothed RTT of the subflows (at least [`RTX_MIN_MS`]),
 /// doubled per expiry without progress.
 fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
-    if !after64(q.snd_nxt, meta.snd_una()) || meta.rtx_pending() {
+    if !(after64(q.snd_nxt, meta.snd_una()) || data_fin_unacked(meta)) || meta.rtx_pending() {
         return;
     }
     let (ssks, n) = subflows(meta);
@@ -550,6 +542,12 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
 /// its subflow acknowledged it, or every subflow carrying it stalls).
 fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     let una = meta.snd_una();
+    if una == q.rtx_una && una == q.snd_nxt && meta.data_fin_on_acks() && data_fin_unacked(meta) {
+        // only the DATA_FIN awaits its DATA_ACK: ACKs carry it again
+        ack_all(meta);
+        q.rtx_backoff = (q.rtx_backoff + 1).min(6);
+        return;
+    }
     if una != q.rtx_una || !after64(q.snd_nxt, una) {
         q.rtx_backoff = 0;
         return;
@@ -570,6 +568,11 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     q.rtx_backoff = (q.rtx_backoff + 1).min(6);
 }
 
+/// Our DATA_FIN is queued and not yet acknowledged.
+fn data_fin_unacked(meta: &Meta) -> bool {
+    meta.snd_data_fin_sent() && !after64(meta.snd_una(), meta.snd_data_fin_dsn())
+}
+
 /// `redundant`: every usable subflow gets its copy of what was sent, from where its
 /// copy stopped (or the DATA_ACK, if later: what the peer has needs no copy), as far
 /// as it takes it now; the rest follows when it has room again (write_space runs
@@ -585,9 +588,6 @@ fn redundant_copies(meta: &Meta, q: &mut SendQueue) {
         let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
             continue;
         };
-        if !ctx.can_send() || !view(ssk).1 {
-            continue;
-        }
         let mut from = ctx.red_nxt();
         if from == 0 || after64(una, from) {
             from = una;
@@ -595,20 +595,39 @@ fn redundant_copies(meta: &Meta, q: &mut SendQueue) {
         if !after64(q.snd_nxt, from) {
             continue;
         }
-        let room = u64::from(room(ssk));
-        let end = from.wrapping_add(room.min(q.snd_nxt.wrapping_sub(from)));
-        if end == from {
-            meta.set_need_push();
+        if !ctx.can_send() || !view(ssk).1 {
+            // in loss recovery or a loss probe: its copies follow once it is out
+            // (its ACKs then free room; write_space runs the work item)
+            if ctx.can_send() {
+                need_push(meta);
+            }
             continue;
         }
-        // SAFETY: as above; a graft is needed before TCP may wait on the socket.
-        unsafe { bindings::mptcp_rs_graft_subflow(meta.sk(), ssk) };
-        let sent = push_to(q, &Slot { ctx, ssk }, from, end);
+        // SAFETY: as above; TCP flags (and may wait on) the subflow's struct socket.
+        if unsafe { bindings::mptcp_rs_graft_subflow(ssk) } != 0 {
+            continue;
+        }
+        let room = u64::from(room(ssk));
+        let end = from.wrapping_add(room.min(q.snd_nxt.wrapping_sub(from)));
+        let sent = if end == from {
+            0
+        } else {
+            push_to(q, &Slot { ctx, ssk }, from, end)
+        };
         ctx.set_red_nxt(from.wrapping_add(sent));
         if after64(q.snd_nxt, from.wrapping_add(sent)) {
-            meta.set_need_push();
+            // the rest once it has room
+            need_push(meta);
         }
     }
+}
+
+/// The work item has more to send once a subflow has room: the next write_space of
+/// any subflow (each is flagged `SOCK_NOSPACE`, so TCP calls it on the ACK that
+/// frees room, or ends a loss recovery) runs it.
+fn need_push(meta: &Meta) {
+    meta.set_need_push();
+    want_space(meta);
 }
 
 /// Queues again what stalled or dead subflows carried (the meta socket owned).
@@ -628,19 +647,13 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
             .and_then(|i| slots.get_mut(i))
             .and_then(|s| s.take())
         else {
-            meta.set_need_push();
-            for s in slots.iter().flatten() {
-                // SAFETY: live subflows.
-                unsafe { bindings::mptcp_rs_set_nospace(s.ssk) };
-            }
+            need_push(meta);
             return;
         };
         let end = from.wrapping_add(u64::from(piece.min(room(slot.ssk))));
         let sent = push_to(q, &slot, from, end);
         if sent == 0 {
-            meta.set_need_push();
-            // SAFETY: live subflow.
-            unsafe { bindings::mptcp_rs_set_nospace(slot.ssk) };
+            need_push(meta);
             return;
         }
         mib::inc(meta.net(), Mib::MPTCPRetrans);
@@ -692,91 +705,61 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
     }
 }
 
-/// Our DATA_FIN rides on a subflow's FIN: on the subflow that carries the last byte
-/// (so the FIN comes right after it), or, if that one died or stalled before the
-/// DATA_FIN was acknowledged, on another once the reinjection is queued.
+/// Our DATA_FIN goes on pure ACKs of every subflow (RFC 8684 3.3.3: a DATA_FIN
+/// without data takes no subflow sequence space), once everything before it is on
+/// some subflow, until the peer acknowledges it. The subflows keep their write side
+/// meanwhile: what one of them loses can still go again on another, which a subflow
+/// FIN would prevent. They are closed when the connection is (after close()).
 fn ensure_data_fin(meta: &Meta, q: &mut SendQueue) {
-    if !meta.snd_data_fin_sent() || q.reinject.is_some() {
+    if !meta.snd_data_fin_sent() || q.reinject.is_some() || meta.data_fin_on_acks() {
         return;
     }
-    let fin = meta.snd_data_fin_dsn();
-    if after64(meta.snd_una(), fin) {
+    if after64(meta.snd_una(), meta.snd_data_fin_dsn()) {
         return; // acknowledged
     }
-    let (ssks, n) = subflows(meta);
-    if !ssks.iter().take(n).any(|&s| s == q.fin_carrier) {
-        // gone from the connection (closed and forgotten)
-        q.fin_carrier = ptr::null_mut();
-    }
-    if !q.fin_carrier.is_null() {
-        let (v, _) = view(q.fin_carrier);
-        if v.state != TCP_CLOSE && !v.loss {
-            return; // its FIN (and our DATA_FIN) is on its way
-        }
-    }
-    shut_carrier(meta, q, fin);
+    meta.set_data_fin_on_acks();
+    ack_all(meta);
 }
 
-/// Chooses the subflow for the DATA_FIN at `fin` and sends its FIN.
-fn shut_carrier(meta: &Meta, q: &mut SendQueue, fin: u64) {
+/// Sends a pure ACK on every usable subflow (our DATA_FIN rides on it).
+fn ack_all(meta: &Meta) {
     let (ssks, n) = subflows(meta);
-    let mut best: *mut bindings::sock = ptr::null_mut();
     for &ssk in ssks.iter().take(n) {
-        if ssk == q.fin_carrier {
+        if !view(ssk).1 {
             continue;
         }
-        // SAFETY: our subflows.
-        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-            continue;
-        };
-        let (v, usable) = view(ssk);
-        if !usable {
-            continue;
+        // SAFETY: live subflow, its lock nested in the owned meta socket's.
+        unsafe {
+            bindings::mptcp_rs_lock_sock(ssk);
+            bindings::mptcp_rs_tcp_send_ack(ssk);
+            bindings::release_sock(ssk);
         }
-        // SAFETY: live subflow, nested in the owned meta socket.
-        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
-        // SAFETY: locked.
-        let tail = unsafe { ctx.send_map() }.last();
-        // SAFETY: locked above.
-        unsafe { bindings::release_sock(ssk) };
-        let carries_tail = tail.is_some_and(|e| e.dsn.wrapping_add(u64::from(e.len)) == fin);
-        if carries_tail || best.is_null() || v.queued == 0 {
-            best = ssk;
-            if carries_tail {
-                break;
-            }
-        }
-    }
-    if best.is_null() {
-        return;
-    }
-    q.fin_carrier = best;
-    // SAFETY: live subflow, nested in the owned meta socket.
-    unsafe {
-        bindings::mptcp_rs_lock_sock(best);
-        bindings::mptcp_rs_tcp_shutdown(best, 2);
-        bindings::release_sock(best);
     }
 }
 
 /// Queues our DATA_FIN after everything sent (multi mode, meta socket owned).
 pub(crate) fn send_data_fin(meta: &Meta, q: &mut SendQueue) {
     meta.mark_data_fin(q.snd_nxt);
-    q.fin_carrier = ptr::null_mut();
     push_pending(meta, q);
 }
 
 /// The meta socket's work item: reinjection and deferred DATA_FIN, with the meta
-/// socket owned.
-pub(crate) extern "C" fn work(sk: *mut bindings::sock) {
+/// socket owned. True when the connection lingered after close() and is over now
+/// (the shim then calls `linger_done`).
+pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
     // SAFETY: the work item runs for a live meta socket, owned (see the shim).
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
-        return;
+        return false;
     };
+    let lingering = meta.lingering();
+    // SAFETY: live.
+    if !lingering && unsafe { bindings::mptcp_rs_sock_dead(sk) } {
+        return false;
+    }
     // SAFETY: owned.
     let q = unsafe { meta.sendq() };
     if !q.multi {
-        return;
+        return false;
     }
     q.free_acked(meta.snd_una());
     if meta.rtx_take() {
@@ -784,6 +767,51 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) {
     }
     push_pending(meta, q);
     arm_rtx(meta, q);
+    if !lingering {
+        return false;
+    }
+    match meta.linger_over(any_alive(meta)) {
+        Ok(()) => true,
+        Err(left_ms) => {
+            if !meta.rtx_pending() {
+                // only the DATA_FIN awaits its DATA_ACK: look again within a second
+                meta.rtx_arm(left_ms.clamp(1, 1000) as u32);
+            }
+            false
+        }
+    }
+}
+
+/// Whether some subflow is not closed. The meta socket is owned.
+fn any_alive(meta: &Meta) -> bool {
+    let (ssks, n) = subflows(meta);
+    ssks.iter()
+        .take(n)
+        .any(|&ssk| view(ssk).0.state != TCP_CLOSE)
+}
+
+/// The connection closes after the peer's DATA_FIN arrived: one last pure ACK on
+/// every subflow that can still send one carries the DATA_ACK of that DATA_FIN.
+/// It may have gone on one subflow only, which may have died since: the peer
+/// would then linger until its timeout, its DATA_FIN never acknowledged. The meta
+/// socket is owned, process context; either mode.
+pub(crate) fn ack_data_fin_everywhere(meta: &Meta) {
+    let (ssks, n) = subflows(meta);
+    for &ssk in ssks.iter().take(n) {
+        let state = view(ssk).0.state;
+        if !matches!(
+            state,
+            TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2
+        ) {
+            continue;
+        }
+        // SAFETY: live subflow, its lock nested in the owned meta socket's.
+        unsafe {
+            bindings::mptcp_rs_lock_sock(ssk);
+            bindings::mptcp_rs_tcp_send_ack(ssk);
+            bindings::release_sock(ssk);
+        }
+    }
 }
 
 /// An ACK arrived on one subflow: if another one looks stalled (its loss probe or

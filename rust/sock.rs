@@ -21,6 +21,10 @@ use crate::sendq::SendQueue;
 use crate::sha256::KernelSha256;
 use crate::subflow::Subflow;
 use crate::sysctl;
+use crate::tcp_state::{
+    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LISTEN, TCP_SYN_RECV,
+    TCP_SYN_SENT,
+};
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
@@ -43,14 +47,6 @@ mod errno {
     pub(super) const ENOTCONN: c_int = 107;
     pub(super) const ECONNREFUSED: c_int = 111;
 }
-
-const TCP_ESTABLISHED: c_int = 1;
-const TCP_SYN_SENT: c_int = 2;
-const TCP_SYN_RECV: c_int = 3;
-const TCP_FIN_WAIT1: c_int = 4;
-const TCP_CLOSE: c_int = 7;
-const TCP_CLOSE_WAIT: c_int = 8;
-const TCP_LISTEN: c_int = 10;
 
 const RCV_SHUTDOWN: u8 = 1;
 const SEND_SHUTDOWN: u8 = 2;
@@ -103,6 +99,12 @@ mod mf {
     pub(super) const NEED_PUSH: u32 = 1 << 11;
     /// A writer waits for the peer's window to open (multi mode).
     pub(super) const WND_LIMITED: u32 = 1 << 12;
+    /// Closed by the application with data still to deliver (multi mode): the
+    /// orphaned connection stays until its DATA_FIN is acknowledged
+    /// ([`super::Meta::linger_begin`]).
+    pub(super) const LINGER: u32 = 1 << 13;
+    /// Our DATA_FIN rides on the subflows' pure ACKs (multi mode, `sendq.rs`).
+    pub(super) const DATA_FIN_ON_ACKS: u32 = 1 << 14;
 }
 
 /// State of one MPTCP connection.
@@ -142,6 +144,9 @@ pub(crate) struct Meta {
     snd_wnd_end: AtomicU64,
     /// When a stalled subflow last ran the work item (ms, wrapping).
     kicked_ms: AtomicU32,
+    /// Until when (ms) an orphaned connection may deliver what was written before
+    /// close() (`net.mptcp.close_timeout` after it).
+    linger_until_ms: AtomicU64,
     /// Reinjection and deferred DATA_FIN (`sendq::work`), initialised once the
     /// state has its final address.
     work: UnsafeCell<bindings::mptcp_rs_meta_work>,
@@ -285,7 +290,15 @@ impl Meta {
                 .snd_una
                 .compare_exchange(cur, ack, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => break,
+                Ok(_) => {
+                    if self.has(mf::LINGER)
+                        && after64(ack, self.snd_data_fin.load(Ordering::Acquire))
+                    {
+                        // the orphaned connection is complete: release it
+                        self.kick();
+                    }
+                    break;
+                }
                 Err(v) => cur = v,
             }
         }
@@ -409,6 +422,7 @@ impl Meta {
                 space_gen: AtomicU32::new(0),
                 snd_wnd_end: AtomicU64::new(0),
                 kicked_ms: AtomicU32::new(0),
+                linger_until_ms: AtomicU64::new(0),
                 // SAFETY: a work item and two pointers: all zero until
                 // `mptcp_rs_meta_work_init()`, before any use.
                 work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
@@ -430,7 +444,12 @@ impl Meta {
         let p = KBox::into_raw(meta);
         // SAFETY: `p` is the new state, at its final address.
         unsafe {
-            bindings::mptcp_rs_meta_work_init((*p).work.get(), nsk, Some(crate::sendq::work))
+            bindings::mptcp_rs_meta_work_init(
+                (*p).work.get(),
+                nsk,
+                Some(crate::sendq::work),
+                Some(linger_done),
+            )
         };
         // SAFETY: `p` is the new socket's state, freed by `meta_destruct`; the
         // subflow context takes over the clone's second reference.
@@ -601,6 +620,15 @@ impl Meta {
 
     pub(crate) fn set_need_push(&self) {
         self.set(mf::NEED_PUSH);
+    }
+
+    /// Our DATA_FIN rides on the subflows' pure ACKs (multi mode).
+    pub(crate) fn data_fin_on_acks(&self) -> bool {
+        self.has(mf::DATA_FIN_ON_ACKS)
+    }
+
+    pub(crate) fn set_data_fin_on_acks(&self) {
+        self.set(mf::DATA_FIN_ON_ACKS);
     }
 
     /// Our DATA_FIN takes DSN `dsn`.
@@ -845,6 +873,56 @@ impl Meta {
         readable(self) || unsafe { bindings::mptcp_rs_linger_zero(self.sk) }
     }
 
+    /// close() in multi mode with data or our DATA_FIN not yet acknowledged: the
+    /// connection stays, orphaned, so that what the application wrote still arrives
+    /// (the meta send queue, reinjection and the retransmission timer keep working),
+    /// until [`Meta::linger_over`]. No subflow joins any more. Meta socket owned.
+    fn linger_begin(&self) -> bool {
+        // SAFETY: owned (our caller, close).
+        let multi = unsafe { self.sendq() }.is_multi();
+        if !multi
+            || !self.has(mf::SND_DATA_FIN)
+            || after64(self.snd_una(), self.snd_data_fin.load(Ordering::Acquire))
+        {
+            return false;
+        }
+        // SAFETY: the socket's netns is alive while the socket is.
+        let timeout = unsafe { sysctl::close_timeout(self.net) };
+        // SAFETY: no preconditions.
+        let (now, ms) = unsafe {
+            (
+                bindings::mptcp_rs_jiffies_ms(),
+                bindings::mptcp_rs_addr_jiffies_to_msecs(timeout as usize),
+            )
+        };
+        self.linger_until_ms
+            .store(now.wrapping_add(u64::from(ms)), Ordering::Release);
+        self.joins.stop(self);
+        self.set(mf::LINGER);
+        true
+    }
+
+    /// An orphaned connection lingers ([`Meta::linger_begin`]).
+    pub(crate) fn lingering(&self) -> bool {
+        self.has(mf::LINGER)
+    }
+
+    /// Whether a lingering connection is over: our DATA_FIN is acknowledged (all
+    /// delivered), no subflow is left to deliver on (`alive`), or
+    /// `net.mptcp.close_timeout` passed. Then the ms it may still wait, if not.
+    pub(crate) fn linger_over(&self, alive: bool) -> Result<(), u64> {
+        // SAFETY: no preconditions.
+        let now = unsafe { bindings::mptcp_rs_jiffies_ms() };
+        let until = self.linger_until_ms.load(Ordering::Acquire);
+        if after64(self.snd_una(), self.snd_data_fin.load(Ordering::Acquire))
+            || !alive
+            || !after64(until, now)
+        {
+            return Ok(());
+        }
+        Err(until.wrapping_sub(now))
+    }
+
     /// Aborts the connection, with the meta socket owned: the subflow is reset with
     /// MP_FASTCLOSE carrying the peer's key (plain TCP reset after fallback), as TCP
     /// resets a connection closed with unread data (RFC 8684 3.5).
@@ -944,6 +1022,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             space_gen: AtomicU32::new(0),
             snd_wnd_end: AtomicU64::new(0),
             kicked_ms: AtomicU32::new(0),
+            linger_until_ms: AtomicU64::new(0),
             // SAFETY: a work item and two pointers: all zero until
             // `mptcp_rs_meta_work_init()`, before any use.
             work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
@@ -956,7 +1035,14 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
     };
     let meta = KBox::into_raw(meta);
     // SAFETY: `meta` is ours, at its final address.
-    unsafe { bindings::mptcp_rs_meta_work_init((*meta).work.get(), sk, Some(crate::sendq::work)) };
+    unsafe {
+        bindings::mptcp_rs_meta_work_init(
+            (*meta).work.get(),
+            sk,
+            Some(crate::sendq::work),
+            Some(linger_done),
+        )
+    };
     // SAFETY: `meta` is ours; the destructor we install frees it and then runs the one
     // it replaces, which the shim stores into `destruct` before the socket is used.
     unsafe {
@@ -1075,7 +1161,7 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     // SAFETY: owned.
     unsafe { *meta.sendq() = SendQueue::new() };
     meta.flags.fetch_and(
-        !(mf::MULTI | mf::NEED_PUSH | mf::WND_LIMITED),
+        !(mf::MULTI | mf::NEED_PUSH | mf::WND_LIMITED | mf::DATA_FIN_ON_ACKS),
         Ordering::AcqRel,
     );
     meta.snd_wnd_end.store(0, Ordering::Release);
@@ -1094,10 +1180,9 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     // SAFETY: as above.
     let meta = unsafe { Meta::from_sk(sk) };
-    let mut sf = ptr::null_mut();
+    let mut abort = false;
     if let Some(meta) = meta {
         let state = meta.state();
-        let mut abort = false;
         if state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_FIN_WAIT1 {
             if meta.close_aborts() {
                 abort = true;
@@ -1107,11 +1192,40 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
             }
         }
         meta.leave_token_table();
+        if !abort && meta.linger_begin() {
+            // SAFETY: owned. The application is gone (nothing unread, or we would
+            // abort); the subflows keep delivering what it wrote, then
+            // `linger_done` releases the socket.
+            unsafe {
+                bindings::mptcp_rs_set_shutdown(sk, SHUTDOWN_MASK);
+                bindings::mptcp_rs_meta_purge_queues(sk);
+                bindings::mptcp_rs_sock_orphan(sk);
+                bindings::release_sock(sk);
+            }
+            meta.kick();
+            return;
+        }
+    }
+    // SAFETY: owned by us, as `release_closed` wants.
+    unsafe { release_closed(sk, meta, abort) };
+}
+
+/// Ends a connection the application closed: its subflows are closed (reset if
+/// `abort`), the socket released.
+///
+/// # Safety
+///
+/// `sk` is our meta socket whose application closed it, owned by the caller; `meta`
+/// its state. The socket is released and its own reference dropped here.
+unsafe fn release_closed(sk: *mut bindings::sock, meta: Option<&Meta>, abort: bool) {
+    let mut sf = ptr::null_mut();
+    if let Some(meta) = meta {
+        if !abort && meta.rcv_data_fin_done() && !meta.is_fallback() {
+            crate::sendq::ack_data_fin_everywhere(meta);
+        }
         meta.joins.close_all(meta, abort);
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
         meta.first_sk.store(ptr::null_mut(), Ordering::Release);
-    }
-    if let Some(meta) = meta {
         meta.set_state(TCP_CLOSE);
     }
     // SAFETY: owned; nothing will read the queues again.
@@ -1130,6 +1244,23 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
     }
     // SAFETY: drops the socket's own reference (unhash, orphan, sock_put).
     unsafe { bindings::sk_common_release(sk) };
+}
+
+/// The work item found an orphaned connection over ([`Meta::linger_over`]): releases
+/// it as close() would have. Process context, the socket not owned.
+extern "C" fn linger_done(sk: *mut bindings::sock) {
+    // SAFETY: the work item holds a reference on our live meta socket.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    // SAFETY: as above.
+    let meta = unsafe { Meta::from_sk(sk) };
+    match meta {
+        Some(meta) if meta.flags.fetch_and(!mf::LINGER, Ordering::AcqRel) & mf::LINGER != 0 => {
+            // SAFETY: owned, closed by the application (it lingered).
+            unsafe { release_closed(sk, Some(meta), false) }
+        }
+        // SAFETY: locked above; released already by an earlier run.
+        _ => unsafe { bindings::release_sock(sk) },
+    }
 }
 
 extern "C" fn meta_shutdown(sk: *mut bindings::sock, how: c_int) {

@@ -30,6 +30,7 @@ use crate::proto::seq::{after64, expand_seq32};
 use crate::proto::sndmap::SndMap;
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
+use crate::tcp_state::{TCP_CLOSE, TCP_SYN_SENT};
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -835,7 +836,7 @@ pub(crate) extern "C" fn ulp_info(
     }
     // SAFETY: `ssk` is valid and locked.
     let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
-    if state != TCP_SYN_SENT_STATE && state != TCP_CLOSE_STATE {
+    if state != TCP_SYN_SENT && state != TCP_CLOSE {
         flags |= 1 << 7; // CONNECTED
     }
     if map.valid {
@@ -853,9 +854,6 @@ pub(crate) extern "C" fn ulp_info(
     // SAFETY: `out` is the caller's buffer.
     unsafe { out.write(info) };
 }
-
-const TCP_SYN_SENT_STATE: c_int = 2;
-const TCP_CLOSE_STATE: c_int = 7;
 
 /// ULP release: TCP destroys the subflow socket; drop our context.
 extern "C" fn release(ssk: *mut bindings::sock) {
@@ -1291,10 +1289,15 @@ pub(crate) fn established_options(
     } else {
         // The DATA_FIN follows the segment's last byte only if that byte is the
         // connection's last (with several subflows, this FIN may close a subflow
-        // whose data ends earlier in the data sequence space).
-        let data_fin = flags & TCPHDR_FIN != 0
+        // whose data ends earlier in the data sequence space). With several
+        // subflows it also rides alone on pure ACKs until acknowledged (`sendq.rs`).
+        let data_fin = (flags & TCPHDR_FIN != 0
             && meta.snd_data_fin_sent()
-            && (len == 0 || dsn.wrapping_add(u64::from(len)) == meta.snd_data_fin_dsn());
+            && (len == 0 || dsn.wrapping_add(u64::from(len)) == meta.snd_data_fin_dsn()))
+            || (len == 0
+                && flags & (TCPHDR_FIN | TCPHDR_SYN) == 0
+                && meta.data_fin_on_acks()
+                && !after64(meta.snd_una(), meta.snd_data_fin_dsn()));
         let map = if len > 0 || data_fin {
             let (mdsn, ssn, dl) = if len == 0 {
                 // a DATA_FIN alone: no subflow sequence space (RFC 8684 3.3.3)

@@ -106,6 +106,17 @@ pub(crate) unsafe fn syn_retrans_before_tcp_fallback(net: *const bindings::net) 
     unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).syn_retrans_before_tcp_fallback) }
 }
 
+/// How long an orphaned connection may still deliver what was written before
+/// close(), in jiffies (`net.mptcp.close_timeout`).
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn close_timeout(net: *const bindings::net) -> c_uint {
+    // SAFETY: as in `enabled`.
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).close_timeout) }
+}
+
 /// How long before an ADD_ADDR that is not echoed is sent again, in jiffies
 /// (`net.mptcp.add_addr_timeout`).
 ///

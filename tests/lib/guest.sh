@@ -13,6 +13,7 @@ info() { echo "  $*" >&2; }
 # Sends BYTES each way between a server in SERVER_NS and a client in CLIENT_NS and
 # fails unless both directions arrive complete with matching SHA-256. The server
 # uses SERVER_PROTO (default: PROTO), e.g. an MPTCP client against a TCP server.
+# $XFER_OPTS (e.g. --send-after 1) goes to both ends' xfer.py.
 transfer() {
 	local cns=$1 sns=$2 addr=$3 port=$4 proto=$5 bytes=$6 sproto=${7:-$5} bind=0.0.0.0
 	local out start
@@ -20,12 +21,12 @@ transfer() {
 	[[ $addr == *:* ]] && bind=::
 	start=$(date +%s.%N)
 	ip netns exec "$sns" python3 "$XFER" server --bind "$bind" --port "$port" --proto "$sproto" \
-		--send "$bytes" >"$out/server" 2>"$out/server.err" &
+		--send "$bytes" ${XFER_OPTS:-} >"$out/server" 2>"$out/server.err" &
 	local spid=$!
 	local i
 	for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
 	if ! ip netns exec "$cns" python3 "$XFER" client --connect "$addr" --port "$port" --proto "$proto" \
-		--send "$bytes" >"$out/client" 2>"$out/client.err"; then
+		--send "$bytes" ${XFER_OPTS:-} >"$out/client" 2>"$out/client.err"; then
 		kill "$spid" 2>/dev/null
 		fail "client to $addr:$port ($proto) failed: $(tail -n 3 "$out/client.err")"
 	fi

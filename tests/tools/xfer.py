@@ -125,6 +125,8 @@ def main():
     ap.add_argument("--proto", choices=["tcp", "mptcp"], default="tcp")
     ap.add_argument("--send", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--send-after", type=float, default=0,
+                    help="seconds between connecting and the first write (joins first)")
     ap.add_argument("--cut-at", type=int)
     ap.add_argument("--cut-cmd")
     ap.add_argument("--survivor-bps", type=float,
@@ -145,6 +147,7 @@ def main():
         sock.settimeout(args.timeout)
         sock.connect((args.connect, args.port))
     sock.settimeout(args.timeout)
+    time.sleep(args.send_after)
     start = time.monotonic()
     res = transfer(sock, args.send, args.cut_at, args.cut_cmd, args.survivor_bps)
     res["seconds"] = round(time.monotonic() - start, 3)

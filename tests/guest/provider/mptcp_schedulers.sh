@@ -6,9 +6,13 @@
 #   roundrobin  the same;
 #   redundant   (path 2 reshaped like path 1 first) every byte goes on every
 #               path unless the peer acknowledged it before its copy could be
-#               queued: both paths together carry more than 1.5 times the bytes
-#               each way (the default carries each byte once), and the server
-#               counts duplicate data.
+#               queued: both paths together carry more than 1.25 times the bytes
+#               each way (the default carries each byte once: 1.0-1.05 with
+#               headers), and the server counts duplicate data. (Observed
+#               1.29-2.0: once one path's copies fall behind the DATA_ACK the
+#               other path earned, they are skipped.) Both ends write only once the join is up
+#               (a second): what a connection writes while it has one subflow is
+#               not copied (that subflow carries it before the join exists).
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 bytes=$((4 << 20))
@@ -35,14 +39,16 @@ for s in default roundrobin redundant; do
 	r1=$(b 1 rx) r2=$(b 2 rx) t1=$(b 1 tx) t2=$(b 2 tx)
 	dup0=$(mib srv MPTcpExtDuplicateData)
 	port=$((port + 1))
-	transfer cli srv "$(topo_addr4 s 1)" $port mptcp "$bytes"
+	opts=
+	[ $s = redundant ] && opts="--send-after 1"
+	XFER_OPTS=$opts transfer cli srv "$(topo_addr4 s 1)" $port mptcp "$bytes"
 	r1=$(($(b 1 rx) - r1)) r2=$(($(b 2 rx) - r2)) t1=$(($(b 1 tx) - t1)) t2=$(($(b 2 tx) - t2))
 	info "$s: server received path 1 $r1, path 2 $r2 bytes; sent path 1 $t1, path 2 $t2"
 	case $s in
 	redundant)
 		# without copies both paths together carry each byte once (plus headers)
-		((r1 + r2 > bytes * 3 / 2)) || fail "$s: the paths received $((r1 + r2)) bytes in all, not copies"
-		((t1 + t2 > bytes * 3 / 2)) || fail "$s: the paths sent $((t1 + t2)) bytes in all, not copies"
+		((r1 + r2 > bytes * 5 / 4)) || fail "$s: the paths received $((r1 + r2)) bytes in all, not copies"
+		((t1 + t2 > bytes * 5 / 4)) || fail "$s: the paths sent $((t1 + t2)) bytes in all, not copies"
 		dup=$(($(mib srv MPTcpExtDuplicateData) - ${dup0:-0}))
 		((dup > 0)) || fail "$s: the server counted no duplicate data"
 		info "$s: MPTcpExtDuplicateData +$dup at the server"

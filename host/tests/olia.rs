@@ -19,7 +19,7 @@ fn path(cwnd: u32, srtt_us: u32, loss_interval: u32) -> Path {
 fn model(all: &[Path], me: usize) -> (f64, f64) {
     let w = |p: &Path| p.cwnd.max(1) as f64;
     let r = |p: &Path| p.srtt_us.max(1) as f64;
-    let q = |p: &Path| (p.loss_interval as f64).powi(2) / r(p);
+    let q = |p: &Path| p.loss_interval as f64 / r(p).powi(2);
     let n = all.len() as f64;
     let sum: f64 = all.iter().map(|p| w(p) / r(p)).sum();
     let first = (w(&all[me]) / r(&all[me]).powi(2)) / (sum * sum);
@@ -29,8 +29,8 @@ fn model(all: &[Path], me: usize) -> (f64, f64) {
     // ties in quality: exact in the integer code, so compare exactly here too
     let in_b = |p: &Path| {
         let b = all.iter().find(|x| q(x) == best).unwrap();
-        (p.loss_interval as u128).pow(2) * b.srtt_us.max(1) as u128
-            == (b.loss_interval as u128).pow(2) * p.srtt_us.max(1) as u128
+        p.loss_interval as u128 * (b.srtt_us.max(1) as u128).pow(2)
+            == b.loss_interval as u128 * (p.srtt_us.max(1) as u128).pow(2)
     };
     let collected = all.iter().filter(|p| in_b(p) && !in_m(p)).count() as f64;
     let largest = all.iter().filter(|p| in_m(p)).count() as f64;
@@ -78,6 +78,25 @@ fn collects_onto_the_best_path_that_is_not_the_largest() {
     assert!(a1 > a0, "the collected path must grow faster: {a1} vs {a0}");
     assert!(((a0 as f64 / ONE) - (m0.0 + m0.1)).abs() < 1e-5);
     assert!(((a1 as f64 / ONE) - (m1.0 + m1.1)).abs() < 1e-5);
+}
+
+#[test]
+fn best_paths_ranked_by_loss_interval_over_rtt_squared() {
+    // TCP's rate goes as sqrt(l) / rtt (l ~ 1/p): path 0 (10 ms, 100 packets between
+    // losses) beats path 1 (20 ms, 300 packets) by l / rtt^2 (1.0 vs 0.75 per ms^2),
+    // although l^2 / rtt would rank path 1 first. Path 1 has the larger window (M),
+    // so path 0 is collected onto: alpha_0 = 1 / (n |C|) = 1/2, per packet of its
+    // window of 10: +0.05 per acknowledged packet.
+    let collected = [path(10, 10_000, 100), path(20, 20_000, 300)];
+    // the same windows and RTTs with path 0 far worse (l = 10): the best path is in
+    // M, nothing is collected, the alphas are 0
+    let plain = [path(10, 10_000, 10), path(20, 20_000, 300)];
+    let diff = increase_per_ack(&collected, 0).unwrap() - increase_per_ack(&plain, 0).unwrap();
+    let want = 0.05 * ONE;
+    assert!(
+        (diff as f64 - want).abs() <= 2.0,
+        "alpha of the best path: {diff}, want {want}"
+    );
 }
 
 #[test]

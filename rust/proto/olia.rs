@@ -12,8 +12,8 @@
 //! ```
 //!
 //! With `M` the paths of largest window, `B` the "best" paths (largest
-//! `l_p^2 / rtt_p`, `l_p` the packets sent between the last two losses or since the
-//! last one, whichever is more) and `C = B \ M` the paths OLIA collects traffic onto:
+//! `l_p / rtt_p^2`, `l_p` the packets sent between the last two losses or since the
+//! last one, whichever is more: the paths where TCP would get the most) and `C = B \ M` the paths OLIA collects traffic onto:
 //! `alpha_r = 1 / (n |C|)` for `r` in `C`, `-1 / (n |M|)` for `r` in `M` when `C` is
 //! not empty, and 0 otherwise (`n` paths). The `alpha` terms sum to zero.
 //!
@@ -59,11 +59,15 @@ impl Path {
     }
 }
 
-/// Whether `a` is a better path than `b` (`l^2 / rtt` larger), and whether equal.
+/// Whether `a` is a better path than `b` (`l / rtt^2` larger), and whether equal.
+///
+/// TCP's rate on a path goes as `sqrt(1/p) / rtt` (`p` the loss rate) and `l`
+/// estimates `1/p`: the square of that rate ranks the paths as `l / rtt^2` does.
 fn quality_cmp(a: &Path, b: &Path) -> core::cmp::Ordering {
     let (la, lb) = (u128::from(a.loss_interval), u128::from(b.loss_interval));
-    let lhs = (la * la).saturating_mul(u128::from(b.rtt()));
-    let rhs = (lb * lb).saturating_mul(u128::from(a.rtt()));
+    let (ra, rb) = (u128::from(a.rtt()), u128::from(b.rtt()));
+    let lhs = la.saturating_mul(rb * rb);
+    let rhs = lb.saturating_mul(ra * ra);
     lhs.cmp(&rhs)
 }
 

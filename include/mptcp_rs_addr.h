@@ -34,6 +34,9 @@ bool mptcp_rs_addr_is_remote(const struct sock *meta, const struct mptcp_rs_pm_e
 /* Whether subflow @ssk's remote address is @ep's (family, address). */
 bool mptcp_rs_addr_ssk_daddr_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *ep);
 
+/* Whether subflow @ssk's local address is @ep's (family, address). */
+bool mptcp_rs_addr_ssk_saddr_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *ep);
+
 unsigned int mptcp_rs_addr_jiffies_to_msecs(unsigned long j);
 
 #endif /* MPTCP_RS_ADDR_H */

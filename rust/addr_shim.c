@@ -116,6 +116,26 @@ bool mptcp_rs_addr_ssk_daddr_is(const struct sock *ssk, const struct mptcp_rs_pm
 	return mptcp_rs_addr_eq(ssk, ep);
 }
 
+bool mptcp_rs_addr_ssk_saddr_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *ep)
+{
+	if (ep->family == AF_INET) {
+		__be32 a;
+
+		memcpy(&a, ep->addr, 4);
+#if IS_ENABLED(CONFIG_IPV6)
+		if (ssk->sk_family == AF_INET6)
+			return ipv6_addr_v4mapped(&ssk->sk_v6_rcv_saddr) &&
+			       ssk->sk_v6_rcv_saddr.s6_addr32[3] == a;
+#endif
+		return ssk->sk_rcv_saddr == a;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ep->family == AF_INET6 && ssk->sk_family == AF_INET6)
+		return !memcmp(ep->addr, &ssk->sk_v6_rcv_saddr, sizeof(struct in6_addr));
+#endif
+	return false;
+}
+
 unsigned int mptcp_rs_addr_jiffies_to_msecs(unsigned long j)
 {
 	return jiffies_to_msecs(j);

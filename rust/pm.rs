@@ -279,7 +279,9 @@ impl Table {
 
     /// Changes the `backup` and `fullmesh` flags of the endpoint `ep` names (by id when
     /// it has no family), as upstream's `mptcp_pm_nl_set_flags()`.
-    fn set_flags(&mut self, ep: &Endpoint) -> Result<(), CmdError> {
+    ///
+    /// Returns the endpoint when its `backup` flag changed (live connections follow).
+    fn set_flags(&mut self, ep: &Endpoint) -> Result<Option<Endpoint>, CmdError> {
         const MASK: u32 = BACKUP | FULLMESH;
         let position = if ep.family == AF_UNSPEC {
             if ep.id == 0 {
@@ -298,10 +300,11 @@ impl Table {
         let changed = (ep.flags ^ entry.flags) & MASK;
         entry.flags = (entry.flags & !MASK) | (ep.flags & MASK);
         let now_fullmesh = entry.flags & FULLMESH != 0;
+        let changed_entry = (changed & BACKUP != 0).then_some(*entry);
         if changed & FULLMESH != 0 {
             self.count(FULLMESH, now_fullmesh);
         }
-        Ok(())
+        Ok(changed_entry)
     }
 }
 
@@ -767,7 +770,13 @@ unsafe extern "C" fn set_flags(
     // SAFETY: per the caller.
     let (net, ep) = unsafe { (request_net(net), &*ep) };
     match with_table(net, |table| table.set_flags(ep)) {
-        Some(Ok(())) => 0,
+        Some(Ok(changed)) => {
+            if let Some(entry) = changed {
+                // live subflows from its address take the priority (MP_PRIO)
+                crate::addr::endpoint_prio_changed(net, &entry, entry.flags & BACKUP != 0);
+            }
+            0
+        }
         Some(Err((e, m))) => {
             // SAFETY: valid per the caller.
             unsafe { set_msg(msg, m) };

@@ -86,6 +86,8 @@ pub(crate) mod sf {
     pub(crate) const STALL_HANDLED: u32 = 1 << 12;
     /// A backup subflow: the scheduler uses it only when no other can take data.
     pub(crate) const BACKUP: u32 = 1 << 13;
+    /// MP_PRIO (with [`BACKUP`]'s value) waits for the next pure ACK.
+    pub(crate) const SEND_MP_PRIO: u32 = 1 << 14;
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -643,6 +645,14 @@ impl Subflow {
         } else {
             self.clear(sf::BACKUP);
         }
+    }
+
+    /// Our endpoint's priority changed: this subflow becomes a backup or a regular
+    /// one for our scheduler, and tells the peer with MP_PRIO on its next pure ACK
+    /// (RFC 8684 3.3.8), which the caller sends.
+    pub(crate) fn change_prio(&self, backup: bool) {
+        self.set_backup(backup);
+        self.set(sf::SEND_MP_PRIO);
     }
 
     pub(crate) fn stall_handled(&self) -> bool {
@@ -1205,6 +1215,32 @@ pub(crate) fn established_options(
     // ADD_ADDR, its echo, REMOVE_ADDR on pure ACKs (`addr.rs`)
     if let Some(n) = crate::addr::established_options(ctx, meta, len, flags, remaining, opts) {
         return n;
+    }
+    if len == 0
+        && flags & (TCPHDR_FIN | TCPHDR_SYN) == 0
+        && ctx.has(sf::SEND_MP_PRIO)
+        && ctx.has(sf::FULLY_ESTABLISHED | sf::JOINED)
+    {
+        // MP_PRIO on a pure ACK, with the DATA_ACK when both fit
+        let prio = MptcpOption::MpPrio {
+            backup: ctx.is_backup(),
+        };
+        let dss = MptcpOption::Dss(Dss {
+            data_ack: Some((meta.ack_seq(), true)),
+            map: None,
+            data_fin: false,
+        });
+        let (pl, dl) = (prio.wire_len(), dss.wire_len());
+        let written = match (pl, dl) {
+            (Ok(p), Ok(d)) if (p + d) as c_uint <= remaining => stash_all(opts, &[prio, dss]),
+            (Ok(p), _) if p as c_uint <= remaining => stash(opts, &prio),
+            _ => None,
+        };
+        if let Some(n) = written {
+            ctx.clear(sf::SEND_MP_PRIO);
+            crate::mib::inc(meta.net(), crate::mib::Mib::MPPrioTx);
+            return n as c_int;
+        }
     }
     if len == 0 && flags & TCPHDR_FIN == 0 && ctx.has(sf::SEND_MP_FAIL) {
         // MP_FAIL goes alone on a pure ACK

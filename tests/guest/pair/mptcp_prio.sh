@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# MP_PRIO: an upstream client (reference kernel) joins over its second link (as in
-# mptcp_join.sh; both links 20 Mbit/s, 10 ms each way) and exchanges 24 MB each way
-# with an mptcp_rs server; 2 s after the join it makes its second endpoint a
-# backup (`ip mptcp endpoint change ID backup`), so upstream sends MP_PRIO (backup)
-# on that subflow. From then on the server's scheduler (and upstream's own) leave
-# the link idle: measured from 1 s after the change to the end, link 2 carries under
-# 3 % of the server's traffic. The server counts MPPrioRx, the client MPPrioTx; data
-# intact.
+# MP_PRIO: the client joins over its second link (as in mptcp_join.sh; both links
+# 20 Mbit/s, 10 ms each way) and exchanges 24 MB each way with the server; 2 s
+# after the join it makes its second endpoint a backup (`ip mptcp endpoint change
+# ID backup`), so the client's kernel sends MP_PRIO (backup) on that subflow. From
+# then on both schedulers leave the link idle: measured from 1 s after the change
+# to the end, link 2 carries under 3 % of the traffic. The server counts MPPrioRx,
+# the client MPPrioTx; data intact. Run both ways: upstream client to mptcp_rs
+# server (prio_ref_to_rs: mptcp_rs follows the peer's MP_PRIO) and mptcp_rs client
+# to upstream server (prio_rs_to_ref: mptcp_rs sends MP_PRIO for its changed
+# endpoint and stops sending on the subflow itself).
 #   run by tests/lib/pair.sh: SCRIPT server | SCRIPT client (guests), SCRIPT check SHARE (host)
 set -euo pipefail
 role=$1 bytes=${MPTCP_RS_PAIR_BYTES:-$((24 << 20))}
@@ -74,7 +76,7 @@ check)
 	pair_check_xfer v4 "$bytes"
 	d() { pair_delta nstat.before nstat.after "$1"; }
 	c() { pair_delta client.nstat.before client.nstat.after "$1"; }
-	echo "  client (upstream): MPTcpExtMPPrioTx +$(c MPTcpExtMPPrioTx); server (mptcp_rs): MPTcpExtMPPrioRx +$(d MPTcpExtMPPrioRx)"
+	echo "  client: MPTcpExtMPPrioTx +$(c MPTcpExtMPPrioTx); server: MPTcpExtMPPrioRx +$(d MPTcpExtMPPrioRx)"
 	echo "  client endpoints after the change: $(cat "$PAIR_SHARE/endpoints")"
 	read -r _ a1 < <(sed -n 1p "$PAIR_SHARE/links.after-change")
 	read -r _ a2 < <(sed -n 2p "$PAIR_SHARE/links.after-change")
@@ -83,6 +85,7 @@ check)
 	l1=$((e1 - a1)) l2=$((e2 - a2))
 	echo "  from 1 s after the change to the end: link 1 $l1 bytes, link 2 (backup) $l2 bytes"
 	fail=0
+	(($(c MPTcpExtMPPrioTx) >= 1)) || { echo "FAIL: the client counted no MP_PRIO sent" >&2; fail=1; }
 	(($(d MPTcpExtMPPrioRx) >= 1)) || { echo "FAIL: the server saw no MP_PRIO" >&2; fail=1; }
 	((l1 > 0 && l2 * 100 < (l1 + l2) * 3)) || { echo "FAIL: the backup link still carried $l2 bytes" >&2; fail=1; }
 	exit "$fail"

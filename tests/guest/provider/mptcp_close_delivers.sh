@@ -105,8 +105,16 @@ sleep 3
 n=$(held $port)
 [ "$n" = 0 ] || fail "timeout: the connection still holds $n subflows 3.5 s after close() (close_timeout 2 s)"
 info "timeout: the closed connection held its 2 subflows, none 3.5 s later (close_timeout 2 s)"
-# let the orphaned subflows finish (each pins the module until its FIN exchange ends)
+# the paths come back: the released subflows finish on their own (each pins the
+# module until then; a later rmmod must not wait for them)
 shape
+for i in $(seq 400); do
+	[ "$(ip netns exec cli ss -Htn state all "dport = :$port" | grep -vc TIME-WAIT)" = 0 ] && break
+	sleep 0.1
+done
+left=$(ip netns exec cli ss -Htn state all "dport = :$port" | grep -v TIME-WAIT)
+[ -z "$left" ] || fail "timeout: subflows left 40 s after the paths came back:
+$left"
 kill $spid 2>/dev/null
 wait $spid 2>/dev/null
 dmesg_clean

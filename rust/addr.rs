@@ -543,9 +543,9 @@ pub(crate) fn rm_addr_rx(meta: &Meta, rm: &RemoveAddr) {
     a.work.kick(meta);
 }
 
-/// Endpoint `id` of `net` was deleted: every connection of the namespace withdraws
-/// it. Process context (netlink).
-pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
+/// Calls `f` for every connection of `net` in the token table, each held while `f`
+/// runs. Process context.
+fn for_each_conn(net: &crate::net::Net, mut f: impl FnMut(&Meta)) {
     let mut slot: c_long = 0;
     let mut num: c_long = 0;
     loop {
@@ -554,23 +554,31 @@ pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
         if sk.is_null() {
             break;
         }
-        // SAFETY: a meta socket from the token table, held.
+        // SAFETY: a meta socket from the token table, held until the put below.
         if let Some(meta) = unsafe { Meta::from_sk(sk) } {
-            let a = meta.joins().addrs();
-            if a.work.is_ready() && !meta.joins().is_closed() {
-                for e in &a.local {
-                    if e.live() && e.id.load(Ordering::Relaxed) == id {
-                        e.set(ef::REMOVED);
-                        a.rm_send.insert(id);
-                    }
-                }
-                a.rm_local.insert(id);
-                a.work.kick(meta);
-            }
+            f(meta);
         }
         // SAFETY: the iterator's reference.
         unsafe { bindings::mptcp_rs_sock_put(sk) };
     }
+}
+
+/// Endpoint `id` of `net` was deleted: every connection of the namespace withdraws
+/// it. Process context (netlink).
+pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
+    for_each_conn(net, |meta| {
+        let a = meta.joins().addrs();
+        if a.work.is_ready() && !meta.joins().is_closed() {
+            for e in &a.local {
+                if e.live() && e.id.load(Ordering::Relaxed) == id {
+                    e.set(ef::REMOVED);
+                    a.rm_send.insert(id);
+                }
+            }
+            a.rm_local.insert(id);
+            a.work.kick(meta);
+        }
+    });
 }
 
 /// Endpoint `ep` of `net` became a backup (`backup`) or stopped being one: the
@@ -578,47 +586,36 @@ pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
 /// take the priority and announce it with MP_PRIO (RFC 8684 3.3.8), as upstream's
 /// `ip mptcp endpoint change` does. Process context (netlink).
 pub(crate) fn endpoint_prio_changed(net: &crate::net::Net, ep: &Endpoint, backup: bool) {
-    let mut slot: c_long = 0;
-    let mut num: c_long = 0;
-    loop {
-        // SAFETY: `net` is live; the iterator returns a held socket or null.
-        let sk = unsafe { bindings::mptcp_rs_token_next(net.as_ptr(), &mut slot, &mut num) };
-        if sk.is_null() {
-            break;
-        }
-        // SAFETY: a meta socket from the token table, held; process context.
-        if let Some(meta) = unsafe { Meta::from_sk(sk) } {
-            // SAFETY: as above.
-            unsafe { bindings::mptcp_rs_lock_sock(sk) };
-            if !meta.is_fallback() && !meta.joins().is_closed() {
-                let joined = (0..MAX_JOINED).map(|i| meta.joins().ssk_at(i));
-                for ssk in Iterator::chain(core::iter::once(meta.first_ssk()), joined) {
-                    if ssk.is_null() {
-                        continue;
-                    }
-                    // SAFETY: the first subflow, or a slot's, lives while the meta
-                    // socket is owned; its lock nests inside the meta socket's.
-                    unsafe {
-                        bindings::mptcp_rs_lock_sock(ssk);
-                        if let Some(ctx) = Subflow::from_sk(ssk) {
-                            if ctx.can_send()
-                                && acks_in(bindings::mptcp_rs_sk_state(ssk))
-                                && bindings::mptcp_rs_addr_ssk_saddr_is(ssk, ep)
-                            {
-                                ctx.change_prio(backup);
-                                bindings::mptcp_rs_tcp_send_ack(ssk);
-                            }
+    for_each_conn(net, |meta| {
+        let sk = meta.sk();
+        // SAFETY: a held meta socket, process context.
+        unsafe { bindings::mptcp_rs_lock_sock(sk) };
+        if !meta.is_fallback() && !meta.joins().is_closed() {
+            let joined = (0..MAX_JOINED).map(|i| meta.joins().ssk_at(i));
+            for ssk in Iterator::chain(core::iter::once(meta.first_ssk()), joined) {
+                if ssk.is_null() {
+                    continue;
+                }
+                // SAFETY: the first subflow, or a slot's, lives while the meta socket
+                // is owned; its lock nests inside the meta socket's.
+                unsafe {
+                    bindings::mptcp_rs_lock_sock(ssk);
+                    if let Some(ctx) = Subflow::from_sk(ssk) {
+                        if ctx.can_send()
+                            && acks_in(bindings::mptcp_rs_sk_state(ssk))
+                            && bindings::mptcp_rs_addr_ssk_saddr_is(ssk, ep)
+                        {
+                            ctx.change_prio(backup);
+                            bindings::mptcp_rs_tcp_send_ack(ssk);
                         }
-                        bindings::release_sock(ssk);
                     }
+                    bindings::release_sock(ssk);
                 }
             }
-            // SAFETY: locked above.
-            unsafe { bindings::release_sock(sk) };
         }
-        // SAFETY: the iterator's reference.
-        unsafe { bindings::mptcp_rs_sock_put(sk) };
-    }
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(sk) };
+    });
 }
 
 /// Runs the address work of meta socket `sk` (process context, from the module's

@@ -86,54 +86,44 @@ int mptcp_rs_addr_connect(struct socket *sf, const struct sock *meta,
 	return err == -EINPROGRESS ? 0 : err;
 }
 
-static bool mptcp_rs_addr_eq(const struct sock *sk, const struct mptcp_rs_pm_endpoint *ep)
+/* Whether @sk's remote (or, with @local, local) address is @ep's. */
+static bool mptcp_rs_addr_eq(const struct sock *sk, const struct mptcp_rs_pm_endpoint *ep,
+			     bool local)
 {
 	if (ep->family == AF_INET) {
 		__be32 a;
 
 		memcpy(&a, ep->addr, 4);
 #if IS_ENABLED(CONFIG_IPV6)
-		if (sk->sk_family == AF_INET6)
-			return ipv6_addr_v4mapped(&sk->sk_v6_daddr) &&
-			       sk->sk_v6_daddr.s6_addr32[3] == a;
+		if (sk->sk_family == AF_INET6) {
+			const struct in6_addr *in6 = local ? &sk->sk_v6_rcv_saddr : &sk->sk_v6_daddr;
+
+			return ipv6_addr_v4mapped(in6) && in6->s6_addr32[3] == a;
+		}
 #endif
-		return sk->sk_daddr == a;
+		return (local ? sk->sk_rcv_saddr : sk->sk_daddr) == a;
 	}
 #if IS_ENABLED(CONFIG_IPV6)
 	if (ep->family == AF_INET6 && sk->sk_family == AF_INET6)
-		return !memcmp(ep->addr, &sk->sk_v6_daddr, sizeof(struct in6_addr));
+		return !memcmp(ep->addr, local ? &sk->sk_v6_rcv_saddr : &sk->sk_v6_daddr,
+			       sizeof(struct in6_addr));
 #endif
 	return false;
 }
 
 bool mptcp_rs_addr_is_remote(const struct sock *meta, const struct mptcp_rs_pm_endpoint *ep)
 {
-	return mptcp_rs_addr_eq(meta, ep);
+	return mptcp_rs_addr_eq(meta, ep, false);
 }
 
 bool mptcp_rs_addr_ssk_daddr_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *ep)
 {
-	return mptcp_rs_addr_eq(ssk, ep);
+	return mptcp_rs_addr_eq(ssk, ep, false);
 }
 
 bool mptcp_rs_addr_ssk_saddr_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *ep)
 {
-	if (ep->family == AF_INET) {
-		__be32 a;
-
-		memcpy(&a, ep->addr, 4);
-#if IS_ENABLED(CONFIG_IPV6)
-		if (ssk->sk_family == AF_INET6)
-			return ipv6_addr_v4mapped(&ssk->sk_v6_rcv_saddr) &&
-			       ssk->sk_v6_rcv_saddr.s6_addr32[3] == a;
-#endif
-		return ssk->sk_rcv_saddr == a;
-	}
-#if IS_ENABLED(CONFIG_IPV6)
-	if (ep->family == AF_INET6 && ssk->sk_family == AF_INET6)
-		return !memcmp(ep->addr, &ssk->sk_v6_rcv_saddr, sizeof(struct in6_addr));
-#endif
-	return false;
+	return mptcp_rs_addr_eq(ssk, ep, true);
 }
 
 unsigned int mptcp_rs_addr_jiffies_to_msecs(unsigned long j)

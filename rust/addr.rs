@@ -45,7 +45,7 @@ use crate::proto::options::{AddAddr, Addr, Dss, MptcpOption, RemoveAddr};
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
-use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2};
+use crate::tcp_state::{acks_in, TCP_CLOSE};
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
 
@@ -806,14 +806,6 @@ fn close_subflows(meta: &Meta, local: &[u64; 4], remote: &[u64; 4], reset: bool)
             bindings::release_sock(ssk);
         }
     }
-}
-
-/// Whether subflow state `state` sends ACKs.
-fn acks_in(state: c_int) -> bool {
-    matches!(
-        state,
-        TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2
-    )
 }
 
 /// Sends pure ACKs while options wait for one: on the first subflow, or else on a

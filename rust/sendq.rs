@@ -39,7 +39,7 @@ use crate::proto::seq::after64;
 use crate::proto::sndmap::Pushed;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
-use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2};
+use crate::tcp_state::{acks_in, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
 use core::ptr;
 use kernel::prelude::*;
 
@@ -518,7 +518,7 @@ const RTX_MAX_MS: u32 = 16_000;
 /// times the largest smoothed RTT of the subflows (at least [`RTX_MIN_MS`]),
 /// doubled per expiry without progress.
 fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
-    if !(after64(q.snd_nxt, meta.snd_una()) || data_fin_unacked(meta)) || meta.rtx_pending() {
+    if !(after64(q.snd_nxt, meta.snd_una()) || meta.data_fin_unacked()) || meta.rtx_pending() {
         return;
     }
     let (ssks, n) = subflows(meta);
@@ -542,7 +542,7 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
 /// its subflow acknowledged it, or every subflow carrying it stalls).
 fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     let una = meta.snd_una();
-    if una == q.rtx_una && una == q.snd_nxt && meta.data_fin_on_acks() && data_fin_unacked(meta) {
+    if una == q.rtx_una && una == q.snd_nxt && meta.data_fin_on_acks() && meta.data_fin_unacked() {
         // only the DATA_FIN awaits its DATA_ACK: ACKs carry it again
         ack_all(meta);
         q.rtx_backoff = (q.rtx_backoff + 1).min(6);
@@ -566,11 +566,6 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
         None => Some((una, end)),
     };
     q.rtx_backoff = (q.rtx_backoff + 1).min(6);
-}
-
-/// Our DATA_FIN is queued and not yet acknowledged.
-fn data_fin_unacked(meta: &Meta) -> bool {
-    meta.snd_data_fin_sent() && !after64(meta.snd_una(), meta.snd_data_fin_dsn())
 }
 
 /// `redundant`: every usable subflow gets its copy of what was sent, from where its
@@ -711,21 +706,19 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
 /// meanwhile: what one of them loses can still go again on another, which a subflow
 /// FIN would prevent. They are closed when the connection is (after close()).
 fn ensure_data_fin(meta: &Meta, q: &mut SendQueue) {
-    if !meta.snd_data_fin_sent() || q.reinject.is_some() || meta.data_fin_on_acks() {
+    if !meta.data_fin_unacked() || q.reinject.is_some() || meta.data_fin_on_acks() {
         return;
-    }
-    if after64(meta.snd_una(), meta.snd_data_fin_dsn()) {
-        return; // acknowledged
     }
     meta.set_data_fin_on_acks();
     ack_all(meta);
 }
 
-/// Sends a pure ACK on every usable subflow (our DATA_FIN rides on it).
-fn ack_all(meta: &Meta) {
+/// Sends a pure ACK on every subflow that still sends ACKs: our DATA_FIN, or the
+/// DATA_ACK of the peer's, rides on it. The meta socket is owned, process context.
+pub(crate) fn ack_all(meta: &Meta) {
     let (ssks, n) = subflows(meta);
     for &ssk in ssks.iter().take(n) {
-        if !view(ssk).1 {
+        if !acks_in(view(ssk).0.state) {
             continue;
         }
         // SAFETY: live subflow, its lock nested in the owned meta socket's.
@@ -788,30 +781,6 @@ fn any_alive(meta: &Meta) -> bool {
     ssks.iter()
         .take(n)
         .any(|&ssk| view(ssk).0.state != TCP_CLOSE)
-}
-
-/// The connection closes after the peer's DATA_FIN arrived: one last pure ACK on
-/// every subflow that can still send one carries the DATA_ACK of that DATA_FIN.
-/// It may have gone on one subflow only, which may have died since: the peer
-/// would then linger until its timeout, its DATA_FIN never acknowledged. The meta
-/// socket is owned, process context; either mode.
-pub(crate) fn ack_data_fin_everywhere(meta: &Meta) {
-    let (ssks, n) = subflows(meta);
-    for &ssk in ssks.iter().take(n) {
-        let state = view(ssk).0.state;
-        if !matches!(
-            state,
-            TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2
-        ) {
-            continue;
-        }
-        // SAFETY: live subflow, its lock nested in the owned meta socket's.
-        unsafe {
-            bindings::mptcp_rs_lock_sock(ssk);
-            bindings::mptcp_rs_tcp_send_ack(ssk);
-            bindings::release_sock(ssk);
-        }
-    }
 }
 
 /// An ACK arrived on one subflow: if another one looks stalled (its loss probe or

@@ -631,6 +631,12 @@ impl Meta {
         self.set(mf::DATA_FIN_ON_ACKS);
     }
 
+    /// Our DATA_FIN is queued and not yet acknowledged.
+    pub(crate) fn data_fin_unacked(&self) -> bool {
+        self.has(mf::SND_DATA_FIN)
+            && !after64(self.snd_una(), self.snd_data_fin.load(Ordering::Acquire))
+    }
+
     /// Our DATA_FIN takes DSN `dsn`.
     pub(crate) fn mark_data_fin(&self, dsn: u64) {
         self.snd_data_fin.store(dsn, Ordering::Release);
@@ -880,10 +886,7 @@ impl Meta {
     fn linger_begin(&self) -> bool {
         // SAFETY: owned (our caller, close).
         let multi = unsafe { self.sendq() }.is_multi();
-        if !multi
-            || !self.has(mf::SND_DATA_FIN)
-            || after64(self.snd_una(), self.snd_data_fin.load(Ordering::Acquire))
-        {
+        if !multi || !self.data_fin_unacked() {
             return false;
         }
         // SAFETY: the socket's netns is alive while the socket is.
@@ -914,10 +917,7 @@ impl Meta {
         // SAFETY: no preconditions.
         let now = unsafe { bindings::mptcp_rs_jiffies_ms() };
         let until = self.linger_until_ms.load(Ordering::Acquire);
-        if after64(self.snd_una(), self.snd_data_fin.load(Ordering::Acquire))
-            || !alive
-            || !after64(until, now)
-        {
+        if !self.data_fin_unacked() || !alive || !after64(until, now) {
             return Ok(());
         }
         Err(until.wrapping_sub(now))
@@ -1221,7 +1221,9 @@ unsafe fn release_closed(sk: *mut bindings::sock, meta: Option<&Meta>, abort: bo
     let mut sf = ptr::null_mut();
     if let Some(meta) = meta {
         if !abort && meta.rcv_data_fin_done() && !meta.is_fallback() {
-            crate::sendq::ack_data_fin_everywhere(meta);
+            // the DATA_ACK of the peer's DATA_FIN on every subflow: it may have gone on
+            // one only, which may have died since (the peer would linger)
+            crate::sendq::ack_all(meta);
         }
         meta.joins.close_all(meta, abort);
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);

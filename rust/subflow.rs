@@ -1333,7 +1333,7 @@ pub(crate) fn established_options(
             || (len == 0
                 && flags & (TCPHDR_FIN | TCPHDR_SYN) == 0
                 && meta.data_fin_on_acks()
-                && !after64(meta.snd_una(), meta.snd_data_fin_dsn()));
+                && meta.data_fin_unacked());
         let map = if len > 0 || data_fin {
             let (mdsn, ssn, dl) = if len == 0 {
                 // a DATA_FIN alone: no subflow sequence space (RFC 8684 3.3.3)

@@ -13,3 +13,11 @@ pub(crate) const TCP_FIN_WAIT2: c_int = 5;
 pub(crate) const TCP_CLOSE: c_int = 7;
 pub(crate) const TCP_CLOSE_WAIT: c_int = 8;
 pub(crate) const TCP_LISTEN: c_int = 10;
+
+/// Whether a socket in `state` still sends ACKs.
+pub(crate) fn acks_in(state: c_int) -> bool {
+    matches!(
+        state,
+        TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2
+    )
+}

@@ -36,8 +36,8 @@ struct mptcp_rs_cc_path {
  * Exported (GPL) by mptcp_rs.ko. Called by a congestion control from one of its
  * callbacks on @ssk (socket owned or its spinlock held): fills @paths with @ssk
  * itself at index 0, then each other subflow of its MPTCP connection that can
- * send (established, with an RTT sample), at most @max entries, and returns how
- * many. Returns 1 (only @ssk) for a socket that is not an MPTCP subflow, a
+ * send (established, with an RTT sample) and is not idle (data in flight or sent
+ * within its RTO), at most @max entries, and returns how many. Returns 1 (only @ssk) for a socket that is not an MPTCP subflow, a
  * connection that fell back to TCP or has a single usable subflow; 0 if @max < 1.
  *
  * The other subflows are read without their locks (word-sized READ_ONCE), under

@@ -24,10 +24,22 @@ static bool cc_is_bpf(const struct tcp_congestion_ops *ca)
 #endif
 }
 
+/*
+ * A sibling counts in the coupled sums while it can send (established, with an
+ * RTT sample) and does: data in flight, or data sent within its RTO. An idle
+ * subflow (a backup while the others work, one the scheduler leaves empty) has
+ * no rate to share; counted, its window would only slow the others down.
+ */
 static bool cc_can_send(const struct sock *sk)
 {
-	return ((1 << inet_sk_state_load(sk)) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) &&
-	       READ_ONCE(tcp_sk(sk)->srtt_us);
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	if (!((1 << inet_sk_state_load(sk)) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) ||
+	    !READ_ONCE(tp->srtt_us))
+		return false;
+	return READ_ONCE(tp->packets_out) ||
+	       (s32)(tcp_jiffies32 - READ_ONCE(tp->lsndtime)) <
+		       (s32)READ_ONCE(inet_csk(sk)->icsk_rto);
 }
 
 /*

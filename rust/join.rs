@@ -598,6 +598,7 @@ pub(crate) unsafe fn syn_recv_sock(
     ctx.set_meta(msk);
     // the congestion control chosen on the MPTCP socket, before the child's starts
     meta.cc().apply_new(meta, child);
+    crate::sockopt_sync::new_subflow(meta, child);
     if !meta.joins().add(meta, child) {
         ctx.set_meta(ptr::null_mut());
         // SAFETY: a child we cannot serve; the request keeps its reference.

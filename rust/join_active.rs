@@ -490,6 +490,7 @@ pub(crate) fn connect_one(
     }
     // the congestion control chosen on the MPTCP socket, before the subflow's starts
     meta.cc().apply_new(meta, ssk);
+    crate::sockopt_sync::new_subflow(meta, ssk);
     let err = match to {
         // SAFETY: as above; `sk` is live and owned, `to` valid.
         Some(to) => unsafe { bindings::mptcp_rs_addr_connect(sf, sk, to) },

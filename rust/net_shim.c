@@ -22,6 +22,7 @@
 #include <net/transp_v6.h>
 
 #include "mptcp_rs_net_shim.h"
+#include "mptcp_rs_sockopt_sync.h"
 
 struct mptcp_rs_sock {
 	struct inet_connection_sock icsk;	/* first: the socket core's view */
@@ -32,6 +33,7 @@ struct mptcp_rs_sock {
 	bool token_hashed;
 	bool listed;				/* in mptcp_rs_listeners (for sock_diag) */
 	struct hlist_node listen_node;
+	struct mptcp_rs_sockopts sockopts;	/* carried to every subflow */
 };
 
 struct mptcp_rs6_sock {
@@ -42,6 +44,11 @@ struct mptcp_rs6_sock {
 static struct mptcp_rs_sock *mptcp_rs_sk(const struct sock *sk)
 {
 	return container_of(inet_csk(sk), struct mptcp_rs_sock, icsk);
+}
+
+struct mptcp_rs_sockopts *mptcp_rs_meta_sockopts(struct sock *meta)
+{
+	return &mptcp_rs_sk(meta)->sockopts;
 }
 
 size_t mptcp_rs_meta_obj_size(bool ipv6)

@@ -1535,7 +1535,7 @@ extern "C" fn meta_setsockopt(
         // The core would lock the meta socket itself: no lock around this.
         let sf = meta.first_sock();
         // SAFETY: our socket; the subflow socket, if any, lives while set.
-        return unsafe {
+        let ret = unsafe {
             bindings::mptcp_rs_sol_socket_setsockopt(
                 sk,
                 sf,
@@ -1544,6 +1544,14 @@ extern "C" fn meta_setsockopt(
                 optlen,
             )
         };
+        if ret == 0 {
+            // SAFETY: live socket, process context.
+            unsafe { bindings::mptcp_rs_lock_sock(sk) };
+            crate::sockopt_sync::option_set(meta, level, name, !sf.is_null());
+            // SAFETY: locked above.
+            unsafe { bindings::release_sock(sk) };
+        }
+        return ret;
     }
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
@@ -1564,6 +1572,8 @@ extern "C" fn meta_setsockopt(
     if ret == 0 && level == SOL_TCP && name == TCP_CONGESTION {
         // every subflow, also those joined later, runs what the first one took
         meta.cc().chosen(meta, meta.first_ssk());
+    } else if ret == 0 {
+        crate::sockopt_sync::option_set(meta, level, name, true);
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };

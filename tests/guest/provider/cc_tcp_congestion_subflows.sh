@@ -19,7 +19,7 @@ done
 ip -n srv rule add to "$(topo_addr4 c 2)" table 102 pref 100
 cc_mptcp_endpoint "$(topo_addr4 c 2)" c2
 server=$(topo_addr4 s 1) port=5501
-secs=6
+secs=30
 
 ip netns exec srv python3 - "$port" "$secs" <<'PY' &
 import socket, sys, time
@@ -46,10 +46,11 @@ while time.time() < end:
 s.close()
 PY
 cpid=$!
-sleep $((secs / 2))
-# each side's subflows of the connection: LOCAL-ADDRESS=ALGORITHM
-ccs() { # ns, ss filter
-	ip netns exec "$1" ss -tin "$2" | python3 -c '
+# each side's subflows of the connection: LOCAL-ADDRESS=ALGORITHM, from `ss -tin`
+# output (taken for both sides first: the transfer ends a few seconds later, and
+# python starts slowly under TCG)
+ccs() {
+	python3 -c '
 import re, sys
 lines = sys.stdin.read().splitlines()
 out = set()
@@ -59,11 +60,18 @@ for i, l in enumerate(lines):
         out.add(m.group(1) + "=" + lines[i + 1].split()[0])
 print(" ".join(sorted(out)))'
 }
-c=$(ccs cli "( dport = :$port )")
-s=$(ccs srv "( sport = :$port )")
-n=$(ip netns exec srv ss -Htin "( sport = :$port )" | grep -cw olia)
-wait "$cpid" || fail "client failed"
-wait "$spid" || fail "server failed"
+# until both sides show two subflows (joins take a while under a loaded TCG host)
+for i in $(seq 40); do
+	ss_cli=$(ip netns exec cli ss -tin "( dport = :$port )")
+	ss_srv=$(ip netns exec srv ss -tin "( sport = :$port )")
+	(($(grep -c ESTAB <<<"$ss_cli") >= 2 && $(grep -c ESTAB <<<"$ss_srv") >= 2)) && break
+	sleep 0.5
+done
+c=$(ccs <<<"$ss_cli")
+s=$(ccs <<<"$ss_srv")
+n=$(grep -cw olia <<<"$ss_srv")
+kill "$cpid" "$spid" 2>/dev/null
+wait
 info "client subflows: $c; server subflows: $s"
 c1=$(topo_addr4 c 1) c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1)
 [ "$c" = "$c1=lia $c2=lia" ] || fail "client subflows do not all run lia: $c"

@@ -108,6 +108,7 @@ bool mptcp_rs_signal_pending(void);
 int mptcp_rs_wait(struct sock *sk, long *timeo, bool (*cond)(struct sock *sk));
 void mptcp_rs_wake_readers(struct sock *sk);
 void mptcp_rs_wake_state(struct sock *sk);
+void mptcp_rs_close_wait(struct sock *sk, long timeout, bool (*done)(struct sock *sk));
 void mptcp_rs_wake_writers(struct sock *sk);
 void mptcp_rs_error_report(struct sock *sk);
 unsigned int mptcp_rs_poll_wait(struct file *file, struct socket *sock, void *wait);

@@ -468,6 +468,23 @@ void mptcp_rs_wake_state(struct sock *sk)
 		sk->sk_state_change(sk);
 }
 
+/*
+ * close() with SO_LINGER and a timeout, meta socket owned: sleeps (the lock
+ * released meanwhile) until @done(@sk), a signal, or @timeout jiffies, as
+ * sk_stream_wait_close() does for TCP. Woken by sk_state_change.
+ */
+void mptcp_rs_close_wait(struct sock *sk, long timeout, bool (*done)(struct sock *sk))
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	do {
+		if (sk_wait_event(sk, &timeout, done(sk), &wait))
+			break;
+	} while (!signal_pending(current) && timeout);
+	remove_wait_queue(sk_sleep(sk), &wait);
+}
+
 void mptcp_rs_wake_writers(struct sock *sk)
 {
 	if (!sock_flag(sk, SOCK_DEAD))

@@ -291,11 +291,16 @@ impl Meta {
                 .compare_exchange(cur, ack, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => {
-                    if self.has(mf::LINGER)
-                        && after64(ack, self.snd_data_fin.load(Ordering::Acquire))
-                    {
-                        // the orphaned connection is complete: release it
-                        self.kick();
+                    let fin = self.snd_data_fin.load(Ordering::Acquire);
+                    if self.has(mf::SND_DATA_FIN) && after64(ack, fin) && !after64(cur, fin) {
+                        if self.has(mf::LINGER) {
+                            // the orphaned connection is complete: release it
+                            self.kick();
+                        } else {
+                            // a close() waiting for it (SO_LINGER) returns
+                            // SAFETY: `sk` is live (invariant).
+                            unsafe { bindings::mptcp_rs_wake_state(self.sk) };
+                        }
                     }
                     break;
                 }
@@ -1175,7 +1180,14 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     0
 }
 
-extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
+/// close() with SO_LINGER and a timeout waits for this: our DATA_FIN acknowledged
+/// (everything written was delivered), or the connection gone.
+extern "C" fn close_wait_done(sk: *mut bindings::sock) -> bool {
+    // SAFETY: called by `mptcp_rs_close_wait()` for our live meta socket.
+    unsafe { Meta::from_sk(sk) }.is_none_or(|m| !m.data_fin_unacked() || m.state() == TCP_CLOSE)
+}
+
+extern "C" fn meta_close(sk: *mut bindings::sock, timeout: c_long) {
     // SAFETY: `inet_release()` calls this once, for our socket, in process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     // SAFETY: as above.
@@ -1189,6 +1201,15 @@ extern "C" fn meta_close(sk: *mut bindings::sock, _timeout: c_long) {
                 meta.fastclose();
             } else if state != TCP_FIN_WAIT1 {
                 meta.send_data_fin();
+            }
+            // SO_LINGER with a timeout: wait for the delivery of what was written, as
+            // TCP's close() does. In direct mode the first subflow's own close()
+            // waits for its FIN (it took SO_LINGER with the other options).
+            // SAFETY: owned (taken above).
+            let multi = unsafe { meta.sendq() }.is_multi();
+            if !abort && timeout > 0 && multi {
+                // SAFETY: owned; the callback only reads our state.
+                unsafe { bindings::mptcp_rs_close_wait(sk, timeout, Some(close_wait_done)) };
             }
         }
         meta.leave_token_table();

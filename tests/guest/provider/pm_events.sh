@@ -145,7 +145,7 @@ sleep 0.5
 for ns in cli srv; do sed "s/^/    $ns: /" "$out/$ns.ev" >&2; done
 
 python3 - "$out" "$port" "$(topo_addr4 c 1)" "$c2" "$c3" "$s1" "$s3" "$c2_idx" <<'PY' || fail "events differ from upstream's"
-import json, sys
+import json, re, sys
 d, port, c1, c2, c3, s1, s3, c2_idx = sys.argv[1:]
 port, c2_idx = int(port), int(c2_idx)
 bad = []
@@ -158,7 +158,9 @@ mark = {ns: int(open("%s/%s.mark" % (d, ns)).read()) for ns in ("cli", "srv")}
 tc, cport = [int(x) for x in open(d + "/cli.app").read().split()[1:4:2]]
 ts = int(open(d + "/srv.app").read().split("token")[1].split()[0])
 tok = {"cli": tc, "srv": ts}
-ss = {ns: set(tuple([f for f in l.split() if ":" in f][:2]) for l in open("%s/%s.ss" % (d, ns))) for ns in ("cli", "srv")}
+# "ADDR%DEV:PORT" for a socket bound to a device
+ss = {ns: set(tuple(re.sub(r"%[^:]*", "", f) for f in l.split() if ":" in f)[:2] for l in open("%s/%s.ss" % (d, ns)))
+      for ns in ("cli", "srv")}
 def of(ns, name, before=None, after=None):
     return [e for i, e in enumerate(ev[ns]) if e["event"] == name
             and (before is None or i < before) and (after is None or i >= after)]

@@ -96,6 +96,7 @@ void mptcp_rs_subflow_stats(struct sock *ssk, struct mptcp_rs_subflow_stats *out
 int mptcp_rs_put_sockopt(char __user *optval, int __user *optlen, const void *buf, size_t size);
 int mptcp_rs_token_insert(struct sock *sk, u32 token);
 void mptcp_rs_token_remove(struct sock *sk);
+u32 mptcp_rs_meta_token(const struct sock *sk);
 struct sock *mptcp_rs_token_lookup(const struct net *net, u32 token);
 int mptcp_rs_token_selftest(void);
 void mptcp_rs_handle_mapped(struct sock *ssk, bool mapped);

@@ -35,6 +35,33 @@ enum {
 	MPTCP_RS_AF_INET6 = AF_INET6,
 };
 
+/* Events and their attributes (uapi mptcp_pm.h, mptcp.h), for rust/pm_events.rs. */
+enum {
+	MPTCP_RS_PM_EVENT_CREATED = MPTCP_EVENT_CREATED,
+	MPTCP_RS_PM_EVENT_ESTABLISHED = MPTCP_EVENT_ESTABLISHED,
+	MPTCP_RS_PM_EVENT_CLOSED = MPTCP_EVENT_CLOSED,
+	MPTCP_RS_PM_EVENT_ANNOUNCED = MPTCP_EVENT_ANNOUNCED,
+	MPTCP_RS_PM_EVENT_REMOVED = MPTCP_EVENT_REMOVED,
+	MPTCP_RS_PM_EVENT_SUB_ESTABLISHED = MPTCP_EVENT_SUB_ESTABLISHED,
+	MPTCP_RS_PM_EVENT_SUB_CLOSED = MPTCP_EVENT_SUB_CLOSED,
+	MPTCP_RS_PM_EVENT_SUB_PRIORITY = MPTCP_EVENT_SUB_PRIORITY,
+	MPTCP_RS_PM_EVENT_LISTENER_CREATED = MPTCP_EVENT_LISTENER_CREATED,
+	MPTCP_RS_PM_EVENT_LISTENER_CLOSED = MPTCP_EVENT_LISTENER_CLOSED,
+	MPTCP_RS_PM_EV_ATTR_TOKEN = MPTCP_ATTR_TOKEN,
+	MPTCP_RS_PM_EV_ATTR_LOC_ID = MPTCP_ATTR_LOC_ID,
+	MPTCP_RS_PM_EV_ATTR_REM_ID = MPTCP_ATTR_REM_ID,
+	MPTCP_RS_PM_EV_ATTR_DADDR4 = MPTCP_ATTR_DADDR4,
+	MPTCP_RS_PM_EV_ATTR_DADDR6 = MPTCP_ATTR_DADDR6,
+	MPTCP_RS_PM_EV_ATTR_DPORT = MPTCP_ATTR_DPORT,
+	MPTCP_RS_PM_EV_ATTR_BACKUP = MPTCP_ATTR_BACKUP,
+	MPTCP_RS_PM_EV_ATTR_ERROR = MPTCP_ATTR_ERROR,
+	MPTCP_RS_PM_EV_ATTR_FLAGS = MPTCP_ATTR_FLAGS,
+	MPTCP_RS_PM_EV_ATTR_RESET_REASON = MPTCP_ATTR_RESET_REASON,
+	MPTCP_RS_PM_EV_ATTR_RESET_FLAGS = MPTCP_ATTR_RESET_FLAGS,
+	MPTCP_RS_PM_EV_ATTR_SERVER_SIDE = MPTCP_ATTR_SERVER_SIDE,
+	MPTCP_RS_PM_EV_FLAG_SERVER_SIDE = MPTCP_PM_EV_FLAG_SERVER_SIDE,
+};
+
 /* One endpoint as the netlink API describes it (MPTCP_PM_ADDR_ATTR_*). */
 struct mptcp_rs_pm_endpoint {
 	u8 addr[16];	/* AF_INET: the first 4 bytes; network order */
@@ -110,5 +137,17 @@ bool mptcp_rs_pm_event_listeners(const struct net *net);
  */
 int mptcp_rs_pm_event_send(struct net *net, u8 type, const struct mptcp_rs_pm_event *ev,
 			   bool atomic);
+
+/*
+ * Fill @ev from subflow @ssk as upstream's events describe a subflow: family,
+ * source and destination address of @ssk's family, ports (network order), and
+ * with @with_dev the device @ssk is bound to, if any. Any context, @ssk held.
+ */
+void mptcp_rs_pm_event_subflow(struct mptcp_rs_pm_event *ev, const struct sock *ssk,
+			       bool with_dev);
+/* Fill @ev from listening subflow @ssk: family, local address and port. */
+void mptcp_rs_pm_event_listener(struct mptcp_rs_pm_event *ev, const struct sock *ssk);
+/* @ssk's remote port, network order. */
+u16 mptcp_rs_pm_event_dport(const struct sock *ssk);
 
 #endif /* MPTCP_RS_PM_H */

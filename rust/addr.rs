@@ -491,6 +491,7 @@ pub(crate) fn add_addr_rx(ctx: &Subflow, meta: &Meta, add: &AddAddr) {
         return;
     }
     mib::inc(net, Mib::AddAddr);
+    crate::pm_events::announced(meta, ctx, add);
     if add.port.is_some() {
         mib::inc(net, Mib::PortAdd);
     }
@@ -526,6 +527,7 @@ pub(crate) fn rm_addr_rx(meta: &Meta, rm: &RemoveAddr) {
     let a = meta.joins().addrs();
     for &id in rm.ids() {
         mib::inc(net, Mib::RmAddr);
+        crate::pm_events::removed(meta, id);
         for e in &a.remote {
             if e.live() && e.id.load(Ordering::Relaxed) == id {
                 e.set(ef::REMOVED);
@@ -798,6 +800,9 @@ fn close_subflows(meta: &Meta, local: &[u64; 4], remote: &[u64; 4], reset: bool)
                     // the REMOVE_ADDR) is removed too, as upstream removes it from
                     // its list
                     if live {
+                        // the event before the reset (which sets an error), as
+                        // upstream's mptcp_close_ssk()
+                        crate::pm_events::sub_closed(meta, ctx, false);
                         ctx.reset();
                     }
                     mib::inc(net, Mib::RmSubflow);

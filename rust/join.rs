@@ -586,7 +586,9 @@ pub(crate) unsafe fn syn_recv_sock(
     };
     ctx.init_joined(meta, snt_isn, rcv_isn);
     // SAFETY: the request's join state, read once the SYN wrote it (see `join_req`).
-    ctx.set_backup(unsafe { ptr::addr_of!((*j).backup).read() });
+    let backup = unsafe { ptr::addr_of!((*j).backup).read() };
+    ctx.set_backup(backup);
+    ctx.set_peer_backup(backup);
     // SAFETY: as above.
     let (local_id, remote_id) = unsafe {
         (
@@ -611,6 +613,7 @@ pub(crate) unsafe fn syn_recv_sock(
     // SAFETY: `req` is TCP's; the child is not queued for accept().
     unsafe { bindings::mptcp_rs_req_set_drop(req) };
     mib::inc(net, Mib::MPJoinAckRx);
+    crate::pm_events::sub_established(meta, ctx);
     child
 }
 

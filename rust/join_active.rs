@@ -525,6 +525,7 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
     if ctx.ssk() != meta.first_ssk() || meta.is_fallback() {
         return;
     }
+    crate::pm_events::established(meta, ctx, false);
     // our `signal` endpoints are announced (`addr.rs`)
     crate::addr::fully_established(meta);
     let net = meta.net();
@@ -616,6 +617,7 @@ pub(crate) unsafe fn synack(ctx: &Subflow, meta: &Meta, skb: *const bindings::sk
     if backup {
         aj.flags.fetch_or(ajf::PEER_BACKUP, Ordering::AcqRel);
     }
+    ctx.set_peer_backup(backup);
     // either end asking for a backup subflow makes it one for our scheduler (as
     // upstream: the peer's SYN/ACK B flag is its request, ours is our endpoint's)
     ctx.set_backup(backup || aj.has(ajf::BACKUP));
@@ -624,6 +626,7 @@ pub(crate) unsafe fn synack(ctx: &Subflow, meta: &Meta, skb: *const bindings::sk
     if backup {
         mib::inc(net, Mib::MPJoinSynAckBackupRx);
     }
+    crate::pm_events::sub_established(meta, ctx);
     // TCP sends the third ACK right after this; the timer repeats it until the
     // fourth ACK.
     // SAFETY: initialised when the join started (type invariant of `ActiveJoin`).

@@ -97,7 +97,7 @@ int mptcp_rs_token_insert(struct sock *sk, u32 token)
 	else if (mptcp_rs_token_find(sock_net(sk), token))
 		err = -EEXIST;
 	if (!err) {
-		msk->token = token;
+		WRITE_ONCE(msk->token, token);
 		msk->token_hashed = true;
 		hash_add(mptcp_rs_tokens, &msk->token_node, token);
 		/* /proc/net/protocols counts connections and listeners, as upstream */
@@ -118,6 +118,16 @@ void mptcp_rs_token_remove(struct sock *sk)
 		sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	}
 	spin_unlock_bh(&mptcp_rs_tokens_lock);
+}
+
+/*
+ * The token @sk last took in the token table (kept after it left it, as
+ * upstream's msk->token), 0 if it never had one (listeners, fallback). Any
+ * context.
+ */
+u32 mptcp_rs_meta_token(const struct sock *sk)
+{
+	return READ_ONCE(mptcp_rs_sk(sk)->token);
 }
 
 /* The meta socket of @token in @net, with a reference, or NULL. */
@@ -223,6 +233,7 @@ struct sock *mptcp_rs_listener_next(const struct net *net, long *num)
 /* A meta socket starts outside the table and the listeners (also a listener's clone). */
 static void mptcp_rs_token_init(struct sock *sk)
 {
+	mptcp_rs_sk(sk)->token = 0;
 	INIT_HLIST_NODE(&mptcp_rs_sk(sk)->token_node);
 	mptcp_rs_sk(sk)->token_hashed = false;
 	INIT_HLIST_NODE(&mptcp_rs_sk(sk)->listen_node);

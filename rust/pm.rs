@@ -798,14 +798,13 @@ static OPS: bindings::mptcp_rs_pm_ops = bindings::mptcp_rs_pm_ops {
     set_flags: Some(set_flags),
 };
 
-/// An `MPTCP_EVENT_*` for `ip mptcp monitor` and other listeners of `mptcp_pm_events`.
-#[allow(dead_code)] // for the data path (joins, announcements, closes)
+/// An `MPTCP_EVENT_*` for `ip mptcp monitor` and other listeners of `mptcp_pm_events`
+/// (built by `pm_events.rs`).
 pub(crate) type Event = bindings::mptcp_rs_pm_event;
 
 /// Sends `event` of type `kind` (`MPTCP_EVENT_*`) to the listeners of `net`'s
 /// `mptcp_pm_events` group, if any. `atomic`: the caller cannot sleep (the message is
 /// allocated with `GFP_ATOMIC`).
-#[allow(dead_code)] // for the data path (joins, announcements, closes)
 pub(crate) fn send_event(net: &Net, kind: u8, event: &Event, atomic: bool) -> Result {
     if pernet_id() == 0 {
         return Ok(());

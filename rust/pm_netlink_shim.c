@@ -13,6 +13,8 @@
 
 #include <linux/netlink.h>
 #include <net/genetlink.h>
+#include <net/inet_sock.h>
+#include <net/ipv6.h>
 #include <net/netlink.h>
 #include <net/sock.h>
 #include <uapi/linux/mptcp.h>
@@ -480,7 +482,7 @@ void mptcp_rs_pm_genl_unregister(void)
 
 bool mptcp_rs_pm_event_listeners(const struct net *net)
 {
-	return genl_has_listeners(&mptcp_rs_pm_family, (struct net *)net,
+	return mptcp_rs_pm && genl_has_listeners(&mptcp_rs_pm_family, (struct net *)net,
 				  MPTCP_RS_PM_EV_GRP_OFFSET);
 }
 
@@ -511,6 +513,57 @@ static int mptcp_rs_pm_event_fill(struct sk_buff *skb, const struct mptcp_rs_pm_
 		return -EMSGSIZE;
 	return 0;
 #undef HAS
+}
+
+/* The address part of @ssk (family, then addresses as @ssk's family stores them). */
+static void mptcp_rs_pm_event_addrs(struct mptcp_rs_pm_event *ev, const struct sock *ssk,
+				    bool daddr)
+{
+	const struct inet_sock *issk = inet_sk(ssk);
+
+	ev->family = ssk->sk_family;
+	ev->present |= BIT(MPTCP_ATTR_FAMILY);
+	if (ssk->sk_family == AF_INET) {
+		memcpy(ev->saddr, &issk->inet_saddr, 4);
+		ev->present |= BIT(MPTCP_ATTR_SADDR4);
+		if (daddr) {
+			memcpy(ev->daddr, &issk->inet_daddr, 4);
+			ev->present |= BIT(MPTCP_ATTR_DADDR4);
+		}
+#if IS_ENABLED(CONFIG_IPV6)
+	} else if (ssk->sk_family == AF_INET6) {
+		memcpy(ev->saddr, &inet6_sk(ssk)->saddr, 16);
+		ev->present |= BIT(MPTCP_ATTR_SADDR6);
+		if (daddr) {
+			memcpy(ev->daddr, &ssk->sk_v6_daddr, 16);
+			ev->present |= BIT(MPTCP_ATTR_DADDR6);
+		}
+#endif
+	}
+	ev->sport = issk->inet_sport;
+	ev->present |= BIT(MPTCP_ATTR_SPORT);
+}
+
+void mptcp_rs_pm_event_subflow(struct mptcp_rs_pm_event *ev, const struct sock *ssk,
+			       bool with_dev)
+{
+	mptcp_rs_pm_event_addrs(ev, ssk, true);
+	ev->dport = inet_sk(ssk)->inet_dport;
+	ev->present |= BIT(MPTCP_ATTR_DPORT);
+	if (with_dev && READ_ONCE(ssk->sk_bound_dev_if)) {
+		ev->if_idx = READ_ONCE(ssk->sk_bound_dev_if);
+		ev->present |= BIT(MPTCP_ATTR_IF_IDX);
+	}
+}
+
+void mptcp_rs_pm_event_listener(struct mptcp_rs_pm_event *ev, const struct sock *ssk)
+{
+	mptcp_rs_pm_event_addrs(ev, ssk, false);
+}
+
+u16 mptcp_rs_pm_event_dport(const struct sock *ssk)
+{
+	return inet_sk(ssk)->inet_dport;
 }
 
 int mptcp_rs_pm_event_send(struct net *net, u8 type, const struct mptcp_rs_pm_event *ev,

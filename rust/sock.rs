@@ -1156,9 +1156,13 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     };
     // connect(AF_UNSPEC) drops the connection: abort it as TCP does
     let state = meta.state();
+    if state == TCP_LISTEN {
+        crate::pm_events::listener(meta, meta.first_ssk(), false);
+    }
     if state != TCP_CLOSE && state != TCP_LISTEN && state != TCP_SYN_SENT {
         meta.fastclose();
     }
+    crate::pm_events::closed(meta);
     meta.leave_token_table();
     meta.joins.close_all(meta, true);
     meta.joins.reopen();
@@ -1195,6 +1199,9 @@ extern "C" fn meta_close(sk: *mut bindings::sock, timeout: c_long) {
     let mut abort = false;
     if let Some(meta) = meta {
         let state = meta.state();
+        if state == TCP_LISTEN {
+            crate::pm_events::listener(meta, meta.first_ssk(), false);
+        }
         if state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT || state == TCP_FIN_WAIT1 {
             if meta.close_aborts() {
                 abort = true;
@@ -1212,6 +1219,7 @@ extern "C" fn meta_close(sk: *mut bindings::sock, timeout: c_long) {
                 unsafe { bindings::mptcp_rs_close_wait(sk, timeout, Some(close_wait_done)) };
             }
         }
+        crate::pm_events::closed(meta);
         meta.leave_token_table();
         if !abort && meta.linger_begin() {
             // SAFETY: owned. The application is gone (nothing unread, or we would
@@ -1730,6 +1738,7 @@ extern "C" fn meta_listen(sock: *mut bindings::socket, backlog: c_int) -> c_int 
                     unsafe { bindings::mptcp_rs_listener_add(sk) };
                     // SAFETY: both live, meta owned.
                     unsafe { bindings::mptcp_rs_copy_addrs(sk, meta.first_ssk()) };
+                    crate::pm_events::listener(meta, meta.first_ssk(), true);
                 }
                 r
             }

@@ -88,6 +88,15 @@ pub(crate) mod sf {
     pub(crate) const BACKUP: u32 = 1 << 13;
     /// MP_PRIO (with [`BACKUP`]'s value) waits for the next pure ACK.
     pub(crate) const SEND_MP_PRIO: u32 = 1 << 14;
+    /// The peer asked for this subflow to be a backup (the B flag of its MP_JOIN, or
+    /// its last MP_PRIO): what upstream's events report as `backup`.
+    pub(crate) const PEER_BACKUP: u32 = 1 << 15;
+    /// `MPTCP_EVENT_SUB_CLOSED` was sent (or is not due) for this subflow.
+    pub(crate) const CLOSE_EVENT: u32 = 1 << 16;
+    /// The peer's reset carried MP_TCPRST (reason in `rcv_rst_reason`) ...
+    pub(crate) const RST_SEEN: u32 = 1 << 17;
+    /// ... with the T (transient) flag.
+    pub(crate) const RST_TRANSIENT: u32 = 1 << 18;
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -177,6 +186,8 @@ pub(crate) struct Subflow {
     rcv_fallback_base: AtomicU64,
     /// MP_TCPRST reason carried by a reset we send (`MPTCP_RST_*`).
     reset_reason: AtomicU8,
+    /// MP_TCPRST reason of the peer's reset ([`sf::RST_SEEN`]).
+    rcv_rst_reason: AtomicU8,
     /// DSN our MP_FAIL names: the start of the mapping that failed its checksum (or
     /// the peer's, echoed).
     fail_dsn: AtomicU64,
@@ -292,6 +303,7 @@ impl Subflow {
             snd_dsn_base: AtomicU64::new(0),
             rcv_fallback_base: AtomicU64::new(0),
             reset_reason: AtomicU8::new(rst_reason::UNSPECIFIED),
+            rcv_rst_reason: AtomicU8::new(0),
             fail_dsn: AtomicU64::new(0),
             rcv: UnsafeCell::new(RcvState {
                 map: RcvMap::default(),
@@ -420,6 +432,15 @@ impl Subflow {
         self.set(sf::MP_CAPABLE);
         // SAFETY: as promised by the caller.
         unsafe { self.reset() };
+    }
+
+    /// The peer showed it has our key (its first DSS, or an ADD_ADDR): our first
+    /// subflow or our own join is fully established, once. Subflow locked.
+    fn fully_established(&self, meta: &Meta) {
+        if self.flags.fetch_or(sf::FULLY_ESTABLISHED, Ordering::AcqRel) & sf::FULLY_ESTABLISHED == 0
+        {
+            crate::join_active::fully_established(self, meta);
+        }
     }
 
     /// Sequence number of the peer's first data byte.
@@ -645,6 +666,34 @@ impl Subflow {
         } else {
             self.clear(sf::BACKUP);
         }
+    }
+
+    /// The peer's priority request for this subflow ([`sf::PEER_BACKUP`]).
+    pub(crate) fn peer_backup(&self) -> bool {
+        self.has(sf::PEER_BACKUP)
+    }
+
+    pub(crate) fn set_peer_backup(&self, backup: bool) {
+        if backup {
+            self.set(sf::PEER_BACKUP);
+        } else {
+            self.clear(sf::PEER_BACKUP);
+        }
+    }
+
+    /// True the first time only: the subflow's `MPTCP_EVENT_SUB_CLOSED` is due now.
+    pub(crate) fn close_event_once(&self) -> bool {
+        self.flags.fetch_or(sf::CLOSE_EVENT, Ordering::AcqRel) & sf::CLOSE_EVENT == 0
+    }
+
+    /// The peer's MP_TCPRST: reason and transient flag, if its reset carried one.
+    pub(crate) fn rcv_reset(&self) -> Option<(u8, bool)> {
+        self.has(sf::RST_SEEN).then(|| {
+            (
+                self.rcv_rst_reason.load(Ordering::Acquire),
+                self.has(sf::RST_TRANSIENT),
+            )
+        })
     }
 
     /// Our endpoint's priority changed: this subflow becomes a backup or a regular
@@ -923,6 +972,11 @@ extern "C" fn state_change(ssk: *mut bindings::sock) {
         ssk,
         |c| c.state_change,
         |ctx, meta| {
+            // SAFETY: TCP holds the subflow's lock around its callbacks.
+            if unsafe { bindings::mptcp_rs_sk_state(ctx.ssk()) } == TCP_CLOSE {
+                // before the meta socket follows (it may close with it)
+                crate::pm_events::sub_closed(meta, ctx, true);
+            }
             crate::join::state_change(ctx);
             meta.subflow_event(ctx.ssk());
         },
@@ -1007,6 +1061,7 @@ extern "C" fn rx_dst_set(ssk: *mut bindings::sock, skb: *const bindings::sk_buff
                 .store(meta.local_idsn().wrapping_add(1), Ordering::Release);
             ctx.set(sf::MP_CAPABLE);
             crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableSYNACKRX);
+            crate::pm_events::created(meta, ctx, false);
         }
         _ => {
             if ctx.has(sf::MPC_SYN_SENT) {
@@ -1488,13 +1543,7 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
         };
         match opt {
             MptcpOption::Dss(d) => {
-                if ctx.flags.fetch_or(sf::FULLY_ESTABLISHED, Ordering::AcqRel)
-                    & sf::FULLY_ESTABLISHED
-                    == 0
-                {
-                    // our first subflow or our own join: the peer has our key
-                    crate::join_active::fully_established(ctx, meta);
-                }
+                ctx.fully_established(meta);
                 if let Some((ack, ack64)) = d.data_ack {
                     let una = meta.snd_una();
                     let ack = if ack64 {
@@ -1578,17 +1627,31 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                     meta.fastclosed();
                 }
             }
-            MptcpOption::MpTcpRst { .. } => {
+            MptcpOption::MpTcpRst { flags, reason } => {
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPRstRx);
+                ctx.rcv_rst_reason.store(reason, Ordering::Release);
+                if flags & crate::proto::options::rst_flags::TRANSIENT != 0 {
+                    ctx.set(sf::RST_TRANSIENT);
+                }
+                ctx.set(sf::RST_SEEN);
             }
             MptcpOption::MpJoin(_) => crate::join::third_ack_again(ctx, skb),
-            MptcpOption::AddAddr(a) => crate::addr::add_addr_rx(ctx, meta, &a),
+            MptcpOption::AddAddr(a) => {
+                if a.hmac.is_some() {
+                    // an announcement (not an echo) shows as well as a DSS that the
+                    // peer has our key (upstream's check_fully_established())
+                    ctx.fully_established(meta);
+                }
+                crate::addr::add_addr_rx(ctx, meta, &a)
+            }
             MptcpOption::RemoveAddr(r) => crate::addr::rm_addr_rx(meta, &r),
             MptcpOption::MpPrio { backup } => {
                 // RFC 8684 3.3.8: the peer changes the priority of the subflow it
                 // sends this on; our scheduler follows it
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPPrioRx);
                 ctx.set_backup(backup);
+                ctx.set_peer_backup(backup);
+                crate::pm_events::sub_priority(ctx, meta);
             }
             MptcpOption::MpFail { dsn } => {
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPFailRx);
@@ -1856,6 +1919,11 @@ extern "C" fn syn_recv_sock(
                 ctx.snd_dsn_base
                     .store(meta.local_idsn().wrapping_add(1), Ordering::Release);
                 ctx.set(sf::MP_CAPABLE | sf::FULLY_ESTABLISHED);
+                if !meta.is_fallback() {
+                    // the third ACK made it fully established at once
+                    crate::pm_events::created(meta, ctx, true);
+                    crate::pm_events::established(meta, ctx, true);
+                }
                 // our `signal` endpoints are announced (`addr.rs`)
                 crate::addr::fully_established(meta);
             } else {

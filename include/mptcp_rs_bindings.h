@@ -30,5 +30,6 @@
 #include "mptcp_rs_join.h"
 #include "mptcp_rs_addr.h"
 #include "mptcp_rs_cc.h"
+#include "mptcp_rs_sockopt.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

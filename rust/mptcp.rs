@@ -28,6 +28,7 @@ mod selftest;
 mod sendq;
 mod sha256;
 mod sock;
+mod sockopt;
 mod subflow;
 mod sysctl;
 mod tcp_state;

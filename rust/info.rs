@@ -11,10 +11,8 @@ use crate::net::Net;
 use crate::proto::crypto::key_derive;
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
-use crate::subflow::Subflow;
 use crate::tcp_state::TCP_LISTEN;
 use kernel::error::to_result;
-use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 
 /// `mptcpi_flags` bits.

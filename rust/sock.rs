@@ -732,11 +732,11 @@ impl Meta {
     /// The connection's subflows with their ids: the first (id 1), then the joined
     /// ones in slot order. Valid while the meta socket is owned.
     pub(crate) fn subflows(&self) -> impl Iterator<Item = (*mut bindings::sock, u32)> + '_ {
-        core::iter::once((self.first_ssk(), 1))
-            .chain(
-                (0..crate::join::MAX_JOINED).map(|i| (self.joins.ssk_at(i), self.joins.id_at(i))),
-            )
-            .filter(|(ssk, _)| !ssk.is_null())
+        Iterator::chain(
+            core::iter::once((self.first_ssk(), 1)),
+            (0..crate::join::MAX_JOINED).map(|i| (self.joins.ssk_at(i), self.joins.id_at(i))),
+        )
+        .filter(|(ssk, _)| !ssk.is_null())
     }
 
     pub(crate) fn state(&self) -> c_int {

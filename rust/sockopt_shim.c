@@ -8,6 +8,7 @@
 
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/net_tstamp.h>
 #include <linux/socket.h>
 #include <linux/sockptr.h>
 #include <linux/tcp.h>

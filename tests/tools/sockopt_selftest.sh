@@ -37,7 +37,7 @@ cp -r "$src/mptcp" "$src/lib.sh" "$src/lib" "$work/" 2>/dev/null || cp -r "$src/
 [ -f "$src/../kselftest/ktap_helpers.sh" ] && mkdir -p /tmp/selftests/kselftest &&
 	cp "$src/../kselftest/ktap_helpers.sh" /tmp/selftests/kselftest/
 for helper in mptcp_connect mptcp_sockopt mptcp_inq pm_nl_ctl; do
-	gcc -O2 -D_GNU_SOURCE -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" \
+	gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" \
 		-o "$work/mptcp/$helper" "$work/mptcp/$helper.c" >&2 ||
 		{ echo "cannot build $helper" >&2; exit 1; }
 done

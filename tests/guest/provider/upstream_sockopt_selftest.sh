@@ -31,6 +31,28 @@ while read -r _ res name; do
 	worse+="
   $name: ${mine:-not run}"
 done <"$ref"
+if [ -n "$worse" ] && echo "$out" | grep -q '^SOCKOPT-SELFTEST fail sockopt v4$'; then
+	# Known difference (socket.rst): our DATA_FIN rides on the subflow's FIN, so when
+	# the peer has read EOF its subflow counted the FIN in tcpi_bytes_received, which
+	# mptcp_sockopt's last MPTCP_TCPINFO check compares with the bytes read (upstream
+	# sends the DATA_FIN on an ACK and the subflow's FIN later). Diagnosis only: the
+	# same program with that one comparison tolerating the FIN, to show whether
+	# anything else differs. The test still fails.
+	diag=/tmp/selftests/sockopt-fin
+	mkdir -p "$diag"
+	sed 's/ti.ti\[0\].tcpi_bytes_received == r)/(ti.ti[0].tcpi_bytes_received == r || ti.ti[0].tcpi_bytes_received == r + 1))/' \
+		"$KSRC/tools/testing/selftests/net/mptcp/mptcp_sockopt.c" >"$diag/mptcp_sockopt.c"
+	if grep -q 'r + 1))' "$diag/mptcp_sockopt.c" &&
+		gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$diag/mptcp_sockopt" \
+			"$diag/mptcp_sockopt.c" 2>/dev/null; then
+		ip netns add sockopt-fin && ip -n sockopt-fin link set lo up
+		for a in "" -6; do
+			ip netns exec sockopt-fin "$diag/mptcp_sockopt" $a >/dev/null 2>&1
+			info "diagnosis: mptcp_sockopt $a with the subflow FIN tolerated: exit $?"
+		done
+		ip netns del sockopt-fin
+	fi
+fi
 [ -z "$worse" ] || fail "subtests upstream passes and mptcp_rs does not:$worse"
 [ "$n_fail" = 0 ] || fail "$n_fail subtests failed"
 [ "$n_ok" -ge 1 ] || fail "no subtest passed"

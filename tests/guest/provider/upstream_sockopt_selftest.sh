@@ -27,7 +27,7 @@ worse=""
 while read -r _ res name; do
 	[ "$res" = ok ] || continue
 	echo "$out" | grep -qxF "SOCKOPT-SELFTEST ok $name" && continue
-	mine=$(echo "$out" | grep -F " $name" | sed -n "s/^SOCKOPT-SELFTEST \([a-z]*\) .*/\1/p" | head -n 1)
+	mine=$(echo "$out" | awk -v n="$name" '$1 == "SOCKOPT-SELFTEST" && substr($0, length($1 $2) + 3) == n {print $2; exit}')
 	worse+="
   $name: ${mine:-not run}"
 done <"$ref"

@@ -31,5 +31,6 @@
 #include "mptcp_rs_addr.h"
 #include "mptcp_rs_cc.h"
 #include "mptcp_rs_sockopt_sync.h"
+#include "mptcp_rs_sockopt.h"
 
 #endif /* MPTCP_RS_BINDINGS_H */

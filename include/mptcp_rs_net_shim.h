@@ -39,6 +39,7 @@ struct mptcp_rs_skb_cb {
 	u64 dsn;	/* data sequence number of the first byte */
 	u32 offset;	/* bytes already consumed (read, or duplicate) */
 	u32 len;	/* payload bytes */
+	bool has_rxtstamp;	/* TCP's receive timestamp is set (recvmsg cmsgs) */
 };
 
 struct mptcp_rs_skb_cb *mptcp_rs_skb_cb(struct sk_buff *skb);

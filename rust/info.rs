@@ -11,28 +11,24 @@ use crate::net::Net;
 use crate::proto::crypto::key_derive;
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
-use crate::subflow::Subflow;
 use crate::tcp_state::TCP_LISTEN;
 use kernel::error::to_result;
-use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 
-/// `SOL_MPTCP` (`include/linux/socket.h`).
-pub(crate) const SOL_MPTCP: c_int = 284;
-/// `MPTCP_INFO`.
-const MPTCP_INFO: c_int = 1;
 /// `mptcpi_flags` bits.
 const FLAG_FALLBACK: u32 = 1 << 0;
 const FLAG_REMOTE_KEY_RECEIVED: u32 = 1 << 1;
-
-const EOPNOTSUPP: c_int = 95;
 
 /// Fills `info` for connection `meta`, with the meta socket owned by the caller.
 ///
 /// `first` is the connection's first subflow socket (null if there is none); `listening`
 /// says the meta socket listens (then only the path-manager fields are set, as
 /// upstream does).
-fn fill(meta: &Meta, first: *mut bindings::sock, listening: bool) -> bindings::mptcp_info {
+pub(crate) fn fill(
+    meta: &Meta,
+    first: *mut bindings::sock,
+    listening: bool,
+) -> bindings::mptcp_info {
     let mut info = bindings::mptcp_info::default();
     // SAFETY: the meta socket is owned by the caller, so its namespace is alive.
     let net = unsafe { Net::of_sock(meta.sk()) };
@@ -78,15 +74,7 @@ fn fill(meta: &Meta, first: *mut bindings::sock, listening: bool) -> bindings::m
     let joined = u8::try_from(meta.joins().count()).unwrap_or(u8::MAX);
     info.mptcpi_subflows = joined;
     info.mptcpi_subflows_total = joined.saturating_add(1);
-    // SAFETY: the meta socket is owned by the caller.
-    let q = unsafe { meta.sendq() };
-    // SAFETY: the first subflow lives while the owned meta socket holds it.
-    let first_ctx = unsafe { Subflow::from_sk(first) };
-    if q.is_multi() {
-        info.mptcpi_write_seq = q.snd_nxt();
-    } else if let Some(ctx) = first_ctx {
-        info.mptcpi_write_seq = ctx.snd_dsn_next();
-    }
+    info.mptcpi_write_seq = meta.write_seq();
     let mut sub = bindings::mptcp_rs_subflow_stats::default();
     // SAFETY: as above; the shim reads the subflow's counters under its lock.
     unsafe { bindings::mptcp_rs_subflow_stats(first, &mut sub) };
@@ -97,37 +85,6 @@ fn fill(meta: &Meta, first: *mut bindings::sock, listening: bool) -> bindings::m
     info.mptcpi_last_data_recv = sub.last_data_recv;
     info.mptcpi_last_ack_recv = sub.last_ack_recv;
     info
-}
-
-/// `getsockopt()` at level `SOL_MPTCP`, with the meta socket owned by the caller.
-///
-/// # Safety
-///
-/// `optval`/`optlen` are the caller's user pointers; `first` is the connection's first
-/// subflow socket or null.
-pub(crate) unsafe fn getsockopt(
-    meta: &Meta,
-    first: *mut bindings::sock,
-    listening: bool,
-    name: c_int,
-    optval: *mut c_char,
-    optlen: *mut c_int,
-) -> c_int {
-    // as upstream: a connection that fell back to TCP answers as a TCP socket does
-    if name != MPTCP_INFO || meta.is_fallback() {
-        return -EOPNOTSUPP;
-    }
-    let info = fill(meta, first, listening);
-    // SAFETY: `info` is a plain struct of its size; the user pointers are the
-    // caller's.
-    unsafe {
-        bindings::mptcp_rs_put_sockopt(
-            optval,
-            optlen,
-            core::ptr::from_ref(&info).cast(),
-            core::mem::size_of::<bindings::mptcp_info>(),
-        )
-    }
 }
 
 /// The listening meta socket's first subflow (its TCP listener), for the diag

@@ -41,7 +41,7 @@ use crate::subflow::Subflow;
 use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1};
 use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use kernel::prelude::*;
 
 /// Joined subflows a connection keeps at most (besides the first), whatever the
@@ -60,6 +60,10 @@ pub(crate) const MAX_JOINED: usize = 8;
 /// [`Joins::orphaned`], for the socket taken from slot `i`.
 pub(crate) struct Joins {
     slots: [AtomicPtr<bindings::sock>; MAX_JOINED],
+    /// The subflow id of each slot's subflow (`MPTCP_FULL_INFO`): 2, 3, ... in the
+    /// order subflows joined, as upstream numbers them (the first subflow is 1).
+    ids: [AtomicU32; MAX_JOINED],
+    next_id: AtomicU32,
     closed: AtomicBool,
     works: [UnsafeCell<bindings::mptcp_rs_close_work>; MAX_JOINED],
     /// The path manager's work: opening our own subflows (`join_active.rs`).
@@ -72,6 +76,8 @@ impl Joins {
     pub(crate) fn new() -> Self {
         Joins {
             slots: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            ids: core::array::from_fn(|_| AtomicU32::new(0)),
+            next_id: AtomicU32::new(2),
             closed: AtomicBool::new(false),
             // SAFETY: a plain C struct (work item and pointer): all zero is valid
             // until `mptcp_rs_close_work_init()` initialises it before use.
@@ -112,11 +118,19 @@ impl Joins {
         unsafe { bindings::mptcp_rs_data_lock(meta.sk()) };
         let mut added = false;
         if !self.closed.load(Ordering::Acquire) {
-            for slot in &self.slots {
+            // under the meta spinlock: ids are unique and in join order; a slot's id is
+            // written before the slot shows the subflow
+            let next = self.next_id.load(Ordering::Relaxed);
+            for (slot, id) in self.slots.iter().zip(self.ids.iter()) {
+                if !slot.load(Ordering::Acquire).is_null() {
+                    continue;
+                }
+                id.store(next, Ordering::Release);
                 if slot
                     .compare_exchange(ptr::null_mut(), ssk, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
+                    self.next_id.store(next.wrapping_add(1), Ordering::Relaxed);
                     added = true;
                     break;
                 }
@@ -143,6 +157,11 @@ impl Joins {
         self.slots
             .get(i)
             .map_or(ptr::null_mut(), |s| s.load(Ordering::Acquire))
+    }
+
+    /// The subflow id of the joined subflow in slot `i` (valid as [`Joins::ssk_at`]).
+    pub(crate) fn id_at(&self, i: usize) -> u32 {
+        self.ids.get(i).map_or(0, |id| id.load(Ordering::Acquire))
     }
 
     /// Whether some joined subflow is established. Lockless.

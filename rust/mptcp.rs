@@ -29,6 +29,7 @@ mod selftest;
 mod sendq;
 mod sha256;
 mod sock;
+mod sockopt;
 mod sockopt_sync;
 mod subflow;
 mod sysctl;

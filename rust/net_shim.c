@@ -1171,6 +1171,7 @@ int mptcp_rs_subflow_move(struct sock *meta, struct sock *ssk, struct sk_buff *s
 	struct mptcp_rs_skb_cb *cb;
 	struct sk_buff_head *q;
 	u32 end_seq = TCP_SKB_CB(skb)->end_seq;
+	bool has_rxtstamp = TCP_SKB_CB(skb)->has_rxtstamp;
 
 	if (!sk_rmem_schedule(meta, skb, skb->truesize))
 		return -ENOMEM;
@@ -1185,6 +1186,7 @@ int mptcp_rs_subflow_move(struct sock *meta, struct sock *ssk, struct sk_buff *s
 	cb->dsn = dsn;
 	cb->offset = offset;
 	cb->len = skb->len;
+	cb->has_rxtstamp = has_rxtstamp;
 
 	if (!ofo) {
 		__skb_queue_tail(&meta->sk_receive_queue, skb);

@@ -152,6 +152,8 @@ pub(crate) struct Meta {
     work: UnsafeCell<bindings::mptcp_rs_meta_work>,
     /// `TCP_CONGESTION` chosen on this socket, for every subflow (`cc_paths.rs`).
     cc: crate::cc_paths::Choice,
+    /// Options of the meta socket itself: `TCP_INQ` (`sockopt.rs`).
+    opts: crate::sockopt::MetaOpts,
 }
 
 // SAFETY: shared fields are atomics; the pointers are to kernel objects that outlive
@@ -432,6 +434,8 @@ impl Meta {
                 // `mptcp_rs_meta_work_init()`, before any use.
                 work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
                 cc: crate::cc_paths::Choice::new(),
+                // the listener's, as the clone has its socket options
+                opts: self.opts.clone_for_child(),
             },
             GFP_ATOMIC,
         );
@@ -704,6 +708,40 @@ impl Meta {
 
     pub(crate) fn joins(&self) -> &crate::join::Joins {
         &self.joins
+    }
+
+    /// DSN of the next byte the application writes (upstream's `write_seq`). The meta
+    /// socket is owned.
+    pub(crate) fn write_seq(&self) -> u64 {
+        // SAFETY: the meta socket is owned by the caller.
+        let q = unsafe { self.sendq() };
+        if q.is_multi() {
+            return q.snd_nxt();
+        }
+        let first = self.first_ssk();
+        if first.is_null() {
+            return self.local_idsn().wrapping_add(1);
+        }
+        // SAFETY: the first subflow lives while the owned meta socket holds it.
+        match unsafe { Subflow::from_sk(first) } {
+            Some(ctx) => ctx.snd_dsn_next(),
+            None => self.local_idsn().wrapping_add(1),
+        }
+    }
+
+    /// The meta socket's own options (`sockopt.rs`).
+    pub(crate) fn opts(&self) -> &crate::sockopt::MetaOpts {
+        &self.opts
+    }
+
+    /// The connection's subflows with their ids: the first (id 1), then the joined
+    /// ones in slot order. Valid while the meta socket is owned.
+    pub(crate) fn subflows(&self) -> impl Iterator<Item = (*mut bindings::sock, u32)> + '_ {
+        Iterator::chain(
+            core::iter::once((self.first_ssk(), 1)),
+            (0..crate::join::MAX_JOINED).map(|i| (self.joins.ssk_at(i), self.joins.id_at(i))),
+        )
+        .filter(|(ssk, _)| !ssk.is_null())
     }
 
     pub(crate) fn state(&self) -> c_int {
@@ -1032,6 +1070,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             // `mptcp_rs_meta_work_init()`, before any use.
             work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
             cc: crate::cc_paths::Choice::new(),
+            opts: crate::sockopt::MetaOpts::new(),
         },
         GFP_KERNEL,
     );
@@ -1370,6 +1409,7 @@ extern "C" fn meta_recvmsg(
     let peek = flags & MSG_PEEK != 0;
     let mut copied: usize = 0;
     let mut err: c_int = 0;
+    let mut cmsgs = crate::sockopt::RecvCmsgs::new(meta);
     // As TCP's recvmsg does, the reader owns the subflow while it copies: what
     // arrives meanwhile waits in the subflow's backlog and is processed (ACKs
     // included) by the reader when it lets go, not by the softirq of the
@@ -1412,6 +1452,7 @@ extern "C" fn meta_recvmsg(
                 break;
             }
             copied += n;
+            cmsgs.skb_read(skb);
             // SAFETY: as above.
             let next = unsafe { bindings::mptcp_rs_rcv_next(sk, skb) };
             if !peek {
@@ -1486,6 +1527,11 @@ extern "C" fn meta_recvmsg(
     if !peek {
         meta.joins.cleanup_rbuf(meta, copied as c_int, first_rcvbuf);
     }
+    if err == 0 || copied > 0 {
+        // TCP_INQ, receive timestamps; the meta socket still owned
+        // SAFETY: `msg` is the caller's.
+        unsafe { cmsgs.put(meta, msg) };
+    }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
     if err != 0 && copied == 0 {
@@ -1493,6 +1539,35 @@ extern "C" fn meta_recvmsg(
     } else {
         copied as c_int
     }
+}
+
+extern "C" fn meta_ioctl(sk: *mut bindings::sock, cmd: c_int, karg: *mut c_int) -> c_int {
+    // SAFETY: `sk_ioctl()` calls this for our socket, in process context.
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::EINVAL;
+    };
+    // SAFETY: `karg` is the core's kernel copy of the argument.
+    let Some(karg) = (unsafe { karg.as_mut() }) else {
+        return -errno::EFAULT;
+    };
+    // SAFETY: live socket, process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    let ret = crate::sockopt::ioctl(meta, cmd, karg, || {
+        // what waits on the subflows counts as queued: move it, as recvmsg() would
+        meta.joins.pull(meta);
+        let ssk = meta.first_ssk();
+        if !ssk.is_null() {
+            // SAFETY: the first subflow is live while set; its lock nests in ours.
+            unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                meta.pull_locked(ssk);
+                bindings::release_sock(ssk);
+            }
+        }
+    });
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    ret
 }
 
 extern "C" fn meta_sendmsg(
@@ -1560,6 +1635,11 @@ extern "C" fn meta_setsockopt(
         // fail anyway: the subflow has ours.)
         return -errno::ENOPROTOOPT;
     }
+    if level == SOL_TCP && name == crate::sockopt::TCP_INQ {
+        // the meta socket's own (recvmsg), whether or not the connection fell back
+        // SAFETY: our socket; `optval` is the caller's.
+        return unsafe { crate::sockopt::set_inq(meta, ptr::addr_of!(optval).cast(), optlen) };
+    }
     if level == SOL_SOCKET {
         // The core would lock the meta socket itself: no lock around this.
         let sf = meta.first_sock();
@@ -1622,12 +1702,15 @@ extern "C" fn meta_getsockopt(
     };
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
-    if level == crate::info::SOL_MPTCP {
+    if level == crate::sockopt::SOL_MPTCP || (level == SOL_TCP && name == crate::sockopt::TCP_INQ) {
         let listening = meta.state() == TCP_LISTEN;
-        // SAFETY: owned meta socket, its first subflow (or null); the caller's user
-        // pointers.
+        // SAFETY: owned meta socket; the caller's user pointers.
         let ret = unsafe {
-            crate::info::getsockopt(meta, meta.first_ssk(), listening, name, optval, optlen)
+            if level == SOL_TCP {
+                crate::sockopt::get_inq(meta, optval, optlen)
+            } else {
+                crate::sockopt::getsockopt(meta, listening, name, optval, optlen)
+            }
         };
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
@@ -1846,6 +1929,7 @@ fn family(module: &'static ThisModule, ipv6: bool) -> Result<Pin<KBox<Family>>> 
     p.getsockopt = Some(meta_getsockopt);
     p.sendmsg = Some(meta_sendmsg);
     p.recvmsg = Some(meta_recvmsg);
+    p.ioctl = Some(meta_ioctl);
     p.bind = Some(meta_bind);
     p.release_cb = Some(meta_release_cb);
     p.hash = Some(meta_hash);

@@ -9,7 +9,10 @@ line per check ("ok NAME" / "FAIL NAME: why"); exits 1 if any check failed. The
 expected behaviour is that of TCP sockets (and of upstream Linux MPTCP).
 """
 import argparse
+import ctypes
 import errno
+import fcntl
+import os
 import select
 import socket
 import struct
@@ -88,6 +91,41 @@ def mptcp_info(sk):
     raw = sk.getsockopt(SOL_MPTCP, MPTCP_INFO, struct.calcsize(MPTCP_INFO_FORMAT))
     expect(len(raw) == struct.calcsize(MPTCP_INFO_FORMAT), f"MPTCP_INFO returned {len(raw)} bytes")
     return dict(zip(MPTCP_INFO_FIELDS, struct.unpack(MPTCP_INFO_FORMAT, raw)))
+
+
+MPTCP_TCPINFO = 2
+MPTCP_SUBFLOW_ADDRS = 3
+MPTCP_FULL_INFO = 4
+TCP_INFO = 11
+TCP_INQ = 36
+TCP_CM_INQ = 36  # = TCP_INQ
+SO_TIMESTAMPNS_OLD = 35
+SIOCINQ = 0x541B
+SIOCOUTQ = 0x5411
+SIOCOUTQNSD = 0x894B
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def raw_getsockopt(sk, level, opt, buf):
+    """getsockopt() whose buffer also carries input (SOL_MPTCP headers): (bytes, optlen)."""
+    cbuf = ctypes.create_string_buffer(bytes(buf), len(buf))
+    olen = ctypes.c_uint32(len(buf))
+    if LIBC.getsockopt(sk.fileno(), level, opt, cbuf, ctypes.byref(olen)) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return cbuf.raw, olen.value
+
+
+def sockaddr(raw):
+    """(host, port) of a struct sockaddr_in / sockaddr_in6 in a sockaddr_storage."""
+    fam, port = struct.unpack_from("=H", raw)[0], struct.unpack_from("!H", raw, 2)[0]
+    if fam == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, raw[4:8]), port
+    return socket.inet_ntop(socket.AF_INET6, raw[8:24]), port
+
+
+def ioctl_int(sk, req):
+    return struct.unpack("i", fcntl.ioctl(sk.fileno(), req, b"\0" * 4))[0]
 
 
 def free_port(fam, host):
@@ -372,6 +410,87 @@ def main():
         except OSError as e:
             expect(e.errno == errno.EOPNOTSUPP, f"fallback: {errno.errorcode.get(e.errno)}")
         f.close(); ls.close()
+
+    @check("mptcp_subflow_sockopts")
+    def _():
+        # MPTCP_TCPINFO, MPTCP_SUBFLOW_ADDRS, MPTCP_FULL_INFO: one subflow, its
+        # tcp_info (as TCP_INFO reads it) and addresses (as the socket's names), the
+        # struct mptcp_subflow_data header with the sizes both sides use; a bad header
+        c, s, _ = pair(fam, host)
+        c.sendall(b"x" * 1000)
+        got = 0
+        while got < 1000:
+            got += len(s.recv(4096))
+        hdr = struct.Struct("=IIII")
+        raw, olen = raw_getsockopt(c, SOL_MPTCP, MPTCP_TCPINFO, hdr.pack(16, 0, 0, 512) + bytes(1024))
+        _, n, ksize, usize = hdr.unpack_from(raw)
+        tcpi = c.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 512)
+        expect(n == 1, f"MPTCP_TCPINFO: {n} subflows")
+        expect(ksize == len(tcpi) and usize == ksize, f"MPTCP_TCPINFO sizes: kernel {ksize}, user {usize}, TCP_INFO {len(tcpi)}")
+        expect(olen == 16 + usize, f"MPTCP_TCPINFO optlen {olen}")
+        expect(raw[16:24] == tcpi[:8], "MPTCP_TCPINFO's tcp_info differs from TCP_INFO's (state, options)")
+        raw, olen = raw_getsockopt(c, SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, hdr.pack(16, 0, 0, 256) + bytes(512))
+        _, n, ksize, usize = hdr.unpack_from(raw)
+        expect(n == 1 and ksize == 256 and usize == 256 and olen == 16 + 256,
+               f"MPTCP_SUBFLOW_ADDRS: {n} subflows, sizes {ksize}/{usize}, optlen {olen}")
+        local, remote = sockaddr(raw[16:144]), sockaddr(raw[144:272])
+        expect(local == c.getsockname()[:2], f"subflow local {local}, socket {c.getsockname()[:2]}")
+        expect(remote == c.getpeername()[:2], f"subflow remote {remote}, socket {c.getpeername()[:2]}")
+        try:
+            raw_getsockopt(c, SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, hdr.pack(0, 0, 0, 256) + bytes(256))
+            raise AssertionError("a header with size_subflow_data 0 accepted")
+        except OSError as e:
+            expect(e.errno == errno.EINVAL, f"bad header: {errno.errorcode.get(e.errno)}")
+        sfinfo = ctypes.create_string_buffer(2 * 264)
+        tinfo = ctypes.create_string_buffer(2 * len(tcpi))
+        full = struct.pack("=IIIIIIQQ", 0, len(tcpi), 0, 264, 0, 2,
+                           ctypes.addressof(sfinfo), ctypes.addressof(tinfo)) + bytes(256)
+        raw, olen = raw_getsockopt(c, SOL_MPTCP, MPTCP_FULL_INFO, full)
+        tk, tu, sk_, su, n = struct.unpack_from("=IIIII", raw)
+        expect(n == 1 and tk == len(tcpi) and tu == tk, f"MPTCP_FULL_INFO: {n} subflows, tcp_info {tk}/{tu}")
+        expect(struct.unpack_from("=I", sfinfo.raw)[0] == 1, "MPTCP_FULL_INFO: first subflow id is not 1")
+        expect(sockaddr(sfinfo.raw[8:136]) == local, "MPTCP_FULL_INFO: subflow addresses differ")
+        expect(tinfo.raw[:8] == tcpi[:8], "MPTCP_FULL_INFO: tcp_info differs")
+        expect(struct.unpack_from("=I", raw, 40 + 12)[0] == mptcp_info(c)["token"], "MPTCP_FULL_INFO: token differs")
+        c.close(); s.close()
+
+    @check("tcp_inq_timestamps_ioctls")
+    def _():
+        # TCP_INQ and SO_TIMESTAMPNS control messages on recvmsg, FIONREAD (SIOCINQ),
+        # SIOCOUTQ and SIOCOUTQNSD, as upstream's mptcp_inq expects them
+        c, s, _ = pair(fam, host)
+        s.setsockopt(socket.IPPROTO_TCP, TCP_INQ, 1)
+        expect(s.getsockopt(socket.IPPROTO_TCP, TCP_INQ) == 1, "TCP_INQ does not read back 1")
+        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS_OLD, 1)
+        time.sleep(0.2)  # the first timestamping socket turns receive stamps on in a work item
+        c.sendall(b"y" * 3000)
+        for _ in range(500):
+            if ioctl_int(s, SIOCINQ) == 3000 and ioctl_int(c, SIOCOUTQ) == 0:
+                break
+            time.sleep(0.01)
+        expect(ioctl_int(s, SIOCINQ) == 3000, f"FIONREAD {ioctl_int(s, SIOCINQ)}, expected 3000")
+        expect(ioctl_int(c, SIOCOUTQ) == 0 and ioctl_int(c, SIOCOUTQNSD) == 0, "data still unacknowledged")
+        data, anc, _, _ = s.recvmsg(1000, 1024)
+        cm = {(lvl, typ): d for lvl, typ, d in anc}
+        expect(len(data) == 1000, f"read {len(data)}")
+        expect((socket.IPPROTO_TCP, TCP_CM_INQ) in cm, f"no TCP_CM_INQ cmsg: {list(cm)}")
+        expect(struct.unpack("=I", cm[(socket.IPPROTO_TCP, TCP_CM_INQ)][:4])[0] == 2000, "TCP_CM_INQ is not 2000")
+        ts = cm.get((socket.SOL_SOCKET, SO_TIMESTAMPNS_OLD))
+        expect(ts is not None and len(ts) == 16, f"no SO_TIMESTAMPNS cmsg: {list(cm)}")
+        sec, nsec = struct.unpack("=qq", ts)
+        expect(abs(sec + nsec / 1e9 - time.time()) < 60, f"timestamp {sec}.{nsec:09d} is not now")
+        c.close()
+        got = len(data)
+        while True:
+            data, anc, _, _ = s.recvmsg(4096, 1024)
+            inq = [struct.unpack("=I", d[:4])[0] for lvl, typ, d in anc if (lvl, typ) == (socket.IPPROTO_TCP, TCP_CM_INQ)]
+            expect(inq, "no TCP_CM_INQ cmsg")
+            if not data:
+                expect(inq[0] == 1, f"TCP_CM_INQ {inq[0]} at EOF, expected 1")
+                break
+            got += len(data)
+        expect(got == 3000, f"read {got} bytes")
+        s.close()
 
     if fam == socket.AF_INET6:
         @check("v4_mapped_connect_uses_mptcp")

@@ -1665,7 +1665,8 @@ extern "C" fn meta_setsockopt(
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     let ret = match meta.ensure_first() {
-        // TCP and IP options apply to the subflow (all of them, once there are more)
+        // TCP and IP options apply to the first subflow (TCP checks them there); those
+        // that shape sending then reach the others too (`sockopt_sync.rs`)
         // SAFETY: our subflow; `optval` is the caller's.
         Ok(sf) => unsafe {
             bindings::mptcp_rs_sf_setsockopt(

@@ -8,18 +8,21 @@
 //!   owned) announces each `signal` endpoint of the namespace (of the connection's
 //!   family, not the connection's own address, without a port): ADD_ADDR with the
 //!   truncated HMAC on a pure ACK of the first subflow ([`established_options`]).
-//!   `AddAddrTx`. An announcement the peer does not echo within
+//!   `AddAddrTx`. A `signal` endpoint added while the connection lives is announced
+//!   the same way ([`endpoint_added`], a walk of the namespace's token table). An
+//!   announcement the peer does not echo within
 //!   `net.mptcp.add_addr_timeout` is sent again, at most 3 times (upstream's
 //!   `ADD_ADDR_RETRANS_MAX`); the echo counts `EchoAdd`.
 //! * Receiving: an ADD_ADDR whose HMAC checks out counts `AddAddr` and is always
 //!   echoed (`EchoAddTx`); a wrong HMAC counts `AddAddrDrop` and is ignored. The
 //!   work then accepts it if the connection accepted fewer than `add_addr_accepted`
 //!   (`ip mptcp limits`) announcements, its id is not 0 and it is not the
-//!   connection's remote address, and opens a join to it (within the `subflows`
-//!   limit) from the source address routing picks, as upstream does with no
-//!   `fullmesh` endpoint: address id 0 if that is the connection's own address,
-//!   else the id of the endpoint with that address, else the smallest id no
-//!   endpoint uses (upstream would create an implicit endpoint).
+//!   connection's remote address, and opens joins to it (within the `subflows`
+//!   limit): one from each `fullmesh` endpoint if the namespace has any (id 0 for
+//!   the connection's own address), else one from the source address routing
+//!   picks: address id 0 if that is the connection's own address, else the id of
+//!   the endpoint with that address, else the smallest id no endpoint uses
+//!   (upstream would create an implicit endpoint).
 //! * Joins to our announced addresses: a join SYN to a local address other than the
 //!   connection's initial one is accepted if this connection announced it; the
 //!   SYN/ACK carries that address's id (`join.rs`).
@@ -293,8 +296,10 @@ pub(crate) struct ConnAddrs {
     rm_remote: IdBits,
     /// Something may be waiting for a pure ACK (a hint: set after the entry's flag).
     pending: AtomicBool,
-    /// Our `signal` endpoints were announced on this connection.
-    announced: AtomicBool,
+    /// The namespace's `signal` endpoints are to be looked at: those this
+    /// connection did not announce yet are (set when the connection becomes fully
+    /// established and when a `signal` endpoint is added).
+    announce: AtomicBool,
     /// Announcements of the peer accepted.
     accepted: AtomicU8,
     work: PmWork,
@@ -309,7 +314,7 @@ impl ConnAddrs {
             rm_local: IdBits::new(),
             rm_remote: IdBits::new(),
             pending: AtomicBool::new(false),
-            announced: AtomicBool::new(false),
+            announce: AtomicBool::new(false),
             accepted: AtomicU8::new(0),
             work: PmWork::new(Some(work_fn)),
         }
@@ -332,7 +337,7 @@ impl ConnAddrs {
         self.rm_local.take();
         self.rm_remote.take();
         self.pending.store(false, Ordering::Release);
-        self.announced.store(false, Ordering::Release);
+        self.announce.store(false, Ordering::Release);
         self.accepted.store(0, Ordering::Release);
     }
 
@@ -365,6 +370,7 @@ impl ConnAddrs {
 pub(crate) fn fully_established(meta: &Meta) {
     let a = meta.joins().addrs();
     a.work.init(meta);
+    a.announce.store(true, Ordering::Release);
     if crate::pm::has_signal_endpoints(meta.net()) {
         a.work.kick(meta);
     }
@@ -583,6 +589,57 @@ pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
     });
 }
 
+/// Endpoint `ep` (with its id) was added to `net`: every connection of the
+/// namespace that is fully established acts on it as upstream's
+/// `mptcp_nl_add_subflow_or_signal_addr()`: a `signal` endpoint is announced
+/// (ADD_ADDR, by the address work), a `subflow` one gets its subflows on the
+/// connections we initiated (the join work, `join_active.rs`). Process context
+/// (netlink).
+pub(crate) fn endpoint_added(net: &crate::net::Net, ep: &Endpoint) {
+    let signal = ep.flags & bindings::MPTCP_RS_PM_FLAG_SIGNAL != 0;
+    let subflow = ep.flags & bindings::MPTCP_RS_PM_FLAG_SUBFLOW != 0;
+    if !signal && !subflow {
+        return;
+    }
+    for_each_conn(net, |meta| {
+        let a = meta.joins().addrs();
+        if !a.work.is_ready() || meta.joins().is_closed() || meta.is_fallback() {
+            // not fully established yet: it looks at the endpoints then
+            return;
+        }
+        if signal {
+            a.announce.store(true, Ordering::Release);
+            a.work.kick(meta);
+        }
+        if subflow {
+            meta.joins().active_work().endpoint_added(meta);
+        }
+    });
+}
+
+/// The peer's announcements this connection accepted (live, of `family`), into
+/// `out`; how many. The addresses a `fullmesh` endpoint opens subflows to, besides
+/// the peer's initial one (`join_active.rs`). The meta socket is owned.
+pub(crate) fn accepted_remotes(meta: &Meta, family: u16, out: &mut [Endpoint]) -> usize {
+    let a = meta.joins().addrs();
+    let mut n = 0;
+    for e in &a.remote {
+        if !e.live() || !e.has(ef::ACCEPTED) {
+            continue;
+        }
+        let ep = e.endpoint();
+        if ep.family != family {
+            continue;
+        }
+        let Some(slot) = out.get_mut(n) else {
+            break;
+        };
+        *slot = ep;
+        n += 1;
+    }
+    n
+}
+
 /// Endpoint `ep` of `net` became a backup (`backup`) or stopped being one: the
 /// subflows of the namespace's connections whose local address is the endpoint's
 /// take the priority and announce it with MP_PRIO (RFC 8684 3.3.8), as upstream's
@@ -655,14 +712,21 @@ fn run(meta: &Meta) {
     let a = meta.joins().addrs();
     let family = conn_family(meta);
 
-    // our announcements, once per connection
-    if !a.announced.swap(true, Ordering::AcqRel) {
+    // our announcements: at the start, and of endpoints added later
+    if a.announce.swap(false, Ordering::AcqRel) {
         let mut eps = [Endpoint::default(); MAX_ADDRS];
         let n = crate::pm::signal_endpoints(net, &mut eps);
         for ep in eps.iter().take(n) {
             // SAFETY: `meta.sk()` is live and owned; `ep` valid.
             let own = unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) };
             if ep.family != family || own || ep.port != 0 {
+                continue;
+            }
+            // announced already (and not withdrawn since)
+            if a.local
+                .iter()
+                .any(|e| e.live() && e.id.load(Ordering::Relaxed) == ep.id)
+            {
                 continue;
             }
             match a.local.iter().find(|e| e.claim()) {
@@ -737,12 +801,34 @@ fn run(meta: &Meta) {
     }
 }
 
-/// Opens a join to `to`, an address the peer announced, from the source address
-/// routing picks. The meta socket is owned.
+/// Opens joins to `to`, an address the peer announced, within the `subflows`
+/// limit: one from each `fullmesh` endpoint of the connection's family if there is
+/// any (address id 0 for the connection's own address), else one from the source
+/// address routing picks (upstream's `fill_local_addresses_vec()`). The meta socket
+/// is owned.
 fn join_to(meta: &Meta, to: &Endpoint, family: u16) {
     let net = meta.net();
     let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
-    if meta.joins().count() >= limit {
+    let mut eps = [Endpoint::default(); MAX_JOINED];
+    let n = crate::pm::fullmesh_endpoints(net, &mut eps);
+    let mut fullmesh = false;
+    for ep in eps.iter().take(n).filter(|ep| ep.family == family) {
+        fullmesh = true;
+        if meta.joins().count() >= limit {
+            break;
+        }
+        let mut src = *ep;
+        // SAFETY: `meta.sk()` is live and owned; `ep` valid.
+        if unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) } {
+            src.id = 0;
+        }
+        src.port = 0;
+        if crate::join_active::has_live_join(meta, src.id, Some(to.id)) {
+            continue;
+        }
+        crate::join_active::connect_one(meta, &src, c_int::from(family), Some(to));
+    }
+    if fullmesh || meta.joins().count() >= limit {
         return;
     }
     let mut src = Endpoint::default();

@@ -105,8 +105,9 @@ extern "C" fn diag_fill(sk: *mut bindings::sock, info: *mut bindings::mptcp_info
     if let Some(meta) = unsafe { Meta::from_sk(sk) } {
         let listening = meta.state() == TCP_LISTEN;
         let filled = fill(meta, meta.first_ssk(), listening);
-        // SAFETY: `info` is the handler's buffer of `idiag_info_size` bytes.
-        unsafe { info.write(filled) };
+        // SAFETY: `info` is the handler's buffer of `idiag_info_size` bytes, the
+        // payload of a netlink attribute: 4-byte aligned only (the struct has u64s).
+        unsafe { info.write_unaligned(filled) };
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };

@@ -7,9 +7,15 @@
 //! * When the first subflow of a connection we connected becomes fully established
 //!   (the peer's first DSS showed it has our key, as upstream waits for), a work item
 //!   is queued ([`fully_established`]) if the namespace has `subflow` endpoints.
+//! * An endpoint added later (`ip mptcp endpoint add ADDR subflow` while the
+//!   connection lives) queues the work again ([`Work::endpoint_added`], from the
+//!   token-table walk of `addr.rs`).
 //! * The work ([`work_fn`], process context, meta socket owned) opens one subflow per
 //!   endpoint of the connection's address family whose address is not the
-//!   connection's own, within the `subflows` limit (`ip mptcp limits`): a kernel TCP
+//!   connection's own and that has none yet, within the `subflows` limit
+//!   (`ip mptcp limits`); a `fullmesh` endpoint opens one to the peer's initial
+//!   address and one to each address the peer announced and we accepted (as
+//!   upstream's `fill_remote_addresses_vec()`). Each is a kernel TCP
 //!   socket bound to the endpoint's address (and device), our subflow context
 //!   (`Subflow::attach`, as the first subflow), connected without waiting to the
 //!   connection's remote address and port (the peer's initial address, id 0). It then
@@ -190,6 +196,9 @@ const RETRY_MAX_MS: u32 = 30_000;
 /// The path manager's join work of one connection (in its [`crate::join::Joins`]).
 pub(crate) struct Work {
     w: PmWork,
+    /// We initiated the connection and its first subflow is fully established: it
+    /// opens subflows from `subflow` endpoints (also from those added later).
+    client: AtomicBool,
     /// Subflows were opened (or tried) for the current connection.
     done: AtomicBool,
     /// An established join of ours died: its endpoint is tried again until a join
@@ -204,6 +213,7 @@ impl Work {
     pub(crate) fn new() -> Self {
         Work {
             w: PmWork::new(None),
+            client: AtomicBool::new(false),
             done: AtomicBool::new(false),
             retrying: AtomicBool::new(false),
             delay_ms: AtomicU32::new(RETRY_MIN_MS),
@@ -221,6 +231,17 @@ impl Work {
             return;
         }
         self.queue(meta, 0);
+    }
+
+    /// A `subflow` endpoint was added (netlink, the connection fully established):
+    /// a connection we initiated opens its subflows now. Any context.
+    pub(crate) fn endpoint_added(&self, meta: &Meta) {
+        if !self.client.load(Ordering::Acquire) || crate::pm::subflows_limit(meta.net()) == 0 {
+            return;
+        }
+        self.done.store(true, Ordering::Release);
+        // also if a retry was pending for later
+        self.w.kick(meta);
     }
 
     /// Runs the work again later, backing off, while retries are on. Any context.
@@ -254,6 +275,7 @@ impl Work {
 
     /// A disconnected socket may connect anew: its next connection opens subflows too.
     pub(crate) fn reset(&self) {
+        self.client.store(false, Ordering::Release);
         self.done.store(false, Ordering::Release);
         self.joined();
     }
@@ -394,26 +416,36 @@ fn carries_data(meta: &Meta) -> bool {
     )
 }
 
-/// Whether joined subflow `ssk` of `meta` is a live join of ours from endpoint `id`.
-/// The meta socket is owned.
-fn live_join_from(ssk: *mut bindings::sock, id: u8) -> bool {
-    if ssk.is_null() {
-        return false;
-    }
-    // SAFETY: a slot's subflow, alive while the meta socket is owned (`Joins`).
-    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-        return false;
-    };
-    let aj = ctx.active_join();
-    // SAFETY: as above (a lockless read of the state).
-    aj.is_active()
-        && !aj.has(ajf::TO_ANNOUNCED)
-        && aj.local_id.load(Ordering::Acquire) == id
-        && unsafe { bindings::mptcp_rs_sk_state(ssk) } != TCP_CLOSE
+/// Whether `meta` has a live join of ours from our address id `local` to the
+/// peer's address `to`: the address it announced with that id, or (`None`) its
+/// initial address. The meta socket is owned.
+pub(crate) fn has_live_join(meta: &Meta, local: u8, to: Option<u8>) -> bool {
+    (0..MAX_JOINED).any(|i| {
+        let ssk = meta.joins().ssk_at(i);
+        if ssk.is_null() {
+            return false;
+        }
+        // SAFETY: a slot's subflow, alive while the meta socket is owned (`Joins`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            return false;
+        };
+        let aj = ctx.active_join();
+        let target = aj
+            .has(ajf::TO_ANNOUNCED)
+            .then(|| aj.remote_id.load(Ordering::Acquire));
+        // SAFETY: as above (a lockless read of the state).
+        aj.is_active()
+            && aj.local_id.load(Ordering::Acquire) == local
+            && target == to
+            && unsafe { bindings::mptcp_rs_sk_state(ssk) } != TCP_CLOSE
+    })
 }
 
-/// Opens a subflow from each `subflow` endpoint that fits and has none, within the
-/// limit. The meta socket is owned. False if some endpoint is left without one.
+/// Opens the subflows of each `subflow` endpoint that fits and has none, within the
+/// limit: to the peer's initial address, and for a `fullmesh` endpoint also to each
+/// address the peer announced and we accepted (upstream's
+/// `fill_remote_addresses_vec()`). The meta socket is owned. False if some are left
+/// unopened.
 fn open_subflows(meta: &Meta) -> bool {
     let net = meta.net();
     let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
@@ -422,6 +454,7 @@ fn open_subflows(meta: &Meta) -> bool {
     // SAFETY: `meta.sk()` is live and owned.
     let v4 = unsafe { bindings::mptcp_rs_join_conn_is_v4(meta.sk()) };
     let family = if v4 { AF_INET } else { AF_INET6 };
+    let mut remotes = [bindings::mptcp_rs_pm_endpoint::default(); crate::addr::MAX_ADDRS];
     let mut all = true;
     for ep in eps.iter().take(n) {
         if c_int::from(ep.family) != family {
@@ -431,11 +464,20 @@ fn open_subflows(meta: &Meta) -> bool {
         if unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) } {
             continue;
         }
-        if (0..MAX_JOINED).any(|i| live_join_from(meta.joins().ssk_at(i), ep.id)) {
-            continue;
-        }
-        if meta.joins().count() >= limit || !connect_one(meta, ep, family, None) {
-            all = false;
+        let nr = if ep.flags & bindings::MPTCP_RS_PM_FLAG_FULLMESH != 0 {
+            crate::addr::accepted_remotes(meta, family as u16, &mut remotes)
+        } else {
+            0
+        };
+        // the peer's initial address first, then its announced ones
+        let targets = Iterator::chain(core::iter::once(None), remotes.iter().take(nr).map(Some));
+        for to in targets {
+            if has_live_join(meta, ep.id, to.map(|t| t.id)) {
+                continue;
+            }
+            if meta.joins().count() >= limit || !connect_one(meta, ep, family, to) {
+                all = false;
+            }
         }
     }
     all
@@ -528,6 +570,10 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
     crate::pm_events::established(meta, ctx, false);
     // our `signal` endpoints are announced (`addr.rs`)
     crate::addr::fully_established(meta);
+    meta.joins()
+        .active_work()
+        .client
+        .store(true, Ordering::Release);
     let net = meta.net();
     if crate::pm::subflows_limit(net) == 0 || !crate::pm::has_subflow_endpoints(net) {
         return;

@@ -9,9 +9,10 @@
 //! The netlink side (registration, policies, parsing, replies, extack) is C, in
 //! `rust/pm_netlink_shim.c`; it calls the `extern "C"` functions of [`OPS`].
 //!
-//! The data path reads the `subflows` limit (MP_JOIN, both sides) and the `subflow`
-//! endpoints (active MP_JOIN, `join_active.rs`); the rest is stored and shown only (see
-//! `Documentation/mptcp-rs/path-manager.rst`).
+//! The data path reads the limits, the `subflow` and `fullmesh` endpoints (MP_JOIN,
+//! `join_active.rs`, `addr.rs`) and the `signal` ones (ADD_ADDR, `addr.rs`); adding,
+//! deleting and changing endpoints acts on live connections (`addr.rs`). See
+//! `Documentation/mptcp-rs/path-manager.rst`.
 
 use crate::{bindings, net::Net};
 use core::cell::UnsafeCell;
@@ -444,6 +445,14 @@ pub(crate) fn subflow_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
     endpoints_with(net, SUBFLOW, out)
 }
 
+/// The endpoints of `net` with the `fullmesh` flag (those a connection joins each
+/// address the peer announced from, upstream's
+/// `fill_local_addresses_vec_fullmesh()`), by increasing id, into `out`; how many.
+/// Process context.
+pub(crate) fn fullmesh_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
+    endpoints_with(net, FULLMESH, out)
+}
+
 /// The endpoints of `net` with the `signal` flag (those a connection announces with
 /// ADD_ADDR), by increasing id, into `out`; how many. Process context.
 pub(crate) fn signal_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
@@ -577,7 +586,11 @@ unsafe extern "C" fn add(
     // SAFETY: per the caller.
     let net = unsafe { request_net(net) };
     match with_table(net, |table| table.insert(ep)) {
-        Some(Ok(id)) => c_int::from(id),
+        Some(Ok(id)) => {
+            // live connections announce it, or open subflows from it
+            crate::addr::endpoint_added(net, &Endpoint { id, ..ep });
+            c_int::from(id)
+        }
         Some(Err(e)) => e.to_errno(),
         None => ENODEV.to_errno(),
     }

@@ -137,7 +137,9 @@ def main():
         ls = open_socket(family_of(args.bind), args.proto)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind((args.bind, args.port))
-        ls.listen(1)
+        # room for several join requests at once (fullmesh): a full request queue
+        # turns to SYN cookies, with which mptcp_rs refuses MP_JOIN
+        ls.listen(16)
         ls.settimeout(args.timeout)
         print("listening", flush=True, file=sys.stderr)
         sock, _ = ls.accept()

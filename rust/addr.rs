@@ -590,7 +590,8 @@ pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
 }
 
 /// Endpoint `ep` (with its id) was added to `net`: every connection of the
-/// namespace that is fully established acts on it as upstream's
+/// namespace that is fully established and still `ESTABLISHED` (neither side
+/// closed yet; upstream's `mptcp_is_fully_established()`) acts on it as upstream's
 /// `mptcp_nl_add_subflow_or_signal_addr()`: a `signal` endpoint is announced
 /// (ADD_ADDR, by the address work), a `subflow` one gets its subflows on the
 /// connections we initiated (the join work, `join_active.rs`). Process context
@@ -605,6 +606,10 @@ pub(crate) fn endpoint_added(net: &crate::net::Net, ep: &Endpoint) {
         let a = meta.joins().addrs();
         if !a.work.is_ready() || meta.joins().is_closed() || meta.is_fallback() {
             // not fully established yet: it looks at the endpoints then
+            return;
+        }
+        if meta.state() != crate::tcp_state::TCP_ESTABLISHED {
+            // closing, one way or both: left alone, as upstream does
             return;
         }
         if signal {

@@ -8,7 +8,7 @@
 The client sends one byte and waits (up to 30 s) for a joined subflow
 (MPTCP_INFO), so that the connection sends on several subflows; then it sets
 SO_LINGER (on, --linger seconds; none without it), writes --bytes of data and
-closes. It prints {"joined": N, "close_s": seconds close() took,
+closes (running --before-close and --after-close around it). It prints {"joined": N, "close_s": seconds close() took,
 "closed_at": CLOCK_MONOTONIC when it returned}. The server reads until EOF and
 prints {"received": bytes, "sha256": ..., "eof_at": CLOCK_MONOTONIC at EOF}; the
 client's data is os.urandom-free: byte i is i % 251, so the server can check it.
@@ -17,6 +17,7 @@ import argparse
 import json
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -37,6 +38,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--bytes", type=int, default=4 << 20)
     ap.add_argument("--linger", type=int)
+    ap.add_argument("--before-close", help="shell command run right before close()")
+    ap.add_argument("--after-close", help="shell command run right after close() returned")
     args = ap.parse_args()
     if args.role == "server":
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP)
@@ -71,9 +74,13 @@ def main():
     if args.linger is not None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, args.linger))
     s.sendall(pattern(args.bytes))
+    if args.before_close:
+        subprocess.run(args.before_close, shell=True, check=True)
     t0 = time.monotonic()
     s.close()
     t1 = time.monotonic()
+    if args.after_close:
+        subprocess.run(args.after_close, shell=True, check=True)
     print(json.dumps({"joined": joined, "close_s": t1 - t0, "closed_at": t1}))
 
 

@@ -7,7 +7,7 @@
 #             connection sends that again on path 1: the server receives every
 #             byte (SHA-256 checked) and the DATA_FIN, with each scheduler; then
 #             the connection releases its subflows.
-#   timeout   the client writes 8 MB, both paths are blackholed, the client
+#   timeout   the client writes 8 MB, both paths are blackholed, then the client
 #             closes: the connection keeps its subflows (each still has its
 #             struct socket, ss shows an inode) until net.mptcp.close_timeout
 #             (2 s here) passes, then releases them.
@@ -35,22 +35,33 @@ out=$(mktemp -d)
 # inode: an orphaned, released TCP socket has none)
 held() { ip netns exec cli ss -Htne state all "dport = :$1" | grep -c 'ino:[1-9]'; }
 
-# client PORT BYTES PATHS...: connects, waits for the join, writes BYTES of random
-# data, closes and blackholes PATHS (1, 2) right after; prints the data's SHA-256
+# client PORT BYTES after|before PATHS...: connects, waits for the join, writes
+# BYTES of random data, closes and blackholes PATHS (1, 2) right after the close, or
+# right before it (then nothing written can still arrive, however fast the host);
+# prints the data's SHA-256
 client() {
 	ip netns exec cli python3 - "$s1" "$@" <<'PY'
 import hashlib, os, socket, subprocess, sys, time
-addr, port, n, paths = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+addr, port, n, when, paths = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]
 data = os.urandom(n)
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
 s.connect((addr, port))
 time.sleep(1)  # the join over path 2
 s.sendall(data)
+
+
+def blackhole():
+    for p in paths:
+        for ns, dev in (("cli", "c" + p), ("srv", "s" + p)):
+            subprocess.run(["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "netem",
+                            "loss", "100%"], check=True)
+
+
+if when == "before":
+    blackhole()
 s.close()
-for p in paths:
-    for ns, dev in (("cli", "c" + p), ("srv", "s" + p)):
-        subprocess.run(["tc", "-n", ns, "qdisc", "replace", "dev", dev, "root", "netem",
-                        "loss", "100%"], check=True)
+if when == "after":
+    blackhole()
 print(hashlib.sha256(data).hexdigest())
 PY
 }
@@ -70,7 +81,7 @@ for s in default roundrobin; do
 	port=$((port + 1))
 	server $port 60
 	t0=$(date +%s.%N)
-	sha=$(client $port $bytes 2) || fail "$s: client failed"
+	sha=$(client $port $bytes after 2) || fail "$s: client failed"
 	t1=$(date +%s.%N)
 	wait $spid || fail "$s: server failed (data lost after close()?): $(tail -n 3 "$out/server.err")"
 	t2=$(date +%s.%N)
@@ -96,7 +107,7 @@ ip netns exec cli sysctl -qw net.mptcp.close_timeout=2
 ip netns exec cli sysctl -qw net.mptcp.scheduler=default
 port=$((port + 1))
 server $port 30
-client $port $((8 << 20)) 1 2 >/dev/null || fail "timeout: client failed"
+client $port $((8 << 20)) before 1 2 >/dev/null || fail "timeout: client failed"
 sleep 0.5
 n=$(held $port)
 [ "$n" = 2 ] || fail "timeout: the connection holds $n subflows right after close(), not 2 (it did not linger):

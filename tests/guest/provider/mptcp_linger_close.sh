@@ -5,8 +5,9 @@
 # and closes
 #  1. with SO_LINGER 30 s: close() returns once everything was delivered (not
 #     before the server read its last byte, and after at least 0.3 s);
-#  2. with SO_LINGER 1 s, more to deliver than 1 s: close() returns after about
-#     1 s (0.8 to 2.5 s) and the connection still delivers the rest;
+#  2. with SO_LINGER 1 s and both paths blackholed right before close(): close()
+#     returns after about 1 s (0.8 to 2.5 s); the paths come back and the
+#     connection still delivers the rest;
 #  3. without SO_LINGER: close() returns at once (< 0.5 s), everything delivered.
 # The server checks every byte in each case.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
@@ -25,11 +26,14 @@ ip -n cli mptcp limits set subflows 1
 ip -n srv mptcp limits set subflows 1
 ip -n cli mptcp endpoint add "$c2" dev c2 subflow
 
-# LINGER|none PORT -> checks, sets $close_s
+blackhole="tc -n cli qdisc replace dev c1 root netem loss 100%; tc -n cli qdisc replace dev c2 root netem loss 100%"
+restore="tc -n cli qdisc replace dev c1 root netem delay 10ms rate 1mbit limit 200; tc -n cli qdisc replace dev c2 root netem delay 10ms rate 1mbit limit 200"
+
+# LINGER|none PORT [CLIENT OPTIONS...]
 one() {
-	local linger=$1 port=$2 out opt=()
+	local linger=$1 port=$2 out opt=("${@:3}")
 	out=$(mktemp -d)
-	[ "$linger" = none ] || opt=(--linger "$linger")
+	[ "$linger" = none ] || opt+=(--linger "$linger")
 	ip netns exec srv python3 "$LC" server --port "$port" >"$out/server" 2>"$out/server.err" &
 	local spid=$! i
 	for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
@@ -56,6 +60,6 @@ PY
 	rm -rf "$out"
 }
 one 30 6401
-one 1 6402
+one 1 6402 --before-close "$blackhole" --after-close "$restore"
 one none 6403
 dmesg_clean

@@ -1,4 +1,9 @@
 #!/usr/bin/env bash
+# Not in `make check` for now: after this scenario 3 references on mptcp_rs stay
+# (its subflows never finish once the namespaces are deleted; the session-5 module
+# leaves 4 in the same scenario), which keeps later tests from unloading the module.
+# Run by hand in a guest: scripts/vm --kernel custom --load mptcp_rs -- bash tests/tools/diagnose/pm_events.sh
+# (on the reference kernel: scripts/vm --kernel reference -- env MPTCP_RS_FLAVOUR=reference bash ...)
 # Path manager events (`ip mptcp monitor`, the "mptcp_pm_events" group): a listener
 # in each namespace (tests/tools/pm_events.py, and `ip mptcp monitor` at the client)
 # while one connection goes through the path manager's life:

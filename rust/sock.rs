@@ -31,21 +31,22 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use kernel::{error::to_result, prelude::*};
 
 /// errno values (include/uapi/asm-generic/errno*.h) the socket calls return.
-mod errno {
+pub(crate) mod errno {
     use kernel::ffi::c_int;
-    pub(super) const EAGAIN: c_int = 11;
-    pub(super) const ENOMEM: c_int = 12;
-    pub(super) const EFAULT: c_int = 14;
-    pub(super) const EEXIST: c_int = 17;
-    pub(super) const EINVAL: c_int = 22;
-    pub(super) const EPIPE: c_int = 32;
-    pub(super) const EPROTO: c_int = 71;
-    pub(super) const ENOPROTOOPT: c_int = 92;
-    pub(super) const EADDRNOTAVAIL: c_int = 99;
-    pub(super) const ECONNRESET: c_int = 104;
-    pub(super) const ECONNABORTED: c_int = 103;
-    pub(super) const ENOTCONN: c_int = 107;
-    pub(super) const ECONNREFUSED: c_int = 111;
+    pub(crate) const EAGAIN: c_int = 11;
+    pub(crate) const ENOMEM: c_int = 12;
+    pub(crate) const EFAULT: c_int = 14;
+    pub(crate) const EEXIST: c_int = 17;
+    pub(crate) const EINVAL: c_int = 22;
+    pub(crate) const EPIPE: c_int = 32;
+    pub(crate) const EPROTO: c_int = 71;
+    pub(crate) const ENOPROTOOPT: c_int = 92;
+    pub(crate) const EADDRNOTAVAIL: c_int = 99;
+    pub(crate) const ECONNRESET: c_int = 104;
+    pub(crate) const ECONNABORTED: c_int = 103;
+    pub(crate) const ENOTCONN: c_int = 107;
+    pub(crate) const ECONNREFUSED: c_int = 111;
+    pub(crate) const EOPNOTSUPP: c_int = 95;
 }
 
 const RCV_SHUTDOWN: u8 = 1;

@@ -40,9 +40,7 @@ const SIOCINQ: c_int = 0x541b;
 const SIOCOUTQ: c_int = 0x5411;
 const SIOCOUTQNSD: c_int = 0x894b;
 
-const EFAULT: c_int = 14;
-const EINVAL: c_int = 22;
-const EOPNOTSUPP: c_int = 95;
+use crate::sock::errno::{EFAULT, EINVAL, EOPNOTSUPP};
 const ENOIOCTLCMD: c_int = 515;
 const RCV_SHUTDOWN: u8 = 1;
 const INT_MAX: u32 = i32::MAX as u32;

@@ -767,7 +767,7 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
         Ok(()) => true,
         Err(left_ms) => {
             if !meta.rtx_pending() {
-                // only the DATA_FIN awaits its DATA_ACK: look again within a second
+                // only the DATA_FINs are outstanding: look again within a second
                 meta.rtx_arm(left_ms.clamp(1, 1000) as u32);
             }
             false

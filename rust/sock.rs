@@ -763,6 +763,10 @@ impl Meta {
         let sk = self.sk;
         // SAFETY: `sk` is live.
         if unsafe { bindings::mptcp_rs_sock_dead(sk) } {
+            if self.lingering() {
+                // closed by the application: the peer's DATA_FIN still ends it
+                self.take_peer_data_fin(false);
+            }
             return;
         }
         let state = self.state();
@@ -798,27 +802,7 @@ impl Meta {
             self.abort(errno::EPROTO);
             return;
         }
-        // The peer's DATA_FIN, once every byte before it is here.
-        if self.has(mf::RCV_DATA_FIN) && !self.has(mf::RCV_DATA_FIN_DONE) {
-            let fin = self.rcv_data_fin.load(Ordering::Acquire);
-            if fin == self.ack_seq() {
-                self.ack_seq.store(fin.wrapping_add(1), Ordering::Release);
-                self.set(mf::RCV_DATA_FIN_DONE);
-                // SAFETY: as above.
-                unsafe { bindings::mptcp_rs_set_shutdown(sk, RCV_SHUTDOWN) };
-                let state = self.state();
-                if state == TCP_ESTABLISHED {
-                    self.set_state(TCP_CLOSE_WAIT);
-                } else if state == TCP_FIN_WAIT1 {
-                    self.set_state(TCP_CLOSE);
-                }
-                // SAFETY: as above.
-                unsafe {
-                    bindings::mptcp_rs_wake_state(sk);
-                    bindings::mptcp_rs_wake_readers(sk);
-                }
-            }
-        }
+        self.take_peer_data_fin(true);
         // The subflow died under an established connection (reset, timeout): with one
         // subflow there is no path left.
         if sub == TCP_CLOSE
@@ -843,6 +827,42 @@ impl Meta {
                 // SAFETY: as above.
                 unsafe { bindings::mptcp_rs_wake_readers(sk) };
             }
+        }
+    }
+
+    /// Takes the peer's DATA_FIN once every byte before it is here: acknowledges it
+    /// (`ack_seq` past it), shuts reading down, moves the state on, and wakes the
+    /// application (`wake`), or the work item of a connection that lingers after
+    /// close() (it may be over now, [`Meta::linger_over`]). Caller holds the meta
+    /// socket's data.
+    fn take_peer_data_fin(&self, wake: bool) {
+        if !self.has(mf::RCV_DATA_FIN) || self.has(mf::RCV_DATA_FIN_DONE) {
+            return;
+        }
+        let fin = self.rcv_data_fin.load(Ordering::Acquire);
+        if fin != self.ack_seq() {
+            return;
+        }
+        let sk = self.sk;
+        self.ack_seq.store(fin.wrapping_add(1), Ordering::Release);
+        self.set(mf::RCV_DATA_FIN_DONE);
+        // SAFETY: `sk` is live (invariant); our caller holds its data.
+        unsafe { bindings::mptcp_rs_set_shutdown(sk, RCV_SHUTDOWN) };
+        let state = self.state();
+        if state == TCP_ESTABLISHED {
+            self.set_state(TCP_CLOSE_WAIT);
+        } else if state == TCP_FIN_WAIT1 {
+            self.set_state(TCP_CLOSE);
+        }
+        if wake {
+            // SAFETY: as above.
+            unsafe {
+                bindings::mptcp_rs_wake_state(sk);
+                bindings::mptcp_rs_wake_readers(sk);
+            }
+        }
+        if self.lingering() {
+            self.kick();
         }
     }
 
@@ -923,14 +943,17 @@ impl Meta {
         readable(self) || unsafe { bindings::mptcp_rs_linger_zero(self.sk) }
     }
 
-    /// close() in multi mode with data or our DATA_FIN not yet acknowledged: the
-    /// connection stays, orphaned, so that what the application wrote still arrives
-    /// (the meta send queue, reinjection and the retransmission timer keep working),
-    /// until [`Meta::linger_over`]. No subflow joins any more. Meta socket owned.
+    /// close() in multi mode before both DATA_FINs are acknowledged: the connection
+    /// stays, orphaned, so that what the application wrote still arrives (the meta
+    /// send queue, reinjection and the retransmission timer keep working) and the
+    /// peer's DATA_FIN still gets its DATA_ACK (RFC 8684 3.3.3: the connection is
+    /// closed once both are acknowledged; the subflows' FINs follow, or a peer that
+    /// closes later would wait for a DATA_ACK nobody sends), until
+    /// [`Meta::linger_over`]. No subflow joins any more. Meta socket owned.
     fn linger_begin(&self) -> bool {
         // SAFETY: owned (our caller, close).
         let multi = unsafe { self.sendq() }.is_multi();
-        if !multi || !self.data_fin_unacked() {
+        if !multi || self.state() == TCP_CLOSE || self.data_fins_done() {
             return false;
         }
         // SAFETY: the socket's netns is alive while the socket is.
@@ -954,14 +977,19 @@ impl Meta {
         self.has(mf::LINGER)
     }
 
-    /// Whether a lingering connection is over: our DATA_FIN is acknowledged (all
-    /// delivered), no subflow is left to deliver on (`alive`), or
-    /// `net.mptcp.close_timeout` passed. Then the ms it may still wait, if not.
+    /// Our DATA_FIN is acknowledged (all delivered) and the peer's received.
+    fn data_fins_done(&self) -> bool {
+        self.has(mf::SND_DATA_FIN) && !self.data_fin_unacked() && self.rcv_data_fin_done()
+    }
+
+    /// Whether a lingering connection is over: both DATA_FINs are acknowledged, no
+    /// subflow is left to deliver on (`alive`), or `net.mptcp.close_timeout` passed.
+    /// Then the ms it may still wait, if not.
     pub(crate) fn linger_over(&self, alive: bool) -> Result<(), u64> {
         // SAFETY: no preconditions.
         let now = unsafe { bindings::mptcp_rs_jiffies_ms() };
         let until = self.linger_until_ms.load(Ordering::Acquire);
-        if !self.data_fin_unacked() || !alive || !after64(until, now) {
+        if self.data_fins_done() || !alive || !after64(until, now) {
             return Ok(());
         }
         Err(until.wrapping_sub(now))

@@ -7,12 +7,16 @@
                   [--bytes B] [--timeout S]
 
 The server echoes the SHA-256 of what each connection sent (after the client's
-shutdown(SHUT_WR)) followed by B' bytes it was asked for (the first 8 bytes of the
-request); it runs until killed. The client makes N connections, K at a time, each
-sending B bytes and asking for B bytes back, checks both, and prints one JSON line:
-{"ok": ..., "failed": ..., "mismatch": ..., "errors": {errno-name: count}}. A
-connection that fails (reset, timeout: paths may be down) counts as failed; data
-that arrives wrong counts as mismatch.
+shutdown(SHUT_WR)) followed by B' bytes it was asked for (the request starts with
+B' and a connection number, 8 bytes each); it runs until killed, and prints one
+JSON line to stdout for each connection it gave up on ({"conn": i, "error": name,
+"stage": ...}). The client makes N connections, K at a time, each sending B bytes
+and asking for B bytes back, checks both, and prints one JSON line:
+{"ok": ..., "failed": ..., "short": ..., "wrong": ..., "errors": {errno-name:
+count}, "detail": [...]}. A connection that fails (reset, timeout: paths may be
+down) counts as failed; one that ended early (EOF before all of the digest and the
+data) counts as short, one whose bytes differ as wrong; "detail" describes the
+first short and wrong ones (connection number, lengths, first differing offset).
 """
 import argparse
 import errno
@@ -40,15 +44,20 @@ def recv_all(s, n):
     return bytes(buf)
 
 
-def serve_one(c):
+def serve_one(c, lock):
+    conn, stage = None, "request"
     try:
-        want = int.from_bytes(recv_all(c, 8), "big")
+        head = recv_all(c, 16)
+        want = int.from_bytes(head[:8], "big")
+        conn = int.from_bytes(head[8:], "big") if len(head) == 16 else None
+        stage = "upload"
         h = hashlib.sha256()
         while True:
             d = c.recv(65536)
             if not d:
                 break
             h.update(d)
+        stage = "download"
         c.sendall(h.digest())
         block = bytes(range(256)) * 256
         left = want
@@ -56,10 +65,13 @@ def serve_one(c):
             n = min(left, len(block))
             c.sendall(block[:n])
             left -= n
+        stage = "close"
         c.shutdown(socket.SHUT_WR)
         recv_all(c, 1)
-    except OSError:
-        pass
+    except OSError as e:
+        name = errno.errorcode.get(e.errno, type(e).__name__) if e.errno else type(e).__name__
+        with lock:
+            print(json.dumps({"conn": conn, "error": name, "stage": stage}), flush=True)
     finally:
         c.close()
 
@@ -71,16 +83,17 @@ def server(args):
     ls.bind((args.bind, args.port))
     ls.listen(128)
     print("listening", file=sys.stderr, flush=True)
+    lock = threading.Lock()
     while True:
         c, _ = ls.accept()
         c.settimeout(30)
-        threading.Thread(target=serve_one, args=(c,), daemon=True).start()
+        threading.Thread(target=serve_one, args=(c, lock), daemon=True).start()
 
 
 def client(args):
     proto = IPPROTO_MPTCP if args.proto == "mptcp" else socket.IPPROTO_TCP
     lock = threading.Lock()
-    res = {"ok": 0, "failed": 0, "mismatch": 0, "errors": {}}
+    res = {"ok": 0, "failed": 0, "short": 0, "wrong": 0, "errors": {}, "detail": []}
     counter = iter(range(args.conns))
     block = bytes(range(256)) * 256
 
@@ -90,13 +103,22 @@ def client(args):
         try:
             s.connect((args.connect, args.port))
             payload = os.urandom(args.bytes)
-            s.sendall(args.bytes.to_bytes(8, "big") + payload)
+            s.sendall(args.bytes.to_bytes(8, "big") + i.to_bytes(8, "big") + payload)
             s.shutdown(socket.SHUT_WR)
             digest = recv_all(s, 32)
             back = recv_all(s, args.bytes)
             expect = (block * (args.bytes // len(block) + 1))[:args.bytes]
-            good = digest == hashlib.sha256(payload).digest() and back == expect
-            return "ok" if good else "mismatch"
+            if digest == hashlib.sha256(payload).digest() and back == expect:
+                return "ok"
+            got = digest + back
+            want = hashlib.sha256(payload).digest() + expect
+            diff = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), None)
+            kind = "wrong" if diff is not None else "short"
+            with lock:
+                if len(res["detail"]) < 20:
+                    res["detail"].append({"conn": i, "kind": kind, "received": len(got),
+                                          "expected": len(want), "first_difference": diff})
+            return kind
         except OSError as e:
             name = errno.errorcode.get(e.errno, type(e).__name__) if e.errno else type(e).__name__
             with lock:

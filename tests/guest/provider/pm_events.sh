@@ -1,9 +1,6 @@
 #!/usr/bin/env bash
-# Not in `make check` for now: after this scenario 3 references on mptcp_rs stay
-# (its subflows never finish once the namespaces are deleted; the session-5 module
-# leaves 4 in the same scenario), which keeps later tests from unloading the module.
-# Run by hand in a guest: scripts/vm --kernel custom --load mptcp_rs -- bash tests/tools/diagnose/pm_events.sh
-# (on the reference kernel: scripts/vm --kernel reference -- env MPTCP_RS_FLAVOUR=reference bash ...)
+# (on the reference kernel: scripts/vm --kernel reference -- env MPTCP_RS_FLAVOUR=reference bash
+# tests/guest/provider/pm_events.sh)
 # Path manager events (`ip mptcp monitor`, the "mptcp_pm_events" group): a listener
 # in each namespace (tests/tools/pm_events.py, and `ip mptcp monitor` at the client)
 # while one connection goes through the path manager's life:
@@ -272,4 +269,14 @@ grep -q "CREATED.*token=$(printf %08x "$tc")" "$out/monitor" ||
 $(cat "$out/monitor")"
 [ "$(grep -c SF_ESTABLISHED "$out/monitor")" = 2 ] || fail "ip mptcp monitor: $(cat "$out/monitor")"
 info "events: listener, created/established, announced/removed, 2 joins, sub_closed, sub_priority, closed"
+# the client closed first, the server later: both DATA_FINs get their DATA_ACKs and
+# every subflow finishes its FIN exchange at once (not after net.mptcp.close_timeout,
+# a peer's subflows left in CLOSE_WAIT waiting for a DATA_ACK)
+for i in $(seq 50); do
+	left=$(for ns in cli srv; do ip netns exec $ns ss -Htan state all | grep -v -e TIME-WAIT -e LISTEN | sed "s/^/$ns: /"; done)
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+[ -z "$left" ] || fail "subflows still open 5 s after both ends closed:
+$left"
 dmesg_clean

@@ -390,7 +390,19 @@ pub(crate) fn maybe_go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
     if q.multi {
         return true;
     }
-    if meta.is_fallback() || meta.snd_data_fin_sent() || !meta.joins().any_established() {
+    if !meta.joins().any_established() {
+        return false;
+    }
+    go_multi(meta, q)
+}
+
+/// Switches `meta` to multi mode, with one subflow or more, unless it fell back or
+/// queued its DATA_FIN already; true when in it. The meta socket is owned.
+pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
+    if q.multi {
+        return true;
+    }
+    if meta.is_fallback() || meta.snd_data_fin_sent() {
         return false;
     }
     let first = meta.first_ssk();
@@ -404,6 +416,7 @@ pub(crate) fn maybe_go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
         // SAFETY: the subflow is locked.
         unsafe { ctx.use_send_map() };
         q.snd_nxt = ctx.snd_dsn_next();
+        meta.publish_snd_nxt(q.snd_nxt);
         q.multi = true;
         // SAFETY: the connection's namespace is live while it is.
         q.policy = match unsafe { crate::sysctl::scheduler(meta.net().as_ptr()) } {
@@ -476,6 +489,7 @@ pub(crate) fn sendmsg(
                     unsafe { bindings::mptcp_rs_msg_revert(msg, (got - sent) as usize) };
                 }
                 copied += sent as usize;
+                meta.publish_snd_nxt(q.snd_nxt);
                 if sent > 0 {
                     continue;
                 }
@@ -798,8 +812,12 @@ pub(crate) fn check_siblings(meta: &Meta) {
     }
 }
 
-/// Whether some subflow takes data (lockless, for `poll`).
+/// Whether `sendmsg` would take data now: the peer's window is open and some
+/// subflow takes data (lockless, for `poll`).
 pub(crate) fn any_writeable(meta: &Meta) -> bool {
+    if !meta.wnd_open() {
+        return false;
+    }
     let _rcu = kernel::sync::rcu::read_lock();
     let (ssks, n) = subflows(meta);
     ssks.iter().take(n).any(|&ssk| {

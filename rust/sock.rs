@@ -143,6 +143,8 @@ pub(crate) struct Meta {
     /// Right edge of the peer's receive window in the data sequence space: the
     /// largest DATA_ACK + window seen (RFC 8684 3.3.5).
     snd_wnd_end: AtomicU64,
+    /// The send queue's next DSN as its owner left it, for `poll` (multi mode).
+    snd_nxt_seen: AtomicU64,
     /// When a stalled subflow last ran the work item (ms, wrapping).
     kicked_ms: AtomicU32,
     /// Until when (ms) an orphaned connection may deliver what was written before
@@ -429,6 +431,7 @@ impl Meta {
                 sendq: UnsafeCell::new(SendQueue::new()),
                 space_gen: AtomicU32::new(0),
                 snd_wnd_end: AtomicU64::new(0),
+                snd_nxt_seen: AtomicU64::new(0),
                 kicked_ms: AtomicU32::new(0),
                 linger_until_ms: AtomicU64::new(0),
                 // SAFETY: a work item and two pointers: all zero until
@@ -622,6 +625,29 @@ impl Meta {
 
     pub(crate) fn set_wnd_limited(&self) {
         self.set(mf::WND_LIMITED);
+    }
+
+    /// The send queue's next DSN moved to `dsn` (its owner, for [`Meta::wnd_open`]).
+    pub(crate) fn publish_snd_nxt(&self, dsn: u64) {
+        self.snd_nxt_seen.store(dsn, Ordering::Release);
+    }
+
+    /// Whether the peer's window takes more data (lockless, for `poll`): `sendmsg`
+    /// sends nothing beyond it. When it does not, a window update wakes the
+    /// writers.
+    pub(crate) fn wnd_open(&self) -> bool {
+        let open = || {
+            after64(
+                self.snd_wnd_end(),
+                self.snd_nxt_seen.load(Ordering::Acquire),
+            )
+        };
+        if open() {
+            return true;
+        }
+        self.set_wnd_limited();
+        // the edge may have moved before the flag was set
+        open()
     }
 
     pub(crate) fn set_multi(&self) {
@@ -1022,7 +1048,12 @@ impl Meta {
         }
         // SAFETY: the meta socket is owned (callers: close, shutdown).
         let q = unsafe { self.sendq() };
-        if q.is_multi() {
+        // In direct mode too the DATA_FIN goes on pure ACKs, the subflow keeping its
+        // write side (as upstream: its FIN follows when the connection is closed, and
+        // a join may still come): the connection turns to multi mode (what the first
+        // subflow holds stays its first extent). Only a connection that fell back
+        // ends with the subflow's FIN.
+        if crate::sendq::go_multi(self, q) {
             crate::sendq::send_data_fin(self, q);
             return;
         }
@@ -1093,6 +1124,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             sendq: UnsafeCell::new(SendQueue::new()),
             space_gen: AtomicU32::new(0),
             snd_wnd_end: AtomicU64::new(0),
+            snd_nxt_seen: AtomicU64::new(0),
             kicked_ms: AtomicU32::new(0),
             linger_until_ms: AtomicU64::new(0),
             // SAFETY: a work item and two pointers: all zero until

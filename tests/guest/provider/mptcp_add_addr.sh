@@ -49,7 +49,12 @@ for addr in "$(topo_addr4 s 1)" "$(topo_addr6 s 1)"; do
 	erx0=$(mib srv MPTcpExtEchoAdd) syn0=$(mib cli MPTcpExtMPJoinSynTx) sa0=$(mib cli MPTcpExtMPJoinSynAckRx)
 	ack0=$(mib srv MPTcpExtMPJoinAckRx)
 	c2rx0=$(bytes_on cli c2 rx) c2tx0=$(bytes_on cli c2 tx)
+	# the client's subflows as TCP sees them, every half second (shown if path 2
+	# carried too little)
+	(while :; do date +%s.%N; ip netns exec cli ss -tniH state established "( dport = :$port )"; sleep 0.5; done) >/tmp/add_addr.ss 2>&1 &
+	sspid=$!
 	transfer cli srv "$addr" "$port" mptcp "$bytes"
+	kill "$sspid"; wait "$sspid" 2>/dev/null
 	c2rx=$(($(bytes_on cli c2 rx) - c2rx0)) c2tx=$(($(bytes_on cli c2 tx) - c2tx0))
 	info "$addr: AddAddrTx +$(delta srv MPTcpExtAddAddrTx "$tx0"), AddAddr +$(delta cli MPTcpExtAddAddr "$rx0"), EchoAddTx +$(delta cli MPTcpExtEchoAddTx "$etx0"), EchoAdd +$(delta srv MPTcpExtEchoAdd "$erx0"), joins +$(delta cli MPTcpExtMPJoinSynTx "$syn0")/+$(delta cli MPTcpExtMPJoinSynAckRx "$sa0")/+$(delta srv MPTcpExtMPJoinAckRx "$ack0"); path 2: $c2rx bytes in, $c2tx out at the client"
 	(($(delta srv MPTcpExtAddAddrTx "$tx0") >= 1)) || fail "$addr: the server announced nothing"
@@ -59,7 +64,8 @@ for addr in "$(topo_addr4 s 1)" "$(topo_addr6 s 1)"; do
 	(($(delta cli MPTcpExtMPJoinSynTx "$syn0") >= 1)) || fail "$addr: the client opened no join to the announced address"
 	(($(delta cli MPTcpExtMPJoinSynAckRx "$sa0") >= 1)) || fail "$addr: the join got no SYN/ACK"
 	(($(delta srv MPTcpExtMPJoinAckRx "$ack0") >= 1)) || fail "$addr: the server accepted no join"
-	((c2rx > bytes / 10 && c2tx > bytes / 10)) || fail "$addr: path 2 carried too little: $c2rx in, $c2tx out"
+	((c2rx > bytes / 10 && c2tx > bytes / 10)) || fail "$addr: path 2 carried too little: $c2rx in, $c2tx out; the client's subflows:
+$(head -c 12000 /tmp/add_addr.ss)"
 	port=$((port + 1))
 done
 mib_at_least srv MPTcpExtAddAddrTx 2

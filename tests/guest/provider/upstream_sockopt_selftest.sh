@@ -1,11 +1,4 @@
 #!/usr/bin/env bash
-# Not in `make check` (yet): run by hand in a custom-kernel guest with mptcp_rs
-# loaded, after a `make check` recorded the reference kernel's results:
-#   scripts/vm --kernel custom --load mptcp_rs -- bash tests/tools/diagnose/upstream_sockopt_selftest.sh
-# It fails today on one known difference (Documentation/mptcp-rs/socket.rst: the
-# DATA_FIN rides on the subflow's FIN in direct mode) and, in one run of three, on
-# an EAGAIN after POLLOUT in "transfer ipv6" (not understood yet).
-#
 # The kernel tree's own MPTCP selftest mptcp_sockopt.sh against mptcp_rs: transfers
 # between namespaces with SO_MARK (iptables drops unmarked packets), SO_TIMESTAMPNS and
 # TCP_INQ control messages on every read, IPv4 and IPv6; mptcp_sockopt (MPTCP_INFO,

@@ -33,6 +33,7 @@ void *mptcp_rs_meta_state(const struct sock *sk);
 void mptcp_rs_meta_set_state_ptr(struct sock *sk, void *state);
 void mptcp_rs_meta_init_queues(struct sock *sk);
 void mptcp_rs_meta_purge_queues(struct sock *sk);
+void mptcp_rs_meta_purge_rcv(struct sock *sk);
 
 /* Data that the meta socket keeps in skb->cb while an skb is on its queues. */
 struct mptcp_rs_skb_cb {
@@ -282,6 +283,8 @@ void mptcp_rs_set_custom_sockopt(struct sock *meta);
 struct sock *mptcp_rs_sf_sk(struct socket *sf);
 void mptcp_rs_subflow_reset(struct sock *ssk);
 void mptcp_rs_tcp_shutdown(struct sock *ssk, int how);
+void mptcp_rs_fallback_fin(struct sock *ssk);
+void mptcp_rs_sf_no_linger(struct sock *ssk);
 void mptcp_rs_meta_init_rcvbuf(struct sock *sk);
 void mptcp_rs_meta_setup(struct sock *sk, void (*destruct)(struct sock *),
 			 void (**old)(struct sock *));

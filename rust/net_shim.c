@@ -315,6 +315,18 @@ void mptcp_rs_meta_purge_queues(struct sock *sk)
 	sk_mem_reclaim(sk);
 }
 
+/*
+ * Drops what is in order on the meta socket's receive queue: a connection the
+ * application closed reads nothing more. The out-of-order queue stays (its bytes
+ * were acknowledged on their subflows; they bring the peer's DATA_FIN in reach
+ * once the holes before them fill). Meta socket owned.
+ */
+void mptcp_rs_meta_purge_rcv(struct sock *sk)
+{
+	__skb_queue_purge(&sk->sk_receive_queue);
+	sk_mem_reclaim(sk);
+}
+
 struct mptcp_rs_skb_cb *mptcp_rs_skb_cb(struct sk_buff *skb)
 {
 	BUILD_BUG_ON(sizeof(struct mptcp_rs_skb_cb) > sizeof(skb->cb));
@@ -1389,6 +1401,32 @@ void mptcp_rs_subflow_reset(struct sock *ssk)
 void mptcp_rs_tcp_shutdown(struct sock *ssk, int how)
 {
 	tcp_shutdown(ssk, how);
+}
+
+/*
+ * The connection fell back to TCP with our DATA_FIN queued: only the subflow's
+ * FIN can carry it now. Subflow locked, in softirq (incoming options), so the
+ * FIN's skb is allocated atomically.
+ */
+void mptcp_rs_fallback_fin(struct sock *ssk)
+{
+	gfp_t gfp = ssk->sk_allocation;
+
+	if (ssk->sk_shutdown & SEND_SHUTDOWN)
+		return;
+	ssk->sk_allocation = GFP_ATOMIC;
+	tcp_shutdown(ssk, SEND_SHUTDOWN);
+	ssk->sk_allocation = gfp;
+}
+
+/*
+ * The subflow is released from a work item after the connection lingered: its
+ * close must not wait (SO_LINGER, copied from the meta socket, was honoured by
+ * the application's close already).
+ */
+void mptcp_rs_sf_no_linger(struct sock *ssk)
+{
+	sock_reset_flag(ssk, SOCK_LINGER);
 }
 
 /*

@@ -91,6 +91,9 @@ pub(crate) struct SendQueue {
     snd_nxt: u64,
     /// DSNs `[start, end)` to send again on other subflows.
     reinject: Option<(u64, u64)>,
+    /// DSN of the first byte the queue holds since multi mode began (what direct
+    /// mode wrote before lives on the first subflow only and cannot go again).
+    multi_from: u64,
     /// The subflow chosen last (round robin).
     last: Option<usize>,
     /// DATA_ACK when the retransmission timer was armed, and its backoff.
@@ -119,6 +122,7 @@ impl SendQueue {
             multi: false,
             snd_nxt: 0,
             reinject: None,
+            multi_from: 0,
             last: None,
             rtx_una: 0,
             rtx_backoff: 0,
@@ -416,6 +420,7 @@ pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
         // SAFETY: the subflow is locked.
         unsafe { ctx.use_send_map() };
         q.snd_nxt = ctx.snd_dsn_next();
+        q.multi_from = q.snd_nxt;
         meta.publish_snd_nxt(q.snd_nxt);
         q.multi = true;
         // SAFETY: the connection's namespace is live while it is.
@@ -532,7 +537,10 @@ const RTX_MAX_MS: u32 = 16_000;
 /// times the largest smoothed RTT of the subflows (at least [`RTX_MIN_MS`]),
 /// doubled per expiry without progress.
 fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
-    if !(after64(q.snd_nxt, meta.snd_una()) || meta.data_fin_unacked()) || meta.rtx_pending() {
+    if !(after64(q.snd_nxt, meta.snd_una()) || meta.data_fin_unacked())
+        || meta.rtx_pending()
+        || meta.is_fallback()
+    {
         return;
     }
     let (ssks, n) = subflows(meta);
@@ -646,6 +654,12 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
     while let Some((from, to)) = q.reinject {
         let una = meta.snd_una();
         let from = if after64(una, from) { una } else { from };
+        // bytes direct mode wrote are not in the queue: their subflow delivers them
+        let from = if after64(q.multi_from, from) {
+            q.multi_from
+        } else {
+            from
+        };
         if !after64(to, from) {
             q.reinject = None;
             break;
@@ -748,6 +762,8 @@ pub(crate) fn ack_all(meta: &Meta) {
 pub(crate) fn send_data_fin(meta: &Meta, q: &mut SendQueue) {
     meta.mark_data_fin(q.snd_nxt);
     push_pending(meta, q);
+    // the ACKs that carry it may be lost: the timer sends them again
+    arm_rtx(meta, q);
 }
 
 /// The meta socket's work item: reinjection and deferred DATA_FIN, with the meta
@@ -762,6 +778,10 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
     // SAFETY: live.
     if !lingering && unsafe { bindings::mptcp_rs_sock_dead(sk) } {
         return false;
+    }
+    if lingering {
+        // what arrived while the socket was owned waits on the subflows
+        meta.orphan_pull();
     }
     // SAFETY: owned.
     let q = unsafe { meta.sendq() };
@@ -824,6 +844,16 @@ pub(crate) fn any_writeable(meta: &Meta) -> bool {
         let (v, usable) = view(ssk);
         usable && v.writeable
     })
+}
+
+/// Clears `SO_LINGER` on every subflow before they are released from a work item.
+/// The meta socket is owned.
+pub(crate) fn no_linger(meta: &Meta) {
+    let (ssks, n) = subflows(meta);
+    for &ssk in ssks.iter().take(n) {
+        // SAFETY: live subflows (the meta socket is owned); a flag bit.
+        unsafe { bindings::mptcp_rs_sf_no_linger(ssk) };
+    }
 }
 
 /// Makes the write_space callbacks of every subflow wake the meta socket (`poll`).

@@ -792,6 +792,11 @@ impl Meta {
             if self.lingering() {
                 // closed by the application: the peer's DATA_FIN still ends it
                 self.take_peer_data_fin(false);
+                // SAFETY: as above; the caller holds the socket's data.
+                if !unsafe { bindings::mptcp_rs_rcv_queue_empty(sk) } {
+                    // nobody reads: the work item drops it (`orphan_pull`)
+                    self.kick();
+                }
             }
             return;
         }
@@ -962,6 +967,28 @@ impl Meta {
         }
     }
 
+    /// A connection lingering after close(), with the meta socket owned: moves what
+    /// waits on the subflows (it arrived while the socket was owned) to the meta
+    /// socket, which takes the peer's DATA_FIN once every byte before it is there,
+    /// and drops what is in order (nobody reads it; its room goes back to the
+    /// window).
+    pub(crate) fn orphan_pull(&self) {
+        self.joins.pull(self);
+        let ssk = self.first_ssk();
+        if !ssk.is_null() {
+            // SAFETY: the first subflow is live while set; its lock nests in the owned
+            // meta socket's.
+            unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                self.pull_locked(ssk);
+                bindings::release_sock(ssk);
+            }
+        }
+        self.take_peer_data_fin(false);
+        // SAFETY: owned (our caller).
+        unsafe { bindings::mptcp_rs_meta_purge_rcv(self.sk) };
+    }
+
     /// Whether closing now must abort the connection: data the application never read
     /// is waiting, or it asked for an abortive close (SO_LINGER with a zero timeout).
     fn close_aborts(&self) -> bool {
@@ -979,7 +1006,9 @@ impl Meta {
     fn linger_begin(&self) -> bool {
         // SAFETY: owned (our caller, close).
         let multi = unsafe { self.sendq() }.is_multi();
-        if !multi || self.state() == TCP_CLOSE || self.data_fins_done() {
+        // SAFETY: `sk` is live (invariant).
+        let aborted = unsafe { bindings::mptcp_rs_sk_err(self.sk) } != 0;
+        if !multi || aborted || self.is_fallback() || self.data_fins_done() {
             return false;
         }
         // SAFETY: the socket's netns is alive while the socket is.
@@ -1009,13 +1038,14 @@ impl Meta {
     }
 
     /// Whether a lingering connection is over: both DATA_FINs are acknowledged, no
-    /// subflow is left to deliver on (`alive`), or `net.mptcp.close_timeout` passed.
+    /// subflow is left to deliver on (`alive`), the connection fell back to TCP (the
+    /// subflow's own close delivers the rest), or `net.mptcp.close_timeout` passed.
     /// Then the ms it may still wait, if not.
     pub(crate) fn linger_over(&self, alive: bool) -> Result<(), u64> {
         // SAFETY: no preconditions.
         let now = unsafe { bindings::mptcp_rs_jiffies_ms() };
         let until = self.linger_until_ms.load(Ordering::Acquire);
-        if self.data_fins_done() || !alive || !after64(until, now) {
+        if self.data_fins_done() || !alive || self.is_fallback() || !after64(until, now) {
             return Ok(());
         }
         Err(until.wrapping_sub(now))
@@ -1325,9 +1355,10 @@ extern "C" fn meta_close(sk: *mut bindings::sock, timeout: c_long) {
             // SAFETY: owned. The application is gone (nothing unread, or we would
             // abort); the subflows keep delivering what it wrote, then
             // `linger_done` releases the socket.
+            // (The out-of-order queue stays: see `orphan_pull`.)
             unsafe {
                 bindings::mptcp_rs_set_shutdown(sk, SHUTDOWN_MASK);
-                bindings::mptcp_rs_meta_purge_queues(sk);
+                bindings::mptcp_rs_meta_purge_rcv(sk);
                 bindings::mptcp_rs_sock_orphan(sk);
                 bindings::release_sock(sk);
             }
@@ -1386,6 +1417,8 @@ extern "C" fn linger_done(sk: *mut bindings::sock) {
     let meta = unsafe { Meta::from_sk(sk) };
     match meta {
         Some(meta) if meta.flags.fetch_and(!mf::LINGER, Ordering::AcqRel) & mf::LINGER != 0 => {
+            // a work item must not wait in the subflows' close (SO_LINGER)
+            crate::sendq::no_linger(meta);
             // SAFETY: owned, closed by the application (it lingered).
             unsafe { release_closed(sk, Some(meta), false) }
         }

@@ -469,6 +469,12 @@ impl Subflow {
         unsafe { bindings::mptcp_rs_set_is_mptcp(self.ssk, false) };
         if let Some(meta) = self.meta() {
             meta.set_fallback();
+            if meta.snd_data_fin_sent() {
+                // our DATA_FIN went on ACKs the peer will not read now: the
+                // subflow's FIN carries it (as upstream's mptcp_do_fallback())
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_fallback_fin(self.ssk) };
+            }
         }
     }
 
@@ -566,10 +572,23 @@ impl Subflow {
     pub(crate) fn snd_dsn_next(&self) -> u64 {
         // SAFETY: `ssk` is valid.
         let write_seq = unsafe { bindings::mptcp_rs_tcp_write_seq(self.ssk) };
-        let isn = self.snd_isn.load(Ordering::Acquire);
-        self.snd_dsn_base
+        self.linear_dsn(write_seq.wrapping_sub(self.snd_isn.load(Ordering::Acquire)))
+    }
+
+    /// DSN of the byte at relative sequence `rel` under the linear rule
+    /// (`snd_dsn_base + rel`, direct mode). `rel` is a 32-bit subflow offset that
+    /// wraps every 4 GiB while DSNs do not: the DSN is the one with `base + rel`'s
+    /// low 32 bits nearest the connection's DATA_ACK (what is in flight or queued
+    /// lies within 2 GiB of it).
+    fn linear_dsn(&self, rel: u32) -> u64 {
+        let low = self
+            .snd_dsn_base
             .load(Ordering::Acquire)
-            .wrapping_add(u64::from(write_seq.wrapping_sub(isn)))
+            .wrapping_add(u64::from(rel));
+        match self.meta() {
+            Some(meta) => expand_seq32(meta.snd_una(), low as u32),
+            None => low,
+        }
     }
 
     /// The send map (multi mode).
@@ -618,12 +637,13 @@ impl Subflow {
             return;
         }
         // SAFETY: locked (caller).
-        let queued = unsafe { self.snd_nxt_rel() };
-        let base = self.snd_dsn_base.load(Ordering::Acquire);
+        let (una, queued) = unsafe { (self.snd_una_rel(), self.snd_nxt_rel()) };
+        let dsn = self.linear_dsn(una);
         // SAFETY: as above.
         let map = unsafe { self.send_map() };
-        // an empty map holds the extent; `queued` 0 records nothing
-        let _ = map.push(0, base, queued);
+        // an empty map holds the extent (what is still unacknowledged: the offsets
+        // before it may have wrapped); nothing queued records nothing
+        let _ = map.push(una, dsn, queued.wrapping_sub(una));
         self.set(sf::SEND_MAP);
     }
 
@@ -755,11 +775,19 @@ impl Subflow {
             };
             // The TCP stack trims what was already read; skbs we leave are whole.
             let rel = seq.wrapping_sub(self.rcv_isn.load(Ordering::Acquire));
+            // in fallback, DSN = base + rel; `rel` wraps every 4 GiB, so the DSN is
+            // the one with those low 32 bits nearest the next one expected
+            let fallback_dsn = |rel: u32| {
+                let low = self
+                    .rcv_fallback_base
+                    .load(Ordering::Acquire)
+                    .wrapping_add(u64::from(rel));
+                expand_seq32(meta.ack_seq(), low as u32)
+            };
             if len == 0 {
                 // a bare FIN: in fallback it is the DATA_FIN
                 if flags & TCPHDR_FIN != 0 && fallback {
-                    let base = self.rcv_fallback_base.load(Ordering::Acquire);
-                    meta.rcv_data_fin(base.wrapping_add(u64::from(rel)));
+                    meta.rcv_data_fin(fallback_dsn(rel));
                 }
                 // SAFETY: as above.
                 unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
@@ -767,13 +795,11 @@ impl Subflow {
             }
             let mut csum_piece: Option<(u32, Sum)> = None;
             let dsn = if fallback {
+                let dsn = fallback_dsn(rel);
                 if flags & TCPHDR_FIN != 0 {
-                    let base = self.rcv_fallback_base.load(Ordering::Acquire);
-                    meta.rcv_data_fin(base.wrapping_add(u64::from(rel) + u64::from(len)));
+                    meta.rcv_data_fin(dsn.wrapping_add(u64::from(len)));
                 }
-                self.rcv_fallback_base
-                    .load(Ordering::Acquire)
-                    .wrapping_add(u64::from(rel))
+                dsn
             } else {
                 let mut m = bindings::mptcp_rs_map::default();
                 // SAFETY: `skb` is on the locked subflow's receive queue.
@@ -1336,9 +1362,7 @@ pub(crate) fn established_options(
             }
         }
     } else {
-        ctx.snd_dsn_base
-            .load(Ordering::Acquire)
-            .wrapping_add(u64::from(rel))
+        ctx.linear_dsn(rel)
     };
     let csum_on = meta.checksum();
     // SAFETY: the subflow is locked by TCP.
@@ -1356,7 +1380,14 @@ pub(crate) fn established_options(
     if len > 0 && ctx.has(sf::SEND_INFINITE_MAP) {
         return infinite_map(ctx, meta, dsn, rel, remaining, opts);
     }
-    let opt = if !ctx.has(sf::FULLY_ESTABLISHED) && rel == 0 && flags & TCPHDR_FIN == 0 {
+    // a pure ACK that carries our DATA_FIN is a DSS, not the third ACK again (as
+    // upstream: the peer may never send anything that would show it has our key)
+    let data_fin_ack = len == 0 && meta.data_fin_on_acks() && meta.data_fin_unacked();
+    let opt = if !ctx.has(sf::FULLY_ESTABLISHED)
+        && rel == 0
+        && flags & TCPHDR_FIN == 0
+        && !data_fin_ack
+    {
         // third ACK, and the first data segment until the peer has shown it has our key
         let mut mflags = mpc_flags::HMAC_SHA256;
         if csum_on {

@@ -107,7 +107,11 @@ mib() {
 # and the kernel log is clean (debug kernel); WHAT names the traffic in messages
 unload_clean() {
 	local i leaks
-	for i in $(seq $(($1 * 5))); do rmmod mptcp_rs 2>/dev/null && break; sleep 0.2; done
+	for i in $(seq $(($1 * 5))); do
+		for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
+		rmmod mptcp_rs 2>/dev/null && break
+		sleep 0.2
+	done
 	grep -q '^mptcp_rs ' /proc/modules && fail "rmmod mptcp_rs failed after $2: $(rmmod mptcp_rs 2>&1)"
 	echo scan >/sys/kernel/debug/kmemleak
 	sleep 1

@@ -41,8 +41,12 @@ for ns in fresh1 fresh2; do values_ok $ns || fail "$ns: MPTcpExt values are not 
 # namespaces that predate the module get counters when it loads, lose them when it goes
 ko="$MPTCP_RS_REPO/build/$MPTCP_RS_FLAVOUR/mptcp_rs.ko"
 # subflows of earlier tests may still finish their FIN exchanges as orphans (each
-# pins the module for that long)
-for i in $(seq 100); do rmmod mptcp_rs 2>/dev/null && break; sleep 0.2; done
+# pins the module for that long); the coupled congestion controls use it and go first
+for i in $(seq 100); do
+	for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
+	rmmod mptcp_rs 2>/dev/null && break
+	sleep 0.2
+done
 grep -q '^mptcp_rs ' /proc/modules && fail "rmmod mptcp_rs: $(rmmod mptcp_rs 2>&1)"
 ip netns exec fresh1 grep -q '^MPTcpExt:' /proc/net/netstat && fail "MPTcpExt still shown after rmmod"
 topo_new before

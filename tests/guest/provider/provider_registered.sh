@@ -8,8 +8,10 @@ grep -q '^mptcp_rs ' /proc/modules || fail "mptcp_rs not loaded"
 dmesg | grep -q 'MPTCP: provider mptcp_rs registered' || fail "no registration message from the dispatch layer"
 # connections of earlier tests may still be finishing (orphaned subflows' FIN
 # exchanges, a close lingering up to net.mptcp.close_timeout, 60 s): each pins the
-# module until it is done, then nothing may be left
+# module until it is done, then nothing may be left (the coupled congestion
+# controls, loaded by earlier tests, hold a reference each: they go first)
 for i in $(seq 90); do
+	for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
 	refs=$(awk '$1 == "mptcp_rs" {print $3}' /proc/modules)
 	[ "$refs" = 0 ] && break
 	sleep 1

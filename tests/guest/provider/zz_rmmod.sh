@@ -14,7 +14,11 @@ rmmod mptcp_rs 2>/dev/null && fail "rmmod mptcp_rs succeeded with an MPTCP socke
 info "rmmod refused while an MPTCP socket is open"
 kill "$holder"; wait "$holder" 2>/dev/null
 # subflows of earlier tests finish their FIN exchanges as orphans (each pins the module)
-for i in $(seq 100); do rmmod mptcp_rs 2>/dev/null && break; sleep 0.2; done
+for i in $(seq 100); do
+	for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
+	rmmod mptcp_rs 2>/dev/null && break
+	sleep 0.2
+done
 grep -q '^mptcp_rs ' /proc/modules && fail "rmmod mptcp_rs failed: $(rmmod mptcp_rs 2>&1)"
 grep -q '^mptcp_rs ' /proc/modules && fail "mptcp_rs still listed"
 dmesg | grep -q 'MPTCP: provider mptcp_rs unregistered' || fail "no unregistration message"

@@ -1340,8 +1340,9 @@ extern "C" fn meta_close(sk: *mut bindings::sock, timeout: c_long) {
                 meta.send_data_fin();
             }
             // SO_LINGER with a timeout: wait for the delivery of what was written, as
-            // TCP's close() does. In direct mode the first subflow's own close()
-            // waits for its FIN (it took SO_LINGER with the other options).
+            // TCP's close() does (queuing the DATA_FIN made the connection multi
+            // unless it fell back; then the subflow's own close() waits for its FIN,
+            // having taken SO_LINGER with the other options).
             // SAFETY: owned (taken above).
             let multi = unsafe { meta.sendq() }.is_multi();
             if !abort && timeout > 0 && multi {

@@ -102,13 +102,21 @@ mib() {
 		{ names[p] = $0 }'
 }
 
+# rmmod_cc: unloads the coupled congestion controls if loaded and unused (each holds
+# a reference on mptcp_rs); no wait, callers retry
+rmmod_cc() {
+	local m
+	for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
+	return 0
+}
+
 # unload_clean SECONDS WHAT: rmmod mptcp_rs succeeds within SECONDS (orphaned subflows
 # finish their FIN exchanges first: each pins the module), kmemleak finds nothing
 # and the kernel log is clean (debug kernel); WHAT names the traffic in messages
 unload_clean() {
 	local i leaks
 	for i in $(seq $(($1 * 5))); do
-		for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
+		rmmod_cc
 		rmmod mptcp_rs 2>/dev/null && break
 		sleep 0.2
 	done

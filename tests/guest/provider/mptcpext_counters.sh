@@ -43,7 +43,7 @@ ko="$MPTCP_RS_REPO/build/$MPTCP_RS_FLAVOUR/mptcp_rs.ko"
 # subflows of earlier tests may still finish their FIN exchanges as orphans (each
 # pins the module for that long); the coupled congestion controls use it and go first
 for i in $(seq 100); do
-	for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
+	rmmod_cc
 	rmmod mptcp_rs 2>/dev/null && break
 	sleep 0.2
 done

@@ -11,7 +11,7 @@ dmesg | grep -q 'MPTCP: provider mptcp_rs registered' || fail "no registration m
 # module until it is done, then nothing may be left (the coupled congestion
 # controls, loaded by earlier tests, hold a reference each: they go first)
 for i in $(seq 90); do
-	for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
+	rmmod_cc
 	refs=$(awk '$1 == "mptcp_rs" {print $3}' /proc/modules)
 	[ "$refs" = 0 ] && break
 	sleep 1

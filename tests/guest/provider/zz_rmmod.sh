@@ -15,7 +15,7 @@ info "rmmod refused while an MPTCP socket is open"
 kill "$holder"; wait "$holder" 2>/dev/null
 # subflows of earlier tests finish their FIN exchanges as orphans (each pins the module)
 for i in $(seq 100); do
-	for m in mptcp_lia mptcp_olia; do grep -q "^$m " /proc/modules && rmmod $m 2>/dev/null; done
+	rmmod_cc
 	rmmod mptcp_rs 2>/dev/null && break
 	sleep 0.2
 done

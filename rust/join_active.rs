@@ -46,8 +46,9 @@
 //! queued ([`Joins::reap`]) and opens a subflow from each `subflow` endpoint that
 //! still exists and has none. A pending retry is cancelled when the connection
 //! closes. A join that never got established (the peer refused it) is not retried.
-//! We send no data on these subflows (`meta_sendmsg` writes to the first subflow):
-//! they carry ACKs with DATA_ACKs, and the peer's data.
+//! Once fully established, these subflows carry data like any other: the connection
+//! is in multi mode from its next `sendmsg` on and the scheduler (`rust/sendq.rs`)
+//! places data on them.
 //!
 //! [`Joins`]: crate::join::Joins
 //! [`Joins::reap`]: crate::join::Joins::reap

@@ -51,6 +51,11 @@ pub(crate) const MAX_PIECE: u32 = 64 * 1024;
 /// what the subflows look like then.
 const NOTSENT_LIMIT: u32 = 32 * 1024;
 
+/// A subflow with nothing unacknowledged on which no data was placed for this long
+/// (ms), or ever, is *stale* for the scheduler: it gets the next piece, which
+/// measures its path again ([`crate::proto::sched`]).
+const PROBE_IDLE_MS: u32 = 500;
+
 const MAX_SUBFLOWS: usize = 1 + MAX_JOINED;
 
 const SEND_SHUTDOWN: u8 = 2;
@@ -285,6 +290,8 @@ fn schedule<'a>(
 ) -> Option<usize> {
     let (ssks, n) = subflows(meta);
     let mut cands = [Candidate::default(); MAX_SUBFLOWS];
+    // SAFETY: no preconditions.
+    let now_ms = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
     for (i, &ssk) in ssks.iter().enumerate().take(n) {
         // SAFETY: our subflows (see `subflows`).
         let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
@@ -320,6 +327,7 @@ fn schedule<'a>(
                 space: if usable { v.space } else { 0 },
                 backup: ctx.is_backup(),
                 usable,
+                stale: v.queued == 0 && ctx.placed_before(now_ms, PROBE_IDLE_MS),
             };
             *s = Some(Slot { ctx, ssk });
         }
@@ -385,6 +393,11 @@ fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(slot.ssk) };
+    if total > 0 {
+        // SAFETY: no preconditions.
+        let now_ms = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+        slot.ctx.set_placed(now_ms);
+    }
     total
 }
 
@@ -498,6 +511,15 @@ pub(crate) fn sendmsg(
                 if sent > 0 {
                     continue;
                 }
+            }
+            // SAFETY: no preconditions.
+            let now_ms = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+            if slot.ctx.placed_before(now_ms, PROBE_IDLE_MS) {
+                // picked as stale but took nothing: not stale for a while, and the
+                // others get their turn now rather than after an event that an
+                // idle subflow would never send
+                slot.ctx.set_placed(now_ms);
+                continue;
             }
             // SAFETY: live subflow; its write_space callback will fire.
             unsafe { bindings::mptcp_rs_set_nospace(slot.ssk) };

@@ -196,6 +196,9 @@ pub(crate) struct Subflow {
     snd_map: UnsafeCell<SndMap>,
     /// `redundant` scheduler: DSN up to which this subflow got its copy.
     red_nxt: AtomicU64,
+    /// When the scheduler last placed data on this subflow (ms, jiffies clock;
+    /// 0: never), for its stale-estimate probe (`rust/sendq.rs`).
+    placed_ms: AtomicU32,
     /// The state of a subflow we open with MP_JOIN (`join_active.rs`).
     ajoin: crate::join_active::ActiveJoin,
 }
@@ -310,6 +313,7 @@ impl Subflow {
             }),
             snd_map: UnsafeCell::new(SndMap::new()),
             red_nxt: AtomicU64::new(0),
+            placed_ms: AtomicU32::new(0),
             ajoin: crate::join_active::ActiveJoin::new(),
         }
     }
@@ -651,6 +655,18 @@ impl Subflow {
     /// (0 until the first).
     pub(crate) fn red_nxt(&self) -> u64 {
         self.red_nxt.load(Ordering::Acquire)
+    }
+
+    /// The scheduler placed data on this subflow at `now_ms`.
+    pub(crate) fn set_placed(&self, now_ms: u32) {
+        // 0 means never
+        self.placed_ms.store(now_ms.max(1), Ordering::Release);
+    }
+
+    /// Whether nothing was placed on this subflow for `idle_ms` (or ever).
+    pub(crate) fn placed_before(&self, now_ms: u32, idle_ms: u32) -> bool {
+        let t = self.placed_ms.load(Ordering::Acquire);
+        t == 0 || now_ms.wrapping_sub(t) >= idle_ms
     }
 
     pub(crate) fn set_red_nxt(&self, dsn: u64) {

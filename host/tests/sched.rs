@@ -15,6 +15,7 @@ fn cand(srtt_us: u32, cwnd: u32, queued: u32, space: u32, backup: bool) -> Candi
         space,
         backup,
         usable: true,
+        stale: false,
     }
 }
 
@@ -24,6 +25,34 @@ fn default_prefers_fast_empty_path() {
         cand(80_000, 10, 0, 100_000, false),
         cand(20_000, 10, 0, 100_000, false),
     ];
+    assert_eq!(pick(Policy::Default, &c, None), Some(1));
+}
+
+#[test]
+fn default_probes_a_stale_path_once() {
+    // the slow-looking path carried nothing for a while: it gets the next piece
+    let mut c = [
+        cand(80_000, 10, 0, 100_000, false),
+        cand(20_000, 10, 0, 100_000, false),
+    ];
+    c[0].stale = true;
+    assert_eq!(pick(Policy::Default, &c, None), Some(0));
+    // not stale any more (the piece is on it): back to the earliest delivery
+    c[0].stale = false;
+    assert_eq!(pick(Policy::Default, &c, None), Some(1));
+    // a stale path without room is not picked
+    c[0].stale = true;
+    c[0].space = 0;
+    assert_eq!(pick(Policy::Default, &c, None), Some(1));
+}
+
+#[test]
+fn stale_backup_waits_for_the_regular_paths() {
+    let mut c = [
+        cand(20_000, 10, 0, 100_000, true),
+        cand(80_000, 10, 0, 100_000, false),
+    ];
+    c[0].stale = true;
     assert_eq!(pick(Policy::Default, &c, None), Some(1));
 }
 
@@ -95,7 +124,7 @@ proptest! {
         (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), 0u32..3, any::<bool>(), any::<bool>()), 0..8),
         rr in any::<bool>(), last in prop::option::of(0usize..10)) {
         let c: Vec<Candidate> = cs.iter().map(|&(s, w, m, q, sp, b, u)|
-            Candidate { srtt_us: s, min_rtt_us: s / 2, cwnd: w, mss: m, queued: q, space: sp, backup: b, usable: u }).collect();
+            Candidate { srtt_us: s, min_rtt_us: s / 2, cwnd: w, mss: m, queued: q, space: sp, backup: b, usable: u, stale: q % 2 == 0 }).collect();
         let pol = if rr { Policy::RoundRobin } else { Policy::Default };
         let regular_alive = c.iter().any(|x| x.usable && !x.backup);
         match pick(pol, &c, last) {

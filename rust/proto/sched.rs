@@ -13,6 +13,13 @@
 //! is left out on purpose: it would favour the subflow with the larger window for
 //! every piece, and a new subflow, whose window grows only with data, would starve.)
 //! Backup subflows are only used when no other is usable (RFC 8684 3.3.8).
+//!
+//! An estimate is only refreshed by data: a subflow whose RTT looked worse (a slow
+//! handshake, a queue it no longer has) would never be picked again while the other
+//! keeps up, e.g. when the CPU and not the path is the bottleneck. So a subflow
+//! marked [`Candidate::stale`] (the module's rule: nothing unacknowledged on it, and
+//! no data placed on it for a while) is picked first: one piece that measures the
+//! path again.
 
 /// What the scheduler knows of one usable subflow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,6 +41,8 @@ pub struct Candidate {
     pub backup: bool,
     /// The subflow can carry data (established, not stalled), room or not.
     pub usable: bool,
+    /// Its estimates are old: it carried nothing for a while (see the module doc).
+    pub stale: bool,
 }
 
 /// RTT assumed for a subflow that has no sample yet (upstream's initial RTO is 1 s;
@@ -85,7 +94,7 @@ pub fn pick(policy: Policy, cands: &[Candidate], last: Option<usize>) -> Option<
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| usable(c, backup))
-                .min_by_key(|(_, c)| (c.delivery_us(), c.srtt_us))
+                .min_by_key(|(_, c)| (!c.stale, c.delivery_us(), c.srtt_us))
                 .map(|(i, _)| i),
             Policy::RoundRobin => {
                 let n = cands.len();

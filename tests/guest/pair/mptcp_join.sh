@@ -52,10 +52,18 @@ server)
 	ip mptcp limits set subflows 2
 	pair_nstat nstat.before
 	link_bytes links.v4.before
+	# the server's subflows as TCP sees them, every second (shown when a path
+	# carried too little of a direction)
+	(while :; do date +%s.%N; ss -tniHO state established; sleep 1; done) >"$SHARE/ss.v4" 2>&1 &
+	sspid=$!
 	pair_xfer_server v4 mptcp "$bytes" 4
+	kill "$sspid"
 	link_bytes links.v4.after
 	pair_nstat nstat.v4
+	(while :; do date +%s.%N; ss -tniHO state established; sleep 1; done) >"$SHARE/ss.v6" 2>&1 &
+	sspid=$!
 	pair_xfer_server v6 mptcp "$bytes" 6
+	kill "$sspid"
 	link_bytes links.v6.after
 	pair_nstat nstat.after
 	pair_unload_clean
@@ -107,7 +115,12 @@ check)
 		echo "  $x download sent by the server: $dev1 (path 1) $q1 bytes, $dev2 (path 2) $q2 bytes"
 		# each path carried a real share of each direction
 		((p1 > bytes / 20 && p2 > bytes / 20)) || { echo "FAIL: $x: the upload did not use both paths" >&2; fail=1; }
-		((q1 > bytes / 20 && q2 > bytes / 20)) || { echo "FAIL: $x: the download did not use both paths" >&2; fail=1; }
+		((q1 > bytes / 20 && q2 > bytes / 20)) || {
+			echo "FAIL: $x: the download did not use both paths; the server's subflows (ss -ti, each second):" >&2
+			grep -oE '^[0-9.]+$|[][0-9a-f.:]+:[0-9]+ +[][0-9a-f.:]+:[0-9]+|rtt:[0-9./]+|minrtt:[0-9.]+|cwnd:[0-9]+|bytes_sent:[0-9]+|notsent:[0-9]+' \
+				"$PAIR_SHARE/ss.$x" 2>/dev/null | paste -sd' ' | sed 's/ \([0-9]\{10\}\.\)/\n\1/g' | sed 's/^/    /' >&2
+			fail=1
+		}
 	done
 	(($(c MPTcpExtNoDSSInWindow) == 0)) ||
 		{ echo "FAIL: the client dropped $(c MPTcpExtNoDSSInWindow) segments outside its MPTCP window" >&2; fail=1; }

@@ -2,8 +2,9 @@
 # Endpoints added while a connection lives, and `fullmesh` endpoints (issue 5),
 # mptcp_rs to mptcp_rs; the same script passes on the reference kernel (upstream's
 # in-kernel path manager, `mptcp_nl_add_subflow_or_signal_addr()`). Two paths of
-# 10 Mbit/s, 10 ms RTT; the server sends 16 MB, the client 8 MB (both still
-# sending when the endpoint comes: upstream leaves a half-closed connection alone), over path 1 with
+# 10 Mbit/s, 10 ms RTT; each end sends 16 MB (both still sending when the endpoint
+# comes, about 13 s of path 1 each way: upstream leaves a half-closed connection
+# alone, and under TCG the 2 MB mark came as late as 6.6 s), over path 1 with
 # no endpoint at the start; once the client has 2 MB:
 #  1. the server adds `ADDR2 signal` (client `limits add_addr_accepted 1 subflows 1`):
 #     the live connection announces it (server AddAddrTx +1, client AddAddr +1), the
@@ -64,7 +65,7 @@ live() {
 	syn0=$(mib cli MPTcpExtMPJoinSynTx) sa0=$(mib cli MPTcpExtMPJoinSynAckRx) ack0=$(mib srv MPTcpExtMPJoinAckRx)
 	local cut="$add; cat /sys/class/net/c2/statistics/rx_bytes > $out/rx_at_add"
 	ip netns exec cli python3 "$XFER" client --connect "$s1" --port "$port" --proto mptcp \
-		--send $((8 << 20)) --timeout 120 --cut-at $((2 << 20)) --cut-cmd "$cut" \
+		--send $((16 << 20)) --timeout 120 --cut-at $((2 << 20)) --cut-cmd "$cut" \
 		>"$out/client" 2>"$out/client.err" &
 	local cpid=$!
 	for i in $(seq 300); do [ -s "$out/rx_at_add" ] && break; sleep 0.1; done

@@ -32,6 +32,15 @@ link_bytes() {
 	done >"$SHARE/$1"
 }
 
+# sampled_xfer NAME FAMILY: the server's transfer, with its subflows as TCP sees
+# them every second in $SHARE/ss.NAME (shown when a path carried too little)
+sampled_xfer() {
+	(while :; do date +%s.%N; ss -tniHO state established; sleep 1; done) >"$SHARE/ss.$1" 2>&1 &
+	local sspid=$!
+	pair_xfer_server "$1" mptcp "$bytes" "$2"
+	kill "$sspid" 2>/dev/null || true
+}
+
 setup() {
 	pair_link_up
 	pair_link2_up
@@ -52,18 +61,10 @@ server)
 	ip mptcp limits set subflows 2
 	pair_nstat nstat.before
 	link_bytes links.v4.before
-	# the server's subflows as TCP sees them, every second (shown when a path
-	# carried too little of a direction)
-	(while :; do date +%s.%N; ss -tniHO state established; sleep 1; done) >"$SHARE/ss.v4" 2>&1 &
-	sspid=$!
-	pair_xfer_server v4 mptcp "$bytes" 4
-	kill "$sspid"
+	sampled_xfer v4 4
 	link_bytes links.v4.after
 	pair_nstat nstat.v4
-	(while :; do date +%s.%N; ss -tniHO state established; sleep 1; done) >"$SHARE/ss.v6" 2>&1 &
-	sspid=$!
-	pair_xfer_server v6 mptcp "$bytes" 6
-	kill "$sspid"
+	sampled_xfer v6 6
 	link_bytes links.v6.after
 	pair_nstat nstat.after
 	pair_unload_clean

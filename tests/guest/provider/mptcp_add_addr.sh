@@ -2,8 +2,8 @@
 # ADD_ADDR / REMOVE_ADDR, mptcp_rs to mptcp_rs: the server has "signal" endpoints on
 # its path-2 addresses (IPv4 and IPv6), the client no endpoint and `limits
 # add_addr_accepted 1 subflows 1`. Two paths of 10 Mbit/s, 10 ms RTT (at 40 Mbit/s under
-# TCG the client's 4 MB left on path 1 before the join, about a second after the
-# connection, could take any of it).
+# TCG the client's 4 MB could all leave on path 1 in the second before the join is
+# usable).
 #  1. 4 MB each way over IPv4, then over IPv6 (SHA-256): each connection's server
 #     announces its path-2 address of the connection's family (AddAddrTx), the
 #     client accepts it (AddAddr), echoes it (EchoAddTx, the server's EchoAdd) and

@@ -36,6 +36,11 @@ bool mptcp_rs_addr_ssk_daddr_is(const struct sock *ssk, const struct mptcp_rs_pm
 
 /* Whether subflow @ssk's local address is @ep's (family, address). */
 bool mptcp_rs_addr_ssk_saddr_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *ep);
+/* Whether subflow @ssk goes from @local to @remote (a port of 0 matches any). */
+bool mptcp_rs_addr_ssk_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *local,
+			  const struct mptcp_rs_pm_endpoint *remote);
+/* @sk's local port, host order. */
+u16 mptcp_rs_addr_sk_sport(const struct sock *sk);
 
 unsigned int mptcp_rs_addr_jiffies_to_msecs(unsigned long j);
 

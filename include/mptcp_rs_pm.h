@@ -60,6 +60,7 @@ enum {
 	MPTCP_RS_PM_EV_ATTR_RESET_FLAGS = MPTCP_ATTR_RESET_FLAGS,
 	MPTCP_RS_PM_EV_ATTR_SERVER_SIDE = MPTCP_ATTR_SERVER_SIDE,
 	MPTCP_RS_PM_EV_FLAG_SERVER_SIDE = MPTCP_PM_EV_FLAG_SERVER_SIDE,
+	MPTCP_RS_PM_EV_FLAG_DENY_JOIN_ID0 = MPTCP_PM_EV_FLAG_DENY_JOIN_ID0,
 };
 
 /* One endpoint as the netlink API describes it (MPTCP_PM_ADDR_ATTR_*). */
@@ -99,6 +100,40 @@ struct mptcp_rs_pm_ops {
 	/* MPTCP_PM_CMD_SET_FLAGS of the in-kernel PM (@ep: by address, or by id). */
 	int (*set_flags)(struct net *net, const struct mptcp_rs_pm_endpoint *ep,
 			 const char **msg);
+
+	/*
+	 * The userspace path manager's commands on the connection with @token
+	 * (rust/pm_userspace.rs). On error, @msg may be set to a static message
+	 * and @bad to the request attribute it is about (MPTCP_RS_PM_BAD_*).
+	 */
+	/* MPTCP_PM_CMD_ANNOUNCE of @ep. */
+	int (*us_announce)(struct net *net, u32 token, const struct mptcp_rs_pm_endpoint *ep,
+			   const char **msg, int *bad);
+	/* MPTCP_PM_CMD_REMOVE of our address @id. */
+	int (*us_remove)(struct net *net, u32 token, u8 id, const char **msg, int *bad);
+	/* MPTCP_PM_CMD_SUBFLOW_CREATE (@create) or _DESTROY, @local to @remote. */
+	int (*us_subflow)(struct net *net, u32 token, bool create,
+			  const struct mptcp_rs_pm_endpoint *local,
+			  const struct mptcp_rs_pm_endpoint *remote, const char **msg, int *bad);
+	/* MPTCP_PM_CMD_SET_FLAGS with a token: MP_PRIO on the subflows @local to @remote. */
+	int (*us_set_flags)(struct net *net, u32 token, const struct mptcp_rs_pm_endpoint *local,
+			    const struct mptcp_rs_pm_endpoint *remote, const char **msg, int *bad);
+	/*
+	 * MPTCP_PM_CMD_GET_ADDR with a token: our known address with the smallest id
+	 * above @after (or equal, with @inclusive) into @ep. 1 if there is one, 0 if
+	 * not, or -errno.
+	 */
+	int (*us_next)(struct net *net, u32 token, u8 after, bool inclusive,
+		       struct mptcp_rs_pm_endpoint *ep, const char **msg, int *bad);
+};
+
+/* The request attribute an error of a userspace PM command is about. */
+enum {
+	MPTCP_RS_PM_BAD_NONE,
+	MPTCP_RS_PM_BAD_TOKEN,
+	MPTCP_RS_PM_BAD_ADDR,
+	MPTCP_RS_PM_BAD_REMOTE,
+	MPTCP_RS_PM_BAD_LOC_ID,
 };
 
 int mptcp_rs_pm_genl_register(const struct mptcp_rs_pm_ops *ops);

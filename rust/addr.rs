@@ -49,7 +49,9 @@ use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
 use crate::tcp_state::{acks_in, TCP_CLOSE};
-use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering,
+};
 use kernel::prelude::*;
 
 type Endpoint = bindings::mptcp_rs_pm_endpoint;
@@ -84,6 +86,10 @@ mod ef {
     pub(super) const JOINED: u16 = 1 << 6;
     /// Withdrawn (ours: endpoint deleted; the peer's: REMOVE_ADDR).
     pub(super) const REMOVED: u16 = 1 << 7;
+    /// Ours, userspace path manager: an address a subflow uses (created by
+    /// `SUBFLOW_CREATE`, or a peer's join arrived at it), known with its id but
+    /// not announced.
+    pub(super) const QUIET: u16 = 1 << 8;
 }
 
 /// One announced address (ours or the peer's).
@@ -94,6 +100,9 @@ struct Entry {
     port: AtomicU16,
     addr: [AtomicU32; 4],
     retrans: AtomicU8,
+    /// The endpoint flags (`MPTCP_PM_ADDR_FLAG_*`) and interface given with it.
+    ep_flags: AtomicU32,
+    ifindex: AtomicI32,
 }
 
 impl Entry {
@@ -105,6 +114,8 @@ impl Entry {
             port: AtomicU16::new(0),
             addr: core::array::from_fn(|_| AtomicU32::new(0)),
             retrans: AtomicU8::new(0),
+            ep_flags: AtomicU32::new(0),
+            ifindex: AtomicI32::new(0),
         }
     }
 
@@ -138,6 +149,9 @@ impl Entry {
         self.id.store(ep.id, Ordering::Relaxed);
         self.family.store(ep.family, Ordering::Relaxed);
         self.port.store(ep.port, Ordering::Relaxed);
+        self.ep_flags.store(ep.flags, Ordering::Relaxed);
+        self.ifindex.store(ep.ifindex, Ordering::Relaxed);
+        self.retrans.store(0, Ordering::Relaxed);
         for (i, w) in self.addr.iter().enumerate() {
             let o = i * 4;
             let word = ep
@@ -156,6 +170,8 @@ impl Entry {
             id: self.id.load(Ordering::Relaxed),
             family: self.family.load(Ordering::Relaxed),
             port: self.port.load(Ordering::Relaxed),
+            flags: self.ep_flags.load(Ordering::Relaxed),
+            ifindex: self.ifindex.load(Ordering::Relaxed),
             ..Default::default()
         };
         for (i, w) in self.addr.iter().enumerate() {
@@ -350,6 +366,145 @@ impl ConnAddrs {
             .map(|e| e.id.load(Ordering::Relaxed))
     }
 
+    /// Whether we announced `addr` with its port (`addr.port`, not 0): a join may
+    /// arrive at that port (upstream's `mptcp_pm_sport_in_anno_list()`). Any
+    /// context.
+    pub(crate) fn announced_port(&self, addr: &Endpoint) -> bool {
+        addr.port != 0
+            && self.local.iter().any(|e| {
+                e.live()
+                    && !e.has(ef::QUIET)
+                    && e.port.load(Ordering::Relaxed) == addr.port
+                    && same_addr(&e.endpoint(), addr)
+            })
+    }
+
+    /// Userspace path manager: records our address `ep` (its id given, not 0), to be
+    /// announced (`announce`) or only known (a subflow's), as upstream's
+    /// `mptcp_userspace_pm_append_new_local_addr()` without id allocation: an
+    /// entry with the same address and port must have the same id and the other
+    /// way round. `Ok(true)` if the entry is new; `EINVAL` on a mismatch,
+    /// `ENOSPC` when the table is full. An address known but not announced yet is
+    /// announced now. The meta socket is owned.
+    pub(crate) fn us_add_local(&self, ep: &Endpoint, announce: bool) -> Result<bool> {
+        for e in &self.local {
+            if !e.live() {
+                continue;
+            }
+            let cur = e.endpoint();
+            let addr_match = same_addr(&cur, ep) && cur.port == ep.port;
+            let id_match = cur.id == ep.id;
+            if addr_match != id_match {
+                return Err(EINVAL);
+            }
+            if addr_match {
+                if announce && e.take(ef::QUIET) {
+                    e.ep_flags.fetch_or(ep.flags, Ordering::Relaxed);
+                    e.set(ef::SEND);
+                    self.note_pending();
+                }
+                return Ok(false);
+            }
+        }
+        let e = self.local.iter().find(|e| e.claim()).ok_or(ENOSPC)?;
+        e.publish(ep, if announce { ef::SEND } else { ef::QUIET });
+        if announce {
+            self.note_pending();
+        }
+        Ok(true)
+    }
+
+    /// Userspace path manager: the id of our address `addr` (family and address,
+    /// any port) for a join that arrived at it; an address not known yet gets the
+    /// smallest free id (upstream's `mptcp_userspace_pm_get_local_id()`). Any
+    /// context.
+    pub(crate) fn us_local_id_for_join(&self, addr: &Endpoint) -> Option<u8> {
+        if let Some(id) = self.local_id_for(addr) {
+            return Some(id);
+        }
+        let id = (1..=u8::MAX).find(|&id| {
+            !self
+                .local
+                .iter()
+                .any(|e| e.live() && e.id.load(Ordering::Relaxed) == id)
+        })?;
+        let e = self.local.iter().find(|e| e.claim())?;
+        let ep = Endpoint {
+            id,
+            port: 0,
+            flags: 0,
+            ifindex: 0,
+            ..*addr
+        };
+        e.publish(&ep, ef::QUIET);
+        Some(id)
+    }
+
+    /// Userspace path manager: forgets our address with `id`, sending REMOVE_ADDR
+    /// for it; false if there is none. The meta socket is owned.
+    pub(crate) fn us_remove(&self, id: u8) -> bool {
+        let Some(e) = self
+            .local
+            .iter()
+            .find(|e| e.live() && e.id.load(Ordering::Relaxed) == id)
+        else {
+            return false;
+        };
+        e.flags.store(0, Ordering::Release);
+        self.rm_send.insert(id);
+        self.note_pending();
+        true
+    }
+
+    /// Userspace path manager: REMOVE_ADDR for address id 0 (the initial subflow's
+    /// local address). The meta socket is owned.
+    pub(crate) fn us_remove_id0(&self) {
+        self.rm_send.insert(0);
+        self.note_pending();
+    }
+
+    /// Userspace path manager: forgets our address `addr` (a destroyed subflow's;
+    /// any port) without telling the peer. The meta socket is owned.
+    pub(crate) fn us_forget(&self, addr: &Endpoint) {
+        for e in &self.local {
+            if e.live() && same_addr(&e.endpoint(), addr) {
+                e.flags.store(0, Ordering::Release);
+            }
+        }
+    }
+
+    /// Userspace path manager: records the backup flag of our address `addr`.
+    pub(crate) fn us_set_backup(&self, addr: &Endpoint, backup: bool) {
+        for e in &self.local {
+            if e.live() && same_addr(&e.endpoint(), addr) {
+                if backup {
+                    e.ep_flags
+                        .fetch_or(bindings::MPTCP_RS_PM_FLAG_BACKUP, Ordering::Relaxed);
+                } else {
+                    e.ep_flags
+                        .fetch_and(!bindings::MPTCP_RS_PM_FLAG_BACKUP, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Userspace path manager: our known address with the smallest id above
+    /// `after` (or equal to it, with `inclusive`).
+    pub(crate) fn us_next(&self, after: u8, inclusive: bool) -> Option<Endpoint> {
+        self.local
+            .iter()
+            .filter(|e| e.live())
+            .map(|e| e.endpoint())
+            .filter(|ep| ep.id > after || (inclusive && ep.id == after))
+            .min_by_key(|ep| ep.id)
+    }
+
+    /// Sends what waits (ADD_ADDR, REMOVE_ADDR) on a pure ACK now. The meta socket
+    /// is owned.
+    pub(crate) fn us_flush(&self, meta: &Meta) {
+        flush(meta);
+    }
+
     fn note_pending(&self) {
         self.pending.store(true, Ordering::Release);
     }
@@ -370,6 +525,10 @@ impl ConnAddrs {
 pub(crate) fn fully_established(meta: &Meta) {
     let a = meta.joins().addrs();
     a.work.init(meta);
+    if meta.userspace_pm() {
+        // the userspace path manager announces what it chooses (`pm_userspace.rs`)
+        return;
+    }
     a.announce.store(true, Ordering::Release);
     if crate::pm::has_signal_endpoints(meta.net()) {
         a.work.kick(meta);
@@ -501,6 +660,12 @@ pub(crate) fn add_addr_rx(ctx: &Subflow, meta: &Meta, add: &AddAddr) {
     if add.port.is_some() {
         mib::inc(net, Mib::PortAdd);
     }
+    if meta.userspace_pm() && !crate::pm_events::listened(meta) {
+        // no userspace path manager runs: not echoed (upstream's
+        // mptcp_pm_add_addr_received())
+        mib::inc(net, Mib::AddAddrDrop);
+        return;
+    }
     let known = a
         .remote
         .iter()
@@ -576,7 +741,7 @@ fn for_each_conn(net: &crate::net::Net, mut f: impl FnMut(&Meta)) {
 pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
     for_each_conn(net, |meta| {
         let a = meta.joins().addrs();
-        if a.work.is_ready() && !meta.joins().is_closed() {
+        if a.work.is_ready() && !meta.joins().is_closed() && !meta.userspace_pm() {
             for e in &a.local {
                 if e.live() && e.id.load(Ordering::Relaxed) == id {
                     e.set(ef::REMOVED);
@@ -604,8 +769,13 @@ pub(crate) fn endpoint_added(net: &crate::net::Net, ep: &Endpoint) {
     }
     for_each_conn(net, |meta| {
         let a = meta.joins().addrs();
-        if !a.work.is_ready() || meta.joins().is_closed() || meta.is_fallback() {
-            // not fully established yet: it looks at the endpoints then
+        if !a.work.is_ready()
+            || meta.joins().is_closed()
+            || meta.is_fallback()
+            || meta.userspace_pm()
+        {
+            // not fully established yet: it looks at the endpoints then (a
+            // connection of the userspace path manager never does)
             return;
         }
         if meta.state() != crate::tcp_state::TCP_ESTABLISHED {
@@ -651,6 +821,9 @@ pub(crate) fn accepted_remotes(meta: &Meta, family: u16, out: &mut [Endpoint]) -
 /// `ip mptcp endpoint change` does. Process context (netlink).
 pub(crate) fn endpoint_prio_changed(net: &crate::net::Net, ep: &Endpoint, backup: bool) {
     for_each_conn(net, |meta| {
+        if meta.userspace_pm() {
+            return;
+        }
         let sk = meta.sk();
         // SAFETY: a held meta socket, process context.
         unsafe { bindings::mptcp_rs_lock_sock(sk) };
@@ -744,7 +917,7 @@ fn run(meta: &Meta) {
     // not echoed in time: again, a few times
     let mut unechoed = false;
     for e in &a.local {
-        if !e.live() || e.has(ef::ECHOED) {
+        if !e.live() || e.has(ef::ECHOED) || e.has(ef::QUIET) {
             continue;
         }
         if !e.has(ef::SEND) {
@@ -758,10 +931,11 @@ fn run(meta: &Meta) {
         unechoed = true;
     }
 
-    // the peer's announcements: accept within the limit, join
+    // the peer's announcements: accept within the limit, join (the userspace path
+    // manager decides for itself)
     let limit = crate::pm::add_addr_accepted_limit(net);
     for e in &a.remote {
-        if !e.live() || e.has(ef::DECIDED) {
+        if !e.live() || e.has(ef::DECIDED) || meta.userspace_pm() {
             continue;
         }
         e.set(ef::DECIDED);

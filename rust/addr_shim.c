@@ -126,6 +126,23 @@ bool mptcp_rs_addr_ssk_saddr_is(const struct sock *ssk, const struct mptcp_rs_pm
 	return mptcp_rs_addr_eq(ssk, ep, true);
 }
 
+bool mptcp_rs_addr_ssk_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *local,
+			  const struct mptcp_rs_pm_endpoint *remote)
+{
+	const struct inet_sock *inet = inet_sk(ssk);
+
+	if (!mptcp_rs_addr_eq(ssk, local, true) || !mptcp_rs_addr_eq(ssk, remote, false))
+		return false;
+	if (local->port && ntohs(inet->inet_sport) != local->port)
+		return false;
+	return !remote->port || ntohs(inet->inet_dport) == remote->port;
+}
+
+u16 mptcp_rs_addr_sk_sport(const struct sock *sk)
+{
+	return ntohs(inet_sk(sk)->inet_sport);
+}
+
 unsigned int mptcp_rs_addr_jiffies_to_msecs(unsigned long j)
 {
 	return jiffies_to_msecs(j);

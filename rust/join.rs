@@ -380,13 +380,18 @@ pub(crate) unsafe fn is_join(req: *const bindings::request_sock) -> bool {
 }
 
 /// Whether `meta` takes a new subflow: an MPTCP connection (not fallen back) that is
-/// established (data may still flow towards us) and below its `subflows` limit.
+/// established (data may still flow towards us) and below its `subflows` limit; with
+/// the userspace path manager, while one listens to the events (it has no limit but
+/// our slots), as upstream's `mptcp_can_accept_new_subflow()`.
 fn accepts_subflow(meta: &Meta) -> bool {
     let state = meta.state();
     if meta.is_fallback()
         || !(state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_CLOSE_WAIT)
     {
         return false;
+    }
+    if meta.userspace_pm() {
+        return crate::pm_events::listened(meta) && meta.joins().count() < MAX_JOINED;
     }
     let limit = usize::from(crate::pm::subflows_limit(meta.net())).min(MAX_JOINED);
     meta.joins().count() < limit
@@ -429,22 +434,32 @@ pub(crate) unsafe fn syn(
     let Some(meta) = (unsafe { Meta::from_sk(msk) }) else {
         return false;
     };
+    // the local address the SYN arrived at
+    let mut ep = bindings::mptcp_rs_pm_endpoint::default();
+    // SAFETY: `req` is live; `ep.addr` has the 16 bytes the shim writes.
+    let family = unsafe { bindings::mptcp_rs_req_local_addr(req, ep.addr.as_mut_ptr()) };
+    ep.family = u16::try_from(family).unwrap_or(0);
     // SAFETY: both are live sockets.
     if !unsafe { bindings::mptcp_rs_same_sport(lsk, msk) } {
-        // a port we never announced
-        mib::inc(net, Mib::MismatchPortSynRx);
-        return false;
+        // another port: one we announced with this address, or refused
+        // SAFETY: `lsk` is live.
+        ep.port = unsafe { bindings::mptcp_rs_addr_sk_sport(lsk) };
+        if !meta.joins().addrs().announced_port(&ep) {
+            mib::inc(net, Mib::MismatchPortSynRx);
+            return false;
+        }
+        mib::inc(net, Mib::MPJoinPortSynRx);
+        ep.port = 0;
     }
     // SAFETY: `req` is live; `msk` held.
     let initial = unsafe { bindings::mptcp_rs_req_local_is_initial(req, msk) };
     let local_id = if initial {
         Some(0)
+    } else if meta.userspace_pm() {
+        // any local address: the userspace PM's, or a new id for it (`addr.rs`)
+        meta.joins().addrs().us_local_id_for_join(&ep)
     } else {
         // an address this connection announced (`addr.rs`)
-        let mut ep = bindings::mptcp_rs_pm_endpoint::default();
-        // SAFETY: `req` is live; `ep.addr` has the 16 bytes the shim writes.
-        let family = unsafe { bindings::mptcp_rs_req_local_addr(req, ep.addr.as_mut_ptr()) };
-        ep.family = u16::try_from(family).unwrap_or(0);
         meta.joins().addrs().local_id_for(&ep)
     };
     // SAFETY: `req` is live.

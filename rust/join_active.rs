@@ -470,8 +470,10 @@ fn open_subflows(meta: &Meta) -> bool {
         } else {
             0
         };
-        // the peer's initial address first, then its announced ones
-        let targets = Iterator::chain(core::iter::once(None), remotes.iter().take(nr).map(Some));
+        // the peer's initial address first (unless its MP_CAPABLE's "C" flag denies
+        // joins there), then its announced ones
+        let initial = (!meta.remote_deny_join_id0()).then_some(None);
+        let targets = Iterator::chain(initial.into_iter(), remotes.iter().take(nr).map(Some));
         for to in targets {
             if has_live_join(meta, ep.id, to.map(|t| t.id)) {
                 continue;
@@ -571,6 +573,10 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
     crate::pm_events::established(meta, ctx, false);
     // our `signal` endpoints are announced (`addr.rs`)
     crate::addr::fully_established(meta);
+    if meta.userspace_pm() {
+        // the userspace path manager opens the subflows (`pm_userspace.rs`)
+        return;
+    }
     meta.joins()
         .active_work()
         .client

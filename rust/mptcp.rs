@@ -19,6 +19,7 @@ mod mib;
 mod net;
 mod pm;
 mod pm_events;
+mod pm_userspace;
 // The core is a public API in its host crate (`host/`); in the module it is private,
 // and parts of it (the option codec, the DSS checksum) await the socket layer.
 #[allow(unreachable_pub, dead_code)]

@@ -809,6 +809,11 @@ static OPS: bindings::mptcp_rs_pm_ops = bindings::mptcp_rs_pm_ops {
     set_limits: Some(set_limits),
     get_limits: Some(get_limits),
     set_flags: Some(set_flags),
+    us_announce: Some(crate::pm_userspace::us_announce),
+    us_remove: Some(crate::pm_userspace::us_remove),
+    us_subflow: Some(crate::pm_userspace::us_subflow),
+    us_set_flags: Some(crate::pm_userspace::us_set_flags),
+    us_next: Some(crate::pm_userspace::us_next),
 };
 
 /// An `MPTCP_EVENT_*` for `ip mptcp monitor` and other listeners of `mptcp_pm_events`

@@ -48,7 +48,7 @@ const RESET_FLAGS: u32 = bit(bindings::MPTCP_RS_PM_EV_ATTR_RESET_FLAGS);
 const SERVER_SIDE: u32 = bit(bindings::MPTCP_RS_PM_EV_ATTR_SERVER_SIDE);
 
 /// Whether anyone in `meta`'s namespace listens to the events.
-fn listened(meta: &Meta) -> bool {
+pub(crate) fn listened(meta: &Meta) -> bool {
     // SAFETY: the namespace is alive while the connection is (`Meta::net`).
     unsafe { bindings::mptcp_rs_pm_event_listeners(meta.net().as_ptr()) }
 }
@@ -87,10 +87,14 @@ fn conn_event(kind: u32, meta: &Meta, ctx: &Subflow, server_side: bool) {
         return;
     }
     let mut ev = with_token(meta);
+    if meta.remote_deny_join_id0() {
+        ev.flags |= bindings::MPTCP_RS_PM_EV_FLAG_DENY_JOIN_ID0 as u16;
+        ev.present |= FLAGS;
+    }
     if server_side {
         // the flag, and the deprecated attribute upstream still sends
         ev.server_side = 1;
-        ev.flags = bindings::MPTCP_RS_PM_EV_FLAG_SERVER_SIDE as u16;
+        ev.flags |= bindings::MPTCP_RS_PM_EV_FLAG_SERVER_SIDE as u16;
         ev.present |= SERVER_SIDE | FLAGS;
     }
     // SAFETY: as in `subflow_event`.

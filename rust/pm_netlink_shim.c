@@ -6,9 +6,9 @@
  * iproute2's `ip mptcp` and the kernel selftests' pm_nl_ctl work unchanged.
  *
  * This file only translates between netlink messages and the plain structures
- * of mptcp_rs_pm.h; the endpoint table and limits live in rust/pm.rs, behind
- * struct mptcp_rs_pm_ops. The userspace path manager's commands are accepted
- * and answered as upstream answers them for connections that do not use it.
+ * of mptcp_rs_pm.h; the endpoint table and limits live in rust/pm.rs, the
+ * userspace path manager's commands (those naming a connection by its token) in
+ * rust/pm_userspace.rs, behind struct mptcp_rs_pm_ops.
  */
 
 #include <linux/netlink.h>
@@ -165,28 +165,39 @@ static int mptcp_rs_pm_fill_addr(struct sk_buff *skb, const struct mptcp_rs_pm_e
 	return 0;
 }
 
-/*
- * The userspace path manager's part of a command that names a connection by
- * MPTCP_PM_ATTR_TOKEN. mptcp_rs connections all use the in-kernel path
- * manager, so the answer is upstream's for a token that is unknown or whose
- * connection does not use the userspace PM.
- */
-static int mptcp_rs_pm_userspace(struct genl_info *info)
+/* The attribute of @info that error @bad (MPTCP_RS_PM_BAD_*) is about. */
+static const struct nlattr *mptcp_rs_pm_bad_attr(struct genl_info *info, int bad)
 {
-	struct nlattr *token;
-	struct sock *sk;
-
-	if (GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_TOKEN))
-		return -EINVAL;
-	token = info->attrs[MPTCP_PM_ATTR_TOKEN];
-	sk = mptcp_rs_token_lookup(genl_info_net(info), nla_get_u32(token));
-	if (!sk) {
-		NL_SET_ERR_MSG_ATTR(info->extack, token, "invalid token");
-		return -EINVAL;
+	switch (bad) {
+	case MPTCP_RS_PM_BAD_TOKEN:
+		return info->attrs[MPTCP_PM_ATTR_TOKEN];
+	case MPTCP_RS_PM_BAD_ADDR:
+		return info->attrs[MPTCP_PM_ATTR_ADDR];
+	case MPTCP_RS_PM_BAD_REMOTE:
+		return info->attrs[MPTCP_PM_ATTR_ADDR_REMOTE];
+	case MPTCP_RS_PM_BAD_LOC_ID:
+		return info->attrs[MPTCP_PM_ATTR_LOC_ID];
+	default:
+		return NULL;
 	}
-	sock_put(sk);
-	NL_SET_ERR_MSG_ATTR(info->extack, token, "userspace PM not selected");
-	return -EINVAL;
+}
+
+/* Reports a userspace PM command's error @ret with its message, if any. */
+static int mptcp_rs_pm_us_result(struct genl_info *info, int ret, const char *msg, int bad)
+{
+	if (ret < 0 && msg && info->extack) {
+		const struct nlattr *attr = mptcp_rs_pm_bad_attr(info, bad);
+
+		info->extack->_msg = msg;
+		if (attr)
+			NL_SET_BAD_ATTR(info->extack, attr);
+	}
+	return ret;
+}
+
+static u32 mptcp_rs_pm_token(struct genl_info *info)
+{
+	return nla_get_u32(info->attrs[MPTCP_PM_ATTR_TOKEN]);
 }
 
 static int mptcp_rs_pm_add_addr_doit(struct sk_buff *skb, struct genl_info *info)
@@ -256,10 +267,26 @@ static int mptcp_rs_pm_get_addr_doit(struct sk_buff *skb, struct genl_info *info
 		goto fail;
 	}
 	if (info->attrs[MPTCP_PM_ATTR_TOKEN]) {
-		ret = mptcp_rs_pm_userspace(info);
-		goto fail;
+		const char *err = NULL;
+		u8 id = ep.id;
+		int bad = 0;
+
+		ret = mptcp_rs_pm->us_next(genl_info_net(info), mptcp_rs_pm_token(info), id, true,
+					   &ep, &err, &bad);
+		if (ret == 1 && ep.id != id)
+			ret = 0;
+		if (ret == 0) {
+			NL_SET_ERR_MSG_ATTR(info->extack, attr, "address not found");
+			ret = -EINVAL;
+		}
+		if (ret < 0) {
+			mptcp_rs_pm_us_result(info, ret, err, bad);
+			goto fail;
+		}
+		ret = 0;
+	} else {
+		ret = mptcp_rs_pm->get(genl_info_net(info), ep.id, &ep);
 	}
-	ret = mptcp_rs_pm->get(genl_info_net(info), ep.id, &ep);
 	if (ret) {
 		NL_SET_ERR_MSG_ATTR(info->extack, attr, "address not found");
 		goto fail;
@@ -285,13 +312,33 @@ static int mptcp_rs_pm_get_addr_dumpit(struct sk_buff *msg, struct netlink_callb
 	void *hdr;
 
 	if (info->attrs[MPTCP_PM_ATTR_TOKEN]) {
-		struct sock *sk = mptcp_rs_token_lookup(net,
-							nla_get_u32(info->attrs[MPTCP_PM_ATTR_TOKEN]));
+		u32 token = nla_get_u32(info->attrs[MPTCP_PM_ATTR_TOKEN]);
+		const char *err = NULL;
+		bool first = !cb->args[1];
+		int bad = 0, ret;
 
-		/* upstream's userspace PM answers -EINVAL for both */
-		if (sk)
-			sock_put(sk);
-		return -EINVAL;
+		/* our known addresses of that connection (userspace PM) */
+		for (;;) {
+			ret = mptcp_rs_pm->us_next(net, token, last, first, &ep, &err, &bad);
+			if (ret < 0)
+				return ret;
+			if (!ret)
+				break;
+			hdr = genlmsg_put(msg, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+					  &mptcp_rs_pm_family, NLM_F_MULTI, MPTCP_PM_CMD_GET_ADDR);
+			if (!hdr)
+				break;
+			if (mptcp_rs_pm_fill_addr(msg, &ep) < 0) {
+				genlmsg_cancel(msg, hdr);
+				break;
+			}
+			genlmsg_end(msg, hdr);
+			last = ep.id;
+			first = false;
+			cb->args[1] = 1;
+		}
+		cb->args[0] = last;
+		return msg->len;
 	}
 
 	while (mptcp_rs_pm->next(net, last, &ep)) {
@@ -373,8 +420,20 @@ static int mptcp_rs_pm_set_flags_doit(struct sk_buff *skb, struct genl_info *inf
 	ret = mptcp_rs_pm_parse_entry(attr, info, false, &ep);
 	if (ret < 0)
 		return ret;
-	if (info->attrs[MPTCP_PM_ATTR_TOKEN])
-		return mptcp_rs_pm_userspace(info);
+	if (info->attrs[MPTCP_PM_ATTR_TOKEN]) {
+		struct mptcp_rs_pm_endpoint rem = {};
+		int bad = 0;
+
+		if (GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_ADDR_REMOTE))
+			return -EINVAL;
+		ret = mptcp_rs_pm_parse_entry(info->attrs[MPTCP_PM_ATTR_ADDR_REMOTE], info, false,
+					      &rem);
+		if (ret < 0)
+			return ret;
+		ret = mptcp_rs_pm->us_set_flags(genl_info_net(info), mptcp_rs_pm_token(info), &ep,
+						&rem, &msg, &bad);
+		return mptcp_rs_pm_us_result(info, ret, msg, bad);
+	}
 	ret = mptcp_rs_pm->set_flags(genl_info_net(info), &ep, &msg);
 	if (ret < 0)
 		mptcp_rs_pm_set_msg(info, attr, msg);
@@ -383,25 +442,56 @@ static int mptcp_rs_pm_set_flags_doit(struct sk_buff *skb, struct genl_info *inf
 
 static int mptcp_rs_pm_announce_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	if (GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_ADDR))
+	struct mptcp_rs_pm_endpoint ep;
+	const char *msg = NULL;
+	int bad = 0, ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_TOKEN))
 		return -EINVAL;
-	return mptcp_rs_pm_userspace(info);
+	ret = mptcp_rs_pm_parse_entry(info->attrs[MPTCP_PM_ATTR_ADDR], info, true, &ep);
+	if (ret < 0)
+		return ret;
+	ret = mptcp_rs_pm->us_announce(genl_info_net(info), mptcp_rs_pm_token(info), &ep, &msg,
+				       &bad);
+	return mptcp_rs_pm_us_result(info, ret, msg, bad);
 }
 
 static int mptcp_rs_pm_remove_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	if (GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_LOC_ID))
+	const char *msg = NULL;
+	int bad = 0, ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_LOC_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_TOKEN))
 		return -EINVAL;
-	return mptcp_rs_pm_userspace(info);
+	ret = mptcp_rs_pm->us_remove(genl_info_net(info), mptcp_rs_pm_token(info),
+				     nla_get_u8(info->attrs[MPTCP_PM_ATTR_LOC_ID]), &msg, &bad);
+	return mptcp_rs_pm_us_result(info, ret, msg, bad);
 }
 
 /* SUBFLOW_CREATE and SUBFLOW_DESTROY */
 static int mptcp_rs_pm_subflow_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct mptcp_rs_pm_endpoint local, remote;
+	const char *msg = NULL;
+	int bad = 0, ret;
+
 	if (GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_ADDR) ||
-	    GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_ADDR_REMOTE))
+	    GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_ADDR_REMOTE) ||
+	    GENL_REQ_ATTR_CHECK(info, MPTCP_PM_ATTR_TOKEN))
 		return -EINVAL;
-	return mptcp_rs_pm_userspace(info);
+	ret = mptcp_rs_pm_parse_entry(info->attrs[MPTCP_PM_ATTR_ADDR], info, true, &local);
+	if (ret < 0)
+		return ret;
+	ret = mptcp_rs_pm_parse_entry(info->attrs[MPTCP_PM_ATTR_ADDR_REMOTE], info, true,
+				      &remote);
+	if (ret < 0)
+		return ret;
+	ret = mptcp_rs_pm->us_subflow(genl_info_net(info), mptcp_rs_pm_token(info),
+				      info->genlhdr->cmd == MPTCP_PM_CMD_SUBFLOW_CREATE, &local,
+				      &remote, &msg, &bad);
+	return mptcp_rs_pm_us_result(info, ret, msg, bad);
 }
 
 #define MPTCP_RS_PM_OP(_cmd, _doit, _policy, _maxattr, _flags) {	\

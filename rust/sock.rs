@@ -106,6 +106,14 @@ mod mf {
     pub(super) const LINGER: u32 = 1 << 13;
     /// Our DATA_FIN rides on the subflows' pure ACKs (multi mode, `sendq.rs`).
     pub(super) const DATA_FIN_ON_ACKS: u32 = 1 << 14;
+    /// The userspace path manager drives this connection (`net.mptcp.pm_type` 1 at
+    /// creation, `pm_userspace.rs`).
+    pub(super) const USERSPACE_PM: u32 = 1 << 15;
+    /// We ask the peer not to join our initial address and port: the MP_CAPABLE "C"
+    /// flag (`net.mptcp.allow_join_initial_addr_port` 0 at creation).
+    pub(super) const DENY_JOIN_ID0: u32 = 1 << 16;
+    /// The peer's MP_CAPABLE carried the "C" flag: no join to its initial address.
+    pub(super) const REMOTE_DENY_JOIN_ID0: u32 = 1 << 17;
 }
 
 /// State of one MPTCP connection.
@@ -216,6 +224,26 @@ impl Meta {
 
     pub(crate) fn wants_checksum(&self) -> bool {
         self.has(mf::WANT_CHECKSUM)
+    }
+
+    /// Whether the userspace path manager drives this connection.
+    pub(crate) fn userspace_pm(&self) -> bool {
+        self.has(mf::USERSPACE_PM)
+    }
+
+    /// Whether our MP_CAPABLE carries the "C" flag (no joins to our initial address).
+    pub(crate) fn deny_join_id0(&self) -> bool {
+        self.has(mf::DENY_JOIN_ID0)
+    }
+
+    /// The peer's MP_CAPABLE carried the "C" flag.
+    pub(crate) fn set_remote_deny_join_id0(&self) {
+        self.set(mf::REMOTE_DENY_JOIN_ID0);
+    }
+
+    /// Whether the peer asked us not to join its initial address and port.
+    pub(crate) fn remote_deny_join_id0(&self) -> bool {
+        self.has(mf::REMOTE_DENY_JOIN_ID0)
     }
 
     pub(crate) fn local_key(&self) -> u64 {
@@ -402,7 +430,7 @@ impl Meta {
         let (local_key, remote_key, csum) = keys.unwrap_or((0, 0, false));
         let local_idsn = key_derive::<KernelSha256>(local_key).idsn;
         let remote_idsn = key_derive::<KernelSha256>(remote_key).idsn;
-        let mut flags = mf::UNACCEPTED;
+        let mut flags = mf::UNACCEPTED | pm_flags(self.net);
         if keys.is_none() {
             flags |= mf::FALLBACK;
         } else if csum || self.wants_checksum() {
@@ -1123,6 +1151,21 @@ unsafe fn set_sk_state(sk: *mut bindings::sock, net: &crate::net::Net, state: c_
 
 // struct proto callbacks.
 
+/// The path manager's flags of a connection created now in `net` (upstream reads
+/// them at creation too): the userspace PM, the MP_CAPABLE "C" flag.
+fn pm_flags(net: *const bindings::net) -> u32 {
+    let mut flags = 0;
+    // SAFETY: `net` is the live namespace of a socket being created.
+    if unsafe { sysctl::pm_userspace(net) } {
+        flags |= mf::USERSPACE_PM;
+    }
+    // SAFETY: as above.
+    if !unsafe { sysctl::allow_join_initial_addr_port(net) } {
+        flags |= mf::DENY_JOIN_ID0;
+    }
+    flags
+}
+
 extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
     // SAFETY: `inet_create()` calls this for a new socket of our proto.
     let net = unsafe { bindings::mptcp_rs_sock_net(sk) };
@@ -1145,7 +1188,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             local_key: AtomicU64::new(local_key),
             local_idsn: AtomicU64::new(local.idsn),
             remote_key: AtomicU64::new(0),
-            flags: AtomicU32::new(if want_csum { mf::WANT_CHECKSUM } else { 0 }),
+            flags: AtomicU32::new(pm_flags(net) | if want_csum { mf::WANT_CHECKSUM } else { 0 }),
             ack_seq: AtomicU64::new(0),
             snd_una: AtomicU64::new(local.idsn.wrapping_add(1)),
             rcv_data_fin: AtomicU64::new(0),

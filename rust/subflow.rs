@@ -1099,6 +1099,9 @@ extern "C" fn rx_dst_set(ssk: *mut bindings::sock, skb: *const bindings::sk_buff
             if flags & mpc_flags::CHECKSUM_REQUIRED != 0 {
                 meta.set_checksum();
             }
+            if flags & mpc_flags::NO_JOIN_TO_SOURCE != 0 {
+                meta.set_remote_deny_join_id0();
+            }
             ctx.snd_dsn_base
                 .store(meta.local_idsn().wrapping_add(1), Ordering::Release);
             ctx.set(sf::MP_CAPABLE);
@@ -1246,6 +1249,9 @@ pub(crate) fn syn_options(
     let mut flags = mpc_flags::HMAC_SHA256;
     if meta.wants_checksum() {
         flags |= mpc_flags::CHECKSUM_REQUIRED;
+    }
+    if meta.deny_join_id0() {
+        flags |= mpc_flags::NO_JOIN_TO_SOURCE;
     }
     let opt = MptcpOption::MpCapable(MpCapable {
         flags,
@@ -1408,6 +1414,9 @@ pub(crate) fn established_options(
         let mut mflags = mpc_flags::HMAC_SHA256;
         if csum_on {
             mflags |= mpc_flags::CHECKSUM_REQUIRED;
+        }
+        if meta.deny_join_id0() {
+            mflags |= mpc_flags::NO_JOIN_TO_SOURCE;
         }
         let data = if len > 0 {
             ctx.set(sf::MPC_DATA_SENT);
@@ -1843,6 +1852,9 @@ pub(crate) fn synack_options(
     if meta.is_some_and(|m| m.wants_checksum()) {
         flags |= mpc_flags::CHECKSUM_REQUIRED;
     }
+    if meta.is_some_and(|m| m.deny_join_id0()) {
+        flags |= mpc_flags::NO_JOIN_TO_SOURCE;
+    }
     let opt = MptcpOption::MpCapable(MpCapable {
         flags,
         sender_key: Some(req_key(req)),
@@ -1933,6 +1945,11 @@ extern "C" fn syn_recv_sock(
     ctx.set(sf::HANDSHAKE_DONE);
     // SAFETY: the child is locked.
     unsafe { bindings::mptcp_rs_clamp_gso(child) };
+    // the peer's "C" flag (it sets it on all three MP_CAPABLEs)
+    let deny_join_id0 = matches!(
+        &opt,
+        Some(MptcpOption::MpCapable(m)) if m.flags & mpc_flags::NO_JOIN_TO_SOURCE != 0
+    );
     let keys = if req_mpc {
         let local = req_key(req);
         // the third ACK (or first data) segment's option, parsed above
@@ -1963,6 +1980,9 @@ extern "C" fn syn_recv_sock(
     match listener.new_child(ctx, keys) {
         Ok(meta) => {
             if keys.is_some() {
+                if deny_join_id0 {
+                    meta.set_remote_deny_join_id0();
+                }
                 ctx.snd_dsn_base
                     .store(meta.local_idsn().wrapping_add(1), Ordering::Release);
                 ctx.set(sf::MP_CAPABLE | sf::FULLY_ESTABLISHED);

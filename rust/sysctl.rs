@@ -30,12 +30,12 @@ struct PernetState {
     /// subflow counts as stale (stored only).
     stale_loss_cnt: c_uint,
     /// `net.mptcp.allow_join_initial_addr_port`: the peer may join to the initial
-    /// address and port (stored only).
+    /// address and port (0: the MP_CAPABLE "C" flag).
     allow_join_initial_addr_port: u8,
     /// `net.mptcp.add_addr_v6_port_drop_ts`: an ADD_ADDR with an IPv6 address and a
     /// port may drop the TCP timestamps option (stored only).
     add_addr_v6_port_drop_ts: u8,
-    /// `net.mptcp.pm_type`, `path_manager` (stored only), `scheduler`.
+    /// `net.mptcp.pm_type`, `path_manager`, `scheduler`.
     names: bindings::mptcp_rs_pm_names,
     /// The namespace's registration of [`SYSCTL_ENTRIES`] entries.
     header: *mut bindings::ctl_table_header,
@@ -126,6 +126,28 @@ pub(crate) unsafe fn close_timeout(net: *const bindings::net) -> c_uint {
 pub(crate) unsafe fn add_addr_timeout(net: *const bindings::net) -> c_uint {
     // SAFETY: as in `enabled`.
     unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).add_addr_timeout) }
+}
+
+/// Whether new connections of `net` use the userspace path manager
+/// (`net.mptcp.pm_type` 1, `path_manager` "userspace").
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn pm_userspace(net: *const bindings::net) -> bool {
+    // SAFETY: as in `enabled`.
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).names.pm_type) == 1 }
+}
+
+/// Whether the peer may join our initial address and port
+/// (`net.mptcp.allow_join_initial_addr_port`); 0 sets the MP_CAPABLE "C" flag.
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn allow_join_initial_addr_port(net: *const bindings::net) -> bool {
+    // SAFETY: as in `enabled`.
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).allow_join_initial_addr_port) != 0 }
 }
 
 /// Creates the state and sysctls of a new namespace.

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The userspace path manager (net.mptcp.path_manager=userspace) driven by the kernel
+# selftests' pm_nl_ctl, mptcp_rs at both ends, two 10 Mbit/s paths:
+#   1. a transfer (4 MB each way, SHA-256) on a connection the client's PM gives a
+#      second subflow over path 2 (SUBFLOW_CREATE, local id 5) while it waits to
+#      send: path 2 carries a real share both ways, the SUB_ESTABLISHED event has the
+#      addresses and ids; the namespaces' in-kernel endpoints (signal, subflow) are
+#      ignored (no ADD_ADDR, one join); `dump token` lists the local address;
+#      SUBFLOW_DESTROY closes a join of another connection (SUB_CLOSED, RmSubflow).
+#   2. commands that must fail, with upstream's extack messages (sent with the
+#      kernel tree's YNL client, tools/net/ynl): an unknown token, a connection of
+#      the in-kernel PM, address id 0, an address announced again with another id,
+#      REMOVE of an unknown id; the YNL dump of the connection's addresses.
+#   3. with nobody listening to the events, the server neither echoes the client's
+#      ADD_ADDR (AddAddrDrop, no EchoAdd at the client) nor accepts its join
+#      (MPJoinRejected), as upstream.
+. "$MPTCP_RS_REPO/tests/lib/guest.sh"
+tools=/tmp/pm_userspace
+evpids=()
+cleanup() {
+	local p
+	for p in "${evpids[@]}"; do kill "$p" 2>/dev/null; done
+	topo_cleanup
+}
+trap cleanup EXIT
+mkdir -p "$tools"
+gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$tools/pm_nl_ctl" \
+	"$KSRC/tools/testing/selftests/net/mptcp/pm_nl_ctl.c" || fail "cannot build pm_nl_ctl"
+pm() { local ns=$1; shift; ip netns exec "$ns" "$tools/pm_nl_ctl" "$@"; }
+bytes=$((4 << 20))
+topo_new cli srv
+topo_path cli srv 1
+topo_path cli srv 2
+for n in 1 2; do
+	topo_shape cli "c$n" delay 5ms rate 10mbit limit 200
+	topo_shape srv "s$n" delay 5ms rate 10mbit limit 200
+done
+c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1) s2=$(topo_addr4 s 2)
+# what the server sends to the client's second address goes back over path 2
+ip -n srv rule add to "$c2" table 102 pref 100
+for ns in cli srv; do
+	ip netns exec "$ns" sysctl -qw net.mptcp.path_manager=userspace
+	[ "$(ip netns exec "$ns" sysctl -n net.mptcp.pm_type)" = 1 ] || fail "pm_type is not 1 in $ns"
+	# in-kernel endpoints the userspace PM's connections must ignore
+	ip -n "$ns" mptcp limits set subflows 4 add_addr_accepted 4
+done
+ip -n srv mptcp endpoint add "$s2" dev s2 signal
+ip -n cli mptcp endpoint add "$c2" dev c2 subflow
+
+events() { # NS: start listening to NS's events into $tools/NS.ev
+	: >"$tools/$1.ev"
+	ip netns exec "$1" "$tools/pm_nl_ctl" events >>"$tools/$1.ev" 2>&1 &
+	evpids+=($!)
+}
+events cli
+events srv
+sleep 0.5
+# the token of the newest connection in NS's event log (its CREATED event)
+token_of() {
+	local i t
+	for i in $(seq 100); do
+		t=$(grep '^type:1,' "$tools/$1.ev" | tail -n 1 | sed -n 's/.*token:\([0-9]*\).*/\1/p')
+		[ -n "$t" ] && { echo "$t"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- 1. a subflow of the userspace PM carries data -------------------------------
+port=6201
+(
+	tok=$(token_of cli) || exit 1
+	pm cli csf lip "$c2" lid 5 rip "$s1" rport $port token "$tok" || exit 1
+	sleep 1
+	pm cli dump token "$tok" >"$tools/dump.out" || echo "dump failed: $?" >>"$tools/dump.out"
+) 2>"$tools/csf.err" &
+csf_pid=$!
+rx2() { ip netns exec srv cat /sys/class/net/s2/statistics/rx_bytes; }
+tx2() { ip netns exec srv cat /sys/class/net/s2/statistics/tx_bytes; }
+before_rx=$(rx2) before_tx=$(tx2)
+XFER_OPTS="--send-after 3" transfer cli srv "$s1" $port mptcp "$bytes"
+wait "$csf_pid" || fail "SUBFLOW_CREATE failed: $(cat "$tools/csf.err")"
+d_rx=$(($(rx2) - before_rx)) d_tx=$(($(tx2) - before_tx))
+info "path 2 at the server: $d_rx bytes in, $d_tx out (of $bytes each way)"
+((d_rx > bytes / 10 && d_tx > bytes / 10)) || fail "path 2 carried too little: $d_rx bytes in, $d_tx out"
+ev=$(grep '^type:10,' "$tools/cli.ev" | head -n 1)
+info "client SUB_ESTABLISHED: $ev"
+for want in "saddr4:$c2" "daddr4:$s1" "dport:$port" "loc_id:5" "rem_id:0"; do
+	[[ ",$ev," == *",$want,"* ]] || fail "SUB_ESTABLISHED lacks $want: $ev"
+done
+grep -q "id 5 .*$c2" "$tools/dump.out" || fail "dump token does not list id 5 $c2: $(cat "$tools/dump.out")"
+info "dump token: $(tr '\n' ' ' <"$tools/dump.out")"
+v=$(mib cli MPTcpExtMPJoinSynTx)
+[ "$v" = 1 ] || fail "MPJoinSynTx in cli is $v: expected exactly the one join asked for"
+for ns_m in "srv MPTcpExtAddAddrTx" "cli MPTcpExtAddAddr" "srv MPTcpExtMPJoinRejected"; do
+	set -- $ns_m
+	v=$(mib "$1" "$2")
+	[ "${v:-0}" = 0 ] || fail "$2 in $1 is $v, expected 0 (in-kernel endpoints used?)"
+done
+mib_at_least srv MPTcpExtMPJoinAckRx 1
+
+# SUBFLOW_DESTROY of a live join (a connection that waits 5 s before sending)
+port=6202
+: >"$tools/cli.ev"
+(
+	tok=$(token_of cli) || exit 1
+	pm cli csf lip "$c2" lid 6 rip "$s1" rport $port token "$tok" || exit 1
+	sleep 1.5
+	sport=$(grep '^type:10,' "$tools/cli.ev" | tail -n 1 | sed -n 's/.*sport:\([0-9]*\).*/\1/p')
+	pm cli dsf lip "$c2" lport "$sport" rip "$s1" rport $port token "$tok"
+) 2>"$tools/dsf.err" &
+dsf_pid=$!
+XFER_OPTS="--send-after 5" transfer cli srv "$s1" $port mptcp $((256 << 10))
+wait "$dsf_pid" || fail "SUBFLOW_DESTROY failed: $(cat "$tools/dsf.err")"
+ev=$(grep '^type:11,' "$tools/cli.ev" | head -n 1)
+info "client SUB_CLOSED: $ev"
+for want in "saddr4:$c2" "daddr4:$s1" "loc_id:6"; do
+	[[ ",$ev," == *",$want,"* ]] || fail "SUB_CLOSED lacks $want: $ev"
+done
+mib_at_least cli MPTcpExtRmSubflow 1
+
+# --- 2. commands that fail, through the kernel tree's YNL client (it shows extack) --
+ynl() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" python3 "$KSRC/tools/net/ynl/pyynl/cli.py" --no-schema \
+		--spec "$KSRC/Documentation/netlink/specs/mptcp_pm.yaml" "$@"
+}
+expect_err() { # MESSAGE NS ARGS...: the YNL request fails with MESSAGE
+	local msg=$1 out
+	shift
+	if out=$(ynl "$@" 2>&1); then
+		echo "FAIL: ${*:2} succeeded, expected \"$msg\"" >&2
+		return 1
+	fi
+	[[ $out == *"$msg"* ]] || { echo "FAIL: ${*:2}: \"$out\", expected \"$msg\"" >&2; return 1; }
+	info "${*:3}: $msg"
+}
+# 192.0.2.x as YNL takes an IPv4 address (a big-endian u32)
+a4() { local IFS=.; set -- $1; echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4)); }
+ann_json() { # TOKEN ID
+	echo "{\"token\": $1, \"addr\": {\"family\": 2, \"addr4\": $(a4 "$c2"), \"id\": $2, \"flags\": 1}}"
+}
+port=6203
+: >"$tools/cli.ev"
+(
+	tok=$(token_of cli) || exit 1
+	expect_err "invalid token" cli --do announce --json "$(ann_json $((tok ^ 1)) 9)" || exit 1
+	expect_err "invalid addr id" cli --do announce --json "$(ann_json "$tok" 0)" || exit 1
+	ynl cli --do announce --json "$(ann_json "$tok" 9)" >/dev/null || { echo "FAIL: ANNOUNCE" >&2; exit 1; }
+	expect_err "did not match address and id" cli --do announce --json "$(ann_json "$tok" 10)" || exit 1
+	expect_err "not found" cli --do remove --json "{\"token\": $tok, \"loc-id\": 77}" || exit 1
+	out=$(ynl cli --dump get-addr --json "{\"token\": $tok}") || exit 1
+	[[ $out == *"'id': 9"* ]] || { echo "FAIL: dump lacks id 9: $out" >&2; exit 1; }
+	info "YNL dump: $out"
+) 2>"$tools/neg.err" &
+neg_pid=$!
+XFER_OPTS="--send-after 25" transfer cli srv "$s1" $port mptcp $((64 << 10))
+wait "$neg_pid" || fail "$(cat "$tools/neg.err")"
+cat "$tools/neg.err" >&2
+mib_at_least srv MPTcpExtAddAddr 1
+mib_at_least cli MPTcpExtEchoAdd 1
+# a connection of the in-kernel PM (chosen at its creation) takes no token command
+ip netns exec cli sysctl -qw net.mptcp.path_manager=kernel
+port=6204
+: >"$tools/cli.ev"
+(
+	tok=$(token_of cli) || exit 1
+	expect_err "userspace PM not selected" cli --do announce --json "$(ann_json "$tok" 9)"
+) 2>"$tools/neg.err" &
+neg_pid=$!
+XFER_OPTS="--send-after 8" transfer cli srv "$s1" $port mptcp $((64 << 10))
+wait "$neg_pid" || fail "$(cat "$tools/neg.err")"
+cat "$tools/neg.err" >&2
+ip netns exec cli sysctl -qw net.mptcp.path_manager=userspace
+
+# --- 3. nobody listens ------------------------------------------------------------
+# (upstream asks netlink whether the events group has a listener: netlink answers
+# for all namespaces at once, so both listeners go, once the token is known)
+echo_before=$(mib cli MPTcpExtEchoAdd) drop_before=$(mib srv MPTcpExtAddAddrDrop)
+port=6205
+: >"$tools/cli.ev"
+(
+	tok=$(token_of cli) || exit 1
+	kill "${evpids[@]}"
+	sleep 0.5
+	pm cli ann "$c2" id 3 token "$tok" || exit 1
+	# refused: pm_nl_ctl fails (the connect error comes from the SYN's reset)
+	pm cli csf lip "$c2" lid 3 rip "$s1" rport $port token "$tok"
+	exit 0
+) 2>"$tools/nol.err" &
+nol_pid=$!
+XFER_OPTS="--send-after 3" transfer cli srv "$s1" $port mptcp $((64 << 10))
+wait "$nol_pid" || fail "$(cat "$tools/nol.err")"
+[ "$(mib cli MPTcpExtEchoAdd)" = "$echo_before" ] || fail "the server echoed an ADD_ADDR with no PM listening"
+v=$(mib srv MPTcpExtAddAddrDrop)
+((v > drop_before)) || fail "AddAddrDrop in srv stayed $v"
+mib_at_least srv MPTcpExtMPJoinRejected 1
+info "no listener: ADD_ADDR dropped, join refused"
+dmesg_clean

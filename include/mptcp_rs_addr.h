@@ -9,6 +9,7 @@
 
 #include <linux/types.h>
 
+struct net;
 struct sock;
 struct socket;
 struct mptcp_rs_pm_endpoint;
@@ -41,6 +42,22 @@ bool mptcp_rs_addr_ssk_is(const struct sock *ssk, const struct mptcp_rs_pm_endpo
 			  const struct mptcp_rs_pm_endpoint *remote);
 /* @sk's local port, host order. */
 u16 mptcp_rs_addr_sk_sport(const struct sock *sk);
+
+/*
+ * An MPTCP listening socket on @ep's address and port in @net, for the joins to a
+ * `signal` endpoint with a port (upstream's mptcp_pm_nl_create_listen_socket()).
+ * A kernel socket: it does not hold @net, its owner releases it before @net goes.
+ */
+int mptcp_rs_addr_listen(struct net *net, const struct mptcp_rs_pm_endpoint *ep,
+			 struct socket **res);
+void mptcp_rs_addr_listen_release(struct socket *sock);
+/*
+ * Drops (@take false) or takes back the references on this module that listening
+ * socket @sock holds (its proto_ops', its proto's, its lock class's, and the ULP's
+ * of @first, its first subflow): the path manager owns it and closes it at the latest when the
+ * module unloads, so it must not keep the module loaded.
+ */
+void mptcp_rs_addr_listen_refs(struct socket *sock, const struct sock *first, bool take);
 
 unsigned int mptcp_rs_addr_jiffies_to_msecs(unsigned long j);
 

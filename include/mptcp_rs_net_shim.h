@@ -263,6 +263,8 @@ u64 mptcp_rs_random_u64(void);
 struct mptcp_out_options;
 u8 *mptcp_rs_out_buf(struct mptcp_out_options *opts, size_t *cap);
 void mptcp_rs_out_set_len(struct mptcp_out_options *opts, u16 len);
+/* TCP leaves out its timestamps on this segment (room for the MPTCP option). */
+void mptcp_rs_out_drop_ts(struct mptcp_out_options *opts);
 u16 mptcp_rs_out_len(const struct mptcp_out_options *opts);
 u32 mptcp_rs_tcp_write_seq(const struct sock *ssk);
 void mptcp_rs_subflow_ack_lowat(struct sock *ssk, const struct sock *meta);

@@ -366,17 +366,22 @@ impl ConnAddrs {
             .map(|e| e.id.load(Ordering::Relaxed))
     }
 
-    /// Whether we announced `addr` with its port (`addr.port`, not 0): a join may
-    /// arrive at that port (upstream's `mptcp_pm_sport_in_anno_list()`). Any
-    /// context.
-    pub(crate) fn announced_port(&self, addr: &Endpoint) -> bool {
-        addr.port != 0
-            && self.local.iter().any(|e| {
+    /// The id of our address `addr` if we announced it with its port (`addr.port`,
+    /// not 0): a join may arrive at that port (upstream's
+    /// `mptcp_pm_sport_in_anno_list()`). Any context.
+    pub(crate) fn announced_port(&self, addr: &Endpoint) -> Option<u8> {
+        if addr.port == 0 {
+            return None;
+        }
+        self.local
+            .iter()
+            .find(|e| {
                 e.live()
                     && !e.has(ef::QUIET)
                     && e.port.load(Ordering::Relaxed) == addr.port
                     && same_addr(&e.endpoint(), addr)
             })
+            .map(|e| e.id.load(Ordering::Relaxed))
     }
 
     /// Userspace path manager: records our address `ep` (its id given, not 0), to be
@@ -544,6 +549,7 @@ pub(crate) fn established_options(
     len: u32,
     flags: u8,
     remaining: c_uint,
+    has_ts: bool,
     opts: *mut bindings::mptcp_out_options,
 ) -> Option<c_int> {
     if len != 0
@@ -605,14 +611,32 @@ pub(crate) fn established_options(
         data_fin: false,
     });
     let dss_len = dss.wire_len().ok()?;
+    // without the TCP timestamps (10 bytes, 12 aligned), where allowed: an IPv6
+    // address with a port and the HMAC take 30 bytes, 28 are left beside them
+    // (upstream's add_addr_v6_port_drop_ts)
+    const TS_ALIGNED: c_uint = 12;
+    // SAFETY: `net` is live (the connection's).
+    let no_ts = has_ts && unsafe { crate::sysctl::add_addr_v6_port_drop_ts(meta.net().as_ptr()) };
+    let mut drop_ts = false;
     let written = if (need + dss_len) as c_uint <= remaining {
         crate::subflow::stash_all(opts, &[opt, dss])
     } else if need as c_uint <= remaining {
         // the DATA_ACK goes on the next segment (upstream drops it too)
         crate::subflow::stash(opts, &opt)
+    } else if no_ts && need as c_uint <= remaining + TS_ALIGNED {
+        drop_ts = true;
+        crate::subflow::stash(opts, &opt)
     } else {
         None
     }?;
+    let mut size = written;
+    if drop_ts {
+        // SAFETY: TCP's option scratch space for this segment.
+        unsafe { bindings::mptcp_rs_out_drop_ts(opts) };
+        // TCP counted the timestamps already: the size is what comes on top of
+        // them (as upstream's mptcp_pm_add_addr_signal())
+        size = written.saturating_sub(TS_ALIGNED);
+    }
     let net = meta.net();
     match which {
         Which::Rm(n) => {
@@ -632,7 +656,7 @@ pub(crate) fn established_options(
             }
         }
     }
-    Some(written as c_int)
+    Some(size as c_int)
 }
 
 /// The peer's ADD_ADDR `add` on subflow `ctx` (softirq or process context, subflow
@@ -897,7 +921,9 @@ fn run(meta: &Meta) {
         for ep in eps.iter().take(n) {
             // SAFETY: `meta.sk()` is live and owned; `ep` valid.
             let own = unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) };
-            if ep.family != family || own || ep.port != 0 {
+            // our own address is the peer's already, unless with another port (a
+            // `signal` endpoint with a port has a listener there, `pm.rs`)
+            if ep.family != family || (own && ep.port == 0) {
                 continue;
             }
             // announced already (and not withdrawn since)

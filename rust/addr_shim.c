@@ -8,8 +8,11 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/jiffies.h>
+#include <linux/module.h>
 #include <linux/net.h>
+#include <net/inet_connection_sock.h>
 #include <net/inet_sock.h>
+#include <net/tcp.h>
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
 #include <net/route.h>
@@ -141,6 +144,85 @@ bool mptcp_rs_addr_ssk_is(const struct sock *ssk, const struct mptcp_rs_pm_endpo
 u16 mptcp_rs_addr_sk_sport(const struct sock *sk)
 {
 	return ntohs(inet_sk(sk)->inet_sport);
+}
+
+/* Lock classes of the path manager's listening sockets (IPv4, IPv6). */
+static struct lock_class_key mptcp_rs_msk_key[2], mptcp_rs_msk_slock_key[2];
+
+int mptcp_rs_addr_listen(struct net *net, const struct mptcp_rs_pm_endpoint *ep,
+			 struct socket **res)
+{
+	struct sockaddr_storage addr = {};
+	struct socket *sock;
+	int len, err;
+
+	if (ep->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&addr;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(ep->port);
+		memcpy(&in->sin_addr, ep->addr, 4);
+		len = sizeof(*in);
+#if IS_ENABLED(CONFIG_IPV6)
+	} else if (ep->family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(ep->port);
+		memcpy(&in6->sin6_addr, ep->addr, 16);
+		len = sizeof(*in6);
+#endif
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	err = sock_create_kern(net, ep->family, SOCK_STREAM, IPPROTO_MPTCP, &sock);
+	if (err)
+		return err;
+	/*
+	 * A kernel MPTCP socket: its lock would be in the same lockdep class as its
+	 * subflows' (kernel TCP sockets), which are locked inside it. An MPTCP class
+	 * of its own, as upstream gives the path manager's listening sockets.
+	 */
+	if (ep->family == AF_INET6)
+		sock_lock_init_class_and_name(sock->sk, "msk_lock-AF_INET6", &mptcp_rs_msk_key[1],
+					      "msk_slock-AF_INET6", &mptcp_rs_msk_slock_key[1]);
+	else
+		sock_lock_init_class_and_name(sock->sk, "msk_lock-AF_INET", &mptcp_rs_msk_key[0],
+					      "msk_slock-AF_INET", &mptcp_rs_msk_slock_key[0]);
+	err = kernel_bind(sock, (struct sockaddr_unsized *)&addr, len);
+	if (!err)
+		err = kernel_listen(sock, SOMAXCONN);
+	if (err) {
+		sock_release(sock);
+		return err;
+	}
+	*res = sock;
+	return 0;
+}
+
+void mptcp_rs_addr_listen_release(struct socket *sock)
+{
+	sock_release(sock);
+}
+
+void mptcp_rs_addr_listen_refs(struct socket *sock, const struct sock *first, bool take)
+{
+	const struct tcp_ulp_ops *ulp = first ? inet_csk(first)->icsk_ulp_ops : NULL;
+	int n = (sock->ops->owner == THIS_MODULE) +
+		(sock->sk->sk_prot_creator->owner == THIS_MODULE) +
+		(ulp && ulp->owner == THIS_MODULE);
+
+#if IS_ENABLED(CONFIG_PROVE_LOCKING) && IS_ENABLED(CONFIG_MODULES)
+	/* sock_lock_init_class_and_name() above made us the lock class's owner */
+	n += sock->sk->sk_owner == THIS_MODULE;
+#endif
+
+	while (n--) {
+		if (take)
+			__module_get(THIS_MODULE);
+		else
+			module_put(THIS_MODULE);
+	}
 }
 
 unsigned int mptcp_rs_addr_jiffies_to_msecs(unsigned long j)

@@ -440,20 +440,25 @@ pub(crate) unsafe fn syn(
     let family = unsafe { bindings::mptcp_rs_req_local_addr(req, ep.addr.as_mut_ptr()) };
     ep.family = u16::try_from(family).unwrap_or(0);
     // SAFETY: both are live sockets.
-    if !unsafe { bindings::mptcp_rs_same_sport(lsk, msk) } {
-        // another port: one we announced with this address, or refused
+    let port_id = if unsafe { bindings::mptcp_rs_same_sport(lsk, msk) } {
+        None
+    } else {
+        // another port: one we announced with this address (its id), or refused
         // SAFETY: `lsk` is live.
         ep.port = unsafe { bindings::mptcp_rs_addr_sk_sport(lsk) };
-        if !meta.joins().addrs().announced_port(&ep) {
+        let Some(id) = meta.joins().addrs().announced_port(&ep) else {
             mib::inc(net, Mib::MismatchPortSynRx);
             return false;
-        }
+        };
         mib::inc(net, Mib::MPJoinPortSynRx);
         ep.port = 0;
-    }
+        Some(id)
+    };
     // SAFETY: `req` is live; `msk` held.
     let initial = unsafe { bindings::mptcp_rs_req_local_is_initial(req, msk) };
-    let local_id = if initial {
+    let local_id = if port_id.is_some() {
+        port_id
+    } else if initial {
         Some(0)
     } else if meta.userspace_pm() {
         // any local address: the userspace PM's, or a new id for it (`addr.rs`)

@@ -46,8 +46,12 @@ module! {
 }
 
 struct MptcpRs {
-    // Fields drop in declaration order: no new sockets, then stop being the provider,
-    // then the path manager, then the sysctls go.
+    // Fields drop in declaration order: the path manager first (its netlink family,
+    // then the per-namespace endpoints, closing the listening sockets of `signal`
+    // endpoints with a port, which do not pin the module: every other socket does,
+    // so none is left, and no work item either), then no new sockets, stop being the
+    // provider, then the sysctls go.
+    _pm: pm::Registration,
     _sockets: sock::Registration,
     // the path manager's workqueue: drained once no socket is left
     _join: join_active::Registration,
@@ -56,8 +60,6 @@ struct MptcpRs {
     _provider: provider::Registration,
     // the request sock ops of our listeners (MP_JOIN state): after every socket
     _req_ops: subflow::ReqOps,
-    // the path manager's netlink family and per-namespace endpoints
-    _pm: pm::Registration,
     _sysctl: sysctl::Registration,
     // last: everything above may count until it is dropped
     _mib: mib::Registration,
@@ -76,12 +78,12 @@ impl kernel::Module for MptcpRs {
         let sockets = sock::Registration::new(module)?;
         pr_info!("registered as the MPTCP provider\n");
         Ok(MptcpRs {
+            _pm: pm,
             _sockets: sockets,
             _join: join,
             _diag: diag,
             _provider: provider,
             _req_ops: req_ops,
-            _pm: pm,
             _sysctl: sysctl,
             _mib: mib,
         })

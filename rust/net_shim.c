@@ -1276,6 +1276,11 @@ void mptcp_rs_out_set_len(struct mptcp_out_options *opts, u16 len)
 	opts->suboptions = len;
 }
 
+void mptcp_rs_out_drop_ts(struct mptcp_out_options *opts)
+{
+	opts->drop_ts = 1;
+}
+
 u16 mptcp_rs_out_len(const struct mptcp_out_options *opts)
 {
 	return opts->suboptions;

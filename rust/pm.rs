@@ -119,6 +119,56 @@ fn uses_port(ep: &Endpoint) -> bool {
 /// upstream reports against the request's address attribute.
 type CmdError = (Error, Option<&'static CStr>);
 
+/// The MPTCP listening socket of a `signal` endpoint with a port: joins to the
+/// announced address and port arrive there (upstream's `mptcp_pm_nl_create_listen_socket()`).
+///
+/// # Invariants
+///
+/// `sock` is a listening kernel socket owned by this value, in the namespace of the
+/// table that holds it, released by `Drop` (before the namespace goes: the table is
+/// dropped at the latest by `pernet_exit`).
+struct PortListener {
+    id: u8,
+    sock: *mut bindings::socket,
+}
+
+// SAFETY: the socket is owned (type invariant) and released from process context
+// only; nothing else refers to it through this value.
+unsafe impl Send for PortListener {}
+
+impl PortListener {
+    /// Listens on `ep`'s address and port in `net`.
+    fn new(net: &Net, ep: &Endpoint) -> Result<Self> {
+        let mut sock = core::ptr::null_mut();
+        // SAFETY: `net` is live; `ep` valid; `sock` receives the new socket.
+        to_result(unsafe { bindings::mptcp_rs_addr_listen(net.as_ptr(), ep, &mut sock) })?;
+        let l = PortListener { id: ep.id, sock };
+        // it must not keep the module loaded: module unload closes it (`mptcp.rs`)
+        l.module_refs(false);
+        Ok(l)
+    }
+
+    /// Drops or takes back the module references the socket holds.
+    fn module_refs(&self, take: bool) {
+        // SAFETY: `sock` is our live socket (type invariant); its `sk` is a meta
+        // socket of ours, whose first subflow lives as long as it does.
+        unsafe {
+            let sk = bindings::mptcp_rs_sf_sk(self.sock);
+            let first =
+                crate::sock::Meta::from_sk(sk).map_or(core::ptr::null_mut(), |m| m.first_ssk());
+            bindings::mptcp_rs_addr_listen_refs(self.sock, first, take);
+        }
+    }
+}
+
+impl Drop for PortListener {
+    fn drop(&mut self) {
+        self.module_refs(true);
+        // SAFETY: ours (type invariant), released once.
+        unsafe { bindings::mptcp_rs_addr_listen_release(self.sock) };
+    }
+}
+
 /// One namespace's endpoints and limits (upstream's `struct pm_nl_pernet`).
 struct Table {
     /// The endpoints, in no particular order (lookups follow upstream's list order
@@ -137,6 +187,8 @@ struct Table {
     add_addr_accepted: u8,
     /// `subflows`: extra subflows per connection.
     extra_subflows: u8,
+    /// The listening sockets of the `signal` endpoints with a port.
+    listeners: KVec<PortListener>,
 }
 
 impl Table {
@@ -151,6 +203,7 @@ impl Table {
             fullmesh: 0,
             add_addr_accepted: 0,
             extra_subflows: DEFAULT_EXTRA_SUBFLOWS,
+            listeners: KVec::new(),
         }
     }
 
@@ -255,12 +308,17 @@ impl Table {
         let ep = self.endpoints.remove(i).map_err(|_| not_found)?;
         self.count(ep.flags, false);
         self.ids.remove(ep.id);
+        if let Some(j) = self.listeners.iter().position(|l| l.id == ep.id) {
+            // its listening socket closes
+            drop(self.listeners.remove(j));
+        }
         Ok(())
     }
 
     fn flush(&mut self) {
         // drop the storage too: a flushed namespace holds no memory for endpoints
         self.endpoints = KVec::new();
+        self.listeners = KVec::new();
         self.ids = IdSet::default();
         self.next_id = 1;
         self.signal = 0;
@@ -585,7 +643,34 @@ unsafe extern "C" fn add(
     }
     // SAFETY: per the caller.
     let net = unsafe { request_net(net) };
-    match with_table(net, |table| table.insert(ep)) {
+    // a `signal` endpoint with a port listens there, or is refused (as upstream: the
+    // address must be local and the port free); the socket is made outside the table's
+    // lock (its creation runs our socket code)
+    let mut listener = None;
+    if ep.port != 0 {
+        match PortListener::new(net, &ep) {
+            Ok(l) => listener = Some(l),
+            Err(e) => {
+                // SAFETY: valid per the caller.
+                unsafe { set_msg(msg, Some(c"create listen socket error")) };
+                return e.to_errno();
+            }
+        }
+    }
+    let inserted = with_table(net, |table| -> Result<u8> {
+        let id = table.insert(ep)?;
+        if let Some(mut l) = listener.take() {
+            l.id = id;
+            if table.listeners.push(l, GFP_KERNEL_ACCOUNT).is_err() {
+                let _ = table.remove(id);
+                return Err(ENOMEM);
+            }
+        }
+        Ok(id)
+    });
+    // a listener not taken (the insert failed) closes here, outside the lock
+    drop(listener);
+    match inserted {
         Some(Ok(id)) => {
             // live connections announce it, or open subflows from it
             crate::addr::endpoint_added(net, &Endpoint { id, ..ep });

@@ -88,10 +88,10 @@ extern "C" fn established_options(
     sk: *mut bindings::sock,
     skb: *mut bindings::sk_buff,
     remaining: c_uint,
-    _has_ts: bool,
+    has_ts: bool,
     opts: *mut bindings::mptcp_out_options,
 ) -> c_int {
-    subflow::established_options(sk, skb, remaining, opts)
+    subflow::established_options(sk, skb, remaining, has_ts, opts)
 }
 
 extern "C" fn write_options(

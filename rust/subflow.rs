@@ -1279,6 +1279,7 @@ pub(crate) fn established_options(
     ssk: *mut bindings::sock,
     skb: *mut bindings::sk_buff,
     remaining: c_uint,
+    has_ts: bool,
     opts: *mut bindings::mptcp_out_options,
 ) -> c_int {
     // SAFETY: TCP calls this for an `is_mptcp` socket, locked.
@@ -1316,7 +1317,9 @@ pub(crate) fn established_options(
         return n;
     }
     // ADD_ADDR, its echo, REMOVE_ADDR on pure ACKs (`addr.rs`)
-    if let Some(n) = crate::addr::established_options(ctx, meta, len, flags, remaining, opts) {
+    if let Some(n) =
+        crate::addr::established_options(ctx, meta, len, flags, remaining, has_ts, opts)
+    {
         return n;
     }
     if len == 0

@@ -33,7 +33,7 @@ struct PernetState {
     /// address and port (0: the MP_CAPABLE "C" flag).
     allow_join_initial_addr_port: u8,
     /// `net.mptcp.add_addr_v6_port_drop_ts`: an ADD_ADDR with an IPv6 address and a
-    /// port may drop the TCP timestamps option (stored only).
+    /// port may drop the TCP timestamps option.
     add_addr_v6_port_drop_ts: u8,
     /// `net.mptcp.pm_type`, `path_manager`, `scheduler`.
     names: bindings::mptcp_rs_pm_names,
@@ -148,6 +148,17 @@ pub(crate) unsafe fn pm_userspace(net: *const bindings::net) -> bool {
 pub(crate) unsafe fn allow_join_initial_addr_port(net: *const bindings::net) -> bool {
     // SAFETY: as in `enabled`.
     unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).allow_join_initial_addr_port) != 0 }
+}
+
+/// Whether an ADD_ADDR with an IPv6 address and a port may go without the TCP
+/// timestamps when it does not fit beside them (`net.mptcp.add_addr_v6_port_drop_ts`).
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn add_addr_v6_port_drop_ts(net: *const bindings::net) -> bool {
+    // SAFETY: as in `enabled`.
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).add_addr_v6_port_drop_ts) != 0 }
 }
 
 /// Creates the state and sysctls of a new namespace.

@@ -14,9 +14,12 @@
 # MPJoinSynAckRx; the server's MPJoinSynRx, MPJoinAckRx); no HMAC failure, no
 # refused join, no dropped ADD_ADDR; the client's second link carried a real share
 # (> 5 %) of the download. Then the mptcp_rs side unloads the module; clean logs.
+# With MPTCP_RS_PAIR_ADDR_PORT=P the endpoints carry port P (the server listens
+# there, the ADD_ADDRs carry it, the joins arrive at it): the client counts PortAdd,
+# the server MPJoinPortSynRx, once per connection.
 #   run by tests/lib/pair.sh: SCRIPT server | SCRIPT client (guests), SCRIPT check SHARE (host)
 set -euo pipefail
-role=$1 bytes=${MPTCP_RS_PAIR_BYTES:-$((16 << 20))}
+role=$1 bytes=${MPTCP_RS_PAIR_BYTES:-$((16 << 20))} aport=${MPTCP_RS_PAIR_ADDR_PORT:-}
 if [ "$role" = check ]; then
 	PAIR_SHARE=$2
 	. "$(dirname "$0")/../../lib/pair.sh"
@@ -55,8 +58,8 @@ case "$role" in
 server)
 	setup
 	ip mptcp limits set subflows 2
-	ip mptcp endpoint add "$SELF4_2" dev "$PAIR_DEV2" signal
-	ip mptcp endpoint add "$SELF6_2" dev "$PAIR_DEV2" signal
+	ip mptcp endpoint add "$SELF4_2" dev "$PAIR_DEV2" signal ${aport:+port $aport}
+	ip mptcp endpoint add "$SELF6_2" dev "$PAIR_DEV2" signal ${aport:+port $aport}
 	pair_nstat nstat.before
 	PAIR_BIND_ANY=1 pair_xfer_server v4 mptcp "$bytes" 4
 	PAIR_BIND_ANY=1 pair_xfer_server v6 mptcp "$bytes" 6
@@ -98,6 +101,11 @@ check)
 	need "$(c MPTcpExtMPJoinSynAckRx)" 2 "the client's joins answered (MPJoinSynAckRx)"
 	need "$(s MPTcpExtMPJoinSynRx)" 2 "joins the server saw (MPJoinSynRx)"
 	need "$(s MPTcpExtMPJoinAckRx)" 2 "joins the server completed (MPJoinAckRx)"
+	if [ -n "$aport" ]; then
+		echo "  port $aport: client MPTcpExtPortAdd +$(c MPTcpExtPortAdd), server MPTcpExtMPJoinPortSynRx +$(s MPTcpExtMPJoinPortSynRx)"
+		need "$(c MPTcpExtPortAdd)" 2 "ADD_ADDRs with a port the client received (PortAdd)"
+		need "$(s MPTcpExtMPJoinPortSynRx)" 2 "joins at the announced port (MPJoinPortSynRx)"
+	fi
 	(($(s MPTcpExtMPJoinRejected) + $(s MPTcpExtMPJoinAckHMacFailure) + $(c MPTcpExtMPJoinSynAckHMacFailure) + $(c MPTcpExtAddAddrDrop) == 0)) ||
 		{ echo "FAIL: joins refused, HMAC failures or dropped ADD_ADDRs" >&2; fail=1; }
 	for x in v4 v6; do

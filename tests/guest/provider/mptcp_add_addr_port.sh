@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# ADD_ADDR with a port, mptcp_rs to mptcp_rs: the server's "signal" endpoints on its
+# path-2 addresses carry port 10100 (`ip mptcp endpoint add ADDR dev s2 signal port
+# 10100`), so the server listens there (an MPTCP listening socket per endpoint,
+# as upstream); the client has `limits add_addr_accepted 1 subflows 1`. Two paths of
+# 10 Mbit/s. For IPv4, then IPv6, 4 MB each way (SHA-256): the client receives the
+# announcement with its port (PortAdd) and joins that address and port; the server
+# takes the join on the endpoint's listener (MPJoinPortSynRx, MPJoinAckRx, no
+# MismatchPortSynRx); path 2 carries a real share both ways. An endpoint whose
+# address is not local is refused ("create listen socket error"); deleting the
+# endpoints closes their listeners. Clean kernel log.
+. "$MPTCP_RS_REPO/tests/lib/guest.sh"
+trap topo_cleanup EXIT
+bytes=$((4 << 20))
+lport=10100
+topo_new cli srv
+topo_path cli srv 1
+topo_path cli srv 2
+for n in 1 2; do
+	topo_shape cli "c$n" delay 5ms rate 10mbit limit 200
+	topo_shape srv "s$n" delay 5ms rate 10mbit limit 200
+done
+s2_4=$(topo_addr4 s 2) s2_6=$(topo_addr6 s 2)
+ip -n cli mptcp limits set add_addr_accepted 1 subflows 1
+ip -n srv mptcp limits set subflows 2
+ip -n srv mptcp endpoint add "$s2_4" dev s2 signal port $lport || fail "cannot add $s2_4 port $lport"
+ip -n srv mptcp endpoint add "$s2_6" dev s2 signal port $lport || fail "cannot add $s2_6 port $lport"
+info "endpoints: $(ip -n srv mptcp endpoint show | tr '\n' ';')"
+listening=$(ip netns exec srv ss -Hltn "( sport = :$lport )")
+[ "$(echo "$listening" | grep -c LISTEN)" = 2 ] || fail "the server does not listen on both endpoints: $listening"
+if out=$(ip -n srv mptcp endpoint add 198.51.100.1 signal port $lport 2>&1); then
+	fail "an endpoint on an address that is not local was accepted"
+fi
+info "not local: $out"
+
+bytes_on() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"; }
+port=6501
+for addr in "$(topo_addr4 s 1)" "$(topo_addr6 s 1)"; do
+	p0=$(mib cli MPTcpExtPortAdd) j0=$(mib srv MPTcpExtMPJoinPortSynRx) a0=$(mib srv MPTcpExtMPJoinAckRx)
+	c2rx0=$(bytes_on cli c2 rx) c2tx0=$(bytes_on cli c2 tx)
+	transfer cli srv "$addr" "$port" mptcp "$bytes"
+	c2rx=$(($(bytes_on cli c2 rx) - c2rx0)) c2tx=$(($(bytes_on cli c2 tx) - c2tx0))
+	info "$addr: PortAdd +$(($(mib cli MPTcpExtPortAdd) - p0)), MPJoinPortSynRx +$(($(mib srv MPTcpExtMPJoinPortSynRx) - j0)), MPJoinAckRx +$(($(mib srv MPTcpExtMPJoinAckRx) - a0)); path 2: $c2rx in, $c2tx out at the client"
+	(($(mib cli MPTcpExtPortAdd) > p0)) || fail "$addr: no ADD_ADDR with a port reached the client"
+	(($(mib srv MPTcpExtMPJoinPortSynRx) > j0)) || fail "$addr: no join arrived at port $lport"
+	(($(mib srv MPTcpExtMPJoinAckRx) > a0)) || fail "$addr: the server accepted no join"
+	((c2rx > bytes / 10 && c2tx > bytes / 10)) || fail "$addr: path 2 carried too little: $c2rx in, $c2tx out"
+	port=$((port + 1))
+done
+for m in MismatchPortSynRx MPJoinRejected; do
+	v=$(mib srv "MPTcpExt$m")
+	[ "${v:-0}" = 0 ] || fail "$m in srv is $v"
+done
+ip -n srv mptcp endpoint flush
+sleep 0.5
+listening=$(ip netns exec srv ss -Hltn "( sport = :$lport )")
+[ -z "$listening" ] || fail "listeners left after flush: $listening"
+dmesg_clean

@@ -469,12 +469,15 @@ impl ConnAddrs {
     }
 
     /// Userspace path manager: forgets our address `addr` (a destroyed subflow's;
-    /// any port) without telling the peer. The meta socket is owned.
+    /// any port; the first entry with it, as upstream) without telling the peer. The
+    /// meta socket is owned.
     pub(crate) fn us_forget(&self, addr: &Endpoint) {
-        for e in &self.local {
-            if e.live() && same_addr(&e.endpoint(), addr) {
-                e.flags.store(0, Ordering::Release);
-            }
+        if let Some(e) = self
+            .local
+            .iter()
+            .find(|e| e.live() && same_addr(&e.endpoint(), addr))
+        {
+            e.flags.store(0, Ordering::Release);
         }
     }
 
@@ -510,6 +513,12 @@ impl ConnAddrs {
         flush(meta);
     }
 
+    /// Runs the address work soon: it sends our new announcements and repeats those
+    /// not echoed in time. Any context.
+    pub(crate) fn kick(&self, meta: &Meta) {
+        self.work.kick(meta);
+    }
+
     fn note_pending(&self) {
         self.pending.store(true, Ordering::Release);
     }
@@ -531,7 +540,11 @@ pub(crate) fn fully_established(meta: &Meta) {
     let a = meta.joins().addrs();
     a.work.init(meta);
     if meta.userspace_pm() {
-        // the userspace path manager announces what it chooses (`pm_userspace.rs`)
+        // the userspace path manager announces what it chooses (`pm_userspace.rs`);
+        // what it announced before now goes out
+        if a.has_pending() {
+            a.work.kick(meta);
+        }
         return;
     }
     a.announce.store(true, Ordering::Release);
@@ -615,8 +628,10 @@ pub(crate) fn established_options(
     // address with a port and the HMAC take 30 bytes, 28 are left beside them
     // (upstream's add_addr_v6_port_drop_ts)
     const TS_ALIGNED: c_uint = 12;
-    // SAFETY: `net` is live (the connection's).
-    let no_ts = has_ts && unsafe { crate::sysctl::add_addr_v6_port_drop_ts(meta.net().as_ptr()) };
+    let no_ts = has_ts
+        && !matches!(which, Which::Rm(_))
+        // SAFETY: `net` is live (the connection's).
+        && unsafe { crate::sysctl::add_addr_v6_port_drop_ts(meta.net().as_ptr()) };
     let mut drop_ts = false;
     let written = if (need + dss_len) as c_uint <= remaining {
         crate::subflow::stash_all(opts, &[opt, dss])
@@ -628,7 +643,28 @@ pub(crate) fn established_options(
         crate::subflow::stash(opts, &opt)
     } else {
         None
-    }?;
+    };
+    let Some(written) = written else {
+        // it can never fit (e.g. an IPv6 address with a port beside the timestamps,
+        // add_addr_v6_port_drop_ts 0): dropped, as upstream, rather than tried on
+        // every ACK
+        match which {
+            Which::Add(e) => {
+                if e.take(ef::SEND) {
+                    // no retransmission either
+                    e.set(ef::ECHOED);
+                    mib::inc(meta.net(), Mib::AddAddrTxDrop);
+                }
+            }
+            Which::Echo(e) => {
+                if e.take(ef::SEND) {
+                    mib::inc(meta.net(), Mib::EchoAddTxDrop);
+                }
+            }
+            Which::Rm(_) => {}
+        }
+        return None;
+    };
     let mut size = written;
     if drop_ts {
         // SAFETY: TCP's option scratch space for this segment.
@@ -670,7 +706,12 @@ pub(crate) fn add_addr_rx(ctx: &Subflow, meta: &Meta, add: &AddAddr) {
         mib::inc(net, Mib::EchoAdd);
         for e in &a.local {
             if e.has(ef::USED) && e.id.load(Ordering::Relaxed) == ep.id {
-                e.set(ef::ECHOED);
+                // only while still used: a slot freed meanwhile stays free
+                let _ = e
+                    .flags
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
+                        (f & ef::USED != 0).then_some(f | ef::ECHOED)
+                    });
             }
         }
         return;

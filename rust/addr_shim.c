@@ -184,11 +184,13 @@ int mptcp_rs_addr_listen(struct net *net, const struct mptcp_rs_pm_endpoint *ep,
 	 * of its own, as upstream gives the path manager's listening sockets.
 	 */
 	if (ep->family == AF_INET6)
-		sock_lock_init_class_and_name(sock->sk, "msk_lock-AF_INET6", &mptcp_rs_msk_key[1],
-					      "msk_slock-AF_INET6", &mptcp_rs_msk_slock_key[1]);
+		sock_lock_init_class_and_name(sock->sk, "msk_slock-AF_INET6",
+					      &mptcp_rs_msk_slock_key[1], "msk_lock-AF_INET6",
+					      &mptcp_rs_msk_key[1]);
 	else
-		sock_lock_init_class_and_name(sock->sk, "msk_lock-AF_INET", &mptcp_rs_msk_key[0],
-					      "msk_slock-AF_INET", &mptcp_rs_msk_slock_key[0]);
+		sock_lock_init_class_and_name(sock->sk, "msk_slock-AF_INET",
+					      &mptcp_rs_msk_slock_key[0], "msk_lock-AF_INET",
+					      &mptcp_rs_msk_key[0]);
 	err = kernel_bind(sock, (struct sockaddr_unsized *)&addr, len);
 	if (!err)
 		err = kernel_listen(sock, SOMAXCONN);

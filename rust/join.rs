@@ -454,6 +454,15 @@ pub(crate) unsafe fn syn(
         ep.port = 0;
         Some(id)
     };
+    // SAFETY: `req` is live.
+    let cookie = unsafe { bindings::mptcp_rs_req_syncookie(req) };
+    if cookie || !accepts_subflow(meta) {
+        // a SYN cookie (the third ACK would find no state), or the connection
+        // cannot take a subflow (checked first: the userspace PM's id allocation
+        // below records the address)
+        mib::inc(net, Mib::MPJoinRejected);
+        return false;
+    }
     // SAFETY: `req` is live; `msk` held.
     let initial = unsafe { bindings::mptcp_rs_req_local_is_initial(req, msk) };
     let local_id = if port_id.is_some() {
@@ -467,11 +476,8 @@ pub(crate) unsafe fn syn(
         // an address this connection announced (`addr.rs`)
         meta.joins().addrs().local_id_for(&ep)
     };
-    // SAFETY: `req` is live.
-    let cookie = unsafe { bindings::mptcp_rs_req_syncookie(req) };
-    let Some(local_id) = local_id.filter(|_| !cookie && accepts_subflow(meta)) else {
-        // another local address we did not announce, a SYN cookie (the third ACK
-        // would find no state), or the connection cannot take a subflow
+    let Some(local_id) = local_id else {
+        // another local address we did not announce
         mib::inc(net, Mib::MPJoinRejected);
         return false;
     };

@@ -143,6 +143,11 @@ impl PortListener {
         // SAFETY: `net` is live; `ep` valid; `sock` receives the new socket.
         to_result(unsafe { bindings::mptcp_rs_addr_listen(net.as_ptr(), ep, &mut sock) })?;
         let l = PortListener { id: ep.id, sock };
+        // SAFETY: our live socket; its `sk` is a meta socket of ours.
+        if let Some(meta) = unsafe { crate::sock::Meta::from_sk(bindings::mptcp_rs_sf_sk(sock)) } {
+            // joins only
+            meta.set_pm_listener();
+        }
         // it must not keep the module loaded: module unload closes it (`mptcp.rs`)
         l.module_refs(false);
         Ok(l)
@@ -302,29 +307,34 @@ impl Table {
         Ok(ep.id)
     }
 
-    fn remove(&mut self, id: u8) -> Result<(), CmdError> {
+    /// Removes endpoint `id`; its listening socket, if any, is the caller's to close
+    /// (after unlocking: closing runs our socket code).
+    fn remove(&mut self, id: u8) -> Result<Option<PortListener>, CmdError> {
         let not_found = (EINVAL, Some(c"address not found"));
         let i = self.position_by_id(id).ok_or(not_found)?;
         let ep = self.endpoints.remove(i).map_err(|_| not_found)?;
         self.count(ep.flags, false);
         self.ids.remove(ep.id);
-        if let Some(j) = self.listeners.iter().position(|l| l.id == ep.id) {
-            // its listening socket closes
-            drop(self.listeners.remove(j));
-        }
-        Ok(())
+        Ok(self
+            .listeners
+            .iter()
+            .position(|l| l.id == ep.id)
+            .and_then(|j| self.listeners.remove(j).ok()))
     }
 
-    fn flush(&mut self) {
+    /// Removes every endpoint; their listening sockets are the caller's to close
+    /// (after unlocking).
+    fn flush(&mut self) -> KVec<PortListener> {
         // drop the storage too: a flushed namespace holds no memory for endpoints
         self.endpoints = KVec::new();
-        self.listeners = KVec::new();
+        let listeners = core::mem::take(&mut self.listeners);
         self.ids = IdSet::default();
         self.next_id = 1;
         self.signal = 0;
         self.subflow = 0;
         self.laminar = 0;
         self.fullmesh = 0;
+        listeners
     }
 
     /// The endpoint with the smallest id above `after`.
@@ -662,6 +672,7 @@ unsafe extern "C" fn add(
         if let Some(mut l) = listener.take() {
             l.id = id;
             if table.listeners.push(l, GFP_KERNEL_ACCOUNT).is_err() {
+                // (no listener recorded for it yet: nothing to close)
                 let _ = table.remove(id);
                 return Err(ENOMEM);
             }
@@ -694,7 +705,9 @@ unsafe extern "C" fn del(net: *mut bindings::net, id: u8, msg: *mut *const c_cha
     // SAFETY: per the caller.
     let net = unsafe { request_net(net) };
     match with_table(net, |table| table.remove(id)) {
-        Some(Ok(())) => {
+        Some(Ok(listener)) => {
+            // its listening socket closes, outside the table's lock
+            drop(listener);
             // live connections withdraw it (REMOVE_ADDR, subflows closed)
             crate::addr::endpoint_removed(net, id);
             0
@@ -759,16 +772,17 @@ unsafe extern "C" fn flush(net: *mut bindings::net) {
     // SAFETY: per the caller.
     let net = unsafe { request_net(net) };
     let mut ids = [0u8; MAX_ID as usize];
-    let n = with_table(net, |t| {
+    let (n, listeners) = with_table(net, |t| {
         let mut n = 0;
         for (slot, ep) in ids.iter_mut().zip(t.endpoints.iter()) {
             *slot = ep.id;
             n += 1;
         }
-        t.flush();
-        n
+        (n, t.flush())
     })
-    .unwrap_or(0);
+    .unwrap_or((0, KVec::new()));
+    // the listening sockets close, outside the table's lock
+    drop(listeners);
     for &id in ids.iter().take(n) {
         crate::addr::endpoint_removed(net, id);
     }

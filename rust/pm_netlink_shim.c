@@ -302,56 +302,51 @@ fail:
 	return ret;
 }
 
-/* Every endpoint of the namespace, by increasing id; cb->args[0]: the last id sent. */
+/* One address of a dump: false if the message is full. */
+static bool mptcp_rs_pm_dump_one(struct sk_buff *msg, struct netlink_callback *cb,
+				 const struct mptcp_rs_pm_endpoint *ep)
+{
+	void *hdr = genlmsg_put(msg, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				&mptcp_rs_pm_family, NLM_F_MULTI, MPTCP_PM_CMD_GET_ADDR);
+
+	if (!hdr)
+		return false;
+	if (mptcp_rs_pm_fill_addr(msg, ep) < 0) {
+		genlmsg_cancel(msg, hdr);
+		return false;
+	}
+	genlmsg_end(msg, hdr);
+	return true;
+}
+
+/*
+ * Every endpoint of the namespace, or with a token our known addresses of that
+ * connection (userspace PM), by increasing id; cb->args[0]: the last id sent,
+ * cb->args[1]: whether any was (id 0 may be the first).
+ */
 static int mptcp_rs_pm_get_addr_dumpit(struct sk_buff *msg, struct netlink_callback *cb)
 {
 	const struct genl_info *info = genl_info_dump(cb);
+	struct nlattr *token = info->attrs[MPTCP_PM_ATTR_TOKEN];
 	struct net *net = sock_net(msg->sk);
 	struct mptcp_rs_pm_endpoint ep;
 	u8 last = cb->args[0];
-	void *hdr;
+	const char *err = NULL;
+	int bad = 0, ret;
 
-	if (info->attrs[MPTCP_PM_ATTR_TOKEN]) {
-		u32 token = nla_get_u32(info->attrs[MPTCP_PM_ATTR_TOKEN]);
-		const char *err = NULL;
-		bool first = !cb->args[1];
-		int bad = 0, ret;
-
-		/* our known addresses of that connection (userspace PM) */
-		for (;;) {
-			ret = mptcp_rs_pm->us_next(net, token, last, first, &ep, &err, &bad);
+	for (;;) {
+		if (token) {
+			ret = mptcp_rs_pm->us_next(net, nla_get_u32(token), last, !cb->args[1],
+						   &ep, &err, &bad);
 			if (ret < 0)
 				return ret;
-			if (!ret)
-				break;
-			hdr = genlmsg_put(msg, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-					  &mptcp_rs_pm_family, NLM_F_MULTI, MPTCP_PM_CMD_GET_ADDR);
-			if (!hdr)
-				break;
-			if (mptcp_rs_pm_fill_addr(msg, &ep) < 0) {
-				genlmsg_cancel(msg, hdr);
-				break;
-			}
-			genlmsg_end(msg, hdr);
-			last = ep.id;
-			first = false;
-			cb->args[1] = 1;
+		} else {
+			ret = mptcp_rs_pm->next(net, last, &ep);
 		}
-		cb->args[0] = last;
-		return msg->len;
-	}
-
-	while (mptcp_rs_pm->next(net, last, &ep)) {
-		hdr = genlmsg_put(msg, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-				  &mptcp_rs_pm_family, NLM_F_MULTI, MPTCP_PM_CMD_GET_ADDR);
-		if (!hdr)
+		if (!ret || !mptcp_rs_pm_dump_one(msg, cb, &ep))
 			break;
-		if (mptcp_rs_pm_fill_addr(msg, &ep) < 0) {
-			genlmsg_cancel(msg, hdr);
-			break;
-		}
-		genlmsg_end(msg, hdr);
 		last = ep.id;
+		cb->args[1] = 1;
 	}
 	cb->args[0] = last;
 	return msg->len;

@@ -165,7 +165,9 @@ fn announce(meta: &Meta, ep: &Endpoint) -> Result<c_int, Fail> {
         }
         Err(e) => return Err(fail(e, c"did not match address and id", Bad::Addr)),
     }
-    a.us_flush(meta);
+    // the address work sends it, and again if the peer does not echo it in time
+    // (`addr.rs`)
+    a.kick(meta);
     Ok(0)
 }
 
@@ -203,9 +205,7 @@ fn subflow_create(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c_
     if local.family != remote.family || !family_fits(meta, local.family) {
         return Err(fail(EINVAL, c"families mismatch", Bad::None));
     }
-    if remote.port == 0 {
-        return Err(fail(EINVAL, c"missing remote port", Bad::Remote));
-    }
+    // (a remote port of 0 is the connection's)
     usable(meta)?;
     let mut ep = *local;
     ep.flags |= bindings::MPTCP_RS_PM_FLAG_SUBFLOW;

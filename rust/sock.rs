@@ -114,6 +114,9 @@ mod mf {
     pub(super) const DENY_JOIN_ID0: u32 = 1 << 16;
     /// The peer's MP_CAPABLE carried the "C" flag: no join to its initial address.
     pub(super) const REMOTE_DENY_JOIN_ID0: u32 = 1 << 17;
+    /// The path manager's listener of a `signal` endpoint with a port: it takes
+    /// joins only (`pm.rs`).
+    pub(super) const PM_LISTENER: u32 = 1 << 18;
 }
 
 /// State of one MPTCP connection.
@@ -239,6 +242,16 @@ impl Meta {
     /// The peer's MP_CAPABLE carried the "C" flag.
     pub(crate) fn set_remote_deny_join_id0(&self) {
         self.set(mf::REMOTE_DENY_JOIN_ID0);
+    }
+
+    /// Marks the path manager's listener of a `signal` endpoint with a port.
+    pub(crate) fn set_pm_listener(&self) {
+        self.set(mf::PM_LISTENER);
+    }
+
+    /// Whether this is the path manager's listener of an endpoint with a port.
+    pub(crate) fn is_pm_listener(&self) -> bool {
+        self.has(mf::PM_LISTENER)
     }
 
     /// Whether the peer asked us not to join its initial address and port.

@@ -1817,6 +1817,11 @@ extern "C" fn req_init(
         // SAFETY: TCP's request being initialised, on our listening subflow.
         return unsafe { crate::join::syn(req, listener, meta, backup, addr_id, token, nonce) };
     }
+    if meta.is_pm_listener() {
+        // the path manager's listener takes joins only (upstream's pm_listener): a
+        // new connection there would never be accepted
+        return false;
+    }
     let is_mpc =
         matches!(mpc, Some(MptcpOption::MpCapable(m)) if m.flags & mpc_flags::HMAC_SHA256 != 0);
     if is_mpc {

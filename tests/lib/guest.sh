@@ -44,6 +44,42 @@ PY
 	rm -rf "$out"
 }
 
+# selftest_prepare SCRIPT [HELPER...]: copies the kernel tree's net selftests to
+# tmpfs (/tmp/selftests/net, with the libraries they source), compiles each HELPER
+# (a C file of the mptcp directory) against the kernel's uapi headers, and enters
+# the mptcp directory, where SCRIPT is.
+selftest_prepare() {
+	local script=$1 src="$KSRC/tools/testing/selftests/net" work=/tmp/selftests/net h
+	shift
+	[ -f "$src/mptcp/$script" ] || fail "no selftests in $KSRC"
+	mkdir -p "$work"
+	cp -r "$src/mptcp" "$src/lib.sh" "$src/lib" "$work/" 2>/dev/null || cp -r "$src/mptcp" "$src/lib.sh" "$work/"
+	[ -d "$src/../lib" ] && mkdir -p /tmp/selftests/lib && cp -r "$src/../lib/." /tmp/selftests/lib/ 2>/dev/null
+	[ -f "$src/../kselftest/ktap_helpers.sh" ] && mkdir -p /tmp/selftests/kselftest &&
+		cp "$src/../kselftest/ktap_helpers.sh" /tmp/selftests/kselftest/
+	for h in "$@"; do
+		gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$work/mptcp/$h" \
+			"$work/mptcp/$h.c" || fail "cannot build $h"
+	done
+	cd "$work/mptcp" || fail "no $work/mptcp"
+}
+
+# two_paths_10mbit CLIENT_NS SERVER_NS: new namespaces joined by paths 1 and 2, each
+# shaped to 10 Mbit/s with 5 ms delay both ways (a join has time to take a share of
+# a few MB under TCG), and the server's traffic to the client's path-2 IPv4 address
+# routed back over path 2.
+two_paths_10mbit() {
+	local n
+	topo_new "$1" "$2"
+	topo_path "$1" "$2" 1
+	topo_path "$1" "$2" 2
+	for n in 1 2; do
+		topo_shape "$1" "c$n" delay 5ms rate 10mbit limit 200
+		topo_shape "$2" "s$n" delay 5ms rate 10mbit limit 200
+	done
+	ip -n "$2" rule add to "$(topo_addr4 c 2)" table 102 pref 100
+}
+
 # lossy_path CLIENT_NS SERVER_NS N: path N gets delay, jitter, 1% loss and reordering
 # both ways, with segmentation offloads off so that netem drops single segments.
 lossy_path() {

@@ -7,19 +7,14 @@
 # announcement with its port (PortAdd) and joins that address and port; the server
 # takes the join on the endpoint's listener (MPJoinPortSynRx, MPJoinAckRx, no
 # MismatchPortSynRx); path 2 carries a real share both ways. An endpoint whose
-# address is not local is refused ("create listen socket error"); deleting the
+# address is not local is refused ("create listen socket error"); a new TCP or
+# MPTCP connection to the endpoint's port is reset (joins only); deleting the
 # endpoints closes their listeners. Clean kernel log.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 bytes=$((4 << 20))
 lport=10100
-topo_new cli srv
-topo_path cli srv 1
-topo_path cli srv 2
-for n in 1 2; do
-	topo_shape cli "c$n" delay 5ms rate 10mbit limit 200
-	topo_shape srv "s$n" delay 5ms rate 10mbit limit 200
-done
+two_paths_10mbit cli srv
 s2_4=$(topo_addr4 s 2) s2_6=$(topo_addr6 s 2)
 ip -n cli mptcp limits set add_addr_accepted 1 subflows 1
 ip -n srv mptcp limits set subflows 2
@@ -32,6 +27,22 @@ if out=$(ip -n srv mptcp endpoint add 198.51.100.1 signal port $lport 2>&1); the
 	fail "an endpoint on an address that is not local was accepted"
 fi
 info "not local: $out"
+# the endpoint's listener takes joins only: a new connection there is reset
+for proto in tcp mptcp; do
+	if ip netns exec cli python3 - "$s2_4" $lport $proto <<'PY'; then
+import socket, sys
+p = socket.IPPROTO_TCP if sys.argv[3] == "tcp" else 262
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, p)
+s.settimeout(5)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+except OSError as e:
+    print(f"  {sys.argv[3]} connect to the endpoint's port: {e}", file=sys.stderr)
+    sys.exit(1)
+PY
+		fail "a $proto connection to the endpoint's listener was accepted"
+	fi
+done
 
 bytes_on() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"; }
 port=6501

@@ -17,15 +17,8 @@ cleanup() {
 trap cleanup EXIT
 log=$(mktemp)
 bytes=$((4 << 20))
-topo_new cli srv
-topo_path cli srv 1
-topo_path cli srv 2
-for n in 1 2; do
-	topo_shape cli "c$n" delay 5ms rate 10mbit limit 200
-	topo_shape srv "s$n" delay 5ms rate 10mbit limit 200
-done
+two_paths_10mbit cli srv
 c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1)
-ip -n srv rule add to "$c2" table 102 pref 100
 ip -n cli mptcp limits set subflows 2
 ip -n srv mptcp limits set subflows 2
 ip netns exec cli "$mptcpd" --log=stderr --plugin-dir="$plugins" --path-manager=addr_adv \

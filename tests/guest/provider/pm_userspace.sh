@@ -28,16 +28,8 @@ gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$tools/pm_nl
 	"$KSRC/tools/testing/selftests/net/mptcp/pm_nl_ctl.c" || fail "cannot build pm_nl_ctl"
 pm() { local ns=$1; shift; ip netns exec "$ns" "$tools/pm_nl_ctl" "$@"; }
 bytes=$((4 << 20))
-topo_new cli srv
-topo_path cli srv 1
-topo_path cli srv 2
-for n in 1 2; do
-	topo_shape cli "c$n" delay 5ms rate 10mbit limit 200
-	topo_shape srv "s$n" delay 5ms rate 10mbit limit 200
-done
+two_paths_10mbit cli srv
 c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1) s2=$(topo_addr4 s 2)
-# what the server sends to the client's second address goes back over path 2
-ip -n srv rule add to "$c2" table 102 pref 100
 for ns in cli srv; do
 	ip netns exec "$ns" sysctl -qw net.mptcp.path_manager=userspace
 	[ "$(ip netns exec "$ns" sysctl -n net.mptcp.pm_type)" = 1 ] || fail "pm_type is not 1 in $ns"

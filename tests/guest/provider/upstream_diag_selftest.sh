@@ -6,19 +6,7 @@
 # checks report SKIP on the reference kernel too.) The selftest directory is copied to
 # tmpfs and its helpers compiled against the kernel's uapi headers.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
-src="$KSRC/tools/testing/selftests/net"
-[ -f "$src/mptcp/diag.sh" ] || fail "no selftests in $KSRC"
-work=/tmp/selftests/net
-mkdir -p "$work"
-cp -r "$src/mptcp" "$src/lib.sh" "$src/lib" "$work/" 2>/dev/null || cp -r "$src/mptcp" "$src/lib.sh" "$work/"
-[ -d "$src/../lib" ] && mkdir -p /tmp/selftests/lib && cp -r "$src/../lib/." /tmp/selftests/lib/ 2>/dev/null
-[ -f "$src/../kselftest/ktap_helpers.sh" ] && mkdir -p /tmp/selftests/kselftest &&
-	cp "$src/../kselftest/ktap_helpers.sh" /tmp/selftests/kselftest/
-for helper in mptcp_connect mptcp_diag; do
-	gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$work/mptcp/$helper" \
-		"$work/mptcp/$helper.c" || fail "cannot build $helper"
-done
-cd "$work/mptcp"
+selftest_prepare diag.sh mptcp_connect mptcp_diag
 out=$(timeout 900 ./diag.sh 2>&1)
 rc=$?
 echo "$out" | grep -E '^(not )?ok [0-9]' | sed 's/^/  /' >&2

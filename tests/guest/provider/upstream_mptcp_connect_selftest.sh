@@ -5,17 +5,7 @@
 # reported; the transfer subtests must all pass. The selftest directory is copied to
 # tmpfs and its mptcp_connect helper compiled against the kernel's uapi headers.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
-src="$KSRC/tools/testing/selftests/net"
-[ -f "$src/mptcp/mptcp_connect.sh" ] || fail "no selftests in $KSRC"
-work=/tmp/selftests/net
-mkdir -p "$work"
-cp -r "$src/mptcp" "$src/lib.sh" "$src/lib" "$work/" 2>/dev/null || cp -r "$src/mptcp" "$src/lib.sh" "$work/"
-[ -d "$src/../lib" ] && mkdir -p /tmp/selftests/lib && cp -r "$src/../lib/." /tmp/selftests/lib/ 2>/dev/null
-[ -f "$src/../kselftest/ktap_helpers.sh" ] && mkdir -p /tmp/selftests/kselftest &&
-	cp "$src/../kselftest/ktap_helpers.sh" /tmp/selftests/kselftest/
-gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$work/mptcp/mptcp_connect" \
-	"$work/mptcp/mptcp_connect.c" || fail "cannot build mptcp_connect"
-cd "$work/mptcp"
+selftest_prepare mptcp_connect.sh mptcp_connect
 # the selftest's own random choices, but a fixed transfer size keeps TCG runs short
 out=$(timeout 1200 ./mptcp_connect.sh -f "${MPTCP_RS_SELFTEST_BYTES:-1000000}" 2>&1)
 rc=$?

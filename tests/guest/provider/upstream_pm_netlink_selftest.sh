@@ -6,16 +6,7 @@
 # uapi headers. SELFTESTS_MPTCP_LIB_EXPECT_ALL_FEATURES=1: a feature the selftest
 # would skip as missing (default limits, fullmesh) is a failure here.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
-src="$KSRC/tools/testing/selftests/net"
-[ -f "$src/mptcp/pm_netlink.sh" ] || fail "no selftests in $KSRC"
-work=/tmp/selftests/net
-mkdir -p "$work"
-cp -r "$src/mptcp" "$src/lib.sh" "$src/lib" "$work/" 2>/dev/null || cp -r "$src/mptcp" "$src/lib.sh" "$work/"
-[ -d "$src/../lib" ] && mkdir -p /tmp/selftests/lib && cp -r "$src/../lib/." /tmp/selftests/lib/ 2>/dev/null
-[ -f "$src/../kselftest/ktap_helpers.sh" ] && mkdir -p /tmp/selftests/kselftest && cp "$src/../kselftest/ktap_helpers.sh" /tmp/selftests/kselftest/
-gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$work/mptcp/pm_nl_ctl" \
-	"$work/mptcp/pm_nl_ctl.c" || fail "cannot build pm_nl_ctl"
-cd "$work/mptcp"
+selftest_prepare pm_netlink.sh pm_nl_ctl
 export SELFTESTS_MPTCP_LIB_EXPECT_ALL_FEATURES=1
 total_ok=0
 for mode in pm_nl_ctl ip; do

@@ -9,19 +9,7 @@
 # the server's CREATED event). As in the reference suite, the selftest directory is
 # copied to tmpfs and its helpers are compiled against the kernel's uapi headers.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
-src="$KSRC/tools/testing/selftests/net"
-[ -f "$src/mptcp/userspace_pm.sh" ] || fail "no selftests in $KSRC"
-work=/tmp/selftests/net
-mkdir -p "$work"
-cp -r "$src/mptcp" "$src/lib.sh" "$src/lib" "$work/" 2>/dev/null || cp -r "$src/mptcp" "$src/lib.sh" "$work/"
-[ -d "$src/../lib" ] && mkdir -p /tmp/selftests/lib && cp -r "$src/../lib/." /tmp/selftests/lib/ 2>/dev/null
-[ -f "$src/../kselftest/ktap_helpers.sh" ] && mkdir -p /tmp/selftests/kselftest &&
-	cp "$src/../kselftest/ktap_helpers.sh" /tmp/selftests/kselftest/
-for h in pm_nl_ctl mptcp_connect; do
-	gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$work/mptcp/$h" \
-		"$work/mptcp/$h.c" || fail "cannot build $h"
-done
-cd "$work/mptcp"
+selftest_prepare userspace_pm.sh pm_nl_ctl mptcp_connect
 out=$(timeout 600 ./userspace_pm.sh 2>&1)
 rc=$?
 echo "$out" | sed 's/^/  /' >&2

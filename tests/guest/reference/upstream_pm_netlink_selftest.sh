@@ -4,16 +4,7 @@
 # The selftest directory is copied to tmpfs (the host's tree is read-only here) and its
 # helper pm_nl_ctl is compiled against the kernel's own uapi headers.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
-src="$KSRC/tools/testing/selftests/net"
-[ -f "$src/mptcp/pm_netlink.sh" ] || fail "no selftests in $KSRC"
-work=/tmp/selftests/net
-mkdir -p "$work"
-cp -r "$src/mptcp" "$src/lib.sh" "$src/lib" "$work/" 2>/dev/null || cp -r "$src/mptcp" "$src/lib.sh" "$work/"
-[ -d "$src/../lib" ] && mkdir -p /tmp/selftests/lib && cp -r "$src/../lib/." /tmp/selftests/lib/ 2>/dev/null
-[ -f "$src/../kselftest/ktap_helpers.sh" ] && mkdir -p /tmp/selftests/kselftest && cp "$src/../kselftest/ktap_helpers.sh" /tmp/selftests/kselftest/
-gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$work/mptcp/pm_nl_ctl" \
-	"$work/mptcp/pm_nl_ctl.c" || fail "cannot build pm_nl_ctl"
-cd "$work/mptcp"
+selftest_prepare pm_netlink.sh pm_nl_ctl
 out=$(./pm_netlink.sh 2>&1)
 rc=$?
 echo "$out" | sed 's/^/  /' >&2

@@ -6,7 +6,7 @@
 //! * Announcing: once the first subflow of a connection is fully established (either
 //!   side), the connection's address work ([`work_fn`], process context, meta socket
 //!   owned) announces each `signal` endpoint of the namespace (of the connection's
-//!   family, not the connection's own address, without a port): ADD_ADDR with the
+//!   family, not the connection's own address unless with another port): ADD_ADDR with the
 //!   truncated HMAC on a pure ACK of the first subflow ([`established_options`]).
 //!   `AddAddrTx`. A `signal` endpoint added while the connection lives is announced
 //!   the same way ([`endpoint_added`], a walk of the namespace's token table). An
@@ -628,17 +628,19 @@ pub(crate) fn established_options(
     // address with a port and the HMAC take 30 bytes, 28 are left beside them
     // (upstream's add_addr_v6_port_drop_ts)
     const TS_ALIGNED: c_uint = 12;
-    let no_ts = has_ts
-        && !matches!(which, Which::Rm(_))
-        // SAFETY: `net` is live (the connection's).
-        && unsafe { crate::sysctl::add_addr_v6_port_drop_ts(meta.net().as_ptr()) };
+    let no_ts = || {
+        has_ts
+            && !matches!(which, Which::Rm(_))
+            // SAFETY: `net` is live (the connection's).
+            && unsafe { crate::sysctl::add_addr_v6_port_drop_ts(meta.net().as_ptr()) }
+    };
     let mut drop_ts = false;
     let written = if (need + dss_len) as c_uint <= remaining {
         crate::subflow::stash_all(opts, &[opt, dss])
     } else if need as c_uint <= remaining {
         // the DATA_ACK goes on the next segment (upstream drops it too)
         crate::subflow::stash(opts, &opt)
-    } else if no_ts && need as c_uint <= remaining + TS_ALIGNED {
+    } else if need as c_uint <= remaining + TS_ALIGNED && no_ts() {
         drop_ts = true;
         crate::subflow::stash(opts, &opt)
     } else {
@@ -893,31 +895,30 @@ pub(crate) fn endpoint_prio_changed(net: &crate::net::Net, ep: &Endpoint, backup
         // SAFETY: a held meta socket, process context.
         unsafe { bindings::mptcp_rs_lock_sock(sk) };
         if !meta.is_fallback() && !meta.joins().is_closed() {
-            let joined = (0..MAX_JOINED).map(|i| meta.joins().ssk_at(i));
-            for ssk in Iterator::chain(core::iter::once(meta.first_ssk()), joined) {
-                if ssk.is_null() {
-                    continue;
+            meta.for_each_subflow_locked(|ssk, ctx, _| {
+                // SAFETY: `ssk` is live and locked; `ep` valid.
+                if unsafe { bindings::mptcp_rs_addr_ssk_saddr_is(ssk, ep) } {
+                    send_prio(ssk, ctx, backup);
                 }
-                // SAFETY: the first subflow, or a slot's, lives while the meta socket
-                // is owned; its lock nests inside the meta socket's.
-                unsafe {
-                    bindings::mptcp_rs_lock_sock(ssk);
-                    if let Some(ctx) = Subflow::from_sk(ssk) {
-                        if ctx.can_send()
-                            && acks_in(bindings::mptcp_rs_sk_state(ssk))
-                            && bindings::mptcp_rs_addr_ssk_saddr_is(ssk, ep)
-                        {
-                            ctx.change_prio(backup);
-                            bindings::mptcp_rs_tcp_send_ack(ssk);
-                        }
-                    }
-                    bindings::release_sock(ssk);
-                }
-            }
+                false
+            });
         }
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
     });
+}
+
+/// Subflow `ctx` (socket `ssk`, locked) takes the backup priority `backup` and
+/// announces it with MP_PRIO on a pure ACK, if it still sends; whether it did.
+pub(crate) fn send_prio(ssk: *mut bindings::sock, ctx: &Subflow, backup: bool) -> bool {
+    // SAFETY: `ssk` is live and locked (the caller's).
+    if !ctx.can_send() || !acks_in(unsafe { bindings::mptcp_rs_sk_state(ssk) }) {
+        return false;
+    }
+    ctx.change_prio(backup);
+    // SAFETY: as above.
+    unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
+    true
 }
 
 /// Runs the address work of meta socket `sk` (process context, from the module's

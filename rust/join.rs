@@ -6,13 +6,16 @@
 //! * SYN ([`syn`], from the listener's `route_req`): the token names the connection
 //!   (token table, a reference held by the request); refused with a reset when it is
 //!   unknown, fell back, is not established, or has its `subflows` limit of extra
-//!   subflows (`ip mptcp limits`); otherwise the request keeps the peer's nonce,
+//!   subflows (`ip mptcp limits`; with the userspace path manager: while a program
+//!   listens to the events), or arrived at a port other than the connection's that
+//!   it did not announce (`MismatchPortSynRx`); otherwise the request keeps the peer's nonce,
 //!   address id and backup flag, our nonce and our truncated HMAC
 //!   (`struct mptcp_rs_join_req`, in our request sock, see `rust/net_shim.c`).
 //! * SYN/ACK ([`synack_options`]): MP_JOIN with the truncated HMAC (key: our key, the
 //!   peer's key; message: our nonce, the peer's nonce), our nonce and our address id:
-//!   0 for the connection's initial local address; a join to any other local address
-//!   is refused (we announce none).
+//!   0 for the connection's initial local address, else the id of the address (and
+//!   port) the connection announced; a join to another local address is refused,
+//!   except with the userspace path manager, which gives it a new id (`addr.rs`).
 //! * Third ACK ([`syn_recv_sock`]): the peer's 160-bit HMAC (key: its key, ours;
 //!   message: its nonce, ours) is checked before TCP creates the child; the child
 //!   becomes a subflow of the connection (its context takes over the request's

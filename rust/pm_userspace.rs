@@ -27,10 +27,8 @@
 
 use crate::addr::ConnAddrs;
 use crate::bindings;
-use crate::join::MAX_JOINED;
 use crate::mib::{self, Mib};
 use crate::sock::Meta;
-use crate::subflow::Subflow;
 use crate::tcp_state::{acks_in, TCP_CLOSE};
 use kernel::prelude::*;
 
@@ -120,31 +118,6 @@ fn usable(meta: &Meta) -> Result<(), Fail> {
         return Err(Fail(errno(kernel::bindings::ENOTCONN), None, Bad::None));
     }
     Ok(())
-}
-
-/// Calls `f` for the first subflow and each joined one, each locked (inside the
-/// owned meta socket), with whether it is the first; stops when `f` returns true.
-fn for_each_subflow(meta: &Meta, mut f: impl FnMut(*mut bindings::sock, &Subflow, bool) -> bool) {
-    let joined = (0..MAX_JOINED).map(|i| meta.joins().ssk_at(i));
-    for (n, ssk) in Iterator::chain(core::iter::once(meta.first_ssk()), joined).enumerate() {
-        if ssk.is_null() {
-            continue;
-        }
-        // SAFETY: the first subflow, or a slot's, lives while the meta socket is
-        // owned; its lock nests inside the meta socket's.
-        let stop = unsafe {
-            bindings::mptcp_rs_lock_sock(ssk);
-            let stop = match Subflow::from_sk(ssk) {
-                Some(ctx) => f(ssk, ctx, n == 0),
-                None => false,
-            };
-            bindings::release_sock(ssk);
-            stop
-        };
-        if stop {
-            return;
-        }
-    }
 }
 
 /// `MPTCP_PM_CMD_ANNOUNCE`.
@@ -237,7 +210,7 @@ fn subflow_destroy(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c
     }
     let mut found = false;
     let mut first = false;
-    for_each_subflow(meta, |ssk, ctx, is_first| {
+    meta.for_each_subflow_locked(|ssk, ctx, is_first| {
         // SAFETY: `ssk` is live and locked; the endpoints are valid.
         if !unsafe { bindings::mptcp_rs_addr_ssk_is(ssk, local, remote) } {
             return false;
@@ -285,15 +258,10 @@ fn set_flags(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c_int, 
     let backup = local.flags & bindings::MPTCP_RS_PM_FLAG_BACKUP != 0;
     meta.joins().addrs().us_set_backup(local, backup);
     let mut found = false;
-    for_each_subflow(meta, |ssk, ctx, _| {
+    meta.for_each_subflow_locked(|ssk, ctx, _| {
         // SAFETY: `ssk` is live and locked; the endpoints are valid.
-        let matches = unsafe { bindings::mptcp_rs_addr_ssk_is(ssk, local, remote) };
-        // SAFETY: as above.
-        if matches && ctx.can_send() && acks_in(unsafe { bindings::mptcp_rs_sk_state(ssk) }) {
-            found = true;
-            ctx.change_prio(backup);
-            // SAFETY: as above.
-            unsafe { bindings::mptcp_rs_tcp_send_ack(ssk) };
+        if unsafe { bindings::mptcp_rs_addr_ssk_is(ssk, local, remote) } {
+            found |= crate::addr::send_prio(ssk, ctx, backup);
         }
         false
     });

@@ -812,6 +812,29 @@ impl Meta {
         .filter(|(ssk, _)| !ssk.is_null())
     }
 
+    /// Calls `f` for each subflow ([`Self::subflows`]) with its lock held (inside the
+    /// owned meta socket), and whether it is the first; stops when `f` returns true.
+    /// The meta socket is owned, its spinlock not held.
+    pub(crate) fn for_each_subflow_locked(
+        &self,
+        mut f: impl FnMut(*mut bindings::sock, &crate::subflow::Subflow, bool) -> bool,
+    ) {
+        for (ssk, id) in self.subflows() {
+            // SAFETY: the first subflow, or a slot's, lives while the meta socket is
+            // owned; its lock nests inside the meta socket's.
+            let stop = unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                let stop =
+                    crate::subflow::Subflow::from_sk(ssk).is_some_and(|ctx| f(ssk, ctx, id == 1));
+                bindings::release_sock(ssk);
+                stop
+            };
+            if stop {
+                return;
+            }
+        }
+    }
+
     pub(crate) fn state(&self) -> c_int {
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_sk_state(self.sk) }

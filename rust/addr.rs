@@ -34,9 +34,14 @@
 //!   closed this way (id 0).
 //!
 //! State: per connection, fixed tables of our announcements and the peer's
-//! ([`ConnAddrs`], in the connection's `Joins`), written lock-free: an entry is
-//! claimed with a compare-exchange, its address written once, then published; its
-//! flags are atomics. Options are written from TCP's option hook (softirq, subflow
+//! ([`ConnAddrs`], in the connection's `Joins`). Entries are taken, written and
+//! freed, and compound decisions on them made (an address or id already present, a
+//! free id), under the table lock: the meta socket's spinlock, taken from process
+//! context (netlink, the work) and from softirq (a join's SYN, ADD_ADDR and
+//! REMOVE_ADDR received), never around calls out of this module. Readers that
+//! cannot take it (the option hook may run with it held, under the meta socket's
+//! receive path) copy an entry with a sequence count ([`Entry::snap`]); its flags
+//! are atomics. Options are written from TCP's option hook (softirq, subflow
 //! locked); everything that opens or closes subflows or sleeps runs in the work.
 
 use crate::bindings;
@@ -50,7 +55,7 @@ use crate::sock::Meta;
 use crate::subflow::Subflow;
 use crate::tcp_state::{acks_in, TCP_CLOSE};
 use core::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering,
+    fence, AtomicBool, AtomicI32, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering,
 };
 use kernel::prelude::*;
 
@@ -93,7 +98,14 @@ mod ef {
 }
 
 /// One announced address (ours or the peer's).
+///
+/// An entry is taken, written and freed under the connection's table lock
+/// ([`ConnAddrs::lock`]); its other flags change atomically at any time. Readers
+/// without the lock take a consistent copy with [`Entry::snap`].
 struct Entry {
+    /// Even while the entry's address and [`ef::USED`] are stable, odd while a
+    /// writer changes them (a sequence count: a reader that saw it move reads again).
+    seq: AtomicU32,
     flags: AtomicU16,
     id: AtomicU8,
     family: AtomicU16,
@@ -108,6 +120,7 @@ struct Entry {
 impl Entry {
     fn new() -> Self {
         Entry {
+            seq: AtomicU32::new(0),
             flags: AtomicU16::new(0),
             id: AtomicU8::new(0),
             family: AtomicU16::new(0),
@@ -137,15 +150,62 @@ impl Entry {
         self.flags.load(Ordering::Acquire) & (ef::USED | ef::REMOVED) == ef::USED
     }
 
-    /// Takes the entry if it is free.
+    /// Takes the entry if it is free. Table lock held.
     fn claim(&self) -> bool {
         self.flags
             .compare_exchange(0, ef::CLAIMED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
-    /// Writes the address of a claimed entry and publishes it with `flags`.
+    /// Opens a change of the address or of [`ef::USED`] (table lock held).
+    fn write_begin(&self) {
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+    }
+
+    /// Closes the change [`Entry::write_begin`] opened.
+    fn write_end(&self) {
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(1), Ordering::Release);
+    }
+
+    /// Frees the entry (table lock held).
+    fn free(&self) {
+        self.write_begin();
+        self.flags.store(0, Ordering::Relaxed);
+        self.retrans.store(0, Ordering::Relaxed);
+        self.write_end();
+    }
+
+    /// The entry's flags and address at one moment, without the table lock: an
+    /// entry freed and taken again meanwhile is read again. Writers hold the table
+    /// lock with bottom halves and preemption off, so they finish soon.
+    fn snap(&self) -> (u16, Endpoint) {
+        loop {
+            let s = self.seq.load(Ordering::Acquire);
+            if s & 1 == 0 {
+                let flags = self.flags.load(Ordering::Relaxed);
+                let ep = self.endpoint();
+                fence(Ordering::Acquire);
+                if self.seq.load(Ordering::Relaxed) == s {
+                    return (flags, ep);
+                }
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Its address if it is published and not withdrawn, read with [`Entry::snap`].
+    fn live_endpoint(&self) -> Option<Endpoint> {
+        let (flags, ep) = self.snap();
+        (flags & (ef::USED | ef::REMOVED) == ef::USED).then_some(ep)
+    }
+
+    /// Writes the address of a claimed entry and publishes it with `flags`. Table
+    /// lock held.
     fn publish(&self, ep: &Endpoint, flags: u16) {
+        self.write_begin();
         self.id.store(ep.id, Ordering::Relaxed);
         self.family.store(ep.family, Ordering::Relaxed);
         self.port.store(ep.port, Ordering::Relaxed);
@@ -162,9 +222,11 @@ impl Entry {
             w.store(word, Ordering::Relaxed);
         }
         self.flags.fetch_or(ef::USED | flags, Ordering::Release);
+        self.write_end();
     }
 
-    /// The address (valid once [`ef::USED`] was seen).
+    /// The address (stable once [`ef::USED`] was seen with the table lock held;
+    /// else see [`Entry::snap`]).
     fn endpoint(&self) -> Endpoint {
         let mut ep = Endpoint {
             id: self.id.load(Ordering::Relaxed),
@@ -344,10 +406,10 @@ impl ConnAddrs {
 
     /// A disconnected socket may connect anew: nothing is announced any more.
     /// The meta socket is owned, its subflows are gone.
-    pub(crate) fn reset(&self) {
+    pub(crate) fn reset(&self, meta: &Meta) {
+        let _table = meta.data_lock();
         for e in Iterator::chain(self.local.iter(), self.remote.iter()) {
-            e.flags.store(0, Ordering::Release);
-            e.retrans.store(0, Ordering::Release);
+            e.free();
         }
         self.rm_send.take();
         self.rm_local.take();
@@ -360,10 +422,11 @@ impl ConnAddrs {
     /// The id of our address `addr` (family, address) if this connection announced
     /// it: a join to it is accepted. Any context.
     pub(crate) fn local_id_for(&self, addr: &Endpoint) -> Option<u8> {
-        self.local
-            .iter()
-            .find(|e| e.live() && same_addr(&e.endpoint(), addr))
-            .map(|e| e.id.load(Ordering::Relaxed))
+        self.local.iter().find_map(|e| {
+            e.live_endpoint()
+                .filter(|ep| same_addr(ep, addr))
+                .map(|ep| ep.id)
+        })
     }
 
     /// The id of our address `addr` if we announced it with its port (`addr.port`,
@@ -373,15 +436,13 @@ impl ConnAddrs {
         if addr.port == 0 {
             return None;
         }
-        self.local
-            .iter()
-            .find(|e| {
-                e.live()
-                    && !e.has(ef::QUIET)
-                    && e.port.load(Ordering::Relaxed) == addr.port
-                    && same_addr(&e.endpoint(), addr)
-            })
-            .map(|e| e.id.load(Ordering::Relaxed))
+        self.local.iter().find_map(|e| {
+            let (flags, ep) = e.snap();
+            (flags & (ef::USED | ef::REMOVED | ef::QUIET) == ef::USED
+                && ep.port == addr.port
+                && same_addr(&ep, addr))
+            .then_some(ep.id)
+        })
     }
 
     /// Userspace path manager: records our address `ep` (its id given, not 0), to be
@@ -391,7 +452,8 @@ impl ConnAddrs {
     /// way round. `Ok(true)` if the entry is new; `EINVAL` on a mismatch,
     /// `ENOSPC` when the table is full. An address known but not announced yet is
     /// announced now. The meta socket is owned.
-    pub(crate) fn us_add_local(&self, ep: &Endpoint, announce: bool) -> Result<bool> {
+    pub(crate) fn us_add_local(&self, meta: &Meta, ep: &Endpoint, announce: bool) -> Result<bool> {
+        let _table = meta.data_lock();
         for e in &self.local {
             if !e.live() {
                 continue;
@@ -422,8 +484,9 @@ impl ConnAddrs {
     /// Userspace path manager: the id of our address `addr` (family and address,
     /// any port) for a join that arrived at it; an address not known yet gets the
     /// smallest free id (upstream's `mptcp_userspace_pm_get_local_id()`). Any
-    /// context.
-    pub(crate) fn us_local_id_for_join(&self, addr: &Endpoint) -> Option<u8> {
+    /// context, the meta socket's spinlock not held.
+    pub(crate) fn us_local_id_for_join(&self, meta: &Meta, addr: &Endpoint) -> Option<u8> {
+        let _table = meta.data_lock();
         if let Some(id) = self.local_id_for(addr) {
             return Some(id);
         }
@@ -447,7 +510,8 @@ impl ConnAddrs {
 
     /// Userspace path manager: forgets our address with `id`, sending REMOVE_ADDR
     /// for it; false if there is none. The meta socket is owned.
-    pub(crate) fn us_remove(&self, id: u8) -> bool {
+    pub(crate) fn us_remove(&self, meta: &Meta, id: u8) -> bool {
+        let _table = meta.data_lock();
         let Some(e) = self
             .local
             .iter()
@@ -455,7 +519,7 @@ impl ConnAddrs {
         else {
             return false;
         };
-        e.flags.store(0, Ordering::Release);
+        e.free();
         self.rm_send.insert(id);
         self.note_pending();
         true
@@ -471,18 +535,20 @@ impl ConnAddrs {
     /// Userspace path manager: forgets our address `addr` (a destroyed subflow's;
     /// any port; the first entry with it, as upstream) without telling the peer. The
     /// meta socket is owned.
-    pub(crate) fn us_forget(&self, addr: &Endpoint) {
+    pub(crate) fn us_forget(&self, meta: &Meta, addr: &Endpoint) {
+        let _table = meta.data_lock();
         if let Some(e) = self
             .local
             .iter()
             .find(|e| e.live() && same_addr(&e.endpoint(), addr))
         {
-            e.flags.store(0, Ordering::Release);
+            e.free();
         }
     }
 
     /// Userspace path manager: records the backup flag of our address `addr`.
-    pub(crate) fn us_set_backup(&self, addr: &Endpoint, backup: bool) {
+    pub(crate) fn us_set_backup(&self, meta: &Meta, addr: &Endpoint, backup: bool) {
+        let _table = meta.data_lock();
         for e in &self.local {
             if e.live() && same_addr(&e.endpoint(), addr) {
                 if backup {
@@ -501,8 +567,7 @@ impl ConnAddrs {
     pub(crate) fn us_next(&self, after: u8, inclusive: bool) -> Option<Endpoint> {
         self.local
             .iter()
-            .filter(|e| e.live())
-            .map(|e| e.endpoint())
+            .filter_map(Entry::live_endpoint)
             .filter(|ep| ep.id > after || (inclusive && ep.id == after))
             .min_by_key(|ep| ep.id)
     }
@@ -596,10 +661,14 @@ pub(crate) fn established_options(
     };
     // more may wait, or this one may not fit: the next pure ACK looks again
     a.note_pending();
+    // (an entry freed meanwhile is not sent; one taken again is sent as it is now)
     let opt = match &which {
         Which::Rm(n) => MptcpOption::RemoveAddr(RemoveAddr::new(ids.get(..*n)?)?),
         Which::Echo(e) => {
-            let ep = e.endpoint();
+            let (flags, ep) = e.snap();
+            if flags & ef::USED == 0 {
+                return None;
+            }
             MptcpOption::AddAddr(AddAddr {
                 addr_id: ep.id,
                 addr: endpoint_addr(&ep)?,
@@ -608,7 +677,7 @@ pub(crate) fn established_options(
             })
         }
         Which::Add(e) => {
-            let ep = e.endpoint();
+            let ep = e.live_endpoint()?;
             MptcpOption::AddAddr(AddAddr {
                 addr_id: ep.id,
                 addr: endpoint_addr(&ep)?,
@@ -706,6 +775,7 @@ pub(crate) fn add_addr_rx(ctx: &Subflow, meta: &Meta, add: &AddAddr) {
     let Some(hmac) = add.hmac else {
         // the echo of one of ours
         mib::inc(net, Mib::EchoAdd);
+        let _table = meta.data_lock();
         for e in &a.local {
             if e.has(ef::USED) && e.id.load(Ordering::Relaxed) == ep.id {
                 // only while still used: a slot freed meanwhile stays free
@@ -714,6 +784,7 @@ pub(crate) fn add_addr_rx(ctx: &Subflow, meta: &Meta, add: &AddAddr) {
                     .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
                         (f & ef::USED != 0).then_some(f | ef::ECHOED)
                     });
+                // (the table lock keeps it from being freed meanwhile)
             }
         }
         return;
@@ -733,25 +804,32 @@ pub(crate) fn add_addr_rx(ctx: &Subflow, meta: &Meta, add: &AddAddr) {
         mib::inc(net, Mib::AddAddrDrop);
         return;
     }
+    let table = meta.data_lock();
     let known = a
         .remote
         .iter()
         .find(|e| e.has(ef::USED) && e.id.load(Ordering::Relaxed) == ep.id);
-    if let Some(e) = known {
+    let new = if let Some(e) = known {
         // a retransmission (our echo was lost), or the id reused for another
         // address after a REMOVE_ADDR: echo it again
-        if same_addr(&e.endpoint(), &ep) {
-            e.set(ef::SEND);
-        } else {
+        if !same_addr(&e.endpoint(), &ep) {
+            drop(table);
             mib::inc(net, Mib::AddAddrDrop);
             return;
         }
+        e.set(ef::SEND);
+        false
     } else if let Some(e) = a.remote.iter().find(|e| e.claim()) {
         e.publish(&ep, ef::SEND);
-        a.work.kick(meta);
+        true
     } else {
+        drop(table);
         mib::inc(net, Mib::AddAddrDrop);
         return;
+    };
+    drop(table);
+    if new {
+        a.work.kick(meta);
     }
     a.note_pending();
     // the echo goes on a pure ACK now
@@ -766,6 +844,9 @@ pub(crate) fn rm_addr_rx(meta: &Meta, rm: &RemoveAddr) {
     for &id in rm.ids() {
         mib::inc(net, Mib::RmAddr);
         crate::pm_events::removed(meta, id);
+    }
+    let table = meta.data_lock();
+    for &id in rm.ids() {
         for e in &a.remote {
             if e.live() && e.id.load(Ordering::Relaxed) == id {
                 e.set(ef::REMOVED);
@@ -780,6 +861,7 @@ pub(crate) fn rm_addr_rx(meta: &Meta, rm: &RemoveAddr) {
             a.rm_remote.insert(id);
         }
     }
+    drop(table);
     a.work.kick(meta);
 }
 
@@ -809,12 +891,14 @@ pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
     for_each_conn(net, |meta| {
         let a = meta.joins().addrs();
         if a.work.is_ready() && !meta.joins().is_closed() && !meta.userspace_pm() {
+            let table = meta.data_lock();
             for e in &a.local {
                 if e.live() && e.id.load(Ordering::Relaxed) == id {
                     e.set(ef::REMOVED);
                     a.rm_send.insert(id);
                 }
             }
+            drop(table);
             a.rm_local.insert(id);
             a.work.kick(meta);
         }
@@ -866,11 +950,10 @@ pub(crate) fn accepted_remotes(meta: &Meta, family: u16, out: &mut [Endpoint]) -
     let a = meta.joins().addrs();
     let mut n = 0;
     for e in &a.remote {
-        if !e.live() || !e.has(ef::ACCEPTED) {
+        let Some(ep) = e.live_endpoint() else {
             continue;
-        }
-        let ep = e.endpoint();
-        if ep.family != family {
+        };
+        if !e.has(ef::ACCEPTED) || ep.family != family {
             continue;
         }
         let Some(slot) = out.get_mut(n) else {
@@ -969,15 +1052,20 @@ fn run(meta: &Meta) {
                 continue;
             }
             // announced already (and not withdrawn since)
+            let table = meta.data_lock();
             if a.local
                 .iter()
                 .any(|e| e.live() && e.id.load(Ordering::Relaxed) == ep.id)
             {
                 continue;
             }
-            match a.local.iter().find(|e| e.claim()) {
-                Some(e) => e.publish(ep, ef::SEND),
-                None => mib::inc(net, Mib::AddAddrTxDrop),
+            let claimed = a.local.iter().find(|e| e.claim());
+            if let Some(e) = claimed {
+                e.publish(ep, ef::SEND);
+            }
+            drop(table);
+            if claimed.is_none() {
+                mib::inc(net, Mib::AddAddrTxDrop);
             }
         }
     }
@@ -1003,13 +1091,20 @@ fn run(meta: &Meta) {
     // manager decides for itself)
     let limit = crate::pm::add_addr_accepted_limit(net);
     for e in &a.remote {
-        if !e.live() || e.has(ef::DECIDED) || meta.userspace_pm() {
+        if meta.userspace_pm() || e.has(ef::DECIDED) {
+            continue;
+        }
+        let Some(ep) = e.live_endpoint() else {
+            continue;
+        };
+        // SAFETY: `meta.sk()` is live; `ep` valid.
+        let initial = unsafe { bindings::mptcp_rs_addr_is_remote(meta.sk(), &ep) };
+        // decided under the table lock, where a REMOVE_ADDR gives the slot back
+        let _table = meta.data_lock();
+        if !e.live() {
             continue;
         }
         e.set(ef::DECIDED);
-        let ep = e.endpoint();
-        // SAFETY: `meta.sk()` is live; `ep` valid.
-        let initial = unsafe { bindings::mptcp_rs_addr_is_remote(meta.sk(), &ep) };
         if ep.id != 0
             && !initial
             && ep.family == family
@@ -1020,9 +1115,12 @@ fn run(meta: &Meta) {
         }
     }
     for e in &a.remote {
-        if e.live() && e.has(ef::ACCEPTED) && !e.has(ef::JOINED) {
+        if !e.has(ef::ACCEPTED) || e.has(ef::JOINED) {
+            continue;
+        }
+        if let Some(ep) = e.live_endpoint() {
             e.set(ef::JOINED);
-            join_to(meta, &e.endpoint(), family);
+            join_to(meta, &ep, family);
         }
     }
 
@@ -1089,7 +1187,7 @@ fn join_to(meta: &Meta, to: &Endpoint, family: u16) {
     let id = if own {
         Some(0)
     } else {
-        crate::pm::local_id_for(net, &src)
+        crate::pm::local_id_or_implicit(net, &src)
     };
     let Some(id) = id else {
         mib::inc(net, Mib::MPJoinSynTxCreatSkErr);

@@ -326,10 +326,10 @@ impl Joins {
     }
 
     /// Joins are accepted again (a disconnected socket may connect anew).
-    pub(crate) fn reopen(&self) {
+    pub(crate) fn reopen(&self, meta: &crate::sock::Meta) {
         self.closed.store(false, Ordering::Release);
         self.active.reset();
-        self.addrs.reset();
+        self.addrs.reset(meta);
     }
 
     /// The connection ends without a task owning it (never accepted): the joined
@@ -474,7 +474,7 @@ pub(crate) unsafe fn syn(
         Some(0)
     } else if meta.userspace_pm() {
         // any local address: the userspace PM's, or a new id for it (`addr.rs`)
-        meta.joins().addrs().us_local_id_for_join(&ep)
+        meta.joins().addrs().us_local_id_for_join(meta, &ep)
     } else {
         // an address this connection announced (`addr.rs`)
         meta.joins().addrs().local_id_for(&ep)

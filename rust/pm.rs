@@ -527,17 +527,24 @@ pub(crate) fn signal_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
     endpoints_with(net, SIGNAL, out)
 }
 
-/// The address id of local address `addr` (family and address) in `net`: the id of
-/// the endpoint with that address, or else the smallest id no endpoint uses (where
-/// upstream would create an "implicit" endpoint). `None` if every id is taken.
-/// Process context.
-pub(crate) fn local_id_for(net: &Net, addr: &Endpoint) -> Option<u8> {
+/// The id of `net`'s endpoint with address `addr` (any port); if there is none, an
+/// `implicit` endpoint is created for it, as upstream's `mptcp_pm_nl_get_local_id()`
+/// does for the local address of a subflow we open: `ip mptcp endpoint show` lists
+/// it, no endpoint added later takes its id, and one added without an id for the
+/// same address replaces it. `None` when the table is full. Process context.
+pub(crate) fn local_id_or_implicit(net: &Net, addr: &Endpoint) -> Option<u8> {
     with_table(net, |t| {
-        t.endpoints
-            .iter()
-            .find(|e| addresses_equal(e, addr, false))
-            .map(|e| e.id)
-            .or_else(|| t.ids.first_free(1))
+        if let Some(e) = t.endpoints.iter().find(|e| addresses_equal(e, addr, false)) {
+            return Some(e.id);
+        }
+        let ep = Endpoint {
+            id: 0,
+            port: 0,
+            flags: IMPLICIT,
+            ifindex: 0,
+            ..*addr
+        };
+        t.insert(ep).ok()
     })
     .flatten()
 }

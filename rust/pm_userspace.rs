@@ -130,7 +130,7 @@ fn announce(meta: &Meta, ep: &Endpoint) -> Result<c_int, Fail> {
     }
     usable(meta)?;
     let a: &ConnAddrs = meta.joins().addrs();
-    match a.us_add_local(ep, true) {
+    match a.us_add_local(meta, ep, true) {
         Ok(_) => {}
         Err(e) if e == ENOSPC => {
             mib::inc(meta.net(), Mib::AddAddrTxDrop);
@@ -155,7 +155,7 @@ fn remove(meta: &Meta, id: u8) -> Result<c_int, Fail> {
             return Err(fail(EINVAL, c"address with id 0 not found", Bad::LocId));
         }
         a.us_remove_id0();
-    } else if !a.us_remove(id) {
+    } else if !a.us_remove(meta, id) {
         return Err(fail(EINVAL, c"address with that id not found", Bad::LocId));
     }
     a.us_flush(meta);
@@ -183,14 +183,14 @@ fn subflow_create(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c_
     let mut ep = *local;
     ep.flags |= bindings::MPTCP_RS_PM_FLAG_SUBFLOW;
     let a = meta.joins().addrs();
-    let new = match a.us_add_local(&ep, false) {
+    let new = match a.us_add_local(meta, &ep, false) {
         Ok(new) => new,
         Err(e) if e == ENOSPC => return Err(fail(ENOSPC, c"too many addresses", Bad::Addr)),
         Err(e) => return Err(fail(e, c"did not match address and id", Bad::Addr)),
     };
     if !crate::join_active::connect_one(meta, &ep, c_int::from(ep.family), Some(remote)) {
         if new {
-            a.us_forget(&ep);
+            a.us_forget(meta, &ep);
         }
         return Err(fail(EINVAL, c"connect error", Bad::None));
     }
@@ -242,7 +242,7 @@ fn subflow_destroy(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c
     if !found {
         return Err(fail(ESRCH, c"subflow not found", Bad::None));
     }
-    meta.joins().addrs().us_forget(local);
+    meta.joins().addrs().us_forget(meta, local);
     mib::inc(meta.net(), Mib::RmSubflow);
     Ok(0)
 }
@@ -256,7 +256,7 @@ fn set_flags(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c_int, 
         return Err(fail(EINVAL, c"invalid remote address family", Bad::Remote));
     }
     let backup = local.flags & bindings::MPTCP_RS_PM_FLAG_BACKUP != 0;
-    meta.joins().addrs().us_set_backup(local, backup);
+    meta.joins().addrs().us_set_backup(meta, local, backup);
     let mut found = false;
     meta.for_each_subflow_locked(|ssk, ctx, _| {
         // SAFETY: `ssk` is live and locked; the endpoints are valid.

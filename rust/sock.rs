@@ -170,6 +170,22 @@ pub(crate) struct Meta {
     opts: crate::sockopt::MetaOpts,
 }
 
+/// The meta socket's spinlock, held (see [`Meta::data_lock`]).
+///
+/// # Invariants
+///
+/// The spinlock of `meta`'s socket is held by this guard.
+pub(crate) struct DataLock<'a> {
+    meta: &'a Meta,
+}
+
+impl Drop for DataLock<'_> {
+    fn drop(&mut self) {
+        // SAFETY: taken by `Meta::data_lock` (invariant).
+        unsafe { bindings::mptcp_rs_data_unlock(self.meta.sk) };
+    }
+}
+
 // SAFETY: shared fields are atomics; the pointers are to kernel objects that outlive
 // the state (the socket itself, its netns).
 unsafe impl Send for Meta {}
@@ -778,6 +794,16 @@ impl Meta {
         &self.joins
     }
 
+    /// Takes the meta socket's spinlock (bottom halves off) until the guard drops.
+    /// It nests inside a subflow's lock and the meta socket's ownership; the caller
+    /// does not hold it already and calls nothing that takes it or a subflow's lock
+    /// while the guard lives.
+    pub(crate) fn data_lock(&self) -> DataLock<'_> {
+        // SAFETY: `sk` is live (invariant); the caller's nesting is as documented.
+        unsafe { bindings::mptcp_rs_data_lock(self.sk) };
+        DataLock { meta: self }
+    }
+
     /// DSN of the next byte the application writes (upstream's `write_seq`). The meta
     /// socket is owned.
     pub(crate) fn write_seq(&self) -> u64 {
@@ -1374,7 +1400,7 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     crate::pm_events::closed(meta);
     meta.leave_token_table();
     meta.joins.close_all(meta, true);
-    meta.joins.reopen();
+    meta.joins.reopen(meta);
     // a later connect() starts in direct mode with an empty send queue
     // SAFETY: owned.
     unsafe { *meta.sendq() = SendQueue::new() };

@@ -10,6 +10,9 @@
 #     joins it from the source routing picks (its own path-2 address): MPJoinSynTx /
 #     MPJoinSynAckRx at the client, MPJoinAckRx at the server, no refusal; path 2
 #     carried more than a tenth of the data each way.
+#     The client's join source got an "implicit" endpoint (as upstream's): an
+#     endpoint with another id for that address is refused, one without an id
+#     takes its place and its id.
 #  2. add_addr_accepted 0 at the client: the announcement is received and echoed,
 #     but no join is opened.
 #  3. 16 MB to the client over IPv4 (shaped to 10 Mbit/s per path); once the client
@@ -75,6 +78,28 @@ v=$(mib srv MPTcpExtMPJoinRejected)
 [ "${v:-0}" = 0 ] || fail "the server refused $v joins"
 v=$(mib cli MPTcpExtAddAddrDrop)
 [ "${v:-0}" = 0 ] || fail "the client dropped $v ADD_ADDRs"
+
+# 1b. the client's join source was no endpoint: it got an "implicit" one (as
+# upstream's), which keeps its id against an explicit id and gives it to an
+# endpoint added for the same address without one
+c2_4=$(topo_addr4 c 2)
+ep_of() { ip -n cli mptcp endpoint show | awk -v a="$1" '$1 == a'; }
+imp=$(ep_of "$c2_4")
+info "client endpoint after the joins: ${imp:-none}"
+# (an iproute2 that does not know the flag shows it as "rawflags 10")
+is_implicit() { echo "$1" | grep -qwE 'implicit|rawflags 10'; }
+is_implicit "$imp" || fail "no implicit endpoint for $c2_4: $(ip -n cli mptcp endpoint show)"
+imp_id=$(echo "$imp" | awk '{for (i = 1; i < NF; i++) if ($i == "id") print $(i + 1)}')
+[ -n "$imp_id" ] && [ "$imp_id" != 0 ] || fail "implicit endpoint without an id: $imp"
+if ip -n cli mptcp endpoint add "$c2_4" id $((imp_id + 50)) dev c2 subflow 2>/dev/null; then
+	fail "an explicit id replaced the implicit endpoint: $(ep_of "$c2_4")"
+fi
+ip -n cli mptcp endpoint add "$c2_4" dev c2 subflow || fail "cannot replace the implicit endpoint"
+rep=$(ep_of "$c2_4")
+info "replaced: $rep"
+is_implicit "$rep" && fail "still implicit: $rep"
+echo "$rep" | grep -qw "id $imp_id" || fail "the replacement did not keep id $imp_id: $rep"
+ip -n cli mptcp endpoint flush
 
 # 2. nothing accepted: echoed, no join
 ip -n cli mptcp limits set add_addr_accepted 0 subflows 1

@@ -1466,9 +1466,13 @@ extern "C" fn meta_close(sk: *mut bindings::sock, timeout: c_long) {
                 bindings::mptcp_rs_set_shutdown(sk, SHUTDOWN_MASK);
                 bindings::mptcp_rs_meta_purge_rcv(sk);
                 bindings::mptcp_rs_sock_orphan(sk);
-                bindings::release_sock(sk);
             }
+            // Queued while we own the socket (the work takes its own reference and
+            // waits for the socket): once released, the work may end the connection
+            // and drop the application's reference, the last one, at any time.
             meta.kick();
+            // SAFETY: owned (taken above); `meta` is not used after this.
+            unsafe { bindings::release_sock(sk) };
             return;
         }
     }

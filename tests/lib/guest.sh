@@ -4,6 +4,7 @@ set -uo pipefail
 
 REPO=${MPTCP_RS_REPO:?run inside a mptcp-rs guest (scripts/vm)}
 . "$REPO/tests/lib/topology.sh"
+. "$REPO/tests/lib/dmesg.sh"
 XFER="$REPO/tests/tools/xfer.py"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -121,10 +122,11 @@ expect_no_mptcp_syn() {
 	info "MPTcpExtMPCapableSYNRX = 0 in $1: the clients spoke plain TCP"
 }
 
-# dmesg_clean: fails if the kernel log shows a warning, bug, lockdep or leak report.
+# dmesg_clean: fails if the kernel log shows a warning, bug, lockdep or leak report
+# since the test started; the failure shows the whole report.
 dmesg_clean() {
 	local bad
-	bad=$(dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible circular|possible recursive|inconsistent lock|sleeping function called from invalid context|unreferenced object|Call Trace|KFENCE:|UBSAN:|rust_panic|panicked at' | head -n 20)
+	bad=$(dmesg_report)
 	[ -z "$bad" ] || fail "kernel log not clean:
 $bad"
 }

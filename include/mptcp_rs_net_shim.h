@@ -58,6 +58,9 @@ int mptcp_rs_sk_err(const struct sock *sk);
 int mptcp_rs_sock_error(struct sock *sk);
 void mptcp_rs_sock_hold(struct sock *sk);
 void mptcp_rs_sock_put(struct sock *sk);
+/* call_rcu() and rcu_barrier(), for the subflow contexts */
+void mptcp_rs_call_rcu(struct rcu_head *head, rcu_callback_t fn);
+void mptcp_rs_rcu_barrier(void);
 bool mptcp_rs_linger_zero(const struct sock *sk);
 void mptcp_rs_ack_now(struct sock *ssk);
 struct sock *mptcp_rs_token_next(const struct net *net, long *slot, long *num);

@@ -52,6 +52,9 @@ struct MptcpRs {
     // so none is left, and no work item either), then no new sockets, stop being the
     // provider, then the sysctls go.
     _pm: pm::Registration,
+    // the subflow contexts released last (by the listeners above) are freed after an
+    // RCU grace period, by module code
+    _released: subflow::ReleasedContexts,
     _sockets: sock::Registration,
     // the path manager's workqueue: drained once no socket is left
     _join: join_active::Registration,
@@ -79,6 +82,7 @@ impl kernel::Module for MptcpRs {
         pr_info!("registered as the MPTCP provider\n");
         Ok(MptcpRs {
             _pm: pm,
+            _released: subflow::ReleasedContexts,
             _sockets: sockets,
             _join: join,
             _diag: diag,

@@ -388,6 +388,16 @@ void mptcp_rs_sock_put(struct sock *sk)
 	sock_put(sk);
 }
 
+void mptcp_rs_call_rcu(struct rcu_head *head, rcu_callback_t fn)
+{
+	call_rcu(head, fn);
+}
+
+void mptcp_rs_rcu_barrier(void)
+{
+	rcu_barrier();
+}
+
 /* MPTCP_INFO: what the first subflow counts of the connection. */
 void mptcp_rs_subflow_stats(struct sock *ssk, struct mptcp_rs_subflow_stats *out)
 {

@@ -35,6 +35,7 @@ use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::prelude::*;
+use kernel::types::Opaque;
 
 /// A protocol violation by the peer.
 /// A DSS checksum failed (EBADMSG, as upstream reports it on the subflow).
@@ -201,6 +202,8 @@ pub(crate) struct Subflow {
     placed_ms: AtomicU32,
     /// The state of a subflow we open with MP_JOIN (`join_active.rs`).
     ajoin: crate::join_active::ActiveJoin,
+    /// For freeing the context after an RCU grace period (`release`).
+    rcu: Opaque<bindings::callback_head>,
 }
 
 // SAFETY: the fields shared between contexts are atomics; `rcv` is only used under the
@@ -315,6 +318,7 @@ impl Subflow {
             red_nxt: AtomicU64::new(0),
             placed_ms: AtomicU32::new(0),
             ajoin: crate::join_active::ActiveJoin::new(),
+            rcu: Opaque::uninit(),
         }
     }
 
@@ -956,26 +960,60 @@ pub(crate) extern "C" fn ulp_info(
     unsafe { out.write(info) };
 }
 
-/// ULP release: TCP destroys the subflow socket; drop our context.
+/// ULP release: TCP destroys the subflow socket; our context goes after an RCU grace
+/// period (as upstream's `kfree_rcu()`): a listener's SYN and third-ACK handling reads
+/// it without the socket's lock or a reference, under RCU, and may run while the
+/// listener is closed. Its reference on the meta socket goes with it, as readers
+/// reach the meta socket through it.
 extern "C" fn release(ssk: *mut bindings::sock) {
     // SAFETY: TCP calls this once, for a socket with our ULP, when destroying it.
     let p = unsafe { bindings::mptcp_rs_subflow_ctx(ssk) }.cast::<Subflow>();
     if p.is_null() {
         return;
     }
-    // SAFETY: `p` came from `KBox::into_raw` in `attach` or `clone` and nothing uses it
-    // after this.
-    let ctx = unsafe { KBox::from_raw(p) };
+    // SAFETY: `p` came from `KBox::into_raw` in `attach` or `clone`; freed only by
+    // `free_rcu`, queued below.
+    let ctx = unsafe { &*p };
     // an active join's third-ACK timer, before its context goes
     ctx.ajoin.stop();
     let meta = ctx.meta.load(Ordering::Acquire);
     if !meta.is_null() {
-        // SAFETY: the context's reference keeps `meta` alive until the put below.
+        // SAFETY: the context's reference keeps `meta` alive until `free_rcu`.
         if let Some(m) = unsafe { Meta::from_sk(meta) } {
             m.subflow_gone(ssk);
         }
+    }
+    // SAFETY: `rcu` is the context's own, used once; `free_rcu` takes the context.
+    unsafe { bindings::mptcp_rs_call_rcu(ctx.rcu.get(), Some(free_rcu)) };
+}
+
+/// Frees a released subflow context and drops its reference on the meta socket.
+/// Softirq context; [`rcu_barrier`] waits for it before the module goes.
+extern "C" fn free_rcu(head: *mut bindings::callback_head) {
+    // SAFETY: `head` is the `rcu` field of a context (`release` queued it).
+    let p = unsafe {
+        kernel::container_of!(head.cast::<Opaque<bindings::callback_head>>(), Subflow, rcu)
+    };
+    // SAFETY: queued by `release` with the context's `rcu` field; nothing uses the
+    // context any more (its readers were under RCU, now over).
+    let ctx = unsafe { KBox::from_raw(p) };
+    let meta = ctx.meta.load(Ordering::Acquire);
+    drop(ctx);
+    if !meta.is_null() {
         // SAFETY: drops the reference `attach` took (or `syn_recv_sock` handed over).
         unsafe { bindings::mptcp_rs_sock_put(meta) };
+    }
+}
+
+/// Dropped at module unload, once no subflow is left: waits until every released
+/// context is freed (`free_rcu` is module code, and may drop the last reference on a
+/// meta socket).
+pub(crate) struct ReleasedContexts;
+
+impl Drop for ReleasedContexts {
+    fn drop(&mut self) {
+        // SAFETY: process context (module unload), no lock held.
+        unsafe { bindings::mptcp_rs_rcu_barrier() };
     }
 }
 

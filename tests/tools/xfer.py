@@ -127,6 +127,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--send-after", type=float, default=0,
                     help="seconds between connecting and the first write (joins first)")
+    ap.add_argument("--send-after-file",
+                    help="first write once this file exists (within --timeout)")
     ap.add_argument("--cut-at", type=int)
     ap.add_argument("--cut-cmd")
     ap.add_argument("--survivor-bps", type=float,
@@ -150,6 +152,12 @@ def main():
         sock.connect((args.connect, args.port))
     sock.settimeout(args.timeout)
     time.sleep(args.send_after)
+    if args.send_after_file:
+        deadline = time.monotonic() + args.timeout
+        while not os.path.exists(args.send_after_file):
+            if time.monotonic() > deadline:
+                sys.exit(f"{args.send_after_file} did not appear in {args.timeout} s")
+            time.sleep(0.1)
     start = time.monotonic()
     res = transfer(sock, args.send, args.cut_at, args.cut_cmd, args.survivor_bps)
     res["seconds"] = round(time.monotonic() - start, 3)

@@ -135,7 +135,11 @@ ann_json() { # TOKEN ID
 }
 port=6203
 : >"$tools/cli.ev"
+# the connection sends once the commands are done (each YNL run starts Python: slow
+# under TCG); it must still exist for them
+rm -f "$tools/neg.done"
 (
+	trap 'touch "$tools/neg.done"' EXIT
 	tok=$(token_of cli) || exit 1
 	expect_err "invalid token" cli --do announce --json "$(ann_json $((tok ^ 1)) 9)" || exit 1
 	expect_err "invalid addr id" cli --do announce --json "$(ann_json "$tok" 0)" || exit 1
@@ -147,7 +151,7 @@ port=6203
 	info "YNL dump: $out"
 ) 2>"$tools/neg.err" &
 neg_pid=$!
-XFER_OPTS="--send-after 25" transfer cli srv "$s1" $port mptcp $((64 << 10))
+XFER_OPTS="--send-after-file $tools/neg.done" transfer cli srv "$s1" $port mptcp $((64 << 10))
 wait "$neg_pid" || fail "$(cat "$tools/neg.err")"
 cat "$tools/neg.err" >&2
 mib_at_least srv MPTcpExtAddAddr 1

@@ -459,13 +459,14 @@ pub(crate) unsafe fn syn(
     };
     // SAFETY: `req` is live.
     let cookie = unsafe { bindings::mptcp_rs_req_syncookie(req) };
-    if cookie || !accepts_subflow(meta) {
-        // a SYN cookie (the third ACK would find no state), or the connection
-        // cannot take a subflow (checked first: the userspace PM's id allocation
-        // below records the address)
+    if cookie {
+        // a SYN cookie: the third ACK would find no state
         mib::inc(net, Mib::MPJoinRejected);
         return false;
     }
+    // Whether the connection takes another subflow is decided at the third ACK
+    // (`syn_recv_sock`), as upstream does: a join beyond the limit gets its SYN/ACK,
+    // then a reset, and is counted as MPJoinRejected there.
     // SAFETY: `req` is live; `msk` held.
     let initial = unsafe { bindings::mptcp_rs_req_local_is_initial(req, msk) };
     let local_id = if port_id.is_some() {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Active MP_JOIN refused: the client opens a subflow from its "subflow" endpoint on
-# path 2, but the server (mptcp_rs) takes no extra subflow (`limits subflows 0`): it
-# resets the MP_JOIN SYN (MPJoinRejected). The connection is not affected (4 MB each
-# way, SHA-256, IPv4 and IPv6), the client saw no SYN/ACK (MPJoinSynAckRx 0), the
-# refused subflow is released (no socket left from the second address) and the
-# kernel log stays clean.
+# path 2, but the server (mptcp_rs) takes no extra subflow (`limits subflows 0`). As
+# upstream (and its mptcp_join.sh "limited by server" cases), the server answers the
+# MP_JOIN SYN with a SYN/ACK and resets the third ACK (MPJoinRejected, no
+# MPJoinAckRx). The connection is not affected (4 MB each way, SHA-256, IPv4 and
+# IPv6), the refused subflow is released (no socket left from the second address) and
+# the kernel log stays clean.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 bytes=${MPTCP_RS_XFER_BYTES:-$((4 << 20))}
@@ -30,8 +31,7 @@ expect_mptcp_used cli srv 2
 mib_at_least cli MPTcpExtMPJoinSynTx 2
 mib_at_least srv MPTcpExtMPJoinSynRx 2
 mib_at_least srv MPTcpExtMPJoinRejected 2
-v=$(mib cli MPTcpExtMPJoinSynAckRx)
-[ "${v:-0}" = 0 ] || fail "MPTcpExtMPJoinSynAckRx in cli is $v, expected 0"
+mib_at_least cli MPTcpExtMPJoinSynAckRx 2
 v=$(mib srv MPTcpExtMPJoinAckRx)
 [ "${v:-0}" = 0 ] || fail "MPTcpExtMPJoinAckRx in srv is $v, expected 0"
 sleep 1

@@ -988,7 +988,7 @@ extern "C" fn release(ssk: *mut bindings::sock) {
 }
 
 /// Frees a released subflow context and drops its reference on the meta socket.
-/// Softirq context; [`rcu_barrier`] waits for it before the module goes.
+/// Softirq context; [`ReleasedContexts`] waits for it before the module goes.
 extern "C" fn free_rcu(head: *mut bindings::callback_head) {
     // SAFETY: `head` is the `rcu` field of a context (`release` queued it).
     let p = unsafe {

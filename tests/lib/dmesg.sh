@@ -1,12 +1,14 @@
 # Kernel-log checks for guest tests and tests/guest/run-suite. Sourced.
 # shellcheck shell=bash
 
-# The kernel log since this test started (tests/guest/run-suite sets
-# MPTCP_RS_DMESG_SINCE to the uptime at the start of each test), else all of it.
+# The kernel log since this test started: after the line tests/guest/run-suite writes
+# to /dev/kmsg at the start of each test ($MPTCP_RS_DMESG_MARK; a marker, not a
+# timestamp, so the log clock and the uptime need not agree), else all of it.
 dmesg_since_start() {
-	dmesg | awk -v since="${MPTCP_RS_DMESG_SINCE:-0}" '
-		match($0, /^\[ *[0-9]+\.[0-9]+\]/) { t = substr($0, 2, RLENGTH - 2) + 0 }
-		t >= since'
+	dmesg | awk -v mark="${MPTCP_RS_DMESG_MARK:-}" '
+		{ line[NR] = $0 }
+		mark != "" && index($0, mark) { from = NR }
+		END { for (i = from + 1; i <= NR; i++) print line[i] }'
 }
 
 DMESG_BAD='WARNING:|BUG:|Oops|general protection|possible circular|possible recursive|inconsistent lock|sleeping function called from invalid context|unreferenced object|Call Trace|KFENCE:|UBSAN:|rust_panic|panicked at'

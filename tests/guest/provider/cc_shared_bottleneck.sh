@@ -12,15 +12,24 @@
 # Each algorithm is chosen with TCP_CONGESTION on the MPTCP socket: ss -ti on the
 # client must show it on both subflows in every run (the joined one is opened
 # later, from the endpoint), and the second path must have carried data.
+# The ratios are judged only when the flows filled the link (together >= 80 % of its
+# rate, averaged over each algorithm's runs): a guest too slow for the link (TCG on a
+# busy host) shares its CPU, not the link, and says nothing about coupling; then the
+# test reports the shortfall and judges the rest.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 max_coupled=${MPTCP_RS_CC_MAX_RATIO:-1.2}
 min_uncoupled=${MPTCP_RS_CC_MIN_UNCOUPLED:-1.4}
 out=$(MPTCP_RS_CC_SECONDS=${MPTCP_RS_CC_SECONDS:-20} MPTCP_RS_CC_REPEAT=${MPTCP_RS_CC_REPEAT:-3} bash "$MPTCP_RS_REPO/tests/bench/guest-cc" shared reno lia olia 2>&1) ||
 	fail "guest-cc failed: $(echo "$out" | tail -n 5)"
 echo "$out" | grep '^CCBENCH' | sed 's/^/# /'
-python3 - "$max_coupled" "$min_uncoupled" "$out" <<'PY' || fail "shared bottleneck: see above"
-import json, sys
+rate=${MPTCP_RS_CC_SHARED_RATE:-20mbit}
+python3 - "$max_coupled" "$min_uncoupled" "$out" "$rate" <<'PY' || fail "shared bottleneck: see above"
+import json, re, sys
 max_coupled, min_uncoupled = float(sys.argv[1]), float(sys.argv[2])
+m = re.fullmatch(r"([0-9.]+)([kmg]?)bit", sys.argv[4].lower())
+if not m:
+    sys.exit(f"cannot read the link rate {sys.argv[4]!r}")
+rate = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)]
 runs = {}
 for line in sys.argv[3].splitlines():
     if line.startswith("CCBENCH "):
@@ -31,6 +40,12 @@ def bad(msg):
     global ok
     print("FAIL: " + msg, file=sys.stderr)
     ok = False
+fill = min((sum(r["mptcp_bps"] + r["tcp_bps"] for r in rs) / len(rs) / rate
+            for rs in runs.values() if rs), default=0.0)
+judge = fill >= 0.8
+if not judge:
+    print(f"  the flows filled at most {fill:.0%} of the {rate / 1e6:g} Mbit/s link: the guest, "
+          "not the link, was the bottleneck; ratios reported, not judged", file=sys.stderr)
 for algo in ("reno", "lia", "olia"):
     rs = runs.get(algo, [])
     if not rs:
@@ -49,6 +64,8 @@ for algo in ("reno", "lia", "olia"):
     print(f"  {algo}: {len(rs)} runs, MPTCP {m / len(rs) / 1e6:.2f} Mbit/s, TCP reno "
           f"{t / len(rs) / 1e6:.2f} Mbit/s on average, ratio {ratio:.2f} (single runs: "
           + ", ".join(f"{r['ratio']:.2f}" for r in rs) + ")", file=sys.stderr)
+    if not judge:
+        continue
     if algo == "reno" and ratio < min_uncoupled:
         bad(f"uncoupled reno took only {ratio:.2f} x TCP (< {min_uncoupled})")
     if algo != "reno" and ratio > max_coupled:

@@ -27,19 +27,20 @@ ip netns exec srv python3 "$MPTCP_RS_REPO/tests/tools/capture_tcp_options.py" /t
 cap=$!
 for i in $(seq 50); do grep -q capturing /tmp/cap.err 2>/dev/null && break; sleep 0.1; done
 
-# a transfer long enough to change priorities and remove an address under it
-# each step waits for the previous one to show in upstream's counters
+# a transfer long enough to change priorities under it; each step waits for the
+# previous one to show in upstream's counters
 (
 	for i in $(seq 100); do [ "$(mib srv MPTcpExtMPJoinAckRx)" -ge 1 ] && break; sleep 0.1; done
 	ip -n cli mptcp endpoint change id 3 backup
-	for i in $(seq 100); do [ "$(mib cli MPTcpExtMPPrioTx)" -ge 1 ] && break; sleep 0.1; done
-	ip -n srv mptcp endpoint del id 2
 ) &
 changes=$!
 transfer cli srv "$(topo_addr4 s 1)" 7001 mptcp $((6 << 20))
 wait $changes
 
-# an abortive close: MP_FASTCLOSE and MP_TCPRST
+# an address removal, then an abortive close (MP_FASTCLOSE and MP_TCPRST), on a second
+# connection. The removal is made while that connection is idle: upstream composes
+# REMOVE_ADDR on the first option it builds, and when that is the MSS estimate of a
+# sender (no segment) the option is counted (RmAddrTx) but never sent.
 ip netns exec srv python3 -c '
 import socket
 l = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
@@ -52,15 +53,26 @@ try:
 except OSError:
     pass' &
 srv=$!
-sleep 0.5
+for i in $(seq 50); do ip netns exec srv ss -Hltn 'sport = :7002' | grep -q . && break; sleep 0.1; done
+rm -f /tmp/rm_done
 ip netns exec cli python3 -c '
-import socket, struct, time
+import os, socket, struct, time
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
 s.connect(("'"$(topo_addr4 s 1)"'", 7002))
 s.sendall(b"x" * 100000)
-time.sleep(0.5)
+for i in range(200):
+    if os.path.exists("/tmp/rm_done"):
+        break
+    time.sleep(0.1)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-s.close()'
+s.close()' &
+cli=$!
+for i in $(seq 100); do [ "$(mib srv MPTcpExtMPJoinAckRx)" -ge 2 ] && break; sleep 0.1; done
+sleep 0.5
+ip -n srv mptcp endpoint del id 2
+for i in $(seq 50); do [ "$(mib cli MPTcpExtRmAddr)" -ge 1 ] && break; sleep 0.1; done
+touch /tmp/rm_done
+wait $cli
 wait $srv
 sleep 0.5
 kill $cap; wait $cap 2>/dev/null

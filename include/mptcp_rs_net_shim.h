@@ -156,10 +156,16 @@ typedef struct sock *(*mptcp_rs_syn_recv_sock_t)(const struct sock *sk, struct s
 						 bool *own_req,
 						 void (*opt_child_init)(struct sock *newsk,
 									const struct sock *sk));
+/* What req_init decides about a SYN on one of our listeners */
+enum {
+	MPTCP_RS_REQ_RESET = 0,	/* refused: answered with a reset */
+	MPTCP_RS_REQ_ACCEPT = 1,	/* answered with a SYN/ACK */
+	MPTCP_RS_REQ_DROP = 2,	/* dropped silently: the peer sends it again */
+};
 void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *),
 			  mptcp_rs_syn_recv_sock_t syn_recv_sock,
-			  bool (*req_init)(struct request_sock *req, const struct sock *listener,
-					   const struct sk_buff *skb));
+			  int (*req_init)(struct request_sock *req, const struct sock *listener,
+					  const struct sk_buff *skb));
 struct sock *mptcp_rs_af_ops_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 					   struct request_sock *req,
 					   struct dst_entry *dst,

@@ -23,9 +23,11 @@
 //!   picks: address id 0 if that is the connection's own address, else the id of
 //!   the endpoint with that address, else the smallest id no endpoint uses
 //!   (upstream would create an implicit endpoint).
-//! * Joins to our announced addresses: a join SYN to a local address other than the
-//!   connection's initial one is accepted if this connection announced it; the
-//!   SYN/ACK carries that address's id (`join.rs`).
+//! * Joins to our other addresses: a join SYN to a local address other than the
+//!   connection's initial one gets the id of that address if this connection
+//!   announced it, else that of the namespace's endpoint with that address, else an
+//!   implicit endpoint is made for it by this work ([`ConnAddrs::want_implicit`]) and
+//!   the SYN is dropped until it exists (`join.rs`).
 //! * Removing: `ip mptcp endpoint delete` (or `flush`) makes every connection of the
 //!   namespace close its subflows from that address id and send REMOVE_ADDR with the
 //!   id if it announced it or had subflows from it (`RmAddrTx`, `RmSubflow`). A
@@ -380,8 +382,20 @@ pub(crate) struct ConnAddrs {
     announce: AtomicBool,
     /// Announcements of the peer accepted.
     accepted: AtomicU8,
+    /// A local address a join arrived at that no endpoint has (`join.rs`), for the
+    /// work to make an implicit endpoint of: `IMPLICIT_*`, then the address.
+    implicit_state: AtomicU8,
+    implicit_family: AtomicU16,
+    implicit_addr: [AtomicU64; 2],
     work: PmWork,
 }
+
+/// [`ConnAddrs::implicit_state`]: nothing asked.
+const IMPLICIT_NONE: u8 = 0;
+/// [`ConnAddrs::implicit_state`]: the address is being written.
+const IMPLICIT_WRITING: u8 = 1;
+/// [`ConnAddrs::implicit_state`]: an address waits for the work.
+const IMPLICIT_READY: u8 = 2;
 
 impl ConnAddrs {
     pub(crate) fn new() -> Self {
@@ -394,6 +408,9 @@ impl ConnAddrs {
             pending: AtomicBool::new(false),
             announce: AtomicBool::new(false),
             accepted: AtomicU8::new(0),
+            implicit_state: AtomicU8::new(IMPLICIT_NONE),
+            implicit_family: AtomicU16::new(0),
+            implicit_addr: [AtomicU64::new(0), AtomicU64::new(0)],
             work: PmWork::new(Some(work_fn)),
         }
     }
@@ -417,6 +434,61 @@ impl ConnAddrs {
         self.pending.store(false, Ordering::Release);
         self.announce.store(false, Ordering::Release);
         self.accepted.store(0, Ordering::Release);
+        self.implicit_state.store(IMPLICIT_NONE, Ordering::Release);
+    }
+
+    /// A join arrived at our address `ep`, which neither this connection announced nor
+    /// an endpoint of the namespace has: the work makes an implicit endpoint for it
+    /// (upstream makes it at once, in the SYN's path; our table is changed in process
+    /// context only), where the join's next SYN finds it. One address at a time: a
+    /// join to another one while the first is being made is dropped too and found
+    /// on a later SYN. Any context.
+    pub(crate) fn want_implicit(&self, meta: &Meta, ep: &Endpoint) {
+        if self
+            .implicit_state
+            .compare_exchange(
+                IMPLICIT_NONE,
+                IMPLICIT_WRITING,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            let [a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7] = ep.addr;
+            self.implicit_addr[0].store(
+                u64::from_ne_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
+                Ordering::Relaxed,
+            );
+            self.implicit_addr[1].store(
+                u64::from_ne_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
+                Ordering::Relaxed,
+            );
+            self.implicit_family.store(ep.family, Ordering::Relaxed);
+            self.implicit_state.store(IMPLICIT_READY, Ordering::Release);
+        }
+        self.work.kick(meta);
+    }
+
+    /// The address [`want_implicit`](Self::want_implicit) left for the work, if any.
+    fn take_implicit(&self) -> Option<Endpoint> {
+        if self.implicit_state.load(Ordering::Acquire) != IMPLICIT_READY {
+            return None;
+        }
+        let [a, b] = [0, 1].map(|i| {
+            self.implicit_addr
+                .get(i)
+                .map_or(0, |w| w.load(Ordering::Relaxed))
+                .to_ne_bytes()
+        });
+        let mut ep = Endpoint {
+            family: self.implicit_family.load(Ordering::Relaxed),
+            ..Endpoint::default()
+        };
+        for (d, s) in ep.addr.iter_mut().zip(Iterator::chain(a.iter(), b.iter())) {
+            *d = *s;
+        }
+        self.implicit_state.store(IMPLICIT_NONE, Ordering::Release);
+        Some(ep)
     }
 
     /// The id of our address `addr` (family, address) if this connection announced
@@ -1011,6 +1083,11 @@ extern "C" fn work_fn(sk: *mut bindings::sock) {
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
         return;
     };
+    if let Some(ep) = meta.joins().addrs().take_implicit() {
+        // the join's next SYN finds it (`join.rs`); already there if another
+        // connection made it first
+        let _ = crate::pm::local_id_or_implicit(meta.net(), &ep);
+    }
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     let state = meta.state();

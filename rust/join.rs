@@ -14,8 +14,10 @@
 //! * SYN/ACK ([`synack_options`]): MP_JOIN with the truncated HMAC (key: our key, the
 //!   peer's key; message: our nonce, the peer's nonce), our nonce and our address id:
 //!   0 for the connection's initial local address, else the id of the address (and
-//!   port) the connection announced; a join to another local address is refused,
-//!   except with the userspace path manager, which gives it a new id (`addr.rs`).
+//!   port) the connection announced, else that of the namespace's endpoint with the
+//!   address (`pm.rs`); for another local address an implicit endpoint is made and
+//!   the SYN dropped until it exists (`addr.rs`). The userspace path manager gives
+//!   it a new id of its own.
 //! * Third ACK ([`syn_recv_sock`]): the peer's 160-bit HMAC (key: its key, ours;
 //!   message: its nonce, ours) is checked before TCP creates the child; the child
 //!   becomes a subflow of the connection (its context takes over the request's
@@ -36,6 +38,7 @@
 
 use crate::bindings;
 use crate::mib::{self, Mib};
+use crate::pm::PassiveLocalId;
 use crate::proto::crypto::{hmac_truncated, join_hmac};
 use crate::proto::options::{MpJoin, MptcpOption, JOIN_ACK_HMAC_LEN};
 use crate::sha256::KernelSha256;
@@ -400,8 +403,33 @@ fn accepts_subflow(meta: &Meta) -> bool {
     meta.joins().count() < limit
 }
 
+/// What becomes of a SYN with MP_JOIN (`rust/net_shim.c`).
+pub(crate) enum SynVerdict {
+    /// Answered with a SYN/ACK.
+    Accept,
+    /// Refused: answered with a reset.
+    Reset,
+    /// Dropped silently: the peer sends it again.
+    Drop,
+}
+
+impl SynVerdict {
+    /// The value `rust/net_shim.c` expects of `req_init`.
+    pub(crate) fn to_c(&self) -> c_int {
+        let v = match self {
+            Self::Accept => bindings::MPTCP_RS_REQ_ACCEPT,
+            Self::Reset => bindings::MPTCP_RS_REQ_RESET,
+            Self::Drop => bindings::MPTCP_RS_REQ_DROP,
+        };
+        // the three are 0, 1, 2
+        c_int::try_from(v).unwrap_or(0)
+    }
+}
+
 /// The SYN of `req`, on listener subflow `lsk` of meta socket `listener`, carries
-/// MP_JOIN; true to answer it with a SYN/ACK, false to refuse it (the caller resets).
+/// MP_JOIN; what to do with it (`rust/net_shim.c`): answer it with a SYN/ACK, refuse
+/// it (a reset), or drop it while the path manager makes an implicit endpoint for the
+/// local address it arrived at (the peer sends it again about a second later).
 ///
 /// # Safety
 ///
@@ -415,7 +443,7 @@ pub(crate) unsafe fn syn(
     remote_id: u8,
     token: u32,
     remote_nonce: u32,
-) -> bool {
+) -> SynVerdict {
     let net = listener.net();
     mib::inc(net, Mib::MPJoinSynRx);
     if backup {
@@ -423,19 +451,19 @@ pub(crate) unsafe fn syn(
     }
     // SAFETY: per the contract; TCP has not published the request yet: ours alone.
     let Some(j) = (unsafe { join_req(req).as_mut() }) else {
-        return false;
+        return SynVerdict::Reset;
     };
     // SAFETY: `net` is live (the listener's).
     let msk = unsafe { bindings::mptcp_rs_token_lookup(net.as_ptr(), token) };
     if msk.is_null() {
         mib::inc(net, Mib::MPJoinNoTokenFound);
-        return false;
+        return SynVerdict::Reset;
     }
     // the request's reference, dropped by its destructor unless a subflow takes it
     j.meta = msk;
     // SAFETY: `msk` is a meta socket from the token table, held.
     let Some(meta) = (unsafe { Meta::from_sk(msk) }) else {
-        return false;
+        return SynVerdict::Reset;
     };
     // the local address the SYN arrived at
     let mut ep = bindings::mptcp_rs_pm_endpoint::default();
@@ -451,7 +479,7 @@ pub(crate) unsafe fn syn(
         ep.port = unsafe { bindings::mptcp_rs_addr_sk_sport(lsk) };
         let Some(id) = meta.joins().addrs().announced_port(&ep) else {
             mib::inc(net, Mib::MismatchPortSynRx);
-            return false;
+            return SynVerdict::Reset;
         };
         mib::inc(net, Mib::MPJoinPortSynRx);
         ep.port = 0;
@@ -462,7 +490,7 @@ pub(crate) unsafe fn syn(
     if cookie {
         // a SYN cookie: the third ACK would find no state
         mib::inc(net, Mib::MPJoinRejected);
-        return false;
+        return SynVerdict::Reset;
     }
     // Whether the connection takes another subflow is decided at the third ACK
     // (`syn_recv_sock`), as upstream does: a join beyond the limit gets its SYN/ACK,
@@ -477,13 +505,28 @@ pub(crate) unsafe fn syn(
         // any local address: the userspace PM's, or a new id for it (`addr.rs`)
         meta.joins().addrs().us_local_id_for_join(meta, &ep)
     } else {
-        // an address this connection announced (`addr.rs`)
-        meta.joins().addrs().local_id_for(&ep)
+        // an address this connection announced (`addr.rs`), else any endpoint of the
+        // namespace with this address (upstream's `mptcp_pm_nl_get_local_id()`)
+        match meta.joins().addrs().local_id_for(&ep) {
+            Some(id) => Some(id),
+            None => match crate::pm::passive_local_id(net, &ep) {
+                PassiveLocalId::Endpoint(id) => Some(id),
+                PassiveLocalId::Unknown => {
+                    // upstream makes an implicit endpoint for it here; our table is
+                    // changed in process context: the connection's address work does
+                    // it, and the peer's next SYN finds it (`addr.rs`)
+                    meta.joins().addrs().want_implicit(meta, &ep);
+                    return SynVerdict::Drop;
+                }
+                PassiveLocalId::Busy => return SynVerdict::Drop,
+                PassiveLocalId::Unusable => None,
+            },
+        }
     };
     let Some(local_id) = local_id else {
-        // another local address we did not announce
+        // another local address, with no id to give it
         mib::inc(net, Mib::MPJoinRejected);
-        return false;
+        return SynVerdict::Reset;
     };
     // SAFETY: no preconditions.
     let local_nonce = unsafe { bindings::mptcp_rs_random_u64() } as u32;
@@ -502,7 +545,7 @@ pub(crate) unsafe fn syn(
     j.join = true;
     // SAFETY: `req` is being initialised; MPTCP options on its SYN/ACK.
     unsafe { bindings::mptcp_rs_req_set_mptcp(req, true) };
-    true
+    SynVerdict::Accept
 }
 
 /// MP_JOIN for the SYN/ACK of a join request: `None` if `req` is not one.

@@ -670,8 +670,8 @@ static struct tcp_request_sock_ops mptcp_rs_req_v4_ops;
 static struct inet_connection_sock_af_ops mptcp_rs_subflow_v6_ops;
 static struct tcp_request_sock_ops mptcp_rs_req_v6_ops;
 #endif
-static bool (*mptcp_rs_req_init)(struct request_sock *req, const struct sock *listener,
-				 const struct sk_buff *skb);
+static int (*mptcp_rs_req_init)(struct request_sock *req, const struct sock *listener,
+				const struct sk_buff *skb);
 
 /*
  * Request socks of our listeners: TCP's, followed by what an MP_JOIN request
@@ -785,7 +785,8 @@ void mptcp_rs_req_ops_exit(void)
  * Before TCP's route_req: nothing in our part of the request is valid yet
  * (the slab does not zero it) and the destructor may run if TCP gives up.
  * After it: the SYN's MPTCP options; a refused MP_JOIN is answered with a
- * reset and the request dropped.
+ * reset and the request dropped, one to be taken later (its local address id
+ * is being made) is dropped silently.
  */
 static struct dst_entry *mptcp_rs_route_req_done(const struct sock *sk, struct sk_buff *skb,
 						 struct request_sock *req,
@@ -793,11 +794,17 @@ static struct dst_entry *mptcp_rs_route_req_done(const struct sock *sk, struct s
 {
 	if (!dst)
 		return NULL;
-	if (mptcp_rs_req_init(req, sk, skb))
+	switch (mptcp_rs_req_init(req, sk, skb)) {
+	case MPTCP_RS_REQ_ACCEPT:
 		return dst;
-	dst_release(dst);
-	req->rsk_ops->send_reset(sk, skb, SK_RST_REASON_MPTCP_RST_EMPTCP);
-	return NULL;
+	case MPTCP_RS_REQ_DROP:
+		dst_release(dst);
+		return NULL;
+	default:
+		dst_release(dst);
+		req->rsk_ops->send_reset(sk, skb, SK_RST_REASON_MPTCP_RST_EMPTCP);
+		return NULL;
+	}
 }
 
 static void mptcp_rs_join_req_init(struct request_sock *req)
@@ -860,8 +867,8 @@ static int mptcp_rs_conn_request_v6(struct sock *sk, struct sk_buff *skb)
  */
 void mptcp_rs_af_ops_init(void (*rx_dst_set)(struct sock *, const struct sk_buff *),
 			  mptcp_rs_syn_recv_sock_t syn_recv_sock,
-			  bool (*req_init)(struct request_sock *req, const struct sock *listener,
-					   const struct sk_buff *skb))
+			  int (*req_init)(struct request_sock *req, const struct sock *listener,
+					  const struct sk_buff *skb))
 {
 	mptcp_rs_req_init = req_init;
 	mptcp_rs_subflow_v4_ops = ipv4_specific;

@@ -16,7 +16,7 @@
 
 use crate::{bindings, net::Net};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use kernel::{error::to_result, new_mutex, prelude::*, sync::Mutex, types::Opaque};
 
 /// An endpoint as netlink carries it (parsed by the shim).
@@ -194,6 +194,8 @@ struct Table {
     extra_subflows: u8,
     /// The listening sockets of the `signal` endpoints with a port.
     listeners: KVec<PortListener>,
+    /// An endpoint was added or removed since [`Mirror`] was last written.
+    mirror_stale: bool,
 }
 
 impl Table {
@@ -209,6 +211,7 @@ impl Table {
             add_addr_accepted: 0,
             extra_subflows: DEFAULT_EXTRA_SUBFLOWS,
             listeners: KVec::new(),
+            mirror_stale: false,
         }
     }
 
@@ -300,6 +303,7 @@ impl Table {
             None => self.endpoints.push(ep, GFP_KERNEL_ACCOUNT)?,
         }
         self.ids.insert(ep.id);
+        self.mirror_stale = true;
         if ep.id > self.next_id {
             self.next_id = ep.id;
         }
@@ -313,6 +317,7 @@ impl Table {
         let not_found = (EINVAL, Some(c"address not found"));
         let i = self.position_by_id(id).ok_or(not_found)?;
         let ep = self.endpoints.remove(i).map_err(|_| not_found)?;
+        self.mirror_stale = true;
         self.count(ep.flags, false);
         self.ids.remove(ep.id);
         Ok(self
@@ -327,6 +332,7 @@ impl Table {
     fn flush(&mut self) -> KVec<PortListener> {
         // drop the storage too: a flushed namespace holds no memory for endpoints
         self.endpoints = KVec::new();
+        self.mirror_stale = true;
         let listeners = core::mem::take(&mut self.listeners);
         self.ids = IdSet::default();
         self.next_id = 1;
@@ -390,6 +396,150 @@ struct PernetState {
     /// A copy of the table's count of `signal` endpoints, for softirq readers
     /// (whether a new connection has addresses to announce, `addr.rs`).
     signal_endpoints: AtomicU8,
+    /// A copy of the endpoints' addresses and ids, for softirq readers (the local
+    /// address id of a join, `join.rs`).
+    mirror: Mirror,
+}
+
+/// How many endpoints [`Mirror`] holds.
+const MIRROR_LEN: usize = 32;
+/// [`MirrorEntry::tag`]: the entry is in use.
+const MIRROR_USED: u32 = 1 << 16;
+
+/// One endpoint in a [`Mirror`]: its address (see [`mirror_key`]) and a tag:
+/// [`MIRROR_USED`], the family in bits 8 to 15, the id in bits 0 to 7.
+#[repr(C)]
+struct MirrorEntry {
+    high: AtomicU64,
+    low: AtomicU64,
+    tag: AtomicU32,
+}
+
+/// The namespace's endpoints without a port, address and id, as the MP_JOIN SYN path
+/// needs them in softirq, where the table's mutex cannot be taken (upstream reads its
+/// endpoint list under RCU there). Written by [`with_table`] (the mutex serialises
+/// writers) after a change of the endpoints, read without a lock: a sequence count,
+/// odd while a write is under way, tells a reader that raced a write to read again.
+/// Valid when zeroed (no endpoint).
+#[repr(C)]
+struct Mirror {
+    seq: AtomicU32,
+    /// The table had more endpoints than fit: an address not found may exist.
+    overflow: AtomicBool,
+    entries: [MirrorEntry; MIRROR_LEN],
+}
+
+/// The address of `ep` as [`Mirror`] keeps it: IPv4 (also v4-mapped IPv6) in the low
+/// word with family `AF_INET`, IPv6 in both words; `None` for another family.
+fn mirror_key(ep: &Endpoint) -> Option<(u32, u64, u64)> {
+    if let Some(v4) = ipv4_of(ep) {
+        return Some((u32::from(AF_INET), 0, u64::from(u32::from_be_bytes(v4))));
+    }
+    if ep.family != AF_INET6 {
+        return None;
+    }
+    let [a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7] = ep.addr;
+    Some((
+        u32::from(AF_INET6),
+        u64::from_be_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
+        u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
+    ))
+}
+
+impl Mirror {
+    /// Rewrites the copy from `endpoints`. The caller holds the table's mutex.
+    fn write(&self, endpoints: &[Endpoint]) {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        // the odd count is seen by any reader that sees one of the writes below
+        fence(Ordering::Release);
+        let mut slots = self.entries.iter();
+        let mut overflow = false;
+        for ep in endpoints.iter().filter(|e| e.port == 0) {
+            let Some((family, high, low)) = mirror_key(ep) else {
+                continue;
+            };
+            let Some(slot) = slots.next() else {
+                overflow = true;
+                break;
+            };
+            slot.high.store(high, Ordering::Relaxed);
+            slot.low.store(low, Ordering::Relaxed);
+            slot.tag.store(
+                MIRROR_USED | family << 8 | u32::from(ep.id),
+                Ordering::Relaxed,
+            );
+        }
+        for slot in slots {
+            slot.tag.store(0, Ordering::Relaxed);
+        }
+        self.overflow.store(overflow, Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// The id of the endpoint with address `key`. Any context, no lock.
+    fn lookup(&self, key: (u32, u64, u64)) -> PassiveLocalId {
+        let (family, high, low) = key;
+        // a writer may be the task this softirq interrupted: try a few times only
+        for _ in 0..4 {
+            let seq = self.seq.load(Ordering::Acquire);
+            if seq & 1 != 0 {
+                core::hint::spin_loop();
+                continue;
+            }
+            let found = self.entries.iter().find_map(|e| {
+                let tag = e.tag.load(Ordering::Relaxed);
+                (tag & MIRROR_USED != 0
+                    && (tag >> 8) & 0xff == family
+                    && e.high.load(Ordering::Relaxed) == high
+                    && e.low.load(Ordering::Relaxed) == low)
+                    .then_some((tag & 0xff) as u8)
+            });
+            let overflow = self.overflow.load(Ordering::Relaxed);
+            // the reads above come before the second look at the count
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) != seq {
+                continue;
+            }
+            return match (found, overflow) {
+                (Some(id), _) => PassiveLocalId::Endpoint(id),
+                (None, false) => PassiveLocalId::Unknown,
+                (None, true) => PassiveLocalId::Unusable,
+            };
+        }
+        PassiveLocalId::Busy
+    }
+}
+
+/// The local address id for a join that arrived at a local address the connection
+/// did not announce ([`passive_local_id`]).
+pub(crate) enum PassiveLocalId {
+    /// The id of the namespace's endpoint with that address.
+    Endpoint(u8),
+    /// No endpoint has it: an implicit one may be made ([`local_id_or_implicit`]).
+    Unknown,
+    /// The copy was being rewritten: ask again later.
+    Busy,
+    /// Not known and cannot be told (more endpoints than the copy holds, or no
+    /// path manager).
+    Unusable,
+}
+
+/// The id of `net`'s endpoint (without a port) with the address of `addr`, for a join
+/// to a local address the connection did not announce (upstream's
+/// `mptcp_pm_nl_get_local_id()`). Any context, no lock.
+pub(crate) fn passive_local_id(net: &Net, addr: &Endpoint) -> PassiveLocalId {
+    let id = pernet_id();
+    let Some(key) = mirror_key(addr) else {
+        return PassiveLocalId::Unusable;
+    };
+    if id == 0 {
+        return PassiveLocalId::Unusable;
+    }
+    // SAFETY: as in `subflows_limit`.
+    let state = unsafe { pernet(net.as_ptr(), id) };
+    // SAFETY: as above; atomics, valid when zeroed.
+    unsafe { (*state).mirror.lookup(key) }
 }
 
 /// The `subflows` limit of `net`: how many subflows a connection may have besides
@@ -446,6 +596,11 @@ fn with_table<R>(net: &Net, f: impl FnOnce(&mut Table) -> R) -> Option<R> {
     let table = unsafe { (*state).table.as_ref() }?;
     let mut guard = table.lock();
     let r = f(&mut guard);
+    if guard.mirror_stale {
+        guard.mirror_stale = false;
+        // SAFETY: as above; the mutex makes us the only writer.
+        unsafe { (*state).mirror.write(&guard.endpoints) };
+    }
     // SAFETY: as above; an atomic, valid when zeroed.
     unsafe {
         (*state)

@@ -20,6 +20,7 @@
 //! socket's receive or out-of-order queue by data sequence number.
 
 use crate::bindings;
+use crate::join::SynVerdict;
 use crate::proto::crypto::key_derive;
 use crate::proto::csum::{self, Sum};
 use crate::proto::options::{
@@ -1833,15 +1834,16 @@ extern "C" fn clone(
 
 /// `route_req` hook: a SYN reached one of our listeners; MP_CAPABLE makes the request
 /// an MPTCP one (its SYN/ACK then carries our key), MP_JOIN a join (`join.rs`).
-/// False refuses the SYN (the caller resets).
+/// Returns a [`SynVerdict`] for `rust/net_shim.c`: a refused SYN is reset, one to be
+/// taken later dropped.
 extern "C" fn req_init(
     req: *mut bindings::request_sock,
     listener: *const bindings::sock,
     skb: *const bindings::sk_buff,
-) -> bool {
+) -> c_int {
     // SAFETY: the listener is one of our subflows.
     let Some(meta) = (unsafe { Subflow::from_sk(listener) }).and_then(|l| l.meta()) else {
-        return true;
+        return SynVerdict::Accept.to_c();
     };
     // SAFETY: `skb` is the SYN, header in place.
     let mpc = unsafe { find_option(skb, Segment::Syn) };
@@ -1853,12 +1855,13 @@ extern "C" fn req_init(
     })) = mpc
     {
         // SAFETY: TCP's request being initialised, on our listening subflow.
-        return unsafe { crate::join::syn(req, listener, meta, backup, addr_id, token, nonce) };
+        return unsafe { crate::join::syn(req, listener, meta, backup, addr_id, token, nonce) }
+            .to_c();
     }
     if meta.is_pm_listener() {
         // the path manager's listener takes joins only (upstream's pm_listener): a
         // new connection there would never be accepted
-        return false;
+        return SynVerdict::Reset.to_c();
     }
     let is_mpc =
         matches!(mpc, Some(MptcpOption::MpCapable(m)) if m.flags & mpc_flags::HMAC_SHA256 != 0);
@@ -1867,7 +1870,7 @@ extern "C" fn req_init(
     }
     // SAFETY: `req` is being initialised by TCP.
     unsafe { bindings::mptcp_rs_req_set_mptcp(req, is_mpc) };
-    true
+    SynVerdict::Accept.to_c()
 }
 
 /// `synack_options`: MP_CAPABLE with our key on the SYN/ACK of an MPTCP request.

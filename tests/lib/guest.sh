@@ -45,6 +45,40 @@ PY
 	rm -rf "$out"
 }
 
+# pm_tools DIR: builds the kernel tree's pm_nl_ctl into DIR (the userspace path
+# manager's commands and its event listener, against the kernel's uapi headers) and
+# defines `pm NS ARGS...` to run it in a namespace, `pm_events NS` to log NS's path
+# manager events into DIR/NS.ev, `pm_token NS`: the token of the newest connection in
+# that log (its CREATED event), and `pm_cleanup` (for trap EXIT): stops the event
+# listeners, then topo_cleanup.
+pm_tools() {
+	pm_dir=$1
+	mkdir -p "$pm_dir"
+	gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$pm_dir/pm_nl_ctl" \
+		"$KSRC/tools/testing/selftests/net/mptcp/pm_nl_ctl.c" || fail "cannot build pm_nl_ctl"
+}
+pm() { local ns=$1; shift; ip netns exec "$ns" "$pm_dir/pm_nl_ctl" "$@"; }
+pm_events() {
+	: >"$pm_dir/$1.ev"
+	ip netns exec "$1" "$pm_dir/pm_nl_ctl" events >>"$pm_dir/$1.ev" 2>&1 &
+	pm_events_pids+=($!)
+}
+pm_events_pids=()
+pm_cleanup() {
+	local p
+	for p in "${pm_events_pids[@]}"; do kill "$p" 2>/dev/null; done
+	topo_cleanup
+}
+pm_token() {
+	local i t
+	for i in $(seq 100); do
+		t=$(grep '^type:1,' "$pm_dir/$1.ev" | tail -n 1 | sed -n 's/.*token:\([0-9]*\).*/\1/p')
+		[ -n "$t" ] && { echo "$t"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
 # selftest_prepare SCRIPT [HELPER...]: copies the kernel tree's net selftests to
 # tmpfs (/tmp/selftests/net, with the libraries they source), compiles each HELPER
 # (a C file of the mptcp directory) against the kernel's uapi headers, and enters

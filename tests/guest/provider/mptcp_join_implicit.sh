@@ -13,35 +13,15 @@
 # Neither join is refused (MPJoinRejected stays 0 at the server).
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 tools=/tmp/join_implicit
-evpid=""
-cleanup() {
-	[ -n "$evpid" ] && kill "$evpid" 2>/dev/null
-	topo_cleanup
-}
-trap cleanup EXIT
-mkdir -p "$tools"
-gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$tools/pm_nl_ctl" \
-	"$KSRC/tools/testing/selftests/net/mptcp/pm_nl_ctl.c" || fail "cannot build pm_nl_ctl"
-pm() { local ns=$1; shift; ip netns exec "$ns" "$tools/pm_nl_ctl" "$@"; }
+trap pm_cleanup EXIT
+pm_tools "$tools"
 bytes=$((4 << 20))
 two_paths_10mbit cli srv
 c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1) s2=$(topo_addr4 s 2)
 ip netns exec cli sysctl -qw net.mptcp.path_manager=userspace
 ip -n srv mptcp limits set subflows 2
-: >"$tools/cli.ev"
-ip netns exec cli "$tools/pm_nl_ctl" events >>"$tools/cli.ev" 2>&1 &
-evpid=$!
+pm_events cli
 sleep 0.5
-
-token_of() { # the token of the newest connection in the client's event log
-	local i t
-	for i in $(seq 100); do
-		t=$(grep '^type:1,' "$tools/cli.ev" | tail -n 1 | sed -n 's/.*token:\([0-9]*\).*/\1/p')
-		[ -n "$t" ] && { echo "$t"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
 
 # join_to_s2 PORT: a transfer to s1:PORT whose connection gets a subflow c2 -> s2;
 # prints the client's SUB_ESTABLISHED event of it
@@ -49,7 +29,7 @@ join_to_s2() {
 	local port=$1 rx0 rx ev
 	: >"$tools/cli.ev"
 	(
-		tok=$(token_of) || exit 1
+		tok=$(pm_token cli) || exit 1
 		pm cli csf lip "$c2" lid 5 rip "$s2" rport "$port" token "$tok"
 	) 2>"$tools/csf.err" &
 	local csf=$!

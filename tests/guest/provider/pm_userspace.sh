@@ -16,17 +16,8 @@
 #      (MPJoinRejected), as upstream.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 tools=/tmp/pm_userspace
-evpids=()
-cleanup() {
-	local p
-	for p in "${evpids[@]}"; do kill "$p" 2>/dev/null; done
-	topo_cleanup
-}
-trap cleanup EXIT
-mkdir -p "$tools"
-gcc -O2 -isystem "$KBUILD/usr/include" -I "$KSRC/tools/include" -o "$tools/pm_nl_ctl" \
-	"$KSRC/tools/testing/selftests/net/mptcp/pm_nl_ctl.c" || fail "cannot build pm_nl_ctl"
-pm() { local ns=$1; shift; ip netns exec "$ns" "$tools/pm_nl_ctl" "$@"; }
+trap pm_cleanup EXIT
+pm_tools "$tools"
 bytes=$((4 << 20))
 two_paths_10mbit cli srv
 c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1) s2=$(topo_addr4 s 2)
@@ -39,29 +30,14 @@ done
 ip -n srv mptcp endpoint add "$s2" dev s2 signal
 ip -n cli mptcp endpoint add "$c2" dev c2 subflow
 
-events() { # NS: start listening to NS's events into $tools/NS.ev
-	: >"$tools/$1.ev"
-	ip netns exec "$1" "$tools/pm_nl_ctl" events >>"$tools/$1.ev" 2>&1 &
-	evpids+=($!)
-}
-events cli
-events srv
+pm_events cli
+pm_events srv
 sleep 0.5
-# the token of the newest connection in NS's event log (its CREATED event)
-token_of() {
-	local i t
-	for i in $(seq 100); do
-		t=$(grep '^type:1,' "$tools/$1.ev" | tail -n 1 | sed -n 's/.*token:\([0-9]*\).*/\1/p')
-		[ -n "$t" ] && { echo "$t"; return 0; }
-		sleep 0.1
-	done
-	return 1
-}
 
 # --- 1. a subflow of the userspace PM carries data -------------------------------
 port=6201
 (
-	tok=$(token_of cli) || exit 1
+	tok=$(pm_token cli) || exit 1
 	pm cli csf lip "$c2" lid 5 rip "$s1" rport $port token "$tok" || exit 1
 	sleep 1
 	pm cli dump token "$tok" >"$tools/dump.out" || echo "dump failed: $?" >>"$tools/dump.out"
@@ -95,7 +71,7 @@ mib_at_least srv MPTcpExtMPJoinAckRx 1
 port=6202
 : >"$tools/cli.ev"
 (
-	tok=$(token_of cli) || exit 1
+	tok=$(pm_token cli) || exit 1
 	pm cli csf lip "$c2" lid 6 rip "$s1" rport $port token "$tok" || exit 1
 	sleep 1.5
 	sport=$(grep '^type:10,' "$tools/cli.ev" | tail -n 1 | sed -n 's/.*sport:\([0-9]*\).*/\1/p')
@@ -140,7 +116,7 @@ port=6203
 rm -f "$tools/neg.done"
 (
 	trap 'touch "$tools/neg.done"' EXIT
-	tok=$(token_of cli) || exit 1
+	tok=$(pm_token cli) || exit 1
 	expect_err "invalid token" cli --do announce --json "$(ann_json $((tok ^ 1)) 9)" || exit 1
 	expect_err "invalid addr id" cli --do announce --json "$(ann_json "$tok" 0)" || exit 1
 	ynl cli --do announce --json "$(ann_json "$tok" 9)" >/dev/null || { echo "FAIL: ANNOUNCE" >&2; exit 1; }
@@ -161,7 +137,7 @@ ip netns exec cli sysctl -qw net.mptcp.path_manager=kernel
 port=6204
 : >"$tools/cli.ev"
 (
-	tok=$(token_of cli) || exit 1
+	tok=$(pm_token cli) || exit 1
 	expect_err "userspace PM not selected" cli --do announce --json "$(ann_json "$tok" 9)"
 ) 2>"$tools/neg.err" &
 neg_pid=$!
@@ -177,8 +153,8 @@ echo_before=$(mib cli MPTcpExtEchoAdd) drop_before=$(mib srv MPTcpExtAddAddrDrop
 port=6205
 : >"$tools/cli.ev"
 (
-	tok=$(token_of cli) || exit 1
-	kill "${evpids[@]}"
+	tok=$(pm_token cli) || exit 1
+	kill "${pm_events_pids[@]}"
 	sleep 0.5
 	pm cli ann "$c2" id 3 token "$tok" || exit 1
 	# refused: pm_nl_ctl fails (the connect error comes from the SYN's reset)

@@ -434,7 +434,13 @@ impl ConnAddrs {
         self.pending.store(false, Ordering::Release);
         self.announce.store(false, Ordering::Release);
         self.accepted.store(0, Ordering::Release);
-        self.implicit_state.store(IMPLICIT_NONE, Ordering::Release);
+        // not while a join's SYN writes an address (it would be overwritten)
+        let _ = self.implicit_state.compare_exchange(
+            IMPLICIT_READY,
+            IMPLICIT_NONE,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
     }
 
     /// A join arrived at our address `ep`, which neither this connection announced nor
@@ -1086,7 +1092,7 @@ extern "C" fn work_fn(sk: *mut bindings::sock) {
     if let Some(ep) = meta.joins().addrs().take_implicit() {
         // the join's next SYN finds it (`join.rs`); already there if another
         // connection made it first
-        let _ = crate::pm::local_id_or_implicit(meta.net(), &ep);
+        let _ = crate::pm::passive_local_id_or_implicit(meta.net(), &ep);
     }
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };

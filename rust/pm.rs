@@ -688,8 +688,23 @@ pub(crate) fn signal_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
 /// it, no endpoint added later takes its id, and one added without an id for the
 /// same address replaces it. `None` when the table is full. Process context.
 pub(crate) fn local_id_or_implicit(net: &Net, addr: &Endpoint) -> Option<u8> {
+    implicit_for(net, addr, |e| addresses_equal(e, addr, false))
+}
+
+/// As [`local_id_or_implicit`], for a join that arrived at our address `addr`: only
+/// an endpoint without a port counts (those are what [`passive_local_id`] finds), as
+/// upstream looks the address up with the connection's port there. Process context.
+pub(crate) fn passive_local_id_or_implicit(net: &Net, addr: &Endpoint) -> Option<u8> {
+    implicit_for(net, addr, |e| {
+        e.port == 0 && addresses_equal(e, addr, false)
+    })
+}
+
+/// The id of the first endpoint of `net` that `is_it`, or of a new implicit endpoint
+/// for `addr`.
+fn implicit_for(net: &Net, addr: &Endpoint, is_it: impl Fn(&Endpoint) -> bool) -> Option<u8> {
     with_table(net, |t| {
-        if let Some(e) = t.endpoints.iter().find(|e| addresses_equal(e, addr, false)) {
+        if let Some(e) = t.endpoints.iter().find(|e| is_it(e)) {
             return Some(e.id);
         }
         let ep = Endpoint {

@@ -316,7 +316,10 @@ fn schedule<'a>(
         // TCP's send path, and its write_space, need a struct socket to flag
         // SAFETY: a live subflow, the meta socket owned, in process context.
         let usable = usable && unsafe { bindings::mptcp_rs_graft_subflow(ssk) } == 0;
-        let usable = usable && ctx.can_send() && !ctx.send_map_full();
+        let usable = usable && ctx.can_send();
+        // a full send map is no room, not a dead subflow: a regular subflow waiting
+        // for its map keeps the backups idle (`sched::pick`)
+        let room = usable && !ctx.send_map_full();
         if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
             *c = Candidate {
                 srtt_us: v.srtt_us,
@@ -324,7 +327,7 @@ fn schedule<'a>(
                 cwnd: v.cwnd,
                 mss: v.mss,
                 queued: v.queued,
-                space: if usable { v.space } else { 0 },
+                space: if room { v.space } else { 0 },
                 backup: ctx.is_backup(),
                 usable,
                 stale: v.queued == 0 && ctx.placed_before(now_ms, PROBE_IDLE_MS),
@@ -489,15 +492,27 @@ pub(crate) fn sendmsg(
         if let Some(slot) = choice.and_then(|i| slots.get_mut(i)).and_then(|s| s.take()) {
             let n = want.min(room(slot.ssk));
             if n > 0 {
-                match send_piece(meta, q, &slot, msg, n) {
-                    Ok(sent) => {
-                        copied += sent as usize;
-                        if sent > 0 {
-                            continue;
-                        }
-                    }
+                let got = match q.append(msg, n) {
+                    Ok(g) => g,
                     Err(e) if copied == 0 => return e.to_errno(),
                     Err(_) => break,
+                };
+                let start = q.snd_nxt.wrapping_sub(u64::from(got));
+                let sent = push_to(q, &slot, start, q.snd_nxt).min(u64::from(got)) as u32;
+                if q.policy == Sched::Redundant && sent > 0 {
+                    slot.ctx.set_red_nxt(start.wrapping_add(u64::from(sent)));
+                    redundant_copies(meta, q);
+                }
+                if sent < got {
+                    // hand back what the subflow did not take
+                    q.unappend(got - sent);
+                    // SAFETY: `msg` is the caller's; its iterator advanced by `got`.
+                    unsafe { bindings::mptcp_rs_msg_revert(msg, (got - sent) as usize) };
+                }
+                copied += sent as usize;
+                meta.publish_snd_nxt(q.snd_nxt);
+                if sent > 0 {
+                    continue;
                 }
             }
             // SAFETY: no preconditions.
@@ -511,26 +526,6 @@ pub(crate) fn sendmsg(
             }
             // SAFETY: live subflow; its write_space callback will fire.
             unsafe { bindings::mptcp_rs_set_nospace(slot.ssk) };
-        }
-        if *timeo == 0 && want > 0 {
-            // A caller that does not wait takes what another subflow has room for
-            // rather than EAGAIN: poll() reported EPOLLOUT for that room
-            // (`any_writeable`), whichever subflow the scheduler prefers.
-            let other = slots
-                .iter_mut()
-                .find(|s| s.as_ref().is_some_and(|s| takes_now(s)))
-                .and_then(|s| s.take());
-            if let Some(slot) = other {
-                match send_piece(meta, q, &slot, msg, want.min(room(slot.ssk))) {
-                    Ok(sent) if sent > 0 => {
-                        copied += sent as usize;
-                        continue;
-                    }
-                    Ok(_) => {}
-                    Err(e) if copied == 0 => return e.to_errno(),
-                    Err(_) => break,
-                }
-            }
         }
         // no subflow took anything: wait for room
         for s in slots.iter().flatten() {
@@ -557,45 +552,6 @@ pub(crate) fn sendmsg(
     }
     arm_rtx(meta, q);
     copied as c_int
-}
-
-/// Appends up to `n` bytes of `msg` to the send queue and queues them on `slot`;
-/// what the subflow does not take goes back to `msg`. Returns the bytes sent. The
-/// meta socket is owned.
-fn send_piece(
-    meta: &Meta,
-    q: &mut SendQueue,
-    slot: &Slot<'_>,
-    msg: *mut bindings::msghdr,
-    n: u32,
-) -> Result<u32> {
-    let got = q.append(msg, n)?;
-    let start = q.snd_nxt.wrapping_sub(u64::from(got));
-    let sent = push_to(q, slot, start, q.snd_nxt).min(u64::from(got)) as u32;
-    if q.policy == Sched::Redundant && sent > 0 {
-        slot.ctx.set_red_nxt(start.wrapping_add(u64::from(sent)));
-        redundant_copies(meta, q);
-    }
-    if sent < got {
-        // hand back what the subflow did not take
-        q.unappend(got - sent);
-        // SAFETY: `msg` is the caller's; its iterator advanced by `got`.
-        unsafe { bindings::mptcp_rs_msg_revert(msg, (got - sent) as usize) };
-    }
-    meta.publish_snd_nxt(q.snd_nxt);
-    Ok(sent)
-}
-
-/// Whether subflow `slot` takes data now: as a candidate of [`schedule`] with room.
-fn takes_now(slot: &Slot<'_>) -> bool {
-    let (_, usable) = view(slot.ssk);
-    usable
-        && slot.ctx.can_send()
-        && !slot.ctx.send_map_full()
-        && room(slot.ssk) > 0
-        // SAFETY: a live subflow, the meta socket owned, in process context (as in
-        // `schedule`, which grafted it already if it was usable then).
-        && unsafe { bindings::mptcp_rs_graft_subflow(slot.ssk) } == 0
 }
 
 /// Longest and shortest retransmission timeout of the MPTCP-level timer (ms).
@@ -901,23 +857,38 @@ pub(crate) fn check_siblings(meta: &Meta) {
     }
 }
 
-/// Whether `sendmsg` would take data now: the peer's window is open and some
-/// subflow that may carry data has room (lockless, for `poll`); a non-blocking
-/// `sendmsg` then takes data on such a subflow if the scheduler's pick has none.
+/// Whether `sendmsg` would take data now (lockless, for `poll`): the peer's window
+/// is open and the scheduler has a subflow with room, by the rules of
+/// `sched::pick`: a subflow that may carry data, has room (not a full send map)
+/// and is writeable, and is no backup unless no regular subflow may carry data.
+/// Anything looser makes poll() report EPOLLOUT while a non-blocking write() gets
+/// EAGAIN.
 pub(crate) fn any_writeable(meta: &Meta) -> bool {
     if !meta.wnd_open() {
         return false;
     }
     let _rcu = kernel::sync::rcu::read_lock();
     let (ssks, n) = subflows(meta);
-    ssks.iter().take(n).any(|&ssk| {
-        let (v, usable) = view(ssk);
+    let (mut regular_alive, mut regular_room, mut backup_room) = (false, false, false);
+    for &ssk in ssks.iter().take(n) {
         // SAFETY: our subflows (see `subflows`); their contexts are freed after an
-        // RCU grace period, and we are in a read-side section.
-        let sendable = unsafe { Subflow::from_sk(ssk) }
-            .is_some_and(|ctx| ctx.can_send() && !ctx.send_map_full());
-        usable && sendable && v.writeable && v.space > 0
-    })
+        // RCU grace period, and this is a read-side section.
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        let (v, usable) = view(ssk);
+        if !(usable && ctx.can_send()) {
+            continue;
+        }
+        let room = !ctx.send_map_full() && v.space > 0 && v.writeable;
+        if ctx.is_backup() {
+            backup_room |= room;
+        } else {
+            regular_alive = true;
+            regular_room |= room;
+        }
+    }
+    regular_room || (!regular_alive && backup_room)
 }
 
 /// Clears `SO_LINGER` on every subflow before they are released from a work item.

@@ -857,38 +857,18 @@ pub(crate) fn check_siblings(meta: &Meta) {
     }
 }
 
-/// Whether `sendmsg` would take data now (lockless, for `poll`): the peer's window
-/// is open and the scheduler has a subflow with room, by the rules of
-/// `sched::pick`: a subflow that may carry data, has room (not a full send map)
-/// and is writeable, and is no backup unless no regular subflow may carry data.
-/// Anything looser makes poll() report EPOLLOUT while a non-blocking write() gets
-/// EAGAIN.
+/// Whether `sendmsg` would take data now: the peer's window is open and some
+/// subflow takes data (lockless, for `poll`).
 pub(crate) fn any_writeable(meta: &Meta) -> bool {
     if !meta.wnd_open() {
         return false;
     }
     let _rcu = kernel::sync::rcu::read_lock();
     let (ssks, n) = subflows(meta);
-    let (mut regular_alive, mut regular_room, mut backup_room) = (false, false, false);
-    for &ssk in ssks.iter().take(n) {
-        // SAFETY: our subflows (see `subflows`); their contexts are freed after an
-        // RCU grace period, and this is a read-side section.
-        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-            continue;
-        };
+    ssks.iter().take(n).any(|&ssk| {
         let (v, usable) = view(ssk);
-        if !(usable && ctx.can_send()) {
-            continue;
-        }
-        let room = !ctx.send_map_full() && v.space > 0 && v.writeable;
-        if ctx.is_backup() {
-            backup_room |= room;
-        } else {
-            regular_alive = true;
-            regular_room |= room;
-        }
-    }
-    regular_room || (!regular_alive && backup_room)
+        usable && v.writeable
+    })
 }
 
 /// Clears `SO_LINGER` on every subflow before they are released from a work item.

@@ -316,10 +316,7 @@ fn schedule<'a>(
         // TCP's send path, and its write_space, need a struct socket to flag
         // SAFETY: a live subflow, the meta socket owned, in process context.
         let usable = usable && unsafe { bindings::mptcp_rs_graft_subflow(ssk) } == 0;
-        let usable = usable && ctx.can_send();
-        // a full send map is no room, not a dead subflow: a regular subflow waiting
-        // for its map keeps the backups idle (`sched::pick`)
-        let room = usable && !ctx.send_map_full();
+        let usable = usable && ctx.can_send() && !ctx.send_map_full();
         if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
             *c = Candidate {
                 srtt_us: v.srtt_us,
@@ -327,7 +324,7 @@ fn schedule<'a>(
                 cwnd: v.cwnd,
                 mss: v.mss,
                 queued: v.queued,
-                space: if room { v.space } else { 0 },
+                space: if usable { v.space } else { 0 },
                 backup: ctx.is_backup(),
                 usable,
                 stale: v.queued == 0 && ctx.placed_before(now_ms, PROBE_IDLE_MS),

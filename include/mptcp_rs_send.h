@@ -38,6 +38,7 @@ struct mptcp_rs_sf_view {
 	int state;
 	bool loss;
 	bool writeable;
+	bool timed_out;
 };
 
 void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v);

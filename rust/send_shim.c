@@ -80,6 +80,8 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 	v->state = READ_ONCE(ssk->sk_state);
 	v->loss = mptcp_rs_sf_suspect(ssk);
 	v->writeable = sk_stream_is_writeable(ssk);
+	/* the retransmission timer fired and nothing was acknowledged since */
+	v->timed_out = READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0;
 }
 
 /*

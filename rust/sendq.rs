@@ -316,6 +316,8 @@ fn schedule<'a>(
         // TCP's send path, and its write_space, need a struct socket to flag
         // SAFETY: a live subflow, the meta socket owned, in process context.
         let usable = usable && unsafe { bindings::mptcp_rs_graft_subflow(ssk) } == 0;
+        let established = v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT;
+        let alive = established && ctx.can_send() && !v.timed_out;
         let usable = usable && ctx.can_send() && !ctx.send_map_full();
         if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
             *c = Candidate {
@@ -327,6 +329,7 @@ fn schedule<'a>(
                 space: if usable { v.space } else { 0 },
                 backup: ctx.is_backup(),
                 usable,
+                alive,
                 stale: v.queued == 0 && ctx.placed_before(now_ms, PROBE_IDLE_MS),
             };
             *s = Some(Slot { ctx, ssk });

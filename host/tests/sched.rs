@@ -15,6 +15,7 @@ fn cand(srtt_us: u32, cwnd: u32, queued: u32, space: u32, backup: bool) -> Candi
         space,
         backup,
         usable: true,
+        alive: true,
         stale: false,
     }
 }
@@ -44,6 +45,24 @@ fn default_probes_a_stale_path_once() {
     c[0].stale = true;
     c[0].space = 0;
     assert_eq!(pick(Policy::Default, &c, None), Some(1));
+}
+
+#[test]
+fn backup_waits_for_a_regular_path_that_is_alive() {
+    // the regular subflow cannot take data now (full, or a loss probe out) but its
+    // retransmission timer has not fired: the backup stays idle
+    let mut c = [
+        cand(20_000, 10, 0, 100_000, true),
+        cand(20_000, 10, 0, 100_000, false),
+    ];
+    c[1].usable = false;
+    c[1].space = 0;
+    assert_eq!(pick(Policy::Default, &c, None), None);
+    assert_eq!(pick(Policy::RoundRobin, &c, None), None);
+    // its timer fired without progress since: the backup takes over
+    c[1].alive = false;
+    assert_eq!(pick(Policy::Default, &c, None), Some(0));
+    assert_eq!(pick(Policy::RoundRobin, &c, None), Some(0));
 }
 
 #[test]
@@ -97,9 +116,10 @@ fn no_room_no_choice_and_backup_last() {
     // a full regular subflow is waited for: the backup stays idle
     let c = [cand(1000, 10, 0, 5000, true), cand(90_000, 10, 0, 0, false)];
     assert_eq!(pick(Policy::Default, &c, None), None);
-    // a dead (unusable) regular subflow: the backup takes over
+    // a dead regular subflow (timed out, not usable): the backup takes over
     let mut dead = cand(90_000, 10, 0, 0, false);
     dead.usable = false;
+    dead.alive = false;
     let c = [cand(1000, 10, 0, 5000, true), dead];
     assert_eq!(pick(Policy::Default, &c, None), Some(0));
 }
@@ -121,12 +141,12 @@ proptest! {
     /// while no regular subflow is usable; no choice means nothing eligible had room.
     #[test]
     fn choice_is_usable(cs in prop::collection::vec(
-        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), 0u32..3, any::<bool>(), any::<bool>()), 0..8),
+        (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>(), 0u32..3, any::<bool>(), any::<bool>(), any::<bool>()), 0..8),
         rr in any::<bool>(), last in prop::option::of(0usize..10)) {
-        let c: Vec<Candidate> = cs.iter().map(|&(s, w, m, q, sp, b, u)|
-            Candidate { srtt_us: s, min_rtt_us: s / 2, cwnd: w, mss: m, queued: q, space: sp, backup: b, usable: u, stale: q % 2 == 0 }).collect();
+        let c: Vec<Candidate> = cs.iter().map(|&(s, w, m, q, sp, b, u, a)|
+            Candidate { srtt_us: s, min_rtt_us: s / 2, cwnd: w, mss: m, queued: q, space: sp, backup: b, usable: u, alive: a, stale: q % 2 == 0 }).collect();
         let pol = if rr { Policy::RoundRobin } else { Policy::Default };
-        let regular_alive = c.iter().any(|x| x.usable && !x.backup);
+        let regular_alive = c.iter().any(|x| (x.usable || x.alive) && !x.backup);
         match pick(pol, &c, last) {
             Some(i) => {
                 prop_assert!(c[i].usable && c[i].space > 0);

@@ -12,7 +12,12 @@
 //! still holds the queueing delay of its last busy period. The piece's own length
 //! is left out on purpose: it would favour the subflow with the larger window for
 //! every piece, and a new subflow, whose window grows only with data, would starve.)
-//! Backup subflows are only used when no other is usable (RFC 8684 3.3.8).
+//! Backup subflows are only used when no other is alive (RFC 8684 3.3.8): a regular
+//! subflow that cannot take data right now (a full send buffer or send map, a tail
+//! loss probe out) is waited for, and only one whose retransmission timer fired
+//! without progress since counts as gone. (A probe or a full queue is routine on a
+//! busy path, more so on a slow host; moving data to a backup for either would use
+//! the backup while the regular path works.)
 //!
 //! An estimate is only refreshed by data: a subflow whose RTT looked worse (a slow
 //! handshake, a queue it no longer has) would never be picked again while the other
@@ -41,6 +46,10 @@ pub struct Candidate {
     pub backup: bool,
     /// The subflow can carry data (established, not stalled), room or not.
     pub usable: bool,
+    /// The subflow is established and its retransmission timer did not fire since
+    /// its last progress, usable now or not; a regular one that is alive keeps the
+    /// backups idle.
+    pub alive: bool,
     /// Its estimates are old: it carried nothing for a while (see the module doc).
     pub stale: bool,
 }
@@ -80,11 +89,12 @@ pub enum Policy {
 
 /// Index in `cands` of the subflow for the next piece of data, or `None`
 /// when no subflow has room. `last` is the index chosen last time (round robin).
-/// Candidates without room are skipped; backups only while no other subflow is
-/// usable (a regular subflow that is full is waited for, not bypassed).
+/// Candidates without room are skipped; backups only while no regular subflow is
+/// usable or alive (a regular subflow that is full or probing is waited for, not
+/// bypassed).
 pub fn pick(policy: Policy, cands: &[Candidate], last: Option<usize>) -> Option<usize> {
     let usable = |c: &Candidate, backup: bool| c.usable && c.space > 0 && c.backup == backup;
-    let regular_alive = cands.iter().any(|c| c.usable && !c.backup);
+    let regular_alive = cands.iter().any(|c| (c.usable || c.alive) && !c.backup);
     for backup in [false, true] {
         if backup && regular_alive {
             return None;

@@ -25,7 +25,8 @@ transfer() {
 		--send "$bytes" ${XFER_OPTS:-} >"$out/server" 2>"$out/server.err" &
 	local spid=$!
 	local i
-	for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
+	# python starts slowly under TCG, more so beside other transfers
+	for i in $(seq 200); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
 	if ! ip netns exec "$cns" python3 "$XFER" client --connect "$addr" --port "$port" --proto "$proto" \
 		--send "$bytes" ${XFER_OPTS:-} >"$out/client" 2>"$out/client.err"; then
 		kill "$spid" 2>/dev/null

@@ -11,6 +11,7 @@ segment with data, "M FLOW OPTHEX" for each DSS option carrying a mapping, where
 FLOW names the sender's address and port and the receiver's.
 """
 import signal
+import time
 import socket
 import struct
 import sys
@@ -78,14 +79,26 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print("capturing", file=sys.stderr, flush=True)
-    while running[0]:
+    read = 0
+    stopped_at = None
+    while True:
+        # after SIGTERM, the frames already queued are still read (the interpreter
+        # may lag seconds behind the link on a slow host, and the last frames are
+        # often the ones a test looks for), until the queue is empty or for 60 s
+        if not running[0] and stopped_at is None:
+            stopped_at = time.monotonic()
+        if stopped_at is not None and time.monotonic() - stopped_at > 60:
+            break
         try:
             # a GSO frame is up to 64 KB of IP plus the link header
             frame = s.recv(1 << 17)
         except socket.timeout:
+            if not running[0]:
+                break
             continue
         except InterruptedError:
             continue
+        read += 1
         r = tcp_options(frame)
         if not r:
             continue
@@ -120,7 +133,7 @@ def main():
             i += ln
     # PACKET_STATISTICS (SOL_PACKET 263, option 6): packets seen, packets dropped
     seen, drops = struct.unpack("II", s.getsockopt(263, 6, 8))
-    print("capture: %d frames, %d dropped" % (seen, drops), file=sys.stderr, flush=True)
+    print("capture: %d frames, %d dropped, %d read" % (seen, drops, read), file=sys.stderr, flush=True)
     out.close()
     if seg_out:
         seg_out.close()

@@ -70,7 +70,7 @@ cli=$!
 for i in $(seq 100); do [ "$(mib srv MPTcpExtMPJoinAckRx)" -ge 2 ] && break; sleep 0.1; done
 sleep 0.5
 ip -n srv mptcp endpoint del id 2
-for i in $(seq 50); do [ "$(mib cli MPTcpExtRmAddr)" -ge 1 ] && break; sleep 0.1; done
+for i in $(seq 150); do [ "$(mib cli MPTcpExtRmAddr)" -ge 1 ] && break; sleep 0.1; done
 touch /tmp/rm_done
 wait $cli
 wait $srv

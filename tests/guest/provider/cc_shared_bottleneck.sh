@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Coupled congestion control at a shared bottleneck (RFC 6356 goal 2): one MPTCP
 # connection with two subflows (client paths c1, c2 into a router) and one plain TCP
-# reno upload share the router's single 20 Mbit/s link to the server
-# (tests/bench/guest-cc shared). Single runs swing with the drop-tail queue's loss
+# reno upload share the router's single 10 Mbit/s link to the server
+# (tests/bench/guest-cc shared; make bench runs it at 20 Mbit/s). At 20 Mbit/s the
+# guest under TCG was the bottleneck here: the MPTCP sender got about 8 Mbit/s
+# whatever its congestion control (uncoupled reno 0.7-0.9 x TCP, where it got 1.5
+# on a faster day), with the same result for the module of a week before; at
+# 10 Mbit/s reno took 1.76 x TCP, lia 1.01, olia 0.93. Single runs swing with the drop-tail queue's loss
 # synchronisation (lia from 0.6 to 1.36 of TCP in single 20-30 s runs), so the list
 # reno, lia, olia runs 3 times over, 20 s each after 3 s not counted, and each
 # algorithm is judged on its total goodput against the TCP flow's total:
@@ -19,10 +23,10 @@
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 max_coupled=${MPTCP_RS_CC_MAX_RATIO:-1.2}
 min_uncoupled=${MPTCP_RS_CC_MIN_UNCOUPLED:-1.4}
-out=$(MPTCP_RS_CC_SECONDS=${MPTCP_RS_CC_SECONDS:-20} MPTCP_RS_CC_REPEAT=${MPTCP_RS_CC_REPEAT:-3} bash "$MPTCP_RS_REPO/tests/bench/guest-cc" shared reno lia olia 2>&1) ||
+rate=${MPTCP_RS_CC_SHARED_RATE:-10mbit}
+out=$(MPTCP_RS_CC_SHARED_RATE=$rate MPTCP_RS_CC_SECONDS=${MPTCP_RS_CC_SECONDS:-20} MPTCP_RS_CC_REPEAT=${MPTCP_RS_CC_REPEAT:-3} bash "$MPTCP_RS_REPO/tests/bench/guest-cc" shared reno lia olia 2>&1) ||
 	fail "guest-cc failed: $(echo "$out" | tail -n 5)"
 echo "$out" | grep '^CCBENCH' | sed 's/^/# /'
-rate=${MPTCP_RS_CC_SHARED_RATE:-20mbit}
 python3 - "$max_coupled" "$min_uncoupled" "$out" "$rate" <<'PY' || fail "shared bottleneck: see above"
 import json, re, sys
 max_coupled, min_uncoupled = float(sys.argv[1]), float(sys.argv[2])

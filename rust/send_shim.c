@@ -101,14 +101,22 @@ void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 min)
 }
 
 /*
- * The subflow stopped getting ACKs: its tail loss probe is unanswered (the probe
- * timer, about two RTTs, fired) or its retransmission timer fired (loss
- * recovery). Lockless word reads; any TCP socket.
+ * The subflow stopped getting ACKs: it has data in flight and its tail loss probe
+ * is unanswered (the probe timer, about two RTTs, fired) or its retransmission
+ * timer fired (loss recovery). With nothing in flight it is not: TCP keeps
+ * tlp_high_seq set after a probe that repaired the tail (the ACK is exactly at
+ * it, no DSACK) until an ACK beyond it, i.e. until new data is sent, and a Reno
+ * peer's loss state lasts as long; a subflow that got everything acknowledged
+ * must not wait for data the scheduler would never give it. Lockless word reads;
+ * any TCP socket.
  */
 bool mptcp_rs_sf_suspect(const struct sock *ssk)
 {
-	return READ_ONCE(tcp_sk(ssk)->tlp_high_seq) ||
-	       inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss;
+	const struct tcp_sock *tp = tcp_sk(ssk);
+
+	return READ_ONCE(tp->packets_out) &&
+	       (READ_ONCE(tp->tlp_high_seq) ||
+		inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss);
 }
 
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)

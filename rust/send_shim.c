@@ -46,7 +46,8 @@ size_t mptcp_rs_chunk_fill(struct page *page, u32 off, struct msghdr *msg, size_
 
 int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, bool new_extent)
 {
-	struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT };
+	/* a subflow's error or shutdown is no signal to the application */
+	struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL };
 	struct bio_vec bv;
 
 	if (new_extent) {
@@ -122,6 +123,11 @@ bool mptcp_rs_sf_suspect(const struct sock *ssk)
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)
 {
 	return READ_ONCE(tcp_sk(ssk)->snd_una);
+}
+
+u32 mptcp_rs_tcp_snd_wnd(const struct sock *ssk)
+{
+	return READ_ONCE(tcp_sk(ssk)->snd_wnd);
 }
 
 /*

@@ -437,6 +437,17 @@ pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
         unsafe { ctx.use_send_map() };
         q.snd_nxt = ctx.snd_dsn_next();
         q.multi_from = q.snd_nxt;
+        if meta.snd_wnd_end() == 0 {
+            // No DATA_ACK came yet (the peer's data so far went with options that
+            // left no room for one, e.g. IPv6 ADD_ADDRs): the connection's window
+            // is the first subflow's, from the DSN of its oldest unacknowledged
+            // byte, as upstream seeds it at establishment. Unset, the window edge
+            // would read as 0 and the window as closed or open by the IDSN's luck.
+            let (v, _) = view(first);
+            // SAFETY: the subflow is locked.
+            let wnd = unsafe { bindings::mptcp_rs_tcp_snd_wnd(first) };
+            meta.update_wnd(q.snd_nxt.wrapping_sub(u64::from(v.queued)), wnd);
+        }
         meta.publish_snd_nxt(q.snd_nxt);
         q.multi = true;
         // SAFETY: the connection's namespace is live while it is.

@@ -25,7 +25,7 @@ transfer() {
 		--send "$bytes" ${XFER_OPTS:-} >"$out/server" 2>"$out/server.err" &
 	local spid=$!
 	local i
-	# python starts slowly under TCG, more so beside other transfers
+	# python starts slowly under TCG on a busy host
 	for i in $(seq 200); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
 	if ! ip netns exec "$cns" python3 "$XFER" client --connect "$addr" --port "$port" --proto "$proto" \
 		--send "$bytes" ${XFER_OPTS:-} >"$out/client" 2>"$out/client.err"; then

@@ -54,6 +54,12 @@ SELF4_2=${SELF4/.0./.1.} PEER4_2=${PEER4/.0./.1.} SELF6_2=${SELF6/::/:1::} PEER6
 unset d mac
 [ -n "$PAIR_DEV" ] || fail "no NIC with the link's MAC address"
 
+# the peer ended its side of the scenario, or its guest ended (in a batch of
+# scenarios, tests/tools/pair-batch.sh, the host marks that in the batch's directory)
+pair__peer_ended() {
+	[ -e "$SHARE/.exit.$PEER" ] || [ -e "${PAIR_TOP_SHARE:-$SHARE}/.exit.$PEER" ]
+}
+
 pair_link_up() {
 	sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 		"net.ipv6.conf.$PAIR_DEV.accept_dad=0"
@@ -63,7 +69,7 @@ pair_link_up() {
 	# the peer may still be booting: wait for one reply (90 s at most)
 	local end=$((SECONDS + 90))
 	until ping -c1 -W1 -q "$PEER4" >/dev/null 2>&1; do
-		[ -e "$SHARE/.exit.$PEER" ] && fail "the $PEER guest ended before the link came up"
+		pair__peer_ended && fail "the $PEER guest ended before the link came up"
 		((SECONDS < end)) || fail "no reply from $PEER4 on $PAIR_DEV"
 		sleep 0.2
 	done
@@ -83,7 +89,7 @@ pair_link2_up() {
 	ip link set "$PAIR_DEV2" up
 	local end=$((SECONDS + 60))
 	until ping -c1 -W1 -q "$PEER4_2" >/dev/null 2>&1; do
-		[ -e "$SHARE/.exit.$PEER" ] && fail "the $PEER guest ended before the second link came up"
+		pair__peer_ended && fail "the $PEER guest ended before the second link came up"
 		((SECONDS < end)) || fail "no reply from $PEER4_2 on $PAIR_DEV2"
 		sleep 0.2
 	done
@@ -118,7 +124,7 @@ pair_signal() {
 pair_wait() {
 	local name=$1 limit=$((${2:-120} * 10)) i=0
 	while [ ! -e "$SHARE/$name" ]; do
-		[ -e "$SHARE/.exit.$PEER" ] && fail "waiting for $name: the $PEER guest has ended"
+		pair__peer_ended && fail "waiting for $name: the $PEER guest has ended"
 		((++i < limit)) || fail "waiting for $name: timed out"
 		sleep 0.1
 	done
@@ -216,10 +222,16 @@ pair_abort_client() {
 	pair__finish "$name"
 }
 
+# the kernel log of this scenario: in a batch (tests/tools/pair-batch.sh), from the
+# line that marks its start
+pair__dmesg() {
+	dmesg | awk -v m="${PAIR_DMESG_MARK:-}" 'm == "" || on { print; next } index($0, m) { on = 1; print }'
+}
+
 # pair_log_clean: the kernel log has no warning, oops, lockdep, KFENCE, UBSAN or Rust
 # panic report (the lines go to $VM_SHARE/ROLE.dmesg.bad), else fail
 pair_log_clean() {
-	dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible circular|possible recursive|inconsistent lock|sleeping function called from invalid context|unreferenced object|Call Trace|KFENCE:|UBSAN:|rust_panic|panicked at' \
+	pair__dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible circular|possible recursive|inconsistent lock|sleeping function called from invalid context|unreferenced object|Call Trace|KFENCE:|UBSAN:|rust_panic|panicked at' \
 		>"$SHARE/$ROLE.dmesg.bad" &&
 		fail "kernel log: $(head -n 5 "$SHARE/$ROLE.dmesg.bad")"
 	return 0
@@ -243,6 +255,8 @@ pair_unload_clean() {
 		sleep 1
 		echo scan >/sys/kernel/debug/kmemleak
 		cat /sys/kernel/debug/kmemleak >"$SHARE/kmemleak"
+		# reported once: a later scenario of the same boot is judged on its own
+		echo clear >/sys/kernel/debug/kmemleak
 		[ -s "$SHARE/kmemleak" ] && fail "kmemleak: $(head -n 20 "$SHARE/kmemleak")"
 	fi
 	pair_log_clean

@@ -10,9 +10,14 @@
 # synchronisation (lia from 0.6 to 1.36 of TCP in single 20-30 s runs), so the list
 # reno, lia, olia runs 3 times over, 20 s each after 3 s not counted, and each
 # algorithm is judged on its total goodput against the TCP flow's total:
-#   reno on the subflows (uncoupled): >= 1.4 (about 2: each subflow is one more
-#     TCP flow), or the test could not tell coupling from noise;
-#   lia, olia: <= 1.2.
+#   lia, olia: <= 1.2;
+#   reno on the subflows (uncoupled), the control: >= 1.1 and >= 1.15 x the larger
+#     of lia's and olia's, or the test could not tell coupling from noise. Two
+#     uncoupled subflows are two more TCP flows (2 x in theory), but not in this
+#     rig: upstream's own MPTCP (reference kernel, the same topology and 20 s
+#     iperf3 runs) took 1.48 and 1.39 x TCP in two single runs, mptcp_rs 1.48 and
+#     1.65 that hour, and 1.15-1.76 as three-run totals in check runs; the
+#     receiving subflows of both showed socket drops (ss skmem d20-d37).
 # Each algorithm is chosen with TCP_CONGESTION on the MPTCP socket: ss -ti on the
 # client must show it on both subflows in every run (the joined one is opened
 # later, from the endpoint), and the second path must have carried data.
@@ -22,14 +27,15 @@
 # test reports the shortfall and judges the rest.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 max_coupled=${MPTCP_RS_CC_MAX_RATIO:-1.2}
-min_uncoupled=${MPTCP_RS_CC_MIN_UNCOUPLED:-1.4}
+min_uncoupled=${MPTCP_RS_CC_MIN_UNCOUPLED:-1.1}
+margin=${MPTCP_RS_CC_MIN_MARGIN:-1.15}
 rate=${MPTCP_RS_CC_SHARED_RATE:-10mbit}
 out=$(MPTCP_RS_CC_SHARED_RATE=$rate MPTCP_RS_CC_SECONDS=${MPTCP_RS_CC_SECONDS:-20} MPTCP_RS_CC_REPEAT=${MPTCP_RS_CC_REPEAT:-3} bash "$MPTCP_RS_REPO/tests/bench/guest-cc" shared reno lia olia 2>&1) ||
 	fail "guest-cc failed: $(echo "$out" | tail -n 5)"
 echo "$out" | grep '^CCBENCH' | sed 's/^/# /'
-python3 - "$max_coupled" "$min_uncoupled" "$out" "$rate" <<'PY' || fail "shared bottleneck: see above"
+python3 - "$max_coupled" "$min_uncoupled" "$out" "$rate" "$margin" <<'PY' || fail "shared bottleneck: see above"
 import json, re, sys
-max_coupled, min_uncoupled = float(sys.argv[1]), float(sys.argv[2])
+max_coupled, min_uncoupled, margin = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[5])
 m = re.fullmatch(r"([0-9.]+)([kmg]?)bit", sys.argv[4].lower())
 if not m:
     sys.exit(f"cannot read the link rate {sys.argv[4]!r}")
@@ -40,6 +46,7 @@ for line in sys.argv[3].splitlines():
         r = json.loads(line[len("CCBENCH "):])
         runs.setdefault(r["algo"], []).append(r)
 ok = True
+ratios = {}
 def bad(msg):
     global ok
     print("FAIL: " + msg, file=sys.stderr)
@@ -68,12 +75,17 @@ for algo in ("reno", "lia", "olia"):
     print(f"  {algo}: {len(rs)} runs, MPTCP {m / len(rs) / 1e6:.2f} Mbit/s, TCP reno "
           f"{t / len(rs) / 1e6:.2f} Mbit/s on average, ratio {ratio:.2f} (single runs: "
           + ", ".join(f"{r['ratio']:.2f}" for r in rs) + ")", file=sys.stderr)
+    ratios[algo] = ratio
     if not judge:
         continue
     if algo == "reno" and ratio < min_uncoupled:
         bad(f"uncoupled reno took only {ratio:.2f} x TCP (< {min_uncoupled})")
     if algo != "reno" and ratio > max_coupled:
         bad(f"{algo} took {ratio:.2f} x TCP (> {max_coupled})")
+coupled = max((ratios[a] for a in ("lia", "olia") if a in ratios), default=None)
+if judge and "reno" in ratios and coupled is not None and ratios["reno"] < margin * coupled:
+    bad(f"uncoupled reno ({ratios['reno']:.2f} x TCP) not {margin} x the coupled ones "
+        f"({coupled:.2f}): the test cannot tell coupling from noise")
 sys.exit(0 if ok else 1)
 PY
 dmesg_clean

@@ -81,8 +81,7 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 	v->state = READ_ONCE(ssk->sk_state);
 	v->loss = mptcp_rs_sf_suspect(ssk);
 	v->writeable = sk_stream_is_writeable(ssk);
-	/* the retransmission timer fired and nothing was acknowledged since */
-	v->timed_out = READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0;
+	v->timed_out = mptcp_rs_sf_timed_out(ssk);
 }
 
 /*
@@ -115,9 +114,34 @@ bool mptcp_rs_sf_suspect(const struct sock *ssk)
 {
 	const struct tcp_sock *tp = tcp_sk(ssk);
 
-	return READ_ONCE(tp->packets_out) &&
-	       (READ_ONCE(tp->tlp_high_seq) ||
-		inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss);
+	return (READ_ONCE(tp->packets_out) &&
+		(READ_ONCE(tp->tlp_high_seq) ||
+		 inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss)) ||
+	       mptcp_rs_sf_probes_unanswered(ssk);
+}
+
+/*
+ * The peer's window is closed, data waits to be sent, and two probes of the window
+ * went unanswered (an ACK to one resets the count, tcp_ack()): the path is likely
+ * dead, and nothing else would tell, as no data is in flight (no retransmission
+ * timeout). Lockless word reads.
+ */
+bool mptcp_rs_sf_probes_unanswered(const struct sock *ssk)
+{
+	const struct tcp_sock *tp = tcp_sk(ssk);
+
+	return READ_ONCE(inet_csk(ssk)->icsk_probes_out) >= 2 &&
+	       READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_nxt);
+}
+
+/*
+ * The subflow no longer counts as alive: its retransmission timer fired and
+ * nothing was acknowledged since, or its window probes go unanswered.
+ */
+bool mptcp_rs_sf_timed_out(const struct sock *ssk)
+{
+	return READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0 ||
+	       mptcp_rs_sf_probes_unanswered(ssk);
 }
 
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)
@@ -240,6 +264,15 @@ u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb)
 int mptcp_rs_sk_rcvbuf(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_rcvbuf);
+}
+
+int mptcp_rs_meta_free_space(const struct sock *meta, const struct sock *ssk)
+{
+	int free = READ_ONCE(meta->sk_rcvbuf) - atomic_read(&meta->sk_rmem_alloc);
+
+	if (ssk)
+		free -= atomic_read(&ssk->sk_rmem_alloc) + READ_ONCE(ssk->sk_backlog.len);
+	return free;
 }
 
 u64 mptcp_rs_jiffies_ms(void)

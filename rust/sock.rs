@@ -1627,6 +1627,8 @@ extern "C" fn meta_recvmsg(
         // SAFETY: the first subflow is live while set; we own the meta socket.
         unsafe { bindings::mptcp_rs_lock_sock(ssk) };
     }
+    // SAFETY: the meta socket is owned, the first subflow (if any) locked.
+    let free_before = unsafe { bindings::mptcp_rs_meta_free_space(sk, ssk) };
     loop {
         let state = meta.state();
         if state == TCP_LISTEN {
@@ -1730,6 +1732,19 @@ extern "C" fn meta_recvmsg(
     }
     if !peek {
         meta.joins.cleanup_rbuf(meta, copied as c_int, first_rcvbuf);
+        if copied > 0 && meta.has(mf::MULTI) {
+            // SAFETY: the meta socket is owned.
+            let free_after = unsafe { bindings::mptcp_rs_meta_free_space(sk, ptr::null()) };
+            if free_after > 0 && free_after >= free_before.max(0).saturating_mul(2) {
+                // The read reopened a window that was closed or nearly: every
+                // subflow tells the peer. Each one's own rule (tcp_cleanup_rbuf)
+                // does not: a subflow that carried nothing lately never announced
+                // the small window, and the one that did may be on a dead path;
+                // a sender with nothing in flight then waits for an update that
+                // may never come (what upstream's mptcp_cleanup_rbuf() avoids).
+                crate::sendq::ack_all(meta);
+            }
+        }
     }
     if err == 0 || copied > 0 {
         // TCP_INQ, receive timestamps; the meta socket still owned

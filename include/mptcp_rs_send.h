@@ -45,6 +45,7 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v);
 bool mptcp_rs_sf_suspect(const struct sock *ssk);
 bool mptcp_rs_sf_probes_unanswered(const struct sock *ssk);
 bool mptcp_rs_sf_timed_out(const struct sock *ssk);
+bool mptcp_rs_sf_timing_out(const struct sock *ssk);
 void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 bytes);
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk);
 u32 mptcp_rs_tcp_snd_wnd(const struct sock *ssk);

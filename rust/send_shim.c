@@ -144,6 +144,20 @@ bool mptcp_rs_sf_timed_out(const struct sock *ssk)
 	       mptcp_rs_sf_probes_unanswered(ssk);
 }
 
+/*
+ * mptcp_rs_sf_timed_out() as seen while TCP builds a segment: a window probe
+ * counts itself (icsk_probes_out) only once sent, so the second probe is the
+ * one that finds one unanswered. Subflow locked.
+ */
+bool mptcp_rs_sf_timing_out(const struct sock *ssk)
+{
+	const struct tcp_sock *tp = tcp_sk(ssk);
+
+	return READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0 ||
+	       (READ_ONCE(inet_csk(ssk)->icsk_probes_out) >= 1 &&
+		READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_nxt));
+}
+
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)
 {
 	return READ_ONCE(tcp_sk(ssk)->snd_una);

@@ -710,14 +710,12 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
             .and_then(|s| s.take())
         else {
             need_push(meta);
-            stalls_unplaced(meta);
             return;
         };
         let end = from.wrapping_add(u64::from(piece.min(room(slot.ssk))));
         let sent = push_to(q, &slot, from, end);
         if sent == 0 {
             need_push(meta);
-            stalls_unplaced(meta);
             return;
         }
         mib::inc(meta.net(), Mib::MPTCPRetrans);
@@ -765,28 +763,6 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
         ctx.stall_noted();
         if any && after64(hi, lo) {
             q.reinject = Some((lo, hi));
-        }
-    }
-}
-
-/// A reinjection found no subflow to take it now: typically the stalled subflow
-/// has only a loss probe out, so it still counts as alive and the backups wait
-/// (`sched::pick`). Its stall is looked at again on its next transmission (which
-/// kicks the work item, `established_options`): by then its retransmission timer
-/// may have fired, and the backups take the data. Without this the stall stayed
-/// handled, its RTO kicked nothing, and with nothing in flight elsewhere only the
-/// MPTCP-level retransmission timer ran the work item again (`mptcp_backup`, part
-/// 2: the longest stall after the cut was 0.1-0.8 s in 8 runs before, 0.03-0.3 s
-/// after this and the writers' wakeup at a timeout, `established_options`).
-fn stalls_unplaced(meta: &Meta) {
-    let (ssks, n) = subflows(meta);
-    for &ssk in ssks.iter().take(n) {
-        // SAFETY: our subflows.
-        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-            continue;
-        };
-        if ctx.stall_handled() && !view(ssk).0.timed_out {
-            ctx.stall_over();
         }
     }
 }
@@ -914,6 +890,8 @@ pub(crate) fn any_writeable(meta: &Meta) -> bool {
             continue;
         };
         let (v, usable) = view(ssk);
+        // as `schedule` judges its candidates
+        let usable = usable && ctx.can_send() && !ctx.send_map_full();
         let writeable = usable && v.writeable;
         if ctx.is_backup() {
             backup |= writeable;

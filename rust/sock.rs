@@ -158,6 +158,8 @@ pub(crate) struct Meta {
     snd_nxt_seen: AtomicU64,
     /// When a stalled subflow last ran the work item (ms, wrapping).
     kicked_ms: AtomicU32,
+    /// When a read last sent the reopened window on every subflow (ms).
+    reopen_ack_ms: AtomicU32,
     /// Until when (ms) an orphaned connection may deliver what was written before
     /// close() (`net.mptcp.close_timeout` after it).
     linger_until_ms: AtomicU64,
@@ -490,6 +492,7 @@ impl Meta {
                 snd_wnd_end: AtomicU64::new(0),
                 snd_nxt_seen: AtomicU64::new(0),
                 kicked_ms: AtomicU32::new(0),
+                reopen_ack_ms: AtomicU32::new(0),
                 linger_until_ms: AtomicU64::new(0),
                 // SAFETY: a work item and two pointers: all zero until
                 // `mptcp_rs_meta_work_init()`, before any use.
@@ -759,6 +762,20 @@ impl Meta {
     pub(crate) fn rtx_take(&self) -> bool {
         // SAFETY: initialised at creation.
         unsafe { bindings::mptcp_rs_meta_rtx_take(self.work.get()) }
+    }
+
+    /// Whether a read that reopened the window may ACK on every subflow now: at
+    /// most every 100 ms, as a receiver that is the bottleneck reopens its window
+    /// on nearly every read (the subflows' own rules still announce it).
+    pub(crate) fn reopen_ack_due(&self) -> bool {
+        // SAFETY: no preconditions.
+        let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+        let last = self.reopen_ack_ms.load(Ordering::Relaxed);
+        now.wrapping_sub(last) >= 100
+            && self
+                .reopen_ack_ms
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// [`Meta::kick`], at most once per 10 ms (jiffies).
@@ -1261,6 +1278,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             snd_wnd_end: AtomicU64::new(0),
             snd_nxt_seen: AtomicU64::new(0),
             kicked_ms: AtomicU32::new(0),
+            reopen_ack_ms: AtomicU32::new(0),
             linger_until_ms: AtomicU64::new(0),
             // SAFETY: a work item and two pointers: all zero until
             // `mptcp_rs_meta_work_init()`, before any use.
@@ -1733,9 +1751,13 @@ extern "C" fn meta_recvmsg(
     if !peek {
         meta.joins.cleanup_rbuf(meta, copied as c_int, first_rcvbuf);
         if copied > 0 && meta.has(mf::MULTI) {
-            // SAFETY: the meta socket is owned.
-            let free_after = unsafe { bindings::mptcp_rs_meta_free_space(sk, ptr::null()) };
-            if free_after > 0 && free_after >= free_before.max(0).saturating_mul(2) {
+            // SAFETY: the meta socket is owned; the first subflow's counters are
+            // word reads (it is live while set).
+            let free_after = unsafe { bindings::mptcp_rs_meta_free_space(sk, meta.first_ssk()) };
+            if free_after > 0
+                && free_after >= free_before.max(0).saturating_mul(2)
+                && meta.reopen_ack_due()
+            {
                 // The read reopened a window that was closed or nearly: every
                 // subflow tells the peer. Each one's own rule (tcp_cleanup_rbuf)
                 // does not: a subflow that carried nothing lately never announced

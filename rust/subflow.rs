@@ -99,6 +99,9 @@ pub(crate) mod sf {
     pub(crate) const RST_SEEN: u32 = 1 << 17;
     /// ... with the T (transient) flag.
     pub(crate) const RST_TRANSIENT: u32 = 1 << 18;
+    /// The subflow was seen timed out (`established_options`): the writers were
+    /// woken once for it; cleared when it is seen alive again.
+    pub(crate) const TIMEOUT_WOKE: u32 = 1 << 19;
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -1404,22 +1407,27 @@ pub(crate) fn established_options(
     let rel = seq.wrapping_sub(snd_isn);
     let dsn = if ctx.has(sf::SEND_MAP) {
         // SAFETY: the subflow is locked by TCP.
-        if unsafe { bindings::mptcp_rs_sf_suspect(ssk) } {
-            if !ctx.has(sf::STALL_HANDLED) {
-                // its loss probe or retransmission timer fired: let the other
-                // subflows carry what it holds (`sendq.rs`)
+        if !ctx.has(sf::STALL_HANDLED) && unsafe { bindings::mptcp_rs_sf_suspect(ssk) } {
+            // its loss probe or retransmission timer fired: let the other
+            // subflows carry what it holds (`sendq.rs`)
+            meta.kick_rate_limited();
+        }
+        // SAFETY: as above.
+        if unsafe { bindings::mptcp_rs_sf_timing_out(ssk) } {
+            if !ctx.has(sf::TIMEOUT_WOKE) {
+                // A retransmission timeout, or a second window probe: the subflow
+                // no longer counts as alive, so the backups may take data now
+                // (`sched::pick`), and a reinjection waiting for them goes. The
+                // work item runs, and writers in poll() or sendmsg() look again:
+                // nothing else wakes them when the backups have nothing in flight
+                // (a failover stalled 59 s in 2 of 6 runs of `mptcp_backup` without
+                // this). Once per timeout.
+                ctx.set(sf::TIMEOUT_WOKE);
                 meta.kick_rate_limited();
-            }
-            // SAFETY: as above.
-            if unsafe { bindings::mptcp_rs_sf_timed_out(ssk) } {
-                // A retransmission timeout, or window probes unanswered (this is
-                // one): the subflow no longer counts as alive,
-                // so the backups may take data now (`sched::pick`). Writers waiting
-                // in poll() or sendmsg() look again: nothing else would wake them
-                // when the backups have nothing in flight (a failover stalled 59 s
-                // in 2 of 6 runs of `mptcp_backup` without this).
                 meta.subflow_space();
             }
+        } else if ctx.has(sf::TIMEOUT_WOKE) {
+            ctx.clear(sf::TIMEOUT_WOKE);
         }
         if len == 0 {
             0

@@ -22,13 +22,14 @@
 #    firewall rules, policy routing, the links' addresses, routes, qdiscs and GSO.
 # The host (tests/pair-check) then runs "SCRIPT check NAME-directory" per scenario.
 set -u
-REPO=${MPTCP_RS_REPO:?run inside a mptcp-rs guest (scripts/vm)}
 role=$1
+# pair_scenario's host step: tests/pair-check checks each scenario itself
+[ "$role" = check ] && exit 0
+REPO=${MPTCP_RS_REPO:?run inside a mptcp-rs guest (scripts/vm)}
 top=${VM_SHARE:?no shared directory}
 case "$role" in
 server) peer=client ;;
 client) peer=server ;;
-check) exit 0 ;; # pair_scenario's host step: tests/pair-check checks each scenario
 *) echo "pair-batch: unknown role $role" >&2; exit 2 ;;
 esac
 grace=${PAIR_BATCH_GRACE:-120}
@@ -81,9 +82,11 @@ restore() {
 	local d
 	for d in $(devs); do
 		tc qdisc del dev "$d" root 2>/dev/null
-		ip addr flush dev "$d"
-		ip route flush dev "$d" 2>/dev/null
-		ip -6 route flush dev "$d" 2>/dev/null
+		tc qdisc del dev "$d" clsact 2>/dev/null
+		# the link-local IPv6 address stays (neighbour discovery needs it)
+		ip -4 addr flush dev "$d"
+		ip -6 addr flush dev "$d" scope global
+		ip -4 route flush dev "$d" 2>/dev/null
 		[ -s "$state/gso.$d" ] && ip link set dev "$d" $(cat "$state/gso.$d")
 	done
 	# the sysctls that differ from boot (a reloaded module starts from its defaults,
@@ -131,7 +134,14 @@ while IFS='|' read -r name script envs; do
 	(
 		for e in $envs; do export "${e?}"; done
 		export VM_SHARE="$dir" PAIR_TOP_SHARE="$top" PAIR_DMESG_MARK="mptcp-rs pair scenario $name starts"
-		timeout 600 bash "$REPO/$script" "$role"
+		# its own session and process group: what the script left running in the
+		# background (samplers, a second transfer) goes with it, and the output
+		# pipe closes
+		setsid -w bash -c 'echo $$ >"$0/.pgid.$1"; exec timeout 600 bash "$2" "$1"' \
+			"$dir" "$role" "$REPO/$script"
+		rc=$?
+		kill -TERM -- "-$(cat "$dir/.pgid.$role")" 2>/dev/null
+		exit "$rc"
 	) 2>&1 | tee "$dir/$role.out"
 	rc=${PIPESTATUS[0]}
 	echo "$start $(date +%s)" >"$dir/$role.time"

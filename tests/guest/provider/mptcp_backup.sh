@@ -83,22 +83,27 @@ failover_fail() {
 	fail "$@"
 }
 
+# exchange PORT TIMEOUT CUT_CMD: 8 MB from the server, 1 MB from the client, which
+# runs CUT_CMD once it has 2 MB (xfer.py --cut-cmd); results in $out
+exchange() {
+	out=$(mktemp -d)
+	ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port "$1" --proto mptcp \
+		--send $((8 << 20)) --timeout "$2" >"$out/server" 2>"$out/server.err" &
+	spid=$!
+	for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
+	sample_server "$1"
+	ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port "$1" --proto mptcp \
+		--send $((1 << 20)) --timeout "$2" --cut-at $((2 << 20)) --cut-cmd "${3//@OUT@/$out}" \
+		>"$out/client" 2>"$out/client.err" || failover_fail "client: $(tail -n 3 "$out/client.err")"
+	wait "$spid" || failover_fail "server: $(tail -n 3 "$out/server.err")"
+}
+blackhole1="tc -n cli qdisc replace dev c1 root netem loss 100%; tc -n srv qdisc replace dev s1 root netem loss 100%"
+
 # 2. path 1 dies: the backup takes over
-out=$(mktemp -d)
-ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port 6202 --proto mptcp \
-	--send $((8 << 20)) --timeout 60 >"$out/server" 2>"$out/server.err" &
-spid=$!
-for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
-sample_server 6202
 # the counters of both client links as the cut takes effect (the cut command runs
 # in the client's namespace; under TCG it lands up to a second after the 2 MB mark,
 # while path 1 still delivers 2.5 MB/s)
-cut="tc -n cli qdisc replace dev c1 root netem loss 100%; tc -n srv qdisc replace dev s1 root netem loss 100%"
-cut+="; cat /sys/class/net/c1/statistics/rx_bytes >$out/c1.cut; cat /sys/class/net/c2/statistics/rx_bytes >$out/c2.cut"
-ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port 6202 --proto mptcp \
-	--send $((1 << 20)) --timeout 60 --cut-at $((2 << 20)) --cut-cmd "$cut" \
-	>"$out/client" 2>"$out/client.err" || failover_fail "client: $(tail -n 3 "$out/client.err")"
-wait "$spid" || failover_fail "server: $(tail -n 3 "$out/server.err")"
+exchange 6202 60 "$blackhole1; cat /sys/class/net/c1/statistics/rx_bytes >@OUT@/c1.cut; cat /sys/class/net/c2/statistics/rx_bytes >@OUT@/c2.cut"
 rx=$(($(bytes_on cli c2 rx) - $(cat "$out/c2.cut")))
 rx1=$(($(bytes_on cli c1 rx) - $(cat "$out/c1.cut")))
 both_ways_intact "$out" 10
@@ -118,16 +123,7 @@ info "after the cut the client received $rx bytes over backup path 2, $rx1 over 
 topo_shape cli c1 delay 5ms rate 20mbit limit 100
 topo_shape srv s1 delay 5ms rate 20mbit limit 100
 ip netns exec cli sysctl -qw net.ipv4.tcp_rmem="4096 131072 1048576"
-out=$(mktemp -d)
-ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port 6203 --proto mptcp \
-	--send $((8 << 20)) --timeout 30 >"$out/server" 2>"$out/server.err" &
-spid=$!
-for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
-sample_server 6203
-cut="sleep 2; tc -n cli qdisc replace dev c1 root netem loss 100%; tc -n srv qdisc replace dev s1 root netem loss 100%"
-ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port 6203 --proto mptcp \
-	--send $((1 << 20)) --timeout 30 --cut-at $((2 << 20)) --cut-cmd "$cut" \
-	>"$out/client" 2>"$out/client.err" || failover_fail "window reopened over the backup: client: $(tail -n 3 "$out/client.err")"
-wait "$spid" || failover_fail "window reopened over the backup: server: $(tail -n 3 "$out/server.err")"
+info "part 3: the window closed, then path 1 blackholed"
+exchange 6203 30 "sleep 2; $blackhole1"
 both_ways_intact "$out" 25
 dmesg_clean

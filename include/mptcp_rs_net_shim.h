@@ -135,6 +135,13 @@ struct mptcp_rs_sk_callbacks {
 };
 
 void mptcp_rs_sk_swap_callbacks(struct sock *ssk, struct mptcp_rs_sk_callbacks *cbs);
+
+/*
+ * Free receive space of the connection as the peer's window counts it: the meta
+ * socket's buffer less what it holds and what waits on @ssk (may be NULL), in
+ * bytes; negative when over. Lockless reads.
+ */
+int mptcp_rs_meta_free_space(const struct sock *meta, const struct sock *ssk);
 void mptcp_rs_space(const struct sock *ssk, const struct sock *meta, int *space,
 		    int *full_space);
 

@@ -43,9 +43,12 @@ struct mptcp_rs_sf_view {
 
 void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v);
 bool mptcp_rs_sf_suspect(const struct sock *ssk);
-bool mptcp_rs_sf_probes_unanswered(const struct sock *ssk);
 bool mptcp_rs_sf_timed_out(const struct sock *ssk);
-bool mptcp_rs_sf_timing_out(const struct sock *ssk);
+
+/* mptcp_rs_sf_tx_state() bits */
+#define MPTCP_RS_SF_SUSPECT	1U
+#define MPTCP_RS_SF_TIMED_OUT	2U
+u32 mptcp_rs_sf_tx_state(const struct sock *ssk);
 void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 bytes);
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk);
 u32 mptcp_rs_tcp_snd_wnd(const struct sock *ssk);
@@ -63,13 +66,6 @@ int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen);
 u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb);
 
 int mptcp_rs_sk_rcvbuf(const struct sock *sk);
-
-/*
- * Free receive space of the connection as the peer's window counts it: the meta
- * socket's buffer less what it holds and what waits on @ssk (may be NULL), in
- * bytes; negative when over.
- */
-int mptcp_rs_meta_free_space(const struct sock *meta, const struct sock *ssk);
 u64 mptcp_rs_jiffies_ms(void);
 
 /* Hands @n bytes back to @msg's iterator (they were not sent). */

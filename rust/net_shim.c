@@ -616,6 +616,15 @@ void mptcp_rs_sk_swap_callbacks(struct sock *ssk, struct mptcp_rs_sk_callbacks *
 	*cbs = old;
 }
 
+int mptcp_rs_meta_free_space(const struct sock *meta, const struct sock *ssk)
+{
+	int free = READ_ONCE(meta->sk_rcvbuf) - atomic_read(&meta->sk_rmem_alloc);
+
+	if (ssk)
+		free -= atomic_read(&ssk->sk_rmem_alloc) + READ_ONCE(ssk->sk_backlog.len);
+	return free;
+}
+
 /*
  * The receive window of a subflow is the free space of the meta socket, where
  * its data goes (what upstream's mptcp_space() does), less what still waits on
@@ -624,10 +633,7 @@ void mptcp_rs_sk_swap_callbacks(struct sock *ssk, struct mptcp_rs_sk_callbacks *
 void mptcp_rs_space(const struct sock *ssk, const struct sock *meta, int *space,
 		    int *full_space)
 {
-	int free = READ_ONCE(meta->sk_rcvbuf) - atomic_read(&meta->sk_rmem_alloc) -
-		   atomic_read(&ssk->sk_rmem_alloc) - READ_ONCE(ssk->sk_backlog.len);
-
-	*space = tcp_win_from_space(ssk, free);
+	*space = tcp_win_from_space(ssk, mptcp_rs_meta_free_space(meta, ssk));
 	*full_space = tcp_win_from_space(ssk, READ_ONCE(meta->sk_rcvbuf));
 }
 

@@ -101,14 +101,29 @@ void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 min)
 }
 
 /*
+ * The peer's window is closed, data waits to be sent, and @probes probes of the
+ * window went unanswered (an ACK to one resets the count, tcp_ack()): the path is
+ * likely dead, and nothing else would tell, as no data is in flight (no
+ * retransmission timeout). Lockless word reads.
+ */
+static bool probes_unanswered(const struct sock *ssk, u8 probes)
+{
+	const struct tcp_sock *tp = tcp_sk(ssk);
+
+	return READ_ONCE(inet_csk(ssk)->icsk_probes_out) >= probes &&
+	       READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_nxt);
+}
+
+/*
  * The subflow stopped getting ACKs: it has data in flight and its tail loss probe
  * is unanswered (the probe timer, about two RTTs, fired) or its retransmission
  * timer fired (loss recovery). With nothing in flight it is not: TCP keeps
  * tlp_high_seq set after a probe that repaired the tail (the ACK is exactly at
  * it, no DSACK) until an ACK beyond it, i.e. until new data is sent, and a Reno
  * peer's loss state lasts as long; a subflow that got everything acknowledged
- * must not wait for data the scheduler would never give it. Lockless word reads;
- * any TCP socket.
+ * must not wait for data the scheduler would never give it. Also stalled: data
+ * waiting behind a closed window whose probes go unanswered (two). Lockless word
+ * reads; any TCP socket.
  */
 bool mptcp_rs_sf_suspect(const struct sock *ssk)
 {
@@ -117,45 +132,35 @@ bool mptcp_rs_sf_suspect(const struct sock *ssk)
 	return (READ_ONCE(tp->packets_out) &&
 		(READ_ONCE(tp->tlp_high_seq) ||
 		 inet_csk(ssk)->icsk_ca_state == TCP_CA_Loss)) ||
-	       mptcp_rs_sf_probes_unanswered(ssk);
-}
-
-/*
- * The peer's window is closed, data waits to be sent, and two probes of the window
- * went unanswered (an ACK to one resets the count, tcp_ack()): the path is likely
- * dead, and nothing else would tell, as no data is in flight (no retransmission
- * timeout). Lockless word reads.
- */
-bool mptcp_rs_sf_probes_unanswered(const struct sock *ssk)
-{
-	const struct tcp_sock *tp = tcp_sk(ssk);
-
-	return READ_ONCE(inet_csk(ssk)->icsk_probes_out) >= 2 &&
-	       READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_nxt);
+	       probes_unanswered(ssk, 2);
 }
 
 /*
  * The subflow no longer counts as alive: its retransmission timer fired and
- * nothing was acknowledged since, or its window probes go unanswered.
+ * nothing was acknowledged since, or two window probes went unanswered.
  */
 bool mptcp_rs_sf_timed_out(const struct sock *ssk)
 {
 	return READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0 ||
-	       mptcp_rs_sf_probes_unanswered(ssk);
+	       probes_unanswered(ssk, 2);
 }
 
 /*
- * mptcp_rs_sf_timed_out() as seen while TCP builds a segment: a window probe
- * counts itself (icsk_probes_out) only once sent, so the second probe is the
- * one that finds one unanswered. Subflow locked.
+ * For a segment TCP is building (subflow locked; one call per segment):
+ * MPTCP_RS_SF_SUSPECT as mptcp_rs_sf_suspect(), MPTCP_RS_SF_TIMED_OUT as
+ * mptcp_rs_sf_timed_out() will say once the segment is sent (a window probe
+ * counts itself in icsk_probes_out only then, so the second probe is the one
+ * that finds one unanswered).
  */
-bool mptcp_rs_sf_timing_out(const struct sock *ssk)
+u32 mptcp_rs_sf_tx_state(const struct sock *ssk)
 {
-	const struct tcp_sock *tp = tcp_sk(ssk);
+	u32 state = 0;
 
-	return READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0 ||
-	       (READ_ONCE(inet_csk(ssk)->icsk_probes_out) >= 1 &&
-		READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_nxt));
+	if (mptcp_rs_sf_suspect(ssk))
+		state |= MPTCP_RS_SF_SUSPECT;
+	if (READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0 || probes_unanswered(ssk, 1))
+		state |= MPTCP_RS_SF_TIMED_OUT;
+	return state;
 }
 
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)
@@ -278,15 +283,6 @@ u32 mptcp_rs_skb_rcv_wnd(const struct sock *ssk, const struct sk_buff *skb)
 int mptcp_rs_sk_rcvbuf(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_rcvbuf);
-}
-
-int mptcp_rs_meta_free_space(const struct sock *meta, const struct sock *ssk)
-{
-	int free = READ_ONCE(meta->sk_rcvbuf) - atomic_read(&meta->sk_rmem_alloc);
-
-	if (ssk)
-		free -= atomic_read(&ssk->sk_rmem_alloc) + READ_ONCE(ssk->sk_backlog.len);
-	return free;
 }
 
 u64 mptcp_rs_jiffies_ms(void)

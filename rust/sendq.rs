@@ -282,6 +282,14 @@ fn view(ssk: *mut bindings::sock) -> (bindings::mptcp_rs_sf_view, bool) {
     (v, usable)
 }
 
+/// `Candidate::alive`: established, carries the connection's data, and its
+/// retransmission timer has not fired since its last progress (nor its window
+/// probes gone unanswered).
+fn alive(ctx: &Subflow, v: &bindings::mptcp_rs_sf_view) -> bool {
+    let established = v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT;
+    established && ctx.can_send() && !v.timed_out
+}
+
 /// Gathers the candidates and picks one for the next piece.
 fn schedule<'a>(
     meta: &'a Meta,
@@ -316,8 +324,7 @@ fn schedule<'a>(
         // TCP's send path, and its write_space, need a struct socket to flag
         // SAFETY: a live subflow, the meta socket owned, in process context.
         let usable = usable && unsafe { bindings::mptcp_rs_graft_subflow(ssk) } == 0;
-        let established = v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT;
-        let alive = established && ctx.can_send() && !v.timed_out;
+        let alive = alive(ctx, &v);
         let usable = usable && ctx.can_send() && !ctx.send_map_full();
         if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
             *c = Candidate {
@@ -896,9 +903,8 @@ pub(crate) fn any_writeable(meta: &Meta) -> bool {
         if ctx.is_backup() {
             backup |= writeable;
         } else {
-            let established = v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT;
             regular |= writeable;
-            regular_alive |= usable || (established && ctx.can_send() && !v.timed_out);
+            regular_alive |= usable || alive(ctx, &v);
         }
     }
     regular || (backup && !regular_alive)

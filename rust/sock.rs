@@ -194,6 +194,18 @@ unsafe impl Send for Meta {}
 // SAFETY: as above.
 unsafe impl Sync for Meta {}
 
+/// Whether at least `ms` milliseconds (jiffies) passed since the time in `stamp`,
+/// which then becomes now: true for one caller at a time.
+fn once_per(stamp: &AtomicU32, ms: u32) -> bool {
+    // SAFETY: no preconditions.
+    let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+    let last = stamp.load(Ordering::Relaxed);
+    now.wrapping_sub(last) >= ms
+        && stamp
+            .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+}
+
 impl Meta {
     /// The state of meta socket `sk`.
     ///
@@ -768,27 +780,12 @@ impl Meta {
     /// most every 100 ms, as a receiver that is the bottleneck reopens its window
     /// on nearly every read (the subflows' own rules still announce it).
     pub(crate) fn reopen_ack_due(&self) -> bool {
-        // SAFETY: no preconditions.
-        let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
-        let last = self.reopen_ack_ms.load(Ordering::Relaxed);
-        now.wrapping_sub(last) >= 100
-            && self
-                .reopen_ack_ms
-                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
+        once_per(&self.reopen_ack_ms, 100)
     }
 
     /// [`Meta::kick`], at most once per 10 ms (jiffies).
     pub(crate) fn kick_rate_limited(&self) {
-        // SAFETY: no preconditions.
-        let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
-        let last = self.kicked_ms.load(Ordering::Relaxed);
-        if now.wrapping_sub(last) >= 10
-            && self
-                .kicked_ms
-                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-        {
+        if once_per(&self.kicked_ms, 10) {
             self.kick();
         }
     }

@@ -1407,13 +1407,13 @@ pub(crate) fn established_options(
     let rel = seq.wrapping_sub(snd_isn);
     let dsn = if ctx.has(sf::SEND_MAP) {
         // SAFETY: the subflow is locked by TCP.
-        if !ctx.has(sf::STALL_HANDLED) && unsafe { bindings::mptcp_rs_sf_suspect(ssk) } {
+        let state = unsafe { bindings::mptcp_rs_sf_tx_state(ssk) };
+        if state & bindings::MPTCP_RS_SF_SUSPECT != 0 && !ctx.has(sf::STALL_HANDLED) {
             // its loss probe or retransmission timer fired: let the other
             // subflows carry what it holds (`sendq.rs`)
             meta.kick_rate_limited();
         }
-        // SAFETY: as above.
-        if unsafe { bindings::mptcp_rs_sf_timing_out(ssk) } {
+        if state & bindings::MPTCP_RS_SF_TIMED_OUT != 0 {
             if !ctx.has(sf::TIMEOUT_WOKE) {
                 // A retransmission timeout, or a second window probe: the subflow
                 // no longer counts as alive, so the backups may take data now

@@ -586,9 +586,22 @@ impl ConnAddrs {
         Some(id)
     }
 
-    /// Userspace path manager: forgets our address with `id`, sending REMOVE_ADDR
-    /// for it; false if there is none. The meta socket is owned.
-    pub(crate) fn us_remove(&self, meta: &Meta, id: u8) -> bool {
+    /// Userspace path manager: our address with `id`, if known. The meta socket is
+    /// owned.
+    pub(crate) fn us_local(&self, meta: &Meta, id: u8) -> Option<Endpoint> {
+        let _table = meta.data_lock();
+        self.local
+            .iter()
+            .find(|e| e.live() && e.id.load(Ordering::Relaxed) == id)
+            .map(|e| e.endpoint())
+    }
+
+    /// Userspace path manager: forgets our address with `id`; false if there is
+    /// none. The peer gets a REMOVE_ADDR for it only if it was announced or
+    /// `in_use` (a subflow's source address), as upstream's
+    /// `mptcp_pm_remove_addr_entry()`: an address only recorded (a join from it that
+    /// failed) was never seen by the peer. The meta socket is owned.
+    pub(crate) fn us_remove(&self, meta: &Meta, id: u8, in_use: bool) -> bool {
         let _table = meta.data_lock();
         let Some(e) = self
             .local
@@ -597,9 +610,12 @@ impl ConnAddrs {
         else {
             return false;
         };
+        let announced = !e.has(ef::QUIET);
         e.free();
-        self.rm_send.insert(id);
-        self.note_pending();
+        if announced || in_use {
+            self.rm_send.insert(id);
+            self.note_pending();
+        }
         true
     }
 

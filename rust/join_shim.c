@@ -181,7 +181,10 @@ bool mptcp_rs_join_ep_is_local(const struct sock *meta, const struct mptcp_rs_pm
 	return false;
 }
 
-/* Binds subflow @sf to @ep's address (any port) and, if it names one, device. */
+/*
+ * Binds subflow @sf to @ep's address and port (0: any; only the userspace path
+ * manager's SUBFLOW_CREATE names one) and, if it names one, device.
+ */
 int mptcp_rs_join_bind(struct socket *sf, const struct mptcp_rs_pm_endpoint *ep)
 {
 	struct sockaddr_storage addr = {};
@@ -193,6 +196,7 @@ int mptcp_rs_join_bind(struct socket *sf, const struct mptcp_rs_pm_endpoint *ep)
 		struct sockaddr_in *in = (struct sockaddr_in *)&addr;
 
 		in->sin_family = AF_INET;
+		in->sin_port = htons(ep->port);
 		memcpy(&in->sin_addr, ep->addr, 4);
 		len = sizeof(*in);
 #if IS_ENABLED(CONFIG_IPV6)
@@ -200,6 +204,7 @@ int mptcp_rs_join_bind(struct socket *sf, const struct mptcp_rs_pm_endpoint *ep)
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
 
 		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(ep->port);
 		memcpy(&in6->sin6_addr, ep->addr, 16);
 		len = sizeof(*in6);
 #endif

@@ -9,8 +9,8 @@
 //! | command | what it does |
 //! |---|---|
 //! | `ANNOUNCE` | records our address (id not 0, `signal`) and sends ADD_ADDR for it |
-//! | `REMOVE` | forgets our address with that id and sends REMOVE_ADDR (id 0: the initial subflow's) |
-//! | `SUBFLOW_CREATE` | records the local address (with its id) and opens a join from it to the remote address and port |
+//! | `REMOVE` | forgets our address with that id and sends REMOVE_ADDR if it was announced or a subflow uses it (id 0: the initial subflow's) |
+//! | `SUBFLOW_CREATE` | records the local address (with its id) and opens a join from it (from its port, if given) to the remote address and port |
 //! | `SUBFLOW_DESTROY` | closes the joined subflow with those addresses and ports, forgets its local address |
 //! | `SET_FLAGS` | MP_PRIO (backup or not) on the subflows between the two addresses |
 //! | `GET_ADDR` | our known addresses of the connection (by id, or all) |
@@ -155,11 +155,32 @@ fn remove(meta: &Meta, id: u8) -> Result<c_int, Fail> {
             return Err(fail(EINVAL, c"address with id 0 not found", Bad::LocId));
         }
         a.us_remove_id0();
-    } else if !a.us_remove(meta, id) {
-        return Err(fail(EINVAL, c"address with that id not found", Bad::LocId));
+    } else {
+        let in_use = a
+            .us_local(meta, id)
+            .is_some_and(|ep| subflow_from(meta, &ep));
+        if !a.us_remove(meta, id, in_use) {
+            return Err(fail(EINVAL, c"address with that id not found", Bad::LocId));
+        }
     }
     a.us_flush(meta);
     Ok(0)
+}
+
+/// Whether a subflow of `meta` that is not closed has `addr` as its source address,
+/// any port (upstream's `mptcp_pm_has_subflow_saddr()`). The meta socket is owned.
+fn subflow_from(meta: &Meta, addr: &Endpoint) -> bool {
+    let mut found = false;
+    meta.for_each_subflow_locked(|ssk, _, _| {
+        // SAFETY: `ssk` is live and locked (by `for_each_subflow_locked`); `addr` is
+        // valid.
+        found = unsafe {
+            bindings::mptcp_rs_sk_state(ssk) != TCP_CLOSE
+                && bindings::mptcp_rs_addr_ssk_saddr_is(ssk, addr)
+        };
+        found
+    });
+    found
 }
 
 /// Whether `family` may carry a subflow of `meta` (an IPv4 subflow may serve an

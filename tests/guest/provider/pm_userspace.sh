@@ -11,9 +11,12 @@
 #      kernel tree's YNL client, tools/net/ynl): an unknown token, a connection of
 #      the in-kernel PM, address id 0, an address announced again with another id,
 #      REMOVE of an unknown id; the YNL dump of the connection's addresses.
+#      SUBFLOW_CREATE with a local port (YNL) opens the join from that port.
 #   3. with nobody listening to the events, the server neither echoes the client's
 #      ADD_ADDR (AddAddrDrop, no EchoAdd at the client) nor accepts its join
-#      (MPJoinRejected), as upstream.
+#      (MPJoinRejected), as upstream. REMOVE of the address of a refused join (not
+#      announced, no subflow) sends no REMOVE_ADDR (RmAddrTx), of the announced
+#      one, one.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 tools=/tmp/pm_userspace
 trap pm_cleanup EXIT
@@ -132,6 +135,29 @@ wait "$neg_pid" || fail "$(cat "$tools/neg.err")"
 cat "$tools/neg.err" >&2
 mib_at_least srv MPTcpExtAddAddr 1
 mib_at_least cli MPTcpExtEchoAdd 1
+# SUBFLOW_CREATE from a given local port (through YNL: pm_nl_ctl's csf takes none):
+# the join comes from that port, as upstream binds it
+sf_json() { # TOKEN ID LOCAL-PORT REMOTE-PORT
+	echo "{\"token\": $1, \"addr\": {\"family\": 2, \"addr4\": $(a4 "$c2"), \"id\": $2, \"port\": $3}," \
+		"\"addr-remote\": {\"family\": 2, \"addr4\": $(a4 "$s1"), \"port\": $4}}"
+}
+port=6206 lport=47123
+: >"$tools/cli.ev"
+rm -f "$tools/lport.done"
+(
+	trap 'touch "$tools/lport.done"' EXIT
+	tok=$(pm_token cli) || exit 1
+	ynl cli --do subflow-create --json "$(sf_json "$tok" 7 $lport $port)" >/dev/null ||
+		{ echo "FAIL: SUBFLOW_CREATE from local port $lport" >&2; exit 1; }
+	for i in $(seq 100); do grep -q '^type:10,' "$tools/cli.ev" && break; sleep 0.1; done
+) 2>"$tools/lport.err" &
+lport_pid=$!
+XFER_OPTS="--send-after-file $tools/lport.done" transfer cli srv "$s1" $port mptcp $((64 << 10))
+wait "$lport_pid" || fail "$(cat "$tools/lport.err")"
+ev=$(grep '^type:10,' "$tools/cli.ev" | head -n 1)
+[[ ",$ev," == *",sport:$lport,"* ]] ||
+	fail "the join asked for from local port $lport: ${ev:-no SUB_ESTABLISHED event}"
+info "SUBFLOW_CREATE from local port $lport: $ev"
 # a connection of the in-kernel PM (chosen at its creation) takes no token command
 ip netns exec cli sysctl -qw net.mptcp.path_manager=kernel
 port=6204
@@ -150,20 +176,48 @@ ip netns exec cli sysctl -qw net.mptcp.path_manager=userspace
 # (upstream asks netlink whether the events group has a listener: netlink answers
 # for all namespaces at once, so both listeners go, once the token is known)
 echo_before=$(mib cli MPTcpExtEchoAdd) drop_before=$(mib srv MPTcpExtAddAddrDrop)
+rm_tx_before=$(mib cli MPTcpExtRmAddrTx)
 port=6205
 : >"$tools/cli.ev"
+rm -f "$tools/nol.done"
 (
+	trap 'touch "$tools/nol.done"' EXIT
 	tok=$(pm_token cli) || exit 1
 	kill "${pm_events_pids[@]}"
 	sleep 0.5
 	pm cli ann "$c2" id 3 token "$tok" || exit 1
 	# refused: pm_nl_ctl fails (the connect error comes from the SYN's reset)
 	pm cli csf lip "$c2" lid 3 rip "$s1" rport $port token "$tok"
+	# REMOVE of an address the peer never saw (recorded by a join it refused, not
+	# announced, no subflow left) sends no REMOVE_ADDR; REMOVE of the announced one
+	# does (upstream's mptcp_pm_remove_addr_entry())
+	ynl cli --do subflow-create --json "$(sf_json "$tok" 4 47124 $port)" >/dev/null ||
+		{ echo "FAIL: SUBFLOW_CREATE of id 4" >&2; exit 1; }
+	sleep 1
+	pm cli dump token "$tok" >"$tools/nol.dump" 2>&1
+	grep -q "^id 4 " "$tools/nol.dump" ||
+		{ echo "FAIL: the refused join's address (id 4) is not recorded: $(tr '\n' ' ' <"$tools/nol.dump")" >&2; exit 1; }
+	# the options go once the connection is fully established, i.e. once it carried
+	# data: the transfer starts, the ADD_ADDR arrives (dropped), then the REMOVEs
+	touch "$tools/nol.done"
+	for i in $(seq 100); do
+		v=$(mib srv MPTcpExtAddAddrDrop)
+		((${v:-0} > ${drop_before:-0})) && break
+		sleep 0.1
+	done
+	pm cli rem id 4 token "$tok" || { echo "FAIL: REMOVE of id 4" >&2; exit 1; }
+	pm cli rem id 3 token "$tok" || { echo "FAIL: REMOVE of id 3" >&2; exit 1; }
 	exit 0
 ) 2>"$tools/nol.err" &
 nol_pid=$!
-XFER_OPTS="--send-after 3" transfer cli srv "$s1" $port mptcp $((64 << 10))
+# 8 MB: the connection lasts while the REMOVEs are sent (6.7 s at 10 Mbit/s: the
+# join is refused)
+XFER_OPTS="--send-after-file $tools/nol.done" transfer cli srv "$s1" $port mptcp $((8 << 20))
 wait "$nol_pid" || fail "$(cat "$tools/nol.err")"
+v=$(mib cli MPTcpExtRmAddrTx)
+((${v:-0} - ${rm_tx_before:-0} == 1)) ||
+	fail "RmAddrTx +$((${v:-0} - ${rm_tx_before:-0})) for REMOVE of ids 4 (never seen by the peer: none) and 3 (announced: one)"
+info "REMOVE: one REMOVE_ADDR for ids 4 (never seen by the peer) and 3 (announced)"
 [ "$(mib cli MPTcpExtEchoAdd)" = "$echo_before" ] || fail "the server echoed an ADD_ADDR with no PM listening"
 v=$(mib srv MPTcpExtAddAddrDrop)
 ((v > drop_before)) || fail "AddAddrDrop in srv stayed $v"

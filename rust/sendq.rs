@@ -483,6 +483,9 @@ pub(crate) fn sendmsg(
     let sk = meta.sk();
     q.free_acked(meta.snd_una());
     push_pending(meta, q);
+    // nothing unacknowledged: this message starts a burst, its end goes in smaller
+    // pieces (`sched::burst_piece`)
+    let burst = !after64(q.snd_nxt, meta.snd_una());
     let mut copied: usize = 0;
     while copied < len {
         let gen = meta.space_gen();
@@ -493,10 +496,13 @@ pub(crate) fn sendmsg(
         } else {
             0
         };
-        let want = u32::try_from(len - copied)
-            .unwrap_or(u32::MAX)
-            .min(MAX_PIECE)
-            .min(wnd);
+        let rest = u32::try_from(len - copied).unwrap_or(u32::MAX);
+        let max = if burst {
+            sched::burst_piece(u64::from(rest), MAX_PIECE)
+        } else {
+            MAX_PIECE
+        };
+        let want = rest.min(max).min(wnd);
         let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
         let choice = if want > 0 {
             schedule(meta, q, &mut slots)

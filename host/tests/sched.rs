@@ -2,7 +2,7 @@
 
 //! The scheduler's choice.
 
-use mptcp_proto::sched::{pick, Candidate, Policy};
+use mptcp_proto::sched::{burst_piece, pick, Candidate, Policy, MIN_BURST_PIECE};
 use proptest::prelude::*;
 
 fn cand(srtt_us: u32, cwnd: u32, queued: u32, space: u32, backup: bool) -> Candidate {
@@ -27,6 +27,39 @@ fn default_prefers_fast_empty_path() {
         cand(20_000, 10, 0, 100_000, false),
     ];
     assert_eq!(pick(Policy::Default, &c, None), Some(1));
+}
+
+#[test]
+fn a_burst_ends_in_pieces_that_split_evenly() {
+    // 500 KB after idle over two equal paths, placed at once: each piece goes to
+    // the subflow with the shorter queue (equal rates: the less queued)
+    let max = 64 * 1024;
+    let mut q = [0u64; 2];
+    let mut rest: u64 = 500_000;
+    let mut pieces = 0;
+    while rest > 0 {
+        let p = u64::from(burst_piece(rest, max)).min(rest);
+        assert!(p >= u64::from(MIN_BURST_PIECE).min(rest) && p <= u64::from(max));
+        let i = usize::from(q[1] < q[0]);
+        q[i] += p;
+        rest -= p;
+        pieces += 1;
+    }
+    assert!(q[0].abs_diff(q[1]) <= u64::from(MIN_BURST_PIECE), "{q:?}");
+    assert!(pieces <= 24, "{pieces} pieces");
+    // whole pieces only (what 64 KB pieces alone give): 262 KB / 238 KB
+    let mut q = [0u64; 2];
+    let mut rest: u64 = 500_000;
+    while rest > 0 {
+        let p = rest.min(max.into());
+        let i = usize::from(q[1] < q[0]);
+        q[i] += p;
+        rest -= p;
+    }
+    assert!(q[0].abs_diff(q[1]) > 20_000, "{q:?}");
+    // a large rest: full pieces; a small one: the minimum
+    assert_eq!(burst_piece(1 << 30, max), max);
+    assert_eq!(burst_piece(1000, max), MIN_BURST_PIECE);
 }
 
 #[test]

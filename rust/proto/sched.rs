@@ -78,6 +78,20 @@ impl Candidate {
     }
 }
 
+/// Smallest piece [`burst_piece`] cuts.
+pub const MIN_BURST_PIECE: u32 = 8 * 1024;
+
+/// The size of the next piece of a message sent after the connection was idle, with
+/// `rest` bytes of it still to place and pieces of at most `max` bytes: a quarter of
+/// the rest, at least [`MIN_BURST_PIECE`]. Such a message is placed on the subflows
+/// at once (each takes its window and more), so how evenly it ends is decided by the
+/// size of its last pieces: in 64 KB pieces, 500 KB went 262 KB / 238 KB over two
+/// equal paths, and the response took the longer share's time.
+pub fn burst_piece(rest: u64, max: u32) -> u32 {
+    let quarter = u32::try_from(rest / 4).unwrap_or(u32::MAX);
+    quarter.max(MIN_BURST_PIECE).min(max)
+}
+
 /// The scheduling policies (`net.mptcp.scheduler`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {

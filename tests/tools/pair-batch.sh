@@ -19,7 +19,12 @@
 #    PAIR_BATCH_GRACE s, 120, ends the batch), then put the guest back as it was
 #    before the first scenario: mptcp_rs loaded again if a scenario unloaded it,
 #    path manager endpoints and limits, net.mptcp/ipv4.conf/ipv6.conf sysctls,
-#    firewall rules, policy routing, the links' addresses, routes, qdiscs and GSO.
+#    firewall rules, policy routing, the links' addresses, routes, qdiscs and GSO;
+#  - the kernel log from the scenario's mark to the end of that restore (what a
+#    scenario's own check could not see: its last moments, the unload and reload of
+#    mptcp_rs, the flush of its endpoints) goes through pair-guest.sh's
+#    PAIR_BAD_LOG; what matches is in NAME/ROLE.dmesg.window, and the host fails
+#    the scenario for it.
 # The host (tests/pair-check) then runs "SCRIPT check NAME-directory" per scenario.
 set -u
 role=$1
@@ -36,6 +41,8 @@ state=$(mktemp -d)
 devs() { # the link NICs (pair-guest.sh's PAIR_DEV, PAIR_DEV2)
 	(VM_SHARE=$top; . "$REPO/tests/tools/pair-guest.sh" && echo "$PAIR_DEV ${PAIR_DEV2:-}")
 }
+bad_log=$(VM_SHARE=$top; . "$REPO/tests/tools/pair-guest.sh" && echo "$PAIR_BAD_LOG")
+[ -n "$bad_log" ] || { echo "pair-batch: no PAIR_BAD_LOG in pair-guest.sh" >&2; exit 2; }
 sysctls() {
 	sysctl -a 2>/dev/null | grep -E '^net\.(mptcp|ipv4\.conf|ipv6\.conf)\.' | sort
 }
@@ -149,6 +156,8 @@ while IFS='|' read -r name script envs; do
 		break
 	fi
 	restore
+	dmesg | awk -v m="mptcp-rs pair scenario $name starts" 'on { print; next } index($0, m) { on = 1 }' |
+		grep -E "$bad_log" >"$dir/$role.dmesg.window"
 done <<<"${MPTCP_RS_PAIR_BATCH:?no batch}"
 rm -rf "$state"
 exit 0

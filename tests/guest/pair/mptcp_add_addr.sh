@@ -6,7 +6,8 @@
 # (reference kernel) with an mptcp_rs server (add_addr_ref_to_rs), and an mptcp_rs
 # client with an upstream server (add_addr_rs_to_ref). The guests have two links
 # (scripts/vm --second-link): eth0 (10.77.0.0/24, fd77::/64) and eth1 (10.77.1.0/24,
-# fd77:1::/64), both with netem 5 ms delay; the server listens on the wildcard
+# fd77:1::/64), both with netem 5 ms delay and a rate of MPTCP_RS_PAIR_RATE
+# (15mbit by default, see mptcp_join.sh); the server listens on the wildcard
 # address. One transfer over IPv4, one over IPv6 (MPTCP_RS_PAIR_BYTES each way, 16
 # MB by default): SHA-256 equal on both ends; per connection the server sent an
 # ADD_ADDR (AddAddrTx) and got its echo (EchoAdd), the client received it (AddAddr),
@@ -40,8 +41,8 @@ setup() {
 	pair_link2_up
 	sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$PAIR_DEV.rp_filter=0" \
 		"net.ipv4.conf.$PAIR_DEV2.rp_filter=0"
-	tc qdisc replace dev "$PAIR_DEV" root netem delay 5ms
-	tc qdisc replace dev "$PAIR_DEV2" root netem delay 5ms
+	tc qdisc replace dev "$PAIR_DEV" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
+	tc qdisc replace dev "$PAIR_DEV2" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
 }
 
 # the mptcp_rs side unloads the module (no connection, work item or subflow left

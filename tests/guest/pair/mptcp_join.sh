@@ -2,7 +2,10 @@
 # MP_JOIN: an upstream MPTCP client (reference kernel) adds a second subflow over a
 # second link to an mptcp_rs server (custom kernel) and sends over both. The guests
 # have two independent links (scripts/vm --second-link): eth0 (10.77.0.0/24,
-# fd77::/64) and eth1 (10.77.1.0/24, fd77:1::/64), both with netem 5 ms delay. The
+# fd77::/64) and eth1 (10.77.1.0/24, fd77:1::/64), both with netem 5 ms delay and a
+# rate of MPTCP_RS_PAIR_RATE (15mbit by default, below what one transfer reaches
+# here: unshaped, the CPU is the bottleneck and one path may rightly carry it all,
+# so "both paths used" would test nothing). The
 # client has `ip mptcp limits set subflows 1` and a "subflow" endpoint on its eth1
 # address; source routing sends what comes from that address through eth1 to the
 # server's first address. One transfer over IPv4, one over IPv6 (MPTCP_RS_PAIR_BYTES
@@ -46,8 +49,8 @@ setup() {
 	pair_link2_up
 	sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$PAIR_DEV.rp_filter=0" \
 		"net.ipv4.conf.$PAIR_DEV2.rp_filter=0"
-	tc qdisc replace dev "$PAIR_DEV" root netem delay 5ms
-	tc qdisc replace dev "$PAIR_DEV2" root netem delay 5ms
+	tc qdisc replace dev "$PAIR_DEV" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
+	tc qdisc replace dev "$PAIR_DEV2" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
 }
 
 case "$role" in

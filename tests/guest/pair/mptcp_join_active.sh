@@ -3,7 +3,8 @@
 # second link to an upstream MPTCP server (reference kernel, `ip mptcp limits set
 # subflows 2`). The guests have two independent links (scripts/vm --second-link): eth0
 # (10.77.0.0/24, fd77::/64) and eth1 (10.77.1.0/24, fd77:1::/64), both with netem 5 ms
-# delay. The client has `ip mptcp limits set subflows 1` and a "subflow" endpoint on
+# delay and a rate of MPTCP_RS_PAIR_RATE (15mbit by default: one path alone cannot
+# carry the transfer, see mptcp_join.sh). The client has `ip mptcp limits set subflows 1` and a "subflow" endpoint on
 # its eth1 address (v4 and v6); source routing sends what comes from that address
 # through eth1 to the server's first address. One transfer over IPv4, one over IPv6
 # (MPTCP_RS_PAIR_BYTES each way, 32 MB by default): SHA-256 equal on both ends; the
@@ -40,8 +41,8 @@ setup() {
 	pair_link2_up
 	sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$PAIR_DEV.rp_filter=0" \
 		"net.ipv4.conf.$PAIR_DEV2.rp_filter=0"
-	tc qdisc replace dev "$PAIR_DEV" root netem delay 5ms
-	tc qdisc replace dev "$PAIR_DEV2" root netem delay 5ms
+	tc qdisc replace dev "$PAIR_DEV" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
+	tc qdisc replace dev "$PAIR_DEV2" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
 }
 
 case "$role" in

@@ -586,37 +586,25 @@ impl ConnAddrs {
         Some(id)
     }
 
-    /// Userspace path manager: our address with `id`, if known. The meta socket is
+    /// Userspace path manager: forgets our address with `id`; its address, and
+    /// whether it was announced, or `None` if there is none. The meta socket is
     /// owned.
-    pub(crate) fn us_local(&self, meta: &Meta, id: u8) -> Option<Endpoint> {
+    pub(crate) fn us_take(&self, meta: &Meta, id: u8) -> Option<(Endpoint, bool)> {
         let _table = meta.data_lock();
-        self.local
-            .iter()
-            .find(|e| e.live() && e.id.load(Ordering::Relaxed) == id)
-            .map(|e| e.endpoint())
-    }
-
-    /// Userspace path manager: forgets our address with `id`; false if there is
-    /// none. The peer gets a REMOVE_ADDR for it only if it was announced or
-    /// `in_use` (a subflow's source address), as upstream's
-    /// `mptcp_pm_remove_addr_entry()`: an address only recorded (a join from it that
-    /// failed) was never seen by the peer. The meta socket is owned.
-    pub(crate) fn us_remove(&self, meta: &Meta, id: u8, in_use: bool) -> bool {
-        let _table = meta.data_lock();
-        let Some(e) = self
+        let e = self
             .local
             .iter()
-            .find(|e| e.live() && e.id.load(Ordering::Relaxed) == id)
-        else {
-            return false;
-        };
-        let announced = !e.has(ef::QUIET);
+            .find(|e| e.live() && e.id.load(Ordering::Relaxed) == id)?;
+        let taken = (e.endpoint(), !e.has(ef::QUIET));
         e.free();
-        if announced || in_use {
-            self.rm_send.insert(id);
-            self.note_pending();
-        }
-        true
+        Some(taken)
+    }
+
+    /// Userspace path manager: REMOVE_ADDR for our address id `id` (one
+    /// [`ConnAddrs::us_take`] took). The meta socket is owned.
+    pub(crate) fn us_send_remove(&self, id: u8) {
+        self.rm_send.insert(id);
+        self.note_pending();
     }
 
     /// Userspace path manager: REMOVE_ADDR for address id 0 (the initial subflow's

@@ -156,11 +156,15 @@ fn remove(meta: &Meta, id: u8) -> Result<c_int, Fail> {
         }
         a.us_remove_id0();
     } else {
-        let in_use = a
-            .us_local(meta, id)
-            .is_some_and(|ep| subflow_from(meta, &ep));
-        if !a.us_remove(meta, id, in_use) {
+        // looked up and forgotten in one step: a join may take a free id at any time
+        let Some((ep, announced)) = a.us_take(meta, id) else {
             return Err(fail(EINVAL, c"address with that id not found", Bad::LocId));
+        };
+        // the peer hears of it only if it was announced or a subflow uses it, as
+        // upstream's mptcp_pm_remove_addr_entry(): an address only recorded (a join
+        // from it that the peer refused) was never seen by the peer
+        if announced || subflow_from(meta, &ep) {
+            a.us_send_remove(id);
         }
     }
     a.us_flush(meta);
@@ -168,7 +172,8 @@ fn remove(meta: &Meta, id: u8) -> Result<c_int, Fail> {
 }
 
 /// Whether a subflow of `meta` that is not closed has `addr` as its source address,
-/// any port (upstream's `mptcp_pm_has_subflow_saddr()`). The meta socket is owned.
+/// and its port if it has one (upstream's `mptcp_pm_has_subflow_saddr()`). The meta
+/// socket is owned.
 fn subflow_from(meta: &Meta, addr: &Endpoint) -> bool {
     let mut found = false;
     meta.for_each_subflow_locked(|ssk, _, _| {
@@ -177,6 +182,7 @@ fn subflow_from(meta: &Meta, addr: &Endpoint) -> bool {
         found = unsafe {
             bindings::mptcp_rs_sk_state(ssk) != TCP_CLOSE
                 && bindings::mptcp_rs_addr_ssk_saddr_is(ssk, addr)
+                && (addr.port == 0 || bindings::mptcp_rs_addr_sk_sport(ssk) == addr.port)
         };
         found
     });

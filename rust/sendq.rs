@@ -484,8 +484,9 @@ pub(crate) fn sendmsg(
     q.free_acked(meta.snd_una());
     push_pending(meta, q);
     // nothing unacknowledged: this message starts a burst, its end goes in smaller
-    // pieces (`sched::burst_piece`)
-    let burst = !after64(q.snd_nxt, meta.snd_una());
+    // pieces (`sched::burst_piece`: for the default scheduler's split; the others
+    // do not split by estimates)
+    let burst = q.policy == Sched::Default && !after64(q.snd_nxt, meta.snd_una());
     let mut copied: usize = 0;
     while copied < len {
         let gen = meta.space_gen();

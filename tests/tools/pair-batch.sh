@@ -156,7 +156,12 @@ while IFS='|' read -r name script envs; do
 		break
 	fi
 	restore
-	dmesg | awk -v m="mptcp-rs pair scenario $name starts" 'on { print; next } index($0, m) { on = 1 }' |
+	# (the whole log if the mark is gone: the ring buffer wrapped)
+	dmesg | awk -v m="mptcp-rs pair scenario $name starts" '
+		on { print; next }
+		index($0, m) { on = 1; next }
+		{ all[NR] = $0 }
+		END { if (!on) for (i = 1; i <= NR; i++) if (i in all) print all[i] }' |
 		grep -E "$bad_log" >"$dir/$role.dmesg.window"
 done <<<"${MPTCP_RS_PAIR_BATCH:?no batch}"
 rm -rf "$state"

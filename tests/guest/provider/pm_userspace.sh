@@ -135,13 +135,14 @@ wait "$neg_pid" || fail "$(cat "$tools/neg.err")"
 cat "$tools/neg.err" >&2
 mib_at_least srv MPTcpExtAddAddr 1
 mib_at_least cli MPTcpExtEchoAdd 1
-# SUBFLOW_CREATE from a given local port (through YNL: pm_nl_ctl's csf takes none):
-# the join comes from that port, as upstream binds it
+# SUBFLOW_CREATE from a given local port (through YNL: pm_nl_ctl's csf takes none;
+# below the ephemeral range, so no other socket has it): the join comes from that
+# port, as upstream binds it
 sf_json() { # TOKEN ID LOCAL-PORT REMOTE-PORT
 	echo "{\"token\": $1, \"addr\": {\"family\": 2, \"addr4\": $(a4 "$c2"), \"id\": $2, \"port\": $3}," \
 		"\"addr-remote\": {\"family\": 2, \"addr4\": $(a4 "$s1"), \"port\": $4}}"
 }
-port=6206 lport=47123
+port=6206 lport=29123
 : >"$tools/cli.ev"
 rm -f "$tools/lport.done"
 (
@@ -186,12 +187,12 @@ rm -f "$tools/nol.done"
 	kill "${pm_events_pids[@]}"
 	sleep 0.5
 	pm cli ann "$c2" id 3 token "$tok" || exit 1
-	# refused: pm_nl_ctl fails (the connect error comes from the SYN's reset)
+	# refused by the server (its reset comes after the command returned)
 	pm cli csf lip "$c2" lid 3 rip "$s1" rport $port token "$tok"
 	# REMOVE of an address the peer never saw (recorded by a join it refused, not
 	# announced, no subflow left) sends no REMOVE_ADDR; REMOVE of the announced one
 	# does (upstream's mptcp_pm_remove_addr_entry())
-	ynl cli --do subflow-create --json "$(sf_json "$tok" 4 47124 $port)" >/dev/null ||
+	ynl cli --do subflow-create --json "$(sf_json "$tok" 4 29124 $port)" >/dev/null ||
 		{ echo "FAIL: SUBFLOW_CREATE of id 4" >&2; exit 1; }
 	sleep 1
 	pm cli dump token "$tok" >"$tools/nol.dump" 2>&1

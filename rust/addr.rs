@@ -586,6 +586,27 @@ impl ConnAddrs {
         Some(id)
     }
 
+    /// `MPTCP_INFO`'s `add_addr_signal` and `add_addr_accepted` (upstream's
+    /// `pm.add_addr_signaled` and `pm.add_addr_accepted`): our addresses announced
+    /// and not withdrawn, and the peer's announced addresses accepted and not
+    /// withdrawn. Lockless reads, any context.
+    pub(crate) fn info_counts(&self) -> (u8, u8) {
+        let signaled = self
+            .local
+            .iter()
+            .filter(|e| e.live() && !e.has(ef::QUIET))
+            .count();
+        let accepted = self
+            .remote
+            .iter()
+            .filter(|e| e.live() && e.has(ef::ACCEPTED))
+            .count();
+        (
+            u8::try_from(signaled).unwrap_or(u8::MAX),
+            u8::try_from(accepted).unwrap_or(u8::MAX),
+        )
+    }
+
     /// Userspace path manager: forgets our address with `id`; its address, and
     /// whether it was announced, or `None` if there is none. The meta socket is
     /// owned.

@@ -67,6 +67,8 @@ pub(crate) fn fill(
         info.mptcpi_bytes_received = meta.ack_seq().wrapping_sub(peer_start).wrapping_sub(fin);
     }
     info.mptcpi_write_seq = data_start;
+    (info.mptcpi_add_addr_signal, info.mptcpi_add_addr_accepted) =
+        meta.joins().addrs().info_counts();
     if first.is_null() {
         return info;
     }

@@ -41,8 +41,12 @@ state=$(mktemp -d)
 devs() { # the link NICs (pair-guest.sh's PAIR_DEV, PAIR_DEV2)
 	(VM_SHARE=$top; . "$REPO/tests/tools/pair-guest.sh" && echo "$PAIR_DEV ${PAIR_DEV2:-}")
 }
-bad_log=$(VM_SHARE=$top; . "$REPO/tests/tools/pair-guest.sh" && echo "$PAIR_BAD_LOG")
-[ -n "$bad_log" ] || { echo "pair-batch: no PAIR_BAD_LOG in pair-guest.sh" >&2; exit 2; }
+# window NAME: the unclean lines (pair-guest.sh's PAIR_BAD_LOG) of the kernel log
+# since scenario NAME's mark
+window() {
+	(VM_SHARE=$top PAIR_DMESG_MARK="mptcp-rs pair scenario $1 starts"
+		. "$REPO/tests/tools/pair-guest.sh" && pair__dmesg | grep -E "$PAIR_BAD_LOG")
+}
 sysctls() {
 	sysctl -a 2>/dev/null | grep -E '^net\.(mptcp|ipv4\.conf|ipv6\.conf)\.' | sort
 }
@@ -156,13 +160,7 @@ while IFS='|' read -r name script envs; do
 		break
 	fi
 	restore
-	# (the whole log if the mark is gone: the ring buffer wrapped)
-	dmesg | awk -v m="mptcp-rs pair scenario $name starts" '
-		on { print; next }
-		index($0, m) { on = 1; next }
-		{ all[NR] = $0 }
-		END { if (!on) for (i = 1; i <= NR; i++) if (i in all) print all[i] }' |
-		grep -E "$bad_log" >"$dir/$role.dmesg.window"
+	window "$name" >"$dir/$role.dmesg.window"
 done <<<"${MPTCP_RS_PAIR_BATCH:?no batch}"
 rm -rf "$state"
 exit 0

@@ -225,7 +225,12 @@ pair_abort_client() {
 # the kernel log of this scenario: in a batch (tests/tools/pair-batch.sh), from the
 # line that marks its start
 pair__dmesg() {
-	dmesg | awk -v m="${PAIR_DMESG_MARK:-}" 'm == "" || on { print; next } index($0, m) { on = 1; print }'
+	# (the whole log if the mark is gone: the ring buffer wrapped)
+	dmesg | awk -v m="${PAIR_DMESG_MARK:-}" '
+		m == "" || on { print; next }
+		index($0, m) { on = 1; print; next }
+		{ all[NR] = $0 }
+		END { if (m != "" && !on) for (i = 1; i <= NR; i++) if (i in all) print all[i] }'
 }
 
 # pair_log_clean: the kernel log has no warning, oops, lockdep, KFENCE, UBSAN or Rust

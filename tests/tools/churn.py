@@ -10,24 +10,45 @@ The server echoes the SHA-256 of what each connection sent (after the client's
 shutdown(SHUT_WR)) followed by B' bytes it was asked for (the request starts with
 B' and a connection number, 8 bytes each); it runs until killed, and prints one
 JSON line to stdout for each connection it gave up on ({"conn": i, "error": name,
-"stage": ...}). The client makes N connections, K at a time, each sending B bytes
+"stage": ...}); killed (SIGTERM), it prints to stderr one such line (error
+"unfinished") for each connection still being served. The client makes N connections, K at a time, each sending B bytes
 and asking for B bytes back, checks both, and prints one JSON line:
 {"ok": ..., "failed": ..., "short": ..., "wrong": ..., "errors": {errno-name:
 count}, "detail": [...]}. A connection that fails (reset, timeout: paths may be
 down) counts as failed; one that ended early (EOF before all of the digest and the
 data) counts as short, one whose bytes differ as wrong; "detail" describes the
-first short and wrong ones (connection number, lengths, first differing offset).
+first short and wrong ones (connection number, lengths, first differing offset,
+and the socket's MPTCP_INFO: fallback flag, subflows, sequence numbers).
 """
 import argparse
 import errno
 import hashlib
 import json
 import os
+import signal
 import socket
+import struct
 import sys
 import threading
 
 IPPROTO_MPTCP = 262
+SOL_MPTCP = 284
+MPTCP_INFO = 1
+
+
+def mptcp_info(s):
+    """What MPTCP_INFO says of socket s (None if it says nothing)."""
+    try:
+        b = s.getsockopt(SOL_MPTCP, MPTCP_INFO, 96)
+    except OSError as e:
+        return {"error": errno.errorcode.get(e.errno, str(e.errno))}
+    if len(b) < 96:
+        return None
+    sub, flags, wseq, una, rnxt = struct.unpack_from("=B7xI4xQQQ", b)
+    recvd, acked, total = struct.unpack_from("=QQB", b, 64)
+    return {"extra_subflows": sub, "subflows_total": total, "fallback": bool(flags & 1),
+            "remote_key": bool(flags & 2), "write_seq": wseq, "snd_una": una,
+            "rcv_nxt": rnxt, "bytes_received": recvd, "bytes_acked": acked}
 
 
 def family_of(addr):
@@ -44,13 +65,19 @@ def recv_all(s, n):
     return bytes(buf)
 
 
+ACTIVE = {}
+
+
 def serve_one(c, lock):
     conn, stage = None, "request"
+    me = threading.get_ident()
+    ACTIVE[me] = (None, stage)
     try:
         head = recv_all(c, 16)
         want = int.from_bytes(head[:8], "big")
         conn = int.from_bytes(head[8:], "big") if len(head) == 16 else None
         stage = "upload"
+        ACTIVE[me] = (conn, "upload")
         h = hashlib.sha256()
         while True:
             d = c.recv(65536)
@@ -58,6 +85,7 @@ def serve_one(c, lock):
                 break
             h.update(d)
         stage = "download"
+        ACTIVE[me] = (conn, stage)
         c.sendall(h.digest())
         block = bytes(range(256)) * 256
         left = want
@@ -66,6 +94,7 @@ def serve_one(c, lock):
             c.sendall(block[:n])
             left -= n
         stage = "close"
+        ACTIVE[me] = (conn, stage)
         c.shutdown(socket.SHUT_WR)
         recv_all(c, 1)
     except OSError as e:
@@ -73,6 +102,7 @@ def serve_one(c, lock):
         with lock:
             print(json.dumps({"conn": conn, "error": name, "stage": stage}), flush=True)
     finally:
+        ACTIVE.pop(me, None)
         c.close()
 
 
@@ -84,6 +114,14 @@ def server(args):
     ls.listen(128)
     print("listening", file=sys.stderr, flush=True)
     lock = threading.Lock()
+
+    def unfinished(*_):
+        for conn, stage in list(ACTIVE.values()):
+            print(json.dumps({"conn": conn, "error": "unfinished", "stage": stage}),
+                  file=sys.stderr, flush=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, unfinished)
     while True:
         c, _ = ls.accept()
         c.settimeout(30)
@@ -117,7 +155,8 @@ def client(args):
             with lock:
                 if len(res["detail"]) < 20:
                     res["detail"].append({"conn": i, "kind": kind, "received": len(got),
-                                          "expected": len(want), "first_difference": diff})
+                                          "expected": len(want), "first_difference": diff,
+                                          "info": mptcp_info(s) if proto == IPPROTO_MPTCP else None})
             return kind
         except OSError as e:
             name = errno.errorcode.get(e.errno, type(e).__name__) if e.errno else type(e).__name__

@@ -56,6 +56,7 @@ kill "$spid"; wait "$spid" 2>/dev/null
 ((rc == 0)) || fail "churn client: $(tail -n 3 /tmp/churn.err)"
 info "churn: $(cat /tmp/churn.out)"
 [ -s /tmp/churn.srvlog ] && info "server gave up on: $(tr '\n' ' ' </tmp/churn.srvlog)"
+grep -q unfinished /tmp/churn.srv && info "server still serving when stopped: $(grep unfinished /tmp/churn.srv | tr '\n' ' ')"
 # a connection the server gave up on (its 30 s timeout, a reset) may end early at the
 # client: that is a failure of the connection, not lost data; any other short
 # connection lost data, and wrong bytes are never acceptable

@@ -37,6 +37,9 @@ bool mptcp_rs_addr_ssk_daddr_is(const struct sock *ssk, const struct mptcp_rs_pm
 
 /* Whether subflow @ssk's local address is @ep's (family, address). */
 bool mptcp_rs_addr_ssk_saddr_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *ep);
+/* Subflow @ssk's local address into @ep (family, address; a v4-mapped IPv6
+ * address as AF_INET), the other fields zero. */
+void mptcp_rs_addr_ssk_local(const struct sock *ssk, struct mptcp_rs_pm_endpoint *ep);
 /* Whether subflow @ssk goes from @local to @remote (a port of 0 matches any). */
 bool mptcp_rs_addr_ssk_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *local,
 			  const struct mptcp_rs_pm_endpoint *remote);

@@ -195,6 +195,7 @@ struct mptcp_rs_join_req {
 	u8 local_id;
 	u8 remote_id;
 	bool backup;		/* the peer asked for a backup subflow */
+	bool local_backup;	/* so do we (our endpoint's flag), on the SYN/ACK */
 	bool join;		/* the SYN carried MP_JOIN and was accepted */
 };
 

@@ -81,8 +81,9 @@ struct mptcp_rs_pm_endpoint {
 struct mptcp_rs_pm_ops {
 	/* MPTCP_PM_CMD_ADD_ADDR: the new endpoint's id, or -errno. */
 	int (*add)(struct net *net, struct mptcp_rs_pm_endpoint *ep, const char **msg);
-	/* MPTCP_PM_CMD_DEL_ADDR (by id). */
-	int (*del)(struct net *net, u8 id, const char **msg);
+	/* MPTCP_PM_CMD_DEL_ADDR: by id; id 0 by address (the connections using it
+	 * as their initial address withdraw it). */
+	int (*del)(struct net *net, const struct mptcp_rs_pm_endpoint *ep, const char **msg);
 	/* The endpoint with @id into @ep: 0, or -EINVAL when there is none. */
 	int (*get)(struct net *net, u8 id, struct mptcp_rs_pm_endpoint *ep);
 	/* The endpoint with the smallest id above @after into @ep: true if any. */

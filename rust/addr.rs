@@ -372,6 +372,10 @@ pub(crate) struct ConnAddrs {
     rm_send: IdBits,
     /// Our address ids whose subflows are to be closed (endpoint deleted).
     rm_local: IdBits,
+    /// Those of `rm_local` a flush deleted: as upstream's
+    /// `mptcp_pm_flush_addrs_and_subflows()`, their subflows close without a
+    /// REMOVE_ADDR (one goes only for an address we announced).
+    rm_quiet: IdBits,
     /// The peer's address ids whose subflows are to be closed (REMOVE_ADDR).
     rm_remote: IdBits,
     /// Something may be waiting for a pure ACK (a hint: set after the entry's flag).
@@ -380,6 +384,11 @@ pub(crate) struct ConnAddrs {
     /// connection did not announce yet are (set when the connection becomes fully
     /// established and when a `signal` endpoint is added).
     announce: AtomicBool,
+    /// The initial subflow's local address is to be looked up: an endpoint with the
+    /// `backup` flag there makes it a backup subflow (MP_PRIO), as upstream's
+    /// `mptcp_mpc_endpoint_setup()` (set when the connection becomes fully
+    /// established).
+    mpc_check: AtomicBool,
     /// Announcements of the peer accepted.
     accepted: AtomicU8,
     /// A local address a join arrived at that no endpoint has (`join.rs`), for the
@@ -404,9 +413,11 @@ impl ConnAddrs {
             remote: core::array::from_fn(|_| Entry::new()),
             rm_send: IdBits::new(),
             rm_local: IdBits::new(),
+            rm_quiet: IdBits::new(),
             rm_remote: IdBits::new(),
             pending: AtomicBool::new(false),
             announce: AtomicBool::new(false),
+            mpc_check: AtomicBool::new(false),
             accepted: AtomicU8::new(0),
             implicit_state: AtomicU8::new(IMPLICIT_NONE),
             implicit_family: AtomicU16::new(0),
@@ -716,7 +727,9 @@ pub(crate) fn fully_established(meta: &Meta) {
         return;
     }
     a.announce.store(true, Ordering::Release);
-    if crate::pm::has_signal_endpoints(meta.net()) {
+    let backup = crate::pm::has_backup_endpoints(meta.net());
+    a.mpc_check.store(backup, Ordering::Release);
+    if backup || crate::pm::has_signal_endpoints(meta.net()) {
         a.work.kick(meta);
     }
 }
@@ -960,9 +973,8 @@ pub(crate) fn rm_addr_rx(meta: &Meta, rm: &RemoveAddr) {
                 }
             }
         }
-        if id != 0 {
-            a.rm_remote.insert(id);
-        }
+        // (id 0: the first subflow, `Meta::close_first`)
+        a.rm_remote.insert(id);
     }
     drop(table);
     a.work.kick(meta);
@@ -988,9 +1000,9 @@ fn for_each_conn(net: &crate::net::Net, mut f: impl FnMut(&Meta)) {
     }
 }
 
-/// Endpoint `id` of `net` was deleted: every connection of the namespace withdraws
-/// it. Process context (netlink).
-pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
+/// Endpoint `id` of `net` was deleted (by a `flush` of all, or alone): every
+/// connection of the namespace withdraws it. Process context (netlink).
+pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8, flush: bool) {
     for_each_conn(net, |meta| {
         let a = meta.joins().addrs();
         if a.work.is_ready() && !meta.joins().is_closed() && !meta.userspace_pm() {
@@ -1002,7 +1014,27 @@ pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8) {
                 }
             }
             drop(table);
+            if flush {
+                a.rm_quiet.insert(id);
+            }
             a.rm_local.insert(id);
+            a.work.kick(meta);
+        }
+    });
+}
+
+/// Address id 0 with the address of `ep` was deleted: every connection of `net`
+/// (in-kernel path manager) whose initial address it is withdraws it: REMOVE_ADDR
+/// for id 0, and its first subflow closes if joined ones carry on
+/// ([`crate::sock::Meta::close_first`]). Process context (netlink).
+pub(crate) fn initial_address_removed(net: &crate::net::Net, ep: &Endpoint) {
+    for_each_conn(net, |meta| {
+        let a = meta.joins().addrs();
+        // SAFETY: a held meta socket; `ep` is valid.
+        let local = unsafe { bindings::mptcp_rs_addr_ssk_saddr_is(meta.sk(), ep) };
+        if local && a.work.is_ready() && !meta.joins().is_closed() && !meta.userspace_pm() {
+            a.rm_send.insert(0);
+            a.rm_local.insert(0);
             a.work.kick(meta);
         }
     });
@@ -1147,6 +1179,10 @@ fn run(meta: &Meta) {
     let a = meta.joins().addrs();
     let family = conn_family(meta);
 
+    if a.mpc_check.swap(false, Ordering::AcqRel) {
+        mpc_backup(meta);
+    }
+
     // our announcements: at the start, and of endpoints added later
     if a.announce.swap(false, Ordering::AcqRel) {
         let mut eps = [Endpoint::default(); MAX_ADDRS];
@@ -1208,43 +1244,58 @@ fn run(meta: &Meta) {
         // SAFETY: `meta.sk()` is live; `ep` valid.
         let initial = unsafe { bindings::mptcp_rs_addr_is_remote(meta.sk(), &ep) };
         // decided under the table lock, where a REMOVE_ADDR gives the slot back
-        let _table = meta.data_lock();
+        let table = meta.data_lock();
         if !e.live() {
             continue;
         }
         e.set(ef::DECIDED);
-        if ep.id != 0
+        let accept = ep.id != 0
             && !initial
             && ep.family == family
-            && a.accepted.load(Ordering::Acquire) < limit
-        {
+            && a.accepted.load(Ordering::Acquire) < limit;
+        if accept {
             a.accepted.fetch_add(1, Ordering::AcqRel);
-            e.set(ef::ACCEPTED);
+            e.set(ef::ACCEPTED | ef::JOINED);
         }
-    }
-    for e in &a.remote {
-        if !e.has(ef::ACCEPTED) || e.has(ef::JOINED) {
-            continue;
-        }
-        if let Some(ep) = e.live_endpoint() {
-            e.set(ef::JOINED);
-            join_to(meta, &ep, family);
+        drop(table);
+        if accept && !join_to(meta, &ep, family) {
+            // as upstream, an announcement counts as accepted only once a subflow
+            // to it was created: one that could not be (no route, a bad address)
+            // leaves its place to the next
+            let _table = meta.data_lock();
+            if e.take(ef::ACCEPTED) {
+                let _ = a
+                    .accepted
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+            }
         }
     }
 
     // withdrawn addresses: close their subflows
     let local_ids = a.rm_local.take();
+    let quiet_ids = a.rm_quiet.take();
     let remote_ids = a.rm_remote.take();
     let closing = local_ids.iter().any(|&w| w != 0) || remote_ids.iter().any(|&w| w != 0);
     if closing {
         // REMOVE_ADDR first (as upstream), so that the peer learns why before the
         // resets arrive
-        close_subflows(meta, &local_ids, &remote_ids, false);
+        close_subflows(meta, &local_ids, &remote_ids, Some(&quiet_ids));
     }
     flush(meta);
     if closing {
-        close_subflows(meta, &local_ids, &remote_ids, true);
+        close_subflows(meta, &local_ids, &remote_ids, None);
     }
+    // address id 0 (the first subflow's) removed, ours or the peer's: the first
+    // subflow closes if joined ones carry on
+    if bits_contain(&local_ids, 0) {
+        if meta.close_first() {
+            mib::inc(net, Mib::RmSubflow);
+        }
+    } else if bits_contain(&remote_ids, 0) {
+        meta.close_first();
+    }
+    // subflows the peer closed (its path manager removed them)
+    meta.joins().close_peer_closed(meta);
     if unechoed {
         // SAFETY: `net` is live.
         let timeout = unsafe { crate::sysctl::add_addr_timeout(net.as_ptr()) };
@@ -1254,17 +1305,41 @@ fn run(meta: &Meta) {
     }
 }
 
+/// The initial subflow becomes a backup subflow (MP_PRIO) if an endpoint with the
+/// `backup` flag has its local address. The meta socket is owned.
+fn mpc_backup(meta: &Meta) {
+    let first = meta.first_ssk();
+    if first.is_null() {
+        return;
+    }
+    let mut local = Endpoint::default();
+    // SAFETY: the first subflow is live while the meta socket is owned; `local` valid.
+    unsafe { bindings::mptcp_rs_addr_ssk_local(first, &mut local) };
+    if !crate::pm::local_backup(meta.net(), &local) {
+        return;
+    }
+    // SAFETY: as above; its lock nests inside the meta socket's.
+    unsafe {
+        bindings::mptcp_rs_lock_sock(first);
+        if let Some(ctx) = Subflow::from_sk(first) {
+            send_prio(first, ctx, true);
+        }
+        bindings::release_sock(first);
+    }
+}
+
 /// Opens joins to `to`, an address the peer announced, within the `subflows`
 /// limit: one from each `fullmesh` endpoint of the connection's family if there is
 /// any (address id 0 for the connection's own address), else one from the source
-/// address routing picks (upstream's `fill_local_addresses_vec()`). The meta socket
-/// is owned.
-fn join_to(meta: &Meta, to: &Endpoint, family: u16) {
+/// address routing picks (upstream's `fill_local_addresses_vec()`). Whether some
+/// subflow to `to` was opened (or was there). The meta socket is owned.
+fn join_to(meta: &Meta, to: &Endpoint, family: u16) -> bool {
     let net = meta.net();
     let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
     let mut eps = [Endpoint::default(); MAX_JOINED];
     let n = crate::pm::fullmesh_endpoints(net, &mut eps);
     let mut fullmesh = false;
+    let mut opened = false;
     for ep in eps.iter().take(n).filter(|ep| ep.family == family) {
         fullmesh = true;
         if meta.joins().count() >= limit {
@@ -1277,18 +1352,19 @@ fn join_to(meta: &Meta, to: &Endpoint, family: u16) {
         }
         src.port = 0;
         if crate::join_active::has_live_join(meta, src.id, Some(to.id)) {
+            opened = true;
             continue;
         }
-        crate::join_active::connect_one(meta, &src, c_int::from(family), Some(to));
+        opened |= crate::join_active::connect_one(meta, &src, c_int::from(family), Some(to));
     }
     if fullmesh || meta.joins().count() >= limit {
-        return;
+        return opened;
     }
     let mut src = Endpoint::default();
     // SAFETY: `meta.sk()` is live and owned; `to` and `src` valid.
     if unsafe { bindings::mptcp_rs_addr_route_src(meta.sk(), to, &mut src) } != 0 {
         mib::inc(net, Mib::MPJoinSynTxConnectErr);
-        return;
+        return false;
     }
     // SAFETY: as above.
     let own = unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), &src) };
@@ -1299,20 +1375,28 @@ fn join_to(meta: &Meta, to: &Endpoint, family: u16) {
     };
     let Some(id) = id else {
         mib::inc(net, Mib::MPJoinSynTxCreatSkErr);
-        return;
+        return false;
     };
     src.id = id;
-    src.flags = 0;
+    // an endpoint with this address asks for a backup subflow (upstream's
+    // `mptcp_pm_is_backup()` when the route picked the source)
+    src.flags = if crate::pm::local_backup(net, &src) {
+        bindings::MPTCP_RS_PM_FLAG_BACKUP
+    } else {
+        0
+    };
     src.ifindex = 0;
     src.port = 0;
-    crate::join_active::connect_one(meta, &src, c_int::from(family), Some(to));
+    crate::join_active::connect_one(meta, &src, c_int::from(family), Some(to))
 }
 
 /// The joined subflows using one of our address ids in `local` or one of the peer's
-/// in `remote`: with `reset`, they are closed (reset; `RmSubflow` counts those
-/// already dead too, not yet reaped); without, the ids of ours that live ones use
-/// get a REMOVE_ADDR. The meta socket is owned.
-fn close_subflows(meta: &Meta, local: &[u64; 4], remote: &[u64; 4], reset: bool) {
+/// in `remote`: with `announce` (`Some(quiet)`), the ids of ours that live ones use
+/// get a REMOVE_ADDR, except those in `quiet`; with `None`, they are closed as
+/// upstream closes the subflows its path manager removes (FIN, what they carried
+/// queued again on the others: [`crate::join::Joins::close_one`]; `RmSubflow` counts
+/// those of our ids). The meta socket is owned.
+fn close_subflows(meta: &Meta, local: &[u64; 4], remote: &[u64; 4], announce: Option<&[u64; 4]>) {
     let net = meta.net();
     let a = meta.joins().addrs();
     for i in 0..MAX_JOINED {
@@ -1322,32 +1406,36 @@ fn close_subflows(meta: &Meta, local: &[u64; 4], remote: &[u64; 4], reset: bool)
         }
         // SAFETY: a slot's subflow, alive while the meta socket is owned (`Joins`);
         // its lock nests inside the meta socket's; the meta spinlock is not held.
-        unsafe {
+        let (by_local, by_remote, live, l) = unsafe {
             bindings::mptcp_rs_lock_sock(ssk);
-            if let Some(ctx) = Subflow::from_sk(ssk) {
+            let found = Subflow::from_sk(ssk).map(|ctx| {
                 let aj = ctx.active_join();
-                let (l, r) = (aj.local_id(), aj.remote_id());
-                let by_local = l != 0 && bits_contain(local, l);
-                let by_remote = r != 0 && bits_contain(remote, r);
-                let live = bindings::mptcp_rs_sk_state(ssk) != TCP_CLOSE;
-                if !reset {
-                    if by_local && live {
-                        a.rm_send.insert(l);
-                    }
-                } else if by_local || by_remote {
-                    // one the path or the peer reset already (its reset may overtake
-                    // the REMOVE_ADDR) is removed too, as upstream removes it from
-                    // its list
-                    if live {
-                        // the event before the reset (which sets an error), as
-                        // upstream's mptcp_close_ssk()
-                        crate::pm_events::sub_closed(meta, ctx, false);
-                        ctx.reset();
-                    }
-                    mib::inc(net, Mib::RmSubflow);
-                }
-            }
+                (aj.local_id(), aj.remote_id())
+            });
+            let live = bindings::mptcp_rs_sk_state(ssk) != TCP_CLOSE;
             bindings::release_sock(ssk);
+            match found {
+                Some((l, r)) => (
+                    l != 0 && bits_contain(local, l),
+                    r != 0 && bits_contain(remote, r),
+                    live,
+                    l,
+                ),
+                None => continue,
+            }
+        };
+        if let Some(quiet) = announce {
+            if by_local && live && !bits_contain(quiet, l) {
+                a.rm_send.insert(l);
+            }
+        } else if (by_local || by_remote) && live {
+            // (one the path or the peer closed already is reaped as any dead one)
+            meta.joins().close_one(meta, ssk);
+            if by_local {
+                // as upstream, which counts the subflows its own removals close
+                // (a REMOVE_ADDR received counts as RmAddr)
+                mib::inc(net, Mib::RmSubflow);
+            }
         }
     }
 }

@@ -129,6 +129,25 @@ bool mptcp_rs_addr_ssk_saddr_is(const struct sock *ssk, const struct mptcp_rs_pm
 	return mptcp_rs_addr_eq(ssk, ep, true);
 }
 
+void mptcp_rs_addr_ssk_local(const struct sock *ssk, struct mptcp_rs_pm_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ssk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&ssk->sk_v6_rcv_saddr)) {
+		memcpy(ep->addr, &ssk->sk_v6_rcv_saddr, sizeof(struct in6_addr));
+		ep->family = AF_INET6;
+		return;
+	}
+	if (ssk->sk_family == AF_INET6) {
+		memcpy(ep->addr, &ssk->sk_v6_rcv_saddr.s6_addr32[3], 4);
+		ep->family = AF_INET;
+		return;
+	}
+#endif
+	memcpy(ep->addr, &ssk->sk_rcv_saddr, 4);
+	ep->family = AF_INET;
+}
+
 bool mptcp_rs_addr_ssk_is(const struct sock *ssk, const struct mptcp_rs_pm_endpoint *local,
 			  const struct mptcp_rs_pm_endpoint *remote)
 {

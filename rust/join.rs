@@ -293,6 +293,68 @@ impl Joins {
         }
     }
 
+    /// Closes the joined subflow `ssk` while the connection carries on, as upstream's
+    /// `mptcp_close_ssk()` does for a subflow the path manager removes or the peer
+    /// closed: the `SUB_CLOSED` event, what it received goes to the meta socket, what
+    /// it carried beyond the DATA_ACK goes again on the others, and it leaves the set
+    /// and closes with a FIN (TCP's close() resets it only if data is left unread).
+    /// False if `ssk` is not in the set. The meta socket is owned, process context,
+    /// the meta spinlock not held.
+    pub(crate) fn close_one(&self, meta: &Meta, ssk: *mut bindings::sock) -> bool {
+        let Some(slot) = self.slots.iter().find(|s| s.load(Ordering::Acquire) == ssk) else {
+            return false;
+        };
+        // SAFETY: the slot's reference keeps `ssk` alive while the meta socket is owned
+        // (type invariant); its lock nests inside the meta socket's.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+        // SAFETY: as above.
+        if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+            // SAFETY: as above.
+            if unsafe { bindings::mptcp_rs_sk_state(ssk) } != TCP_CLOSE {
+                crate::pm_events::sub_closed(meta, ctx, false);
+            }
+            // SAFETY: subflow locked, meta owned.
+            if unsafe { ctx.move_to_meta(meta) }.is_err() {
+                mib::inc(meta.net(), Mib::DSSCorruptionReset);
+                // SAFETY: locked, the meta spinlock not held.
+                unsafe { ctx.reset() };
+            }
+            // SAFETY: subflow locked, meta owned.
+            unsafe { crate::sendq::leaving(meta, ctx) };
+        }
+        // SAFETY: a flag bit of the locked subflow: a work item must not wait in close.
+        unsafe { bindings::mptcp_rs_sf_no_linger(ssk) };
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
+        if slot.swap(ptr::null_mut(), Ordering::AcqRel) == ssk {
+            // SAFETY: the slot's reference, ours to drop (type invariant).
+            unsafe { bindings::mptcp_rs_joined_close(ssk) };
+        }
+        true
+    }
+
+    /// Closes the subflows the peer closed (its FIN: `CLOSE_WAIT`) while the
+    /// connection is established, as upstream's `__mptcp_close_subflow()`: the peer's
+    /// path manager removed them (the first one too, [`Meta::close_first`]). The meta
+    /// socket is owned, process context.
+    pub(crate) fn close_peer_closed(&self, meta: &Meta) {
+        if meta.state() != TCP_ESTABLISHED {
+            return;
+        }
+        let first = meta.first_ssk();
+        // SAFETY: the first subflow is live while set and the meta socket owned.
+        if !first.is_null() && unsafe { bindings::mptcp_rs_sk_state(first) } == TCP_CLOSE_WAIT {
+            meta.close_first();
+        }
+        for i in 0..MAX_JOINED {
+            let ssk = self.ssk_at(i);
+            // SAFETY: a slot's subflow is live while the meta socket is owned.
+            if !ssk.is_null() && unsafe { bindings::mptcp_rs_sk_state(ssk) } == TCP_CLOSE_WAIT {
+                self.close_one(meta, ssk);
+            }
+        }
+    }
+
     /// Closes every joined subflow (FIN, or reset if `abort`), with the meta socket
     /// owned, in process context; no join is recorded afterwards.
     pub(crate) fn close_all(&self, meta: &Meta, abort: bool) {
@@ -528,6 +590,9 @@ pub(crate) unsafe fn syn(
         mib::inc(net, Mib::MPJoinRejected);
         return SynVerdict::Reset;
     };
+    // our endpoint's `backup` flag for this address goes on the SYN/ACK (upstream's
+    // `mptcp_pm_is_backup()` for the request)
+    let local_backup = !meta.userspace_pm() && crate::pm::local_backup(net, &ep);
     // SAFETY: no preconditions.
     let local_nonce = unsafe { bindings::mptcp_rs_random_u64() } as u32;
     let mac = join_hmac::<KernelSha256>(
@@ -542,6 +607,7 @@ pub(crate) unsafe fn syn(
     j.local_id = local_id;
     j.remote_id = remote_id;
     j.backup = backup;
+    j.local_backup = local_backup;
     j.join = true;
     // SAFETY: `req` is being initialised; MPTCP options on its SYN/ACK.
     unsafe { bindings::mptcp_rs_req_set_mptcp(req, true) };
@@ -563,16 +629,17 @@ pub(crate) unsafe fn synack_options(
     }
     // SAFETY: our request's state (`is_join`); these fields are written at the SYN
     // only (see `join_req`).
-    let (addr_id, truncated_hmac, nonce) = unsafe {
+    let (addr_id, truncated_hmac, nonce, backup) = unsafe {
         let j = join_req(req);
         (
             ptr::addr_of!((*j).local_id).read(),
             ptr::addr_of!((*j).thmac).read(),
             ptr::addr_of!((*j).local_nonce).read(),
+            ptr::addr_of!((*j).local_backup).read(),
         )
     };
     let opt = MptcpOption::MpJoin(MpJoin::SynAck {
-        backup: false,
+        backup,
         addr_id,
         truncated_hmac,
         nonce,
@@ -678,8 +745,15 @@ pub(crate) unsafe fn syn_recv_sock(
     };
     ctx.init_joined(meta, snt_isn, rcv_isn);
     // SAFETY: the request's join state, read once the SYN wrote it (see `join_req`).
-    let backup = unsafe { ptr::addr_of!((*j).backup).read() };
-    ctx.set_backup(backup);
+    let (backup, local_backup) = unsafe {
+        (
+            ptr::addr_of!((*j).backup).read(),
+            ptr::addr_of!((*j).local_backup).read(),
+        )
+    };
+    // either end asking for a backup subflow makes it one for our scheduler (as
+    // upstream's `subflow->backup || subflow->request_bkup`)
+    ctx.set_backup(backup || local_backup);
     ctx.set_peer_backup(backup);
     // SAFETY: as above.
     let (local_id, remote_id) = unsafe {
@@ -714,6 +788,16 @@ pub(crate) unsafe fn syn_recv_sock(
 /// of our own joins that closed may be retried (`join_active.rs`).
 /// Softirq or process context, subflow locked.
 pub(crate) fn state_change(ctx: &Subflow) {
+    // SAFETY: our subflow, locked by TCP while it changes state.
+    if unsafe { bindings::mptcp_rs_sk_state(ctx.ssk()) } == TCP_CLOSE_WAIT {
+        if let Some(meta) = ctx.meta() {
+            if meta.state() == TCP_ESTABLISHED && meta.first_ssk() != ctx.ssk() {
+                // the peer closed this joined subflow: the address work closes ours
+                // (`Joins::close_peer_closed`)
+                meta.joins().addrs().kick(meta);
+            }
+        }
+    }
     if ctx.active_join().is_active() {
         // SAFETY: our subflow, locked by TCP while it changes state.
         if unsafe { bindings::mptcp_rs_sk_state(ctx.ssk()) } == TCP_CLOSE {

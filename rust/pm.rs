@@ -376,6 +376,10 @@ impl Table {
         entry.flags = (entry.flags & !MASK) | (ep.flags & MASK);
         let now_fullmesh = entry.flags & FULLMESH != 0;
         let changed_entry = (changed & BACKUP != 0).then_some(*entry);
+        if changed & BACKUP != 0 {
+            // the copy keeps the flag (`local_backup`)
+            self.mirror_stale = true;
+        }
         if changed & FULLMESH != 0 {
             self.count(FULLMESH, now_fullmesh);
         }
@@ -405,9 +409,12 @@ struct PernetState {
 const MIRROR_LEN: usize = 32;
 /// [`MirrorEntry::tag`]: the entry is in use.
 const MIRROR_USED: u32 = 1 << 16;
+/// [`MirrorEntry::tag`]: the endpoint has the `backup` flag.
+const MIRROR_BACKUP: u32 = 1 << 17;
 
 /// One endpoint in a [`Mirror`]: its address (see [`mirror_key`]) and a tag:
-/// [`MIRROR_USED`], the family in bits 8 to 15, the id in bits 0 to 7.
+/// [`MIRROR_USED`], [`MIRROR_BACKUP`], the family in bits 8 to 15, the id in bits 0
+/// to 7.
 #[repr(C)]
 struct MirrorEntry {
     high: AtomicU64,
@@ -465,8 +472,13 @@ impl Mirror {
             };
             slot.high.store(high, Ordering::Relaxed);
             slot.low.store(low, Ordering::Relaxed);
+            let backup = if ep.flags & BACKUP != 0 {
+                MIRROR_BACKUP
+            } else {
+                0
+            };
             slot.tag.store(
-                MIRROR_USED | family << 8 | u32::from(ep.id),
+                MIRROR_USED | backup | family << 8 | u32::from(ep.id),
                 Ordering::Relaxed,
             );
         }
@@ -479,6 +491,17 @@ impl Mirror {
 
     /// The id of the endpoint with address `key`. Any context, no lock.
     fn lookup(&self, key: (u32, u64, u64)) -> PassiveLocalId {
+        match self.find(key) {
+            Some((Some(tag), _)) => PassiveLocalId::Endpoint((tag & 0xff) as u8),
+            Some((None, false)) => PassiveLocalId::Unknown,
+            Some((None, true)) => PassiveLocalId::Unusable,
+            None => PassiveLocalId::Busy,
+        }
+    }
+
+    /// The tag of the endpoint with address `key` if there is one, and whether the
+    /// copy overflowed; `None` if writes kept racing the read. Any context, no lock.
+    fn find(&self, key: (u32, u64, u64)) -> Option<(Option<u32>, bool)> {
         let (family, high, low) = key;
         // a writer may be the task this softirq interrupted: try a few times only
         for _ in 0..4 {
@@ -493,7 +516,7 @@ impl Mirror {
                     && (tag >> 8) & 0xff == family
                     && e.high.load(Ordering::Relaxed) == high
                     && e.low.load(Ordering::Relaxed) == low)
-                    .then_some((tag & 0xff) as u8)
+                    .then_some(tag)
             });
             let overflow = self.overflow.load(Ordering::Relaxed);
             // the reads above come before the second look at the count
@@ -501,13 +524,9 @@ impl Mirror {
             if self.seq.load(Ordering::Relaxed) != seq {
                 continue;
             }
-            return match (found, overflow) {
-                (Some(id), _) => PassiveLocalId::Endpoint(id),
-                (None, false) => PassiveLocalId::Unknown,
-                (None, true) => PassiveLocalId::Unusable,
-            };
+            return Some((found, overflow));
         }
-        PassiveLocalId::Busy
+        None
     }
 }
 
@@ -540,6 +559,41 @@ pub(crate) fn passive_local_id(net: &Net, addr: &Endpoint) -> PassiveLocalId {
     let state = unsafe { pernet(net.as_ptr(), id) };
     // SAFETY: as above; atomics, valid when zeroed.
     unsafe { (*state).mirror.lookup(key) }
+}
+
+/// Whether `net`'s endpoint (without a port) with the address of `addr` has the
+/// `backup` flag: the flag our MP_JOIN SYN or SYN/ACK carries for a subflow from
+/// that address, and the MP_PRIO the initial subflow gets (upstream's
+/// `mptcp_pm_nl_is_backup()`). Any context, no lock.
+pub(crate) fn local_backup(net: &Net, addr: &Endpoint) -> bool {
+    let id = pernet_id();
+    let Some(key) = mirror_key(addr) else {
+        return false;
+    };
+    if id == 0 {
+        return false;
+    }
+    // SAFETY: as in `subflows_limit`.
+    let state = unsafe { pernet(net.as_ptr(), id) };
+    // SAFETY: as above; atomics, valid when zeroed.
+    let found = unsafe { (*state).mirror.find(key) };
+    matches!(found, Some((Some(tag), _)) if tag & MIRROR_BACKUP != 0)
+}
+
+/// Whether some endpoint (without a port) of `net` has the `backup` flag. Any
+/// context, no lock.
+pub(crate) fn has_backup_endpoints(net: &Net) -> bool {
+    let id = pernet_id();
+    if id == 0 {
+        return false;
+    }
+    // SAFETY: as in `subflows_limit`.
+    let state = unsafe { pernet(net.as_ptr(), id) };
+    // SAFETY: as above; atomics, valid when zeroed. A racing rewrite gives a stale
+    // answer, as for any endpoint changed just after the look.
+    unsafe { &(*state).mirror }.entries.iter().any(|e| {
+        e.tag.load(Ordering::Relaxed) & (MIRROR_USED | MIRROR_BACKUP) == MIRROR_USED | MIRROR_BACKUP
+    })
 }
 
 /// The `subflows` limit of `net`: how many subflows a connection may have besides
@@ -869,24 +923,33 @@ unsafe extern "C" fn add(
     }
 }
 
-/// `MPTCP_PM_CMD_DEL_ADDR`. Id 0 stands for each connection's initial address, which
-/// upstream removes from the connections only: there is nothing to do without them.
+/// `MPTCP_PM_CMD_DEL_ADDR`. Id 0 stands for each connection's initial address:
+/// as upstream's `mptcp_nl_remove_id_zero_address()`, the connections whose
+/// initial address is `ep`'s withdraw it (no endpoint changes).
 ///
 /// # Safety
 ///
-/// As for [`add`].
-unsafe extern "C" fn del(net: *mut bindings::net, id: u8, msg: *mut *const c_char) -> c_int {
-    if id == 0 {
-        return 0;
-    }
+/// As for [`add`]; `ep` is valid.
+unsafe extern "C" fn del(
+    net: *mut bindings::net,
+    ep: *const Endpoint,
+    msg: *mut *const c_char,
+) -> c_int {
     // SAFETY: per the caller.
     let net = unsafe { request_net(net) };
+    // SAFETY: valid per the caller.
+    let ep = unsafe { &*ep };
+    let id = ep.id;
+    if id == 0 {
+        crate::addr::initial_address_removed(net, ep);
+        return 0;
+    }
     match with_table(net, |table| table.remove(id)) {
         Some(Ok(listener)) => {
             // its listening socket closes, outside the table's lock
             drop(listener);
             // live connections withdraw it (REMOVE_ADDR, subflows closed)
-            crate::addr::endpoint_removed(net, id);
+            crate::addr::endpoint_removed(net, id, false);
             0
         }
         Some(Err((e, m))) => {
@@ -961,7 +1024,7 @@ unsafe extern "C" fn flush(net: *mut bindings::net) {
     // the listening sockets close, outside the table's lock
     drop(listeners);
     for &id in ids.iter().take(n) {
-        crate::addr::endpoint_removed(net, id);
+        crate::addr::endpoint_removed(net, id, true);
     }
 }
 

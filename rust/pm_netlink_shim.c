@@ -236,7 +236,7 @@ static int mptcp_rs_pm_del_addr_doit(struct sk_buff *skb, struct genl_info *info
 	ret = mptcp_rs_pm_parse_entry(attr, info, false, &ep);
 	if (ret < 0)
 		return ret;
-	ret = mptcp_rs_pm->del(genl_info_net(info), ep.id, &msg);
+	ret = mptcp_rs_pm->del(genl_info_net(info), &ep, &msg);
 	if (ret < 0)
 		mptcp_rs_pm_set_msg(info, attr, msg);
 	return ret;

@@ -30,6 +30,7 @@ use crate::bindings;
 use crate::mib::{self, Mib};
 use crate::sock::Meta;
 use crate::tcp_state::{acks_in, TCP_CLOSE};
+use core::ptr;
 use kernel::prelude::*;
 
 type Endpoint = bindings::mptcp_rs_pm_endpoint;
@@ -235,39 +236,41 @@ fn subflow_destroy(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c
     if remote.port == 0 {
         return Err(fail(EINVAL, c"missing remote port", Bad::Remote));
     }
-    let mut found = false;
+    let mut found = ptr::null_mut();
     let mut first = false;
-    meta.for_each_subflow_locked(|ssk, ctx, is_first| {
+    meta.for_each_subflow_locked(|ssk, _ctx, is_first| {
         // SAFETY: `ssk` is live and locked; the endpoints are valid.
         if !unsafe { bindings::mptcp_rs_addr_ssk_is(ssk, local, remote) } {
             return false;
         }
         if is_first {
             first = true;
-            return true;
-        }
-        found = true;
-        // SAFETY: as above.
-        if unsafe { bindings::mptcp_rs_sk_state(ssk) } != TCP_CLOSE {
-            // the event before the reset (which sets an error), as upstream's
-            // mptcp_close_ssk()
-            crate::pm_events::sub_closed(meta, ctx, false);
-            // SAFETY: `ssk` is locked (by `for_each_subflow`); the meta spinlock is
-            // not held.
-            unsafe { ctx.reset() };
+        } else {
+            found = ssk;
         }
         true
     });
     if first {
-        // our first subflow carries the connection's own state
-        return Err(fail(
-            errno(kernel::bindings::EOPNOTSUPP),
-            c"the initial subflow cannot be destroyed",
-            Bad::None,
-        ));
+        // closed as the joined ones, while joined subflows carry on; it stays the
+        // connection's first subflow
+        if !meta.close_first() {
+            return Err(fail(
+                errno(kernel::bindings::EOPNOTSUPP),
+                c"the initial subflow cannot be destroyed while no other carries on",
+                Bad::None,
+            ));
+        }
+        mib::inc(meta.net(), Mib::RmSubflow);
+        return Ok(0);
     }
-    if !found {
+    if found.is_null() {
         return Err(fail(ESRCH, c"subflow not found", Bad::None));
+    }
+    // SAFETY: a slot's subflow stays while the meta socket is owned (our caller's).
+    if unsafe { bindings::mptcp_rs_sk_state(found) } != TCP_CLOSE {
+        // closed as upstream's mptcp_pm_nl_subflow_destroy_doit() does: a FIN, what
+        // it carried sent again on the others
+        meta.joins().close_one(meta, found);
     }
     meta.joins().addrs().us_forget(meta, local);
     mib::inc(meta.net(), Mib::RmSubflow);

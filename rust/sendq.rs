@@ -743,7 +743,6 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
 /// DATA_ACK (once per stall).
 fn find_stalls(meta: &Meta, q: &mut SendQueue) {
     let (ssks, n) = subflows(meta);
-    let una = meta.snd_una();
     for &ssk in ssks.iter().take(n) {
         // SAFETY: our subflows.
         let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
@@ -757,28 +756,58 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
             // closing normally (FIN): what it carries still arrives
             continue;
         }
-        let (mut lo, mut hi) = q.reinject.unwrap_or((una, una));
-        let mut any = q.reinject.is_some();
         // SAFETY: live subflow, nested in the owned meta socket.
         unsafe { bindings::mptcp_rs_lock_sock(ssk) };
-        // SAFETY: locked.
-        let map = unsafe { ctx.send_map() };
-        map.unacked_ranges(una, |a, b| {
-            if !any || after64(lo, a) {
-                lo = a;
-            }
-            if !any || after64(b, hi) {
-                hi = b;
-            }
-            any = true;
-        });
+        // SAFETY: locked above.
+        unsafe { mark_unacked(meta, q, ctx) };
         // SAFETY: locked above.
         unsafe { bindings::release_sock(ssk) };
-        ctx.stall_noted();
-        if any && after64(hi, lo) {
-            q.reinject = Some((lo, hi));
-        }
     }
+}
+
+/// Adds what subflow `ctx` carried beyond the DATA_ACK to the range to queue again,
+/// and counts its stall as handled (it no longer holds anything only it carries).
+///
+/// # Safety
+///
+/// The meta socket is owned and `ctx`'s subflow locked by the caller.
+unsafe fn mark_unacked(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
+    let una = meta.snd_una();
+    let (mut lo, mut hi) = q.reinject.unwrap_or((una, una));
+    let mut any = q.reinject.is_some();
+    // SAFETY: the subflow is locked (caller).
+    let map = unsafe { ctx.send_map() };
+    map.unacked_ranges(una, |a, b| {
+        if !any || after64(lo, a) {
+            lo = a;
+        }
+        if !any || after64(b, hi) {
+            hi = b;
+        }
+        any = true;
+    });
+    ctx.stall_noted();
+    if any && after64(hi, lo) {
+        q.reinject = Some((lo, hi));
+    }
+}
+
+/// Subflow `ctx` leaves the connection while the others carry on (the path manager
+/// removes it, or the peer closed it): what it carried beyond the DATA_ACK goes
+/// again on the others, from the work item.
+///
+/// # Safety
+///
+/// The meta socket is owned and `ctx`'s subflow locked by the caller.
+pub(crate) unsafe fn leaving(meta: &Meta, ctx: &Subflow) {
+    // SAFETY: owned (caller).
+    let q = unsafe { meta.sendq() };
+    if !q.multi || !ctx.uses_send_map() || ctx.stall_handled() {
+        return;
+    }
+    // SAFETY: as promised by the caller.
+    unsafe { mark_unacked(meta, q, ctx) };
+    meta.kick();
 }
 
 /// Our DATA_FIN goes on pure ACKs of every subflow (RFC 8684 3.3.3: a DATA_FIN

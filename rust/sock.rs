@@ -938,6 +938,16 @@ impl Meta {
             return;
         }
         self.take_peer_data_fin(true);
+        if sub == TCP_CLOSE_WAIT
+            && self.state() == TCP_ESTABLISHED
+            && self.has(mf::MULTI)
+            && !self.is_fallback()
+            && self.joins.any_established()
+        {
+            // the peer closed the first subflow alone (it removed its address id
+            // 0): the address work closes ours (`Meta::close_first`)
+            self.joins.addrs().kick(self);
+        }
         // The subflow died under an established connection (reset, timeout): with one
         // subflow there is no path left.
         if sub == TCP_CLOSE
@@ -1040,6 +1050,49 @@ impl Meta {
         self.first_sk.store(ssk, Ordering::Release);
         self.first.store(sf, Ordering::Release);
         Ok(sf)
+    }
+
+    /// Closes the first subflow while the connection carries on over its joined
+    /// subflows, as upstream's `mptcp_close_ssk()` does with its first subflow when
+    /// address id 0 is removed (our endpoint deleted, or the peer's REMOVE_ADDR) or
+    /// the peer closed that subflow: the `SUB_CLOSED` event, what it received goes
+    /// to the meta socket, what it carried beyond the DATA_ACK goes again on the
+    /// others (the connection turns to multi mode if it was not), and it sends its
+    /// FIN. It stays the connection's first subflow (released with it). False, and
+    /// nothing done, if it is not open, the connection fell back, or no joined
+    /// subflow is established to carry on. The meta socket is owned, process
+    /// context.
+    pub(crate) fn close_first(&self) -> bool {
+        let ssk = self.first_ssk();
+        if ssk.is_null() || self.is_fallback() || !self.joins.any_established() {
+            return false;
+        }
+        // SAFETY: the first subflow is live while set; the meta socket is owned.
+        let sub = unsafe { bindings::mptcp_rs_sk_state(ssk) };
+        if sub != TCP_ESTABLISHED && sub != TCP_CLOSE_WAIT {
+            return false;
+        }
+        // SAFETY: owned.
+        let q = unsafe { self.sendq() };
+        if !crate::sendq::go_multi(self, q) {
+            return false;
+        }
+        // SAFETY: as above; its lock nests inside the meta socket's.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+        // SAFETY: as above.
+        if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+            crate::pm_events::sub_closed(self, ctx, false);
+            // SAFETY: the meta socket is owned, the first subflow locked.
+            unsafe {
+                self.pull_locked(ssk);
+                crate::sendq::leaving(self, ctx);
+            }
+        }
+        // SAFETY: the subflow is locked.
+        unsafe { bindings::mptcp_rs_tcp_shutdown(ssk, c_int::from(SEND_SHUTDOWN)) };
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
+        true
     }
 
     /// Moves what waits on subflow `ssk` (the first) to the meta socket.

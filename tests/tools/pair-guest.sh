@@ -13,7 +13,7 @@
 #                                  when the peer guest has ended or after SEC (120)
 #   pair_nstat NAME              all counters (nstat -az) into $VM_SHARE/NAME
 #   pair_xfer_server NAME PROTO BYTES [4|6]
-#   pair_xfer_client NAME PROTO BYTES [4|6]
+#   pair_xfer_client NAME PROTO BYTES [4|6 [CUT_AT CUT_CMD]]
 #                                one tests/tools/xfer.py transfer (BYTES each way):
 #                                  the server listens and signals NAME.ready, the client
 #                                  connects; neither returns before the other has all
@@ -179,12 +179,15 @@ pair_xfer_server() {
 	info "$name: server side done ($proto, [$addr]:$pair__port)"
 }
 
+# pair_xfer_client NAME PROTO BYTES [4|6 [CUT_AT CUT_CMD]]: with CUT_AT, CUT_CMD runs
+# once the client has received that many bytes (xfer.py --cut-at/--cut-cmd)
 pair_xfer_client() {
-	local name=$1 proto=$2 bytes=$3 fam=${4:-4} addr=$PEER4 port
+	local name=$1 proto=$2 bytes=$3 fam=${4:-4} addr=$PEER4 port cut=()
 	[ "$fam" = 6 ] && addr=$PEER6
+	[ -n "${5:-}" ] && cut=(--cut-at "$5" --cut-cmd "$6")
 	port=$(pair_wait "$name.ready") || exit 1
 	python3 "$XFER" client --connect "$addr" --port "$port" --proto "$proto" --send "$bytes" \
-		--timeout "$PAIR_XFER_TIMEOUT" >"$SHARE/$name.client.json" 2>"$SHARE/$name.client.err" || {
+		--timeout "$PAIR_XFER_TIMEOUT" "${cut[@]}" >"$SHARE/$name.client.json" 2>"$SHARE/$name.client.err" || {
 		pair__diag "$name"
 		fail "$name: client ($proto to [$addr]:$port) failed: $(tail -n 3 "$SHARE/$name.client.err")"
 	}

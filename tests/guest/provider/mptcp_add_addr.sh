@@ -18,9 +18,10 @@
 #  3. 16 MB to the client over IPv4 (shaped to 10 Mbit/s per path); once the client
 #     has 4 MB, the server deletes its IPv4 signal endpoint: it sends REMOVE_ADDR
 #     (RmAddrTx) and closes its subflow from it (RmSubflow), the client receives it
-#     (RmAddr; its RmSubflow counts the subflow unless the server's reset overtook
-#     the REMOVE_ADDR and the subflow was already reaped), the transfer completes on
-#     path 1 intact, and path 2 carries less than 1 MB afterwards.
+#     (RmAddr); both ends close that subflow as upstream does, with FINs and no
+#     reset (MPRstTx +0 at both ends; a second later the client has no socket on
+#     path 2 left in ESTABLISHED or CLOSE-WAIT), the transfer completes on path 1
+#     intact, and path 2 carries less than 1 MB afterwards.
 #  Clean kernel log.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
@@ -123,7 +124,9 @@ ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port "$port" --proto m
 spid=$!
 for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
 rmtx0=$(mib srv MPTcpExtRmAddrTx) rm0=$(mib cli MPTcpExtRmAddr) rms0=$(mib srv MPTcpExtRmSubflow)
-cut="ip netns exec srv ip mptcp endpoint delete id $id4; sleep 1; cat /sys/class/net/c2/statistics/rx_bytes > $out/rx_at_cut"
+rstc0=$(mib cli MPTcpExtMPRstTx) rsts0=$(mib srv MPTcpExtMPRstTx)
+c2_4=$(topo_addr4 c 2)
+cut="ip netns exec srv ip mptcp endpoint delete id $id4; sleep 1; cat /sys/class/net/c2/statistics/rx_bytes > $out/rx_at_cut; ss -Htn state established state close-wait src $c2_4 > $out/c2_left"
 ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port "$port" --proto mptcp \
 	--send $((1 << 20)) --timeout 120 --cut-at $((4 << 20)) --cut-cmd "ip netns exec cli sh -c '$cut'" \
 	>"$out/client" 2>"$out/client.err" || fail "client: $(tail -n 3 "$out/client.err")"
@@ -141,5 +144,8 @@ info "REMOVE_ADDR: RmAddrTx +$(delta srv MPTcpExtRmAddrTx "$rmtx0"), RmAddr +$(d
 (($(delta srv MPTcpExtRmAddrTx "$rmtx0") >= 1)) || fail "the server sent no REMOVE_ADDR"
 (($(delta cli MPTcpExtRmAddr "$rm0") >= 1)) || fail "the client received no REMOVE_ADDR"
 (($(delta srv MPTcpExtRmSubflow "$rms0") >= 1)) || fail "the server closed no subflow"
+(($(delta cli MPTcpExtMPRstTx "$rstc0") == 0 && $(delta srv MPTcpExtMPRstTx "$rsts0") == 0)) ||
+	fail "the removed subflow was reset (MPRstTx client +$(delta cli MPTcpExtMPRstTx "$rstc0"), server +$(delta srv MPTcpExtMPRstTx "$rsts0")), not closed"
+[ ! -s "$out/c2_left" ] || fail "a second after the REMOVE_ADDR the client still has on path 2: $(cat "$out/c2_left")"
 ((rx < 1 << 20)) || fail "path 2 still carried $rx bytes after the address was removed"
 dmesg_clean

@@ -370,6 +370,9 @@ pub(crate) struct ConnAddrs {
     remote: [Entry; MAX_ADDRS],
     /// Ids whose REMOVE_ADDR is to be sent.
     rm_send: IdBits,
+    /// Our announced ids (and id 0) whose endpoint was deleted: the work sends their
+    /// REMOVE_ADDR, once with those for the subflows it closes.
+    rm_announced: IdBits,
     /// Our address ids whose subflows are to be closed (endpoint deleted).
     rm_local: IdBits,
     /// Those of `rm_local` a flush deleted: as upstream's
@@ -412,6 +415,7 @@ impl ConnAddrs {
             local: core::array::from_fn(|_| Entry::new()),
             remote: core::array::from_fn(|_| Entry::new()),
             rm_send: IdBits::new(),
+            rm_announced: IdBits::new(),
             rm_local: IdBits::new(),
             rm_quiet: IdBits::new(),
             rm_remote: IdBits::new(),
@@ -1010,7 +1014,7 @@ pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8, flush: bool) {
             for e in &a.local {
                 if e.live() && e.id.load(Ordering::Relaxed) == id {
                     e.set(ef::REMOVED);
-                    a.rm_send.insert(id);
+                    a.rm_announced.insert(id);
                 }
             }
             drop(table);
@@ -1033,7 +1037,7 @@ pub(crate) fn initial_address_removed(net: &crate::net::Net, ep: &Endpoint) {
         // SAFETY: a held meta socket; `ep` is valid.
         let local = unsafe { bindings::mptcp_rs_addr_ssk_saddr_is(meta.sk(), ep) };
         if local && a.work.is_ready() && !meta.joins().is_closed() && !meta.userspace_pm() {
-            a.rm_send.insert(0);
+            a.rm_announced.insert(0);
             a.rm_local.insert(0);
             a.work.kick(meta);
         }
@@ -1263,7 +1267,8 @@ fn run(meta: &Meta) {
             // to it was created: one that could not be (no route, a bad address)
             // leaves its place to the next
             let _table = meta.data_lock();
-            if e.take(ef::ACCEPTED) {
+            // (a REMOVE_ADDR meanwhile gave the place back already)
+            if e.live() && e.take(ef::ACCEPTED) {
                 let _ = a
                     .accepted
                     .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
@@ -1274,6 +1279,13 @@ fn run(meta: &Meta) {
     // withdrawn addresses: close their subflows
     let local_ids = a.rm_local.take();
     let quiet_ids = a.rm_quiet.take();
+    // (an id in both sets gets one REMOVE_ADDR: bits)
+    for id in 0..=u8::MAX {
+        if a.rm_announced.contains(id) {
+            a.rm_announced.remove(id);
+            a.rm_send.insert(id);
+        }
+    }
     let remote_ids = a.rm_remote.take();
     let closing = local_ids.iter().any(|&w| w != 0) || remote_ids.iter().any(|&w| w != 0);
     if closing {
@@ -1296,6 +1308,8 @@ fn run(meta: &Meta) {
     }
     // subflows the peer closed (its path manager removed them)
     meta.joins().close_peer_closed(meta);
+    // none left to carry the connection after its first subflow was closed?
+    meta.check_paths();
     if unechoed {
         // SAFETY: `net` is live.
         let timeout = unsafe { crate::sysctl::add_addr_timeout(net.as_ptr()) };
@@ -1416,8 +1430,9 @@ fn close_subflows(meta: &Meta, local: &[u64; 4], remote: &[u64; 4], announce: Op
             bindings::release_sock(ssk);
             match found {
                 Some((l, r)) => (
-                    l != 0 && bits_contain(local, l),
-                    r != 0 && bits_contain(remote, r),
+                    // (id 0: subflows from our initial address, or to the peer's)
+                    bits_contain(local, l),
+                    bits_contain(remote, r),
                     live,
                     l,
                 ),

@@ -44,11 +44,16 @@ use crate::proto::options::{MpJoin, MptcpOption, JOIN_ACK_HMAC_LEN};
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
-use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1};
+use crate::tcp_state::{
+    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_SYN_RECV, TCP_SYN_SENT,
+};
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use kernel::prelude::*;
+
+const RCV_SHUTDOWN: u8 = 1;
+const SEND_SHUTDOWN: u8 = 2;
 
 /// Joined subflows a connection keeps at most (besides the first), whatever the
 /// `subflows` limit (upstream's maximum is 64).
@@ -180,6 +185,20 @@ impl Joins {
         })
     }
 
+    /// Whether some joined subflow is open or being opened. Lockless.
+    pub(crate) fn any_alive(&self) -> bool {
+        let _rcu = kernel::sync::rcu::read_lock();
+        self.slots.iter().any(|s| {
+            let ssk = s.load(Ordering::Acquire);
+            // SAFETY: as in `readable`.
+            !ssk.is_null()
+                && matches!(
+                    unsafe { bindings::mptcp_rs_sk_state(ssk) },
+                    TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_SYN_SENT | TCP_SYN_RECV
+                )
+        })
+    }
+
     /// Whether data waits on a joined subflow. Lockless (`poll`).
     pub(crate) fn readable(&self) -> bool {
         let _rcu = kernel::sync::rcu::read_lock();
@@ -297,9 +316,12 @@ impl Joins {
     /// `mptcp_close_ssk()` does for a subflow the path manager removes or the peer
     /// closed: the `SUB_CLOSED` event, what it received goes to the meta socket, what
     /// it carried beyond the DATA_ACK goes again on the others, and it leaves the set
-    /// and closes with a FIN (TCP's close() resets it only if data is left unread).
-    /// False if `ssk` is not in the set. The meta socket is owned, process context,
-    /// the meta spinlock not held.
+    /// and closes with a FIN, no reset. Its reading side is shut first, in the same
+    /// locked section: what the peer still sends on it is then refused by TCP (as
+    /// upstream's closed subflow refuses it) instead of waiting unread in its queue,
+    /// where close() would answer it with a reset carrying MP_TCPRST. False if `ssk`
+    /// is not in the set. The meta socket is owned, process context, the meta
+    /// spinlock not held.
     pub(crate) fn close_one(&self, meta: &Meta, ssk: *mut bindings::sock) -> bool {
         let Some(slot) = self.slots.iter().find(|s| s.load(Ordering::Acquire) == ssk) else {
             return false;
@@ -322,8 +344,14 @@ impl Joins {
             // SAFETY: subflow locked, meta owned.
             unsafe { crate::sendq::leaving(meta, ctx) };
         }
-        // SAFETY: a flag bit of the locked subflow: a work item must not wait in close.
-        unsafe { bindings::mptcp_rs_sf_no_linger(ssk) };
+        // SAFETY: the subflow is locked: its FIN is queued (state FIN_WAIT1 or
+        // LAST_ACK, where TCP refuses data once reading is shut), reading shut; a work
+        // item must not wait in close (SO_LINGER).
+        unsafe {
+            bindings::mptcp_rs_tcp_shutdown(ssk, c_int::from(SEND_SHUTDOWN));
+            bindings::mptcp_rs_set_shutdown(ssk, RCV_SHUTDOWN);
+            bindings::mptcp_rs_sf_no_linger(ssk);
+        }
         // SAFETY: locked above.
         unsafe { bindings::release_sock(ssk) };
         if slot.swap(ptr::null_mut(), Ordering::AcqRel) == ssk {
@@ -372,7 +400,12 @@ impl Joins {
                 unsafe {
                     bindings::mptcp_rs_lock_sock(ssk);
                     if let Some(ctx) = Subflow::from_sk(ssk) {
-                        ctx.reset();
+                        if meta.first_closed() {
+                            // MP_FASTCLOSE cannot go on the first subflow any more
+                            ctx.fastclose();
+                        } else {
+                            ctx.reset();
+                        }
                     }
                     bindings::release_sock(ssk);
                 }

@@ -260,6 +260,7 @@ fn subflow_destroy(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c
                 Bad::None,
             ));
         }
+        meta.joins().addrs().us_forget(meta, local);
         mib::inc(meta.net(), Mib::RmSubflow);
         return Ok(0);
     }
@@ -271,6 +272,7 @@ fn subflow_destroy(meta: &Meta, local: &Endpoint, remote: &Endpoint) -> Result<c
         // closed as upstream's mptcp_pm_nl_subflow_destroy_doit() does: a FIN, what
         // it carried sent again on the others
         meta.joins().close_one(meta, found);
+        meta.check_paths();
     }
     meta.joins().addrs().us_forget(meta, local);
     mib::inc(meta.net(), Mib::RmSubflow);

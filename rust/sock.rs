@@ -117,6 +117,9 @@ mod mf {
     /// The path manager's listener of a `signal` endpoint with a port: it takes
     /// joins only (`pm.rs`).
     pub(super) const PM_LISTENER: u32 = 1 << 18;
+    /// The first subflow was closed while joined ones carried on
+    /// ([`super::Meta::close_first`]).
+    pub(super) const FIRST_CLOSED: u32 = 1 << 19;
 }
 
 /// State of one MPTCP connection.
@@ -940,8 +943,8 @@ impl Meta {
         self.take_peer_data_fin(true);
         if sub == TCP_CLOSE_WAIT
             && self.state() == TCP_ESTABLISHED
-            && self.has(mf::MULTI)
             && !self.is_fallback()
+            && !self.has(mf::FIRST_CLOSED)
             && self.joins.any_established()
         {
             // the peer closed the first subflow alone (it removed its address id
@@ -972,6 +975,24 @@ impl Meta {
                 // SAFETY: as above.
                 unsafe { bindings::mptcp_rs_wake_readers(sk) };
             }
+        }
+        self.check_paths();
+    }
+
+    /// After [`Meta::close_first`], the joined subflows carry the connection: when
+    /// none is left (established, being opened, or the peer's half-closed one) it
+    /// ends with `ECONNRESET`. (Upstream keeps a connection without subflows for
+    /// `close_timeout`, for its path manager to open one; ours does not reopen
+    /// subflows for it.) Caller holds the meta socket's data.
+    pub(crate) fn check_paths(&self) {
+        let state = self.state();
+        if self.has(mf::FIRST_CLOSED)
+            && state != TCP_CLOSE
+            && state != TCP_LISTEN
+            && state != TCP_SYN_SENT
+            && !self.joins.any_alive()
+        {
+            self.abort(errno::ECONNRESET);
         }
     }
 
@@ -1062,6 +1083,11 @@ impl Meta {
     /// nothing done, if it is not open, the connection fell back, or no joined
     /// subflow is established to carry on. The meta socket is owned, process
     /// context.
+    /// Whether [`Meta::close_first`] closed the first subflow.
+    pub(crate) fn first_closed(&self) -> bool {
+        self.has(mf::FIRST_CLOSED)
+    }
+
     pub(crate) fn close_first(&self) -> bool {
         let ssk = self.first_ssk();
         if ssk.is_null() || self.is_fallback() || !self.joins.any_established() {
@@ -1074,9 +1100,12 @@ impl Meta {
         }
         // SAFETY: owned.
         let q = unsafe { self.sendq() };
+        // (What direct mode wrote is not in the send queue: this subflow still sends
+        // it, before its FIN.)
         if !crate::sendq::go_multi(self, q) {
             return false;
         }
+        self.set(mf::FIRST_CLOSED);
         // SAFETY: as above; its lock nests inside the meta socket's.
         unsafe { bindings::mptcp_rs_lock_sock(ssk) };
         // SAFETY: as above.
@@ -1473,7 +1502,7 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     // SAFETY: owned.
     unsafe { *meta.sendq() = SendQueue::new() };
     meta.flags.fetch_and(
-        !(mf::MULTI | mf::NEED_PUSH | mf::WND_LIMITED | mf::DATA_FIN_ON_ACKS),
+        !(mf::MULTI | mf::NEED_PUSH | mf::WND_LIMITED | mf::DATA_FIN_ON_ACKS | mf::FIRST_CLOSED),
         Ordering::AcqRel,
     );
     meta.snd_wnd_end.store(0, Ordering::Release);

@@ -444,7 +444,9 @@ impl ConnAddrs {
             e.free();
         }
         self.rm_send.take();
+        self.rm_announced.take();
         self.rm_local.take();
+        self.rm_quiet.take();
         self.rm_remote.take();
         self.pending.store(false, Ordering::Release);
         self.announce.store(false, Ordering::Release);

@@ -962,7 +962,11 @@ impl Meta {
         {
             // other subflows carry on; what the first carried goes again on them
             self.kick();
-        } else if sub == TCP_CLOSE && !ssk.is_null() && state != TCP_CLOSE && state != TCP_SYN_SENT
+        } else if sub == TCP_CLOSE
+            && !ssk.is_null()
+            && state != TCP_CLOSE
+            && state != TCP_SYN_SENT
+            && !self.has(mf::FIRST_CLOSED)
         {
             // SAFETY: as above.
             let err = unsafe { bindings::mptcp_rs_sk_err(ssk) };
@@ -1073,6 +1077,11 @@ impl Meta {
         Ok(sf)
     }
 
+    /// Whether [`Meta::close_first`] closed the first subflow.
+    pub(crate) fn first_closed(&self) -> bool {
+        self.has(mf::FIRST_CLOSED)
+    }
+
     /// Closes the first subflow while the connection carries on over its joined
     /// subflows, as upstream's `mptcp_close_ssk()` does with its first subflow when
     /// address id 0 is removed (our endpoint deleted, or the peer's REMOVE_ADDR) or
@@ -1083,11 +1092,6 @@ impl Meta {
     /// nothing done, if it is not open, the connection fell back, or no joined
     /// subflow is established to carry on. The meta socket is owned, process
     /// context.
-    /// Whether [`Meta::close_first`] closed the first subflow.
-    pub(crate) fn first_closed(&self) -> bool {
-        self.has(mf::FIRST_CLOSED)
-    }
-
     pub(crate) fn close_first(&self) -> bool {
         let ssk = self.first_ssk();
         if ssk.is_null() || self.is_fallback() || !self.joins.any_established() {

@@ -175,6 +175,16 @@ mib() {
 		{ names[p] = $0 }'
 }
 
+# mib_delta NS NAME BEFORE: how much counter NAME in NS grew since it was BEFORE.
+mib_delta() {
+	echo $(($(mib "$1" "$2") - $3))
+}
+
+# bytes_on NS DEV rx|tx: the bytes interface DEV of namespace NS received or sent.
+bytes_on() {
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
+}
+
 # rmmod_cc: unloads the coupled congestion controls if loaded and unused (each holds
 # a reference on mptcp_rs); no wait, callers retry
 rmmod_cc() {

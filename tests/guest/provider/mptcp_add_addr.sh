@@ -42,12 +42,6 @@ ip -n srv mptcp endpoint add "$s2_6" dev s2 signal
 id4=$(ip -n srv mptcp endpoint show | awk -v a="$s2_4" '$1 == a {for (i = 1; i < NF; i++) if ($i == "id") print $(i + 1)}')
 [ -n "$id4" ] || fail "no id for the signal endpoint $s2_4: $(ip -n srv mptcp endpoint show)"
 
-bytes_on() { # NS DEV rx|tx
-	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
-}
-delta() { # NS NAME BEFORE
-	echo $(($(mib "$1" "$2") - $3))
-}
 
 # 1. announce, accept, echo, join: IPv4 then IPv6
 port=6401
@@ -63,14 +57,14 @@ for addr in "$(topo_addr4 s 1)" "$(topo_addr6 s 1)"; do
 	transfer cli srv "$addr" "$port" mptcp "$bytes"
 	kill "$sspid"; wait "$sspid" 2>/dev/null
 	c2rx=$(($(bytes_on cli c2 rx) - c2rx0)) c2tx=$(($(bytes_on cli c2 tx) - c2tx0))
-	info "$addr: AddAddrTx +$(delta srv MPTcpExtAddAddrTx "$tx0"), AddAddr +$(delta cli MPTcpExtAddAddr "$rx0"), EchoAddTx +$(delta cli MPTcpExtEchoAddTx "$etx0"), EchoAdd +$(delta srv MPTcpExtEchoAdd "$erx0"), joins +$(delta cli MPTcpExtMPJoinSynTx "$syn0")/+$(delta cli MPTcpExtMPJoinSynAckRx "$sa0")/+$(delta srv MPTcpExtMPJoinAckRx "$ack0"); path 2: $c2rx bytes in, $c2tx out at the client"
-	(($(delta srv MPTcpExtAddAddrTx "$tx0") >= 1)) || fail "$addr: the server announced nothing"
-	(($(delta cli MPTcpExtAddAddr "$rx0") >= 1)) || fail "$addr: the client received no ADD_ADDR"
-	(($(delta cli MPTcpExtEchoAddTx "$etx0") >= 1)) || fail "$addr: the client did not echo"
-	(($(delta srv MPTcpExtEchoAdd "$erx0") >= 1)) || fail "$addr: the server saw no echo"
-	(($(delta cli MPTcpExtMPJoinSynTx "$syn0") >= 1)) || fail "$addr: the client opened no join to the announced address"
-	(($(delta cli MPTcpExtMPJoinSynAckRx "$sa0") >= 1)) || fail "$addr: the join got no SYN/ACK"
-	(($(delta srv MPTcpExtMPJoinAckRx "$ack0") >= 1)) || fail "$addr: the server accepted no join"
+	info "$addr: AddAddrTx +$(mib_delta srv MPTcpExtAddAddrTx "$tx0"), AddAddr +$(mib_delta cli MPTcpExtAddAddr "$rx0"), EchoAddTx +$(mib_delta cli MPTcpExtEchoAddTx "$etx0"), EchoAdd +$(mib_delta srv MPTcpExtEchoAdd "$erx0"), joins +$(mib_delta cli MPTcpExtMPJoinSynTx "$syn0")/+$(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0")/+$(mib_delta srv MPTcpExtMPJoinAckRx "$ack0"); path 2: $c2rx bytes in, $c2tx out at the client"
+	(($(mib_delta srv MPTcpExtAddAddrTx "$tx0") >= 1)) || fail "$addr: the server announced nothing"
+	(($(mib_delta cli MPTcpExtAddAddr "$rx0") >= 1)) || fail "$addr: the client received no ADD_ADDR"
+	(($(mib_delta cli MPTcpExtEchoAddTx "$etx0") >= 1)) || fail "$addr: the client did not echo"
+	(($(mib_delta srv MPTcpExtEchoAdd "$erx0") >= 1)) || fail "$addr: the server saw no echo"
+	(($(mib_delta cli MPTcpExtMPJoinSynTx "$syn0") >= 1)) || fail "$addr: the client opened no join to the announced address"
+	(($(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0") >= 1)) || fail "$addr: the join got no SYN/ACK"
+	(($(mib_delta srv MPTcpExtMPJoinAckRx "$ack0") >= 1)) || fail "$addr: the server accepted no join"
 	((c2rx > bytes / 10 && c2tx > bytes / 10)) || fail "$addr: path 2 carried too little: $c2rx in, $c2tx out; the client's subflows:
 $(head -c 12000 /tmp/add_addr.ss)"
 	port=$((port + 1))
@@ -108,10 +102,10 @@ ip -n cli mptcp limits set add_addr_accepted 0 subflows 1
 rx0=$(mib cli MPTcpExtAddAddr) etx0=$(mib cli MPTcpExtEchoAddTx) syn0=$(mib cli MPTcpExtMPJoinSynTx)
 transfer cli srv "$(topo_addr4 s 1)" "$port" mptcp $((1 << 20))
 port=$((port + 1))
-info "add_addr_accepted 0: AddAddr +$(delta cli MPTcpExtAddAddr "$rx0"), EchoAddTx +$(delta cli MPTcpExtEchoAddTx "$etx0"), joins +$(delta cli MPTcpExtMPJoinSynTx "$syn0")"
-(($(delta cli MPTcpExtAddAddr "$rx0") >= 1)) || fail "limit 0: no ADD_ADDR received"
-(($(delta cli MPTcpExtEchoAddTx "$etx0") >= 1)) || fail "limit 0: the announcement was not echoed"
-(($(delta cli MPTcpExtMPJoinSynTx "$syn0") == 0)) || fail "limit 0: the client joined anyway"
+info "add_addr_accepted 0: AddAddr +$(mib_delta cli MPTcpExtAddAddr "$rx0"), EchoAddTx +$(mib_delta cli MPTcpExtEchoAddTx "$etx0"), joins +$(mib_delta cli MPTcpExtMPJoinSynTx "$syn0")"
+(($(mib_delta cli MPTcpExtAddAddr "$rx0") >= 1)) || fail "limit 0: no ADD_ADDR received"
+(($(mib_delta cli MPTcpExtEchoAddTx "$etx0") >= 1)) || fail "limit 0: the announcement was not echoed"
+(($(mib_delta cli MPTcpExtMPJoinSynTx "$syn0") == 0)) || fail "limit 0: the client joined anyway"
 
 # 3. the endpoint goes: REMOVE_ADDR, the subflow closes, the transfer goes on
 ip -n cli mptcp limits set add_addr_accepted 1 subflows 1
@@ -146,12 +140,12 @@ print("  endpoint deleted at %s s, %d bytes intact" % (c.get("cut"), c["received
 sys.exit(0 if ok and c.get("cut") is not None else 1)
 PY
 rx=$(($(bytes_on cli c2 rx) - $(cat "$out/rx_at_cut")))
-info "REMOVE_ADDR: RmAddrTx +$(delta srv MPTcpExtRmAddrTx "$rmtx0"), RmAddr +$(delta cli MPTcpExtRmAddr "$rm0"), server RmSubflow +$(delta srv MPTcpExtRmSubflow "$rms0"), client RmSubflow $(mib cli MPTcpExtRmSubflow); path 2 received $rx bytes after"
-(($(delta srv MPTcpExtRmAddrTx "$rmtx0") >= 1)) || fail "the server sent no REMOVE_ADDR"
-(($(delta cli MPTcpExtRmAddr "$rm0") >= 1)) || fail "the client received no REMOVE_ADDR"
-(($(delta srv MPTcpExtRmSubflow "$rms0") >= 1)) || fail "the server closed no subflow"
-(($(delta cli MPTcpExtMPRstTx "$rstc0") == 0 && $(delta srv MPTcpExtMPRstTx "$rsts0") == 0)) ||
-	fail "the removed subflow was reset (MPRstTx client +$(delta cli MPTcpExtMPRstTx "$rstc0"), server +$(delta srv MPTcpExtMPRstTx "$rsts0")), not closed"
+info "REMOVE_ADDR: RmAddrTx +$(mib_delta srv MPTcpExtRmAddrTx "$rmtx0"), RmAddr +$(mib_delta cli MPTcpExtRmAddr "$rm0"), server RmSubflow +$(mib_delta srv MPTcpExtRmSubflow "$rms0"), client RmSubflow $(mib cli MPTcpExtRmSubflow); path 2 received $rx bytes after"
+(($(mib_delta srv MPTcpExtRmAddrTx "$rmtx0") >= 1)) || fail "the server sent no REMOVE_ADDR"
+(($(mib_delta cli MPTcpExtRmAddr "$rm0") >= 1)) || fail "the client received no REMOVE_ADDR"
+(($(mib_delta srv MPTcpExtRmSubflow "$rms0") >= 1)) || fail "the server closed no subflow"
+(($(mib_delta cli MPTcpExtMPRstTx "$rstc0") == 0 && $(mib_delta srv MPTcpExtMPRstTx "$rsts0") == 0)) ||
+	fail "the removed subflow was reset (MPRstTx client +$(mib_delta cli MPTcpExtMPRstTx "$rstc0"), server +$(mib_delta srv MPTcpExtMPRstTx "$rsts0")), not closed"
 [ -e "$out/cut_done" ] || fail "the check after the REMOVE_ADDR did not end"
 [ ! -s "$out/c2_left" ] || fail "5 s after the REMOVE_ADDR the client still has on path 2: $(cat "$out/c2_left")"
 ((rx < 1 << 20)) || fail "path 2 still carried $rx bytes after the address was removed"

@@ -44,7 +44,6 @@ PY
 	fi
 done
 
-bytes_on() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"; }
 port=6501
 for addr in "$(topo_addr4 s 1)" "$(topo_addr6 s 1)"; do
 	p0=$(mib cli MPTcpExtPortAdd) j0=$(mib srv MPTcpExtMPJoinPortSynRx) a0=$(mib srv MPTcpExtMPJoinAckRx)

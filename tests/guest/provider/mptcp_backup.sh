@@ -30,9 +30,6 @@ ip -n cli mptcp limits set subflows 1
 ip -n srv mptcp limits set subflows 1
 ip -n cli mptcp endpoint add "$c2" dev c2 subflow backup
 
-bytes_on() { # NS DEV rx|tx
-	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
-}
 
 # 1. the backup path stays idle
 rx0=$(bytes_on srv s2 rx) tx0=$(bytes_on srv s2 tx)

@@ -36,12 +36,6 @@ c1=$(topo_addr4 c 1) c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1) s2=$(topo_addr4 s
 # its first address (a join from the client's c2 to it)
 ip -n srv rule add to "$c2" table 102 pref 100
 
-bytes_on() { # NS DEV rx|tx
-	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
-}
-delta() { # NS NAME BEFORE
-	echo $(($(mib "$1" "$2") - $3))
-}
 # subflows_in FILE: the extra subflows MPTCP_INFO reports for the client's one MPTCP
 # connection (as `ss -Mi` prints it: absent when 0; the client may have shut down
 # its sending side already)
@@ -85,16 +79,16 @@ PY
 	local rx sf
 	rx=$(($(bytes_on cli c2 rx) - $(cat "$out/rx_at_add")))
 	sf=$(subflows_in "$out/ss")
-	info "$what: AddAddrTx +$(delta srv MPTcpExtAddAddrTx "$tx0"), AddAddr +$(delta cli MPTcpExtAddAddr "$rx0"), joins +$(delta cli MPTcpExtMPJoinSynTx "$syn0")/+$(delta cli MPTcpExtMPJoinSynAckRx "$sa0")/+$(delta srv MPTcpExtMPJoinAckRx "$ack0"); MPTCP_INFO subflows $sf; path 2 received $rx bytes after"
+	info "$what: AddAddrTx +$(mib_delta srv MPTcpExtAddAddrTx "$tx0"), AddAddr +$(mib_delta cli MPTcpExtAddAddr "$rx0"), joins +$(mib_delta cli MPTcpExtMPJoinSynTx "$syn0")/+$(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0")/+$(mib_delta srv MPTcpExtMPJoinAckRx "$ack0"); MPTCP_INFO subflows $sf; path 2 received $rx bytes after"
 	if [ "$what" = signal ]; then
-		(($(delta srv MPTcpExtAddAddrTx "$tx0") == 1)) || fail "signal: the server did not announce the new endpoint once"
-		(($(delta cli MPTcpExtAddAddr "$rx0") == 1)) || fail "signal: the client received no ADD_ADDR"
+		(($(mib_delta srv MPTcpExtAddAddrTx "$tx0") == 1)) || fail "signal: the server did not announce the new endpoint once"
+		(($(mib_delta cli MPTcpExtAddAddr "$rx0") == 1)) || fail "signal: the client received no ADD_ADDR"
 	else
-		(($(delta srv MPTcpExtAddAddrTx "$tx0") == 0)) || fail "subflow: the server announced something"
+		(($(mib_delta srv MPTcpExtAddAddrTx "$tx0") == 0)) || fail "subflow: the server announced something"
 	fi
-	(($(delta cli MPTcpExtMPJoinSynTx "$syn0") == 1)) || fail "$what: the client did not open one join"
-	(($(delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 1)) || fail "$what: the join got no SYN/ACK"
-	(($(delta srv MPTcpExtMPJoinAckRx "$ack0") == 1)) || fail "$what: the server accepted no join"
+	(($(mib_delta cli MPTcpExtMPJoinSynTx "$syn0") == 1)) || fail "$what: the client did not open one join"
+	(($(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 1)) || fail "$what: the join got no SYN/ACK"
+	(($(mib_delta srv MPTcpExtMPJoinAckRx "$ack0") == 1)) || fail "$what: the server accepted no join"
 	[ "$sf" = 1 ] || fail "$what: MPTCP_INFO shows $sf extra subflows, expected 1: $(cat "$out/ss")"
 	((rx > 1 << 20)) || fail "$what: path 2 carried too little after the endpoint was added: $rx bytes"
 	rm -rf "$out"
@@ -135,10 +129,10 @@ sleep 2
 ip netns exec cli ss -nMHi >"$out/ss"
 wait "$tpid" || fail "fullmesh: transfer failed"
 sf=$(subflows_in "$out/ss")
-info "fullmesh: joins +$(delta cli MPTcpExtMPJoinSynTx "$syn0")/+$(delta cli MPTcpExtMPJoinSynAckRx "$sa0")/+$(delta srv MPTcpExtMPJoinAckRx "$ack0"); MPTCP_INFO subflows $sf"
-(($(delta cli MPTcpExtMPJoinSynTx "$syn0") == 3)) || fail "fullmesh: the client opened $(delta cli MPTcpExtMPJoinSynTx "$syn0") joins, expected 3"
-(($(delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 3)) || fail "fullmesh: $(delta cli MPTcpExtMPJoinSynAckRx "$sa0") SYN/ACKs, expected 3"
-(($(delta srv MPTcpExtMPJoinAckRx "$ack0") == 3)) || fail "fullmesh: the server accepted $(delta srv MPTcpExtMPJoinAckRx "$ack0") joins, expected 3"
+info "fullmesh: joins +$(mib_delta cli MPTcpExtMPJoinSynTx "$syn0")/+$(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0")/+$(mib_delta srv MPTcpExtMPJoinAckRx "$ack0"); MPTCP_INFO subflows $sf"
+(($(mib_delta cli MPTcpExtMPJoinSynTx "$syn0") == 3)) || fail "fullmesh: the client opened $(mib_delta cli MPTcpExtMPJoinSynTx "$syn0") joins, expected 3"
+(($(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 3)) || fail "fullmesh: $(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0") SYN/ACKs, expected 3"
+(($(mib_delta srv MPTcpExtMPJoinAckRx "$ack0") == 3)) || fail "fullmesh: the server accepted $(mib_delta srv MPTcpExtMPJoinAckRx "$ack0") joins, expected 3"
 [ "$sf" = 3 ] || fail "fullmesh: MPTCP_INFO shows $sf extra subflows, expected 3: $(cat "$out/ss")"
 v=$(mib srv MPTcpExtMPJoinRejected)
 [ "${v:-0}" = 0 ] || fail "the server refused $v joins"

@@ -30,9 +30,6 @@ ip -n cli mptcp limits set subflows 1
 ip -n srv mptcp limits set subflows 2
 ip -n cli mptcp endpoint add "$c2" dev c2 subflow
 
-bytes_on() { # NS DEV rx|tx
-	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
-}
 
 out=$(mktemp -d)
 ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port 6301 --proto mptcp \

@@ -37,29 +37,59 @@ for n in 1 2; do
 done
 c1=$(topo_addr4 c 1) c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1) s2=$(topo_addr4 s 2)
 ip -n srv rule add to "$c2" table 102 pref 100
-bytes_on() { # NS DEV rx|tx
-	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"
-}
-delta() { # NS NAME BEFORE
-	echo $(($(mib "$1" "$2") - $3))
-}
-# After a removal (run by the client at the cut, in its namespace), in the background
-# while the client reads on (what the closed subflow still carries drains before
-# its FIN): the bytes DEV received a second later into OUT/rx_at_cut, and what is
-# left on address ADDR, the client's sockets in ESTABLISHED, CLOSE-WAIT or
-# FIN-WAIT-1/2 and the server's in ESTABLISHED or CLOSE-WAIT, once nothing is or
-# after 5 s, into OUT/DEV_left; then OUT/cut_done.
-left_after() { # DEV ADDR OUT
-	echo "(sleep 1; cat /sys/class/net/$1/statistics/rx_bytes > $3/rx_at_cut
+# removal_xfer WHAT PORT REMOVAL DEV ADDR RMADDR: 12 MB to the client (1 MB back)
+# over a joined connection; once the client has 2 MB it runs REMOVAL (a command in
+# its namespace) and, in the background while it reads on (what the closed subflow
+# still carries drains before its FIN), records the bytes its interface DEV received
+# a second later and what is left on address ADDR within 5 s (the client's sockets
+# in ESTABLISHED, CLOSE-WAIT or FIN-WAIT-1/2, the server's in ESTABLISHED or
+# CLOSE-WAIT). Then: data intact both ways, one join, RMADDR REMOVE_ADDRs sent by
+# the client and received by the server, one subflow closed by the client
+# (RmSubflow), no MP_RST either way, nothing left on ADDR, DEV idle (< 1 MB)
+# from a second after the removal.
+removal_xfer() {
+	local what=$1 port=$2 removal=$3 dev=$4 addr=$5 rmaddr=$6 out spid i rx cut
+	out=$(mktemp -d)
+	ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port "$port" --proto mptcp \
+		--send $((12 << 20)) --timeout 120 >"$out/server" 2>"$out/server.err" &
+	spid=$!
+	for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
+	local rmtx0 rm0 rms0 rstc0 rsts0 sa0
+	rmtx0=$(mib cli MPTcpExtRmAddrTx) rm0=$(mib srv MPTcpExtRmAddr) rms0=$(mib cli MPTcpExtRmSubflow)
+	rstc0=$(mib cli MPTcpExtMPRstTx) rsts0=$(mib srv MPTcpExtMPRstTx) sa0=$(mib cli MPTcpExtMPJoinSynAckRx)
+	cut="$removal; (sleep 1; cat /sys/class/net/$dev/statistics/rx_bytes > $out/rx_at_cut
 	for i in \$(seq 25); do
-		ss -Htn state established state close-wait state fin-wait-1 state fin-wait-2 src $2 > $3/$1_left
-		ip netns exec srv ss -Htn state established state close-wait dst $2 >> $3/$1_left
-		[ -s $3/$1_left ] || break; sleep 0.2
-	done; touch $3/cut_done) >/dev/null 2>&1 &"
-}
-cut_done() { # OUT
-	for i in $(seq 100); do [ -e "$1/cut_done" ] && return; sleep 0.1; done
-	fail "the check after the removal did not end"
+		ss -Htn state established state close-wait state fin-wait-1 state fin-wait-2 src $addr > $out/left
+		ip netns exec srv ss -Htn state established state close-wait dst $addr >> $out/left
+		[ -s $out/left ] || break; sleep 0.2
+	done; touch $out/cut_done) >/dev/null 2>&1 &"
+	ip netns exec cli python3 "$XFER" client --connect "$s1" --port "$port" --proto mptcp \
+		--send $((1 << 20)) --timeout 120 --cut-at $((2 << 20)) --cut-cmd "ip netns exec cli sh -c '$cut'" \
+		>"$out/client" 2>"$out/client.err" || fail "$what: client: $(tail -n 3 "$out/client.err")"
+	wait "$spid" || fail "$what: server: $(tail -n 3 "$out/server.err")"
+	for i in $(seq 100); do [ -e "$out/cut_done" ] && break; sleep 0.1; done
+	[ -e "$out/cut_done" ] || fail "$what: the check after the removal did not end"
+	python3 - "$out/client" "$out/server" "$what" <<'PY' || fail "$what: data mismatch"
+import json, sys
+c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
+ok = (s["sent"] == c["received"] and s["sent_sha256"] == c["received_sha256"]
+      and c["sent"] == s["received"] and c["sent_sha256"] == s["received_sha256"])
+print("  %s at %s s, %d bytes intact" % (sys.argv[3], c.get("cut"), c["received"]), file=sys.stderr)
+sys.exit(0 if ok and c.get("cut") is not None else 1)
+PY
+	rx=$(($(bytes_on cli "$dev" rx) - $(cat "$out/rx_at_cut")))
+	info "$what: join +$(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0"), RmAddrTx +$(mib_delta cli MPTcpExtRmAddrTx "$rmtx0"), server RmAddr +$(mib_delta srv MPTcpExtRmAddr "$rm0"), RmSubflow +$(mib_delta cli MPTcpExtRmSubflow "$rms0"), MPRstTx client +$(mib_delta cli MPTcpExtMPRstTx "$rstc0") server +$(mib_delta srv MPTcpExtMPRstTx "$rsts0"); $dev received $rx bytes after"
+	(($(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 1)) || fail "$what: the client's join did not happen"
+	(($(mib_delta cli MPTcpExtRmAddrTx "$rmtx0") == rmaddr)) ||
+		fail "$what: $(mib_delta cli MPTcpExtRmAddrTx "$rmtx0") REMOVE_ADDR sent, expected $rmaddr"
+	(($(mib_delta srv MPTcpExtRmAddr "$rm0") == rmaddr)) ||
+		fail "$what: the server received $(mib_delta srv MPTcpExtRmAddr "$rm0") REMOVE_ADDR, expected $rmaddr"
+	(($(mib_delta cli MPTcpExtRmSubflow "$rms0") == 1)) ||
+		fail "$what: the client closed $(mib_delta cli MPTcpExtRmSubflow "$rms0") subflows, expected 1"
+	(($(mib_delta cli MPTcpExtMPRstTx "$rstc0") == 0 && $(mib_delta srv MPTcpExtMPRstTx "$rsts0") == 0)) ||
+		fail "$what: the subflow was reset, not closed"
+	[ ! -s "$out/left" ] || fail "$what: 5 s after the removal, on $addr: $(cat "$out/left")"
+	((rx < 1 << 20)) || fail "$what: $dev still carried $rx bytes after the removal"
 }
 
 # 1. flush: the subflow closes quietly and gracefully
@@ -67,37 +97,8 @@ ip -n cli mptcp limits set subflows 1
 ip -n srv mptcp limits set subflows 1
 ip -n cli mptcp endpoint add "$c2" dev c2 subflow
 port=6501
-out=$(mktemp -d)
-ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port "$port" --proto mptcp \
-	--send $((12 << 20)) --timeout 120 >"$out/server" 2>"$out/server.err" &
-spid=$!
-for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
-rmtx0=$(mib cli MPTcpExtRmAddrTx) rm0=$(mib srv MPTcpExtRmAddr) rms0=$(mib cli MPTcpExtRmSubflow)
-rstc0=$(mib cli MPTcpExtMPRstTx) rsts0=$(mib srv MPTcpExtMPRstTx) sa0=$(mib cli MPTcpExtMPJoinSynAckRx)
-cut="ip mptcp endpoint flush; $(left_after c2 "$c2" "$out")"
-ip netns exec cli python3 "$XFER" client --connect "$s1" --port "$port" --proto mptcp \
-	--send $((1 << 20)) --timeout 120 --cut-at $((2 << 20)) --cut-cmd "ip netns exec cli sh -c '$cut'" \
-	>"$out/client" 2>"$out/client.err" || fail "client: $(tail -n 3 "$out/client.err")"
-wait "$spid" || fail "server: $(tail -n 3 "$out/server.err")"
-cut_done "$out"
-python3 - "$out/client" "$out/server" <<'PY' || fail "transfer across the flush: data mismatch"
-import json, sys
-c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
-ok = (s["sent"] == c["received"] and s["sent_sha256"] == c["received_sha256"]
-      and c["sent"] == s["received"] and c["sent_sha256"] == s["received_sha256"])
-print("  endpoints flushed at %s s, %d bytes intact" % (c.get("cut"), c["received"]), file=sys.stderr)
-sys.exit(0 if ok and c.get("cut") is not None else 1)
-PY
-rx=$(($(bytes_on cli c2 rx) - $(cat "$out/rx_at_cut")))
-info "flush: join +$(delta cli MPTcpExtMPJoinSynAckRx "$sa0"), RmAddrTx +$(delta cli MPTcpExtRmAddrTx "$rmtx0"), server RmAddr +$(delta srv MPTcpExtRmAddr "$rm0"), RmSubflow +$(delta cli MPTcpExtRmSubflow "$rms0"), MPRstTx client +$(delta cli MPTcpExtMPRstTx "$rstc0") server +$(delta srv MPTcpExtMPRstTx "$rsts0"); path 2 received $rx bytes after"
-(($(delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 1)) || fail "the client's join did not happen before the flush"
-(($(delta cli MPTcpExtRmAddrTx "$rmtx0") == 0)) || fail "the flush sent a REMOVE_ADDR for an address never announced"
-(($(delta srv MPTcpExtRmAddr "$rm0") == 0)) || fail "the server received a REMOVE_ADDR"
-(($(delta cli MPTcpExtRmSubflow "$rms0") == 1)) || fail "the flush closed $(delta cli MPTcpExtRmSubflow "$rms0") subflows, expected 1"
-(($(delta cli MPTcpExtMPRstTx "$rstc0") == 0 && $(delta srv MPTcpExtMPRstTx "$rsts0") == 0)) ||
-	fail "the flushed subflow was reset, not closed"
-[ ! -s "$out/c2_left" ] || fail "5 s after the flush, on path 2: $(cat "$out/c2_left")"
-((rx < 1 << 20)) || fail "path 2 still carried $rx bytes after the flush"
+# (never announced: no REMOVE_ADDR, as upstream's mptcp_pm_flush_addrs_and_subflows())
+removal_xfer flush $port "ip mptcp endpoint flush" c2 "$c2" 0
 
 # 2. backup flags: the initial subflow's endpoint, the SYN/ACK's
 ip -n cli mptcp endpoint add "$c1" dev c1 subflow backup
@@ -106,47 +107,16 @@ ip -n cli mptcp limits set add_addr_accepted 1 subflows 1
 ptx0=$(mib cli MPTcpExtMPPrioTx) prx0=$(mib srv MPTcpExtMPPrioRx) sab0=$(mib cli MPTcpExtMPJoinSynAckBackupRx)
 sa0=$(mib cli MPTcpExtMPJoinSynAckRx)
 transfer cli srv "$s1" $((port + 1)) mptcp $((2 << 20))
-info "backup: MPPrioTx +$(delta cli MPTcpExtMPPrioTx "$ptx0"), server MPPrioRx +$(delta srv MPTcpExtMPPrioRx "$prx0"), joins +$(delta cli MPTcpExtMPJoinSynAckRx "$sa0"), of them with the backup flag on the SYN/ACK +$(delta cli MPTcpExtMPJoinSynAckBackupRx "$sab0")"
-(($(delta cli MPTcpExtMPPrioTx "$ptx0") == 1)) || fail "the initial subflow's backup endpoint sent $(delta cli MPTcpExtMPPrioTx "$ptx0") MP_PRIO, expected 1"
-(($(delta srv MPTcpExtMPPrioRx "$prx0") == 1)) || fail "the server received $(delta srv MPTcpExtMPPrioRx "$prx0") MP_PRIO, expected 1"
-(($(delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 1)) || fail "no join to the announced address"
-(($(delta cli MPTcpExtMPJoinSynAckBackupRx "$sab0") == 1)) || fail "the SYN/ACK from the server's backup endpoint had no backup flag"
+info "backup: MPPrioTx +$(mib_delta cli MPTcpExtMPPrioTx "$ptx0"), server MPPrioRx +$(mib_delta srv MPTcpExtMPPrioRx "$prx0"), joins +$(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0"), of them with the backup flag on the SYN/ACK +$(mib_delta cli MPTcpExtMPJoinSynAckBackupRx "$sab0")"
+(($(mib_delta cli MPTcpExtMPPrioTx "$ptx0") == 1)) || fail "the initial subflow's backup endpoint sent $(mib_delta cli MPTcpExtMPPrioTx "$ptx0") MP_PRIO, expected 1"
+(($(mib_delta srv MPTcpExtMPPrioRx "$prx0") == 1)) || fail "the server received $(mib_delta srv MPTcpExtMPPrioRx "$prx0") MP_PRIO, expected 1"
+(($(mib_delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 1)) || fail "no join to the announced address"
+(($(mib_delta cli MPTcpExtMPJoinSynAckBackupRx "$sab0") == 1)) || fail "the SYN/ACK from the server's backup endpoint had no backup flag"
 
 # 3. address id 0: the initial subflow closes, the connection goes on over path 2
 ip -n cli mptcp endpoint flush
 ip -n srv mptcp endpoint flush
 ip -n cli mptcp endpoint add "$c2" dev c2 subflow
 ip -n cli mptcp limits set add_addr_accepted 0 subflows 1
-port=$((port + 2))
-out=$(mktemp -d)
-ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port "$port" --proto mptcp \
-	--send $((12 << 20)) --timeout 120 >"$out/server" 2>"$out/server.err" &
-spid=$!
-for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
-rmtx0=$(mib cli MPTcpExtRmAddrTx) rm0=$(mib srv MPTcpExtRmAddr) rms0=$(mib cli MPTcpExtRmSubflow)
-rstc0=$(mib cli MPTcpExtMPRstTx) rsts0=$(mib srv MPTcpExtMPRstTx) sa0=$(mib cli MPTcpExtMPJoinSynAckRx)
-cut="ip mptcp endpoint delete id 0 $c1; $(left_after c1 "$c1" "$out")"
-ip netns exec cli python3 "$XFER" client --connect "$s1" --port "$port" --proto mptcp \
-	--send $((1 << 20)) --timeout 120 --cut-at $((2 << 20)) --cut-cmd "ip netns exec cli sh -c '$cut'" \
-	>"$out/client" 2>"$out/client.err" || fail "id 0: client: $(tail -n 3 "$out/client.err")"
-wait "$spid" || fail "id 0: server: $(tail -n 3 "$out/server.err")"
-cut_done "$out"
-python3 - "$out/client" "$out/server" <<'PY' || fail "transfer across the removal of id 0: data mismatch"
-import json, sys
-c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
-ok = (s["sent"] == c["received"] and s["sent_sha256"] == c["received_sha256"]
-      and c["sent"] == s["received"] and c["sent_sha256"] == s["received_sha256"])
-print("  id 0 removed at %s s, %d bytes intact" % (c.get("cut"), c["received"]), file=sys.stderr)
-sys.exit(0 if ok and c.get("cut") is not None else 1)
-PY
-rx=$(($(bytes_on cli c1 rx) - $(cat "$out/rx_at_cut")))
-info "id 0: join +$(delta cli MPTcpExtMPJoinSynAckRx "$sa0"), RmAddrTx +$(delta cli MPTcpExtRmAddrTx "$rmtx0"), server RmAddr +$(delta srv MPTcpExtRmAddr "$rm0"), RmSubflow +$(delta cli MPTcpExtRmSubflow "$rms0"), MPRstTx client +$(delta cli MPTcpExtMPRstTx "$rstc0") server +$(delta srv MPTcpExtMPRstTx "$rsts0"); path 1 received $rx bytes after"
-(($(delta cli MPTcpExtMPJoinSynAckRx "$sa0") == 1)) || fail "id 0: the client's join did not happen"
-(($(delta cli MPTcpExtRmAddrTx "$rmtx0") == 1)) || fail "id 0: $(delta cli MPTcpExtRmAddrTx "$rmtx0") REMOVE_ADDR sent, expected 1"
-(($(delta srv MPTcpExtRmAddr "$rm0") == 1)) || fail "id 0: the server received $(delta srv MPTcpExtRmAddr "$rm0") REMOVE_ADDR, expected 1"
-(($(delta cli MPTcpExtRmSubflow "$rms0") == 1)) || fail "id 0: the client closed $(delta cli MPTcpExtRmSubflow "$rms0") subflows, expected 1"
-(($(delta cli MPTcpExtMPRstTx "$rstc0") == 0 && $(delta srv MPTcpExtMPRstTx "$rsts0") == 0)) ||
-	fail "id 0: the initial subflow was reset, not closed"
-[ ! -s "$out/c1_left" ] || fail "id 0: 5 s after the removal, on path 1: $(cat "$out/c1_left")"
-((rx < 1 << 20)) || fail "id 0: path 1 still carried $rx bytes after the removal"
+removal_xfer "id 0" $((port + 2)) "ip mptcp endpoint delete id 0 $c1" c1 "$c1" 1
 dmesg_clean

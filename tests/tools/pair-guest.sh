@@ -4,6 +4,10 @@
 #
 #   pair_link_up                 configure the link NIC and wait until the peer answers:
 #                                  server 10.77.0.1/24 fd77::1/64, client .2 / ::2
+#   pair_two_links DELAY RATE LIMIT
+#                                both links up (pair_link_up, pair_link2_up), reverse
+#                                  path filtering off, netem DELAY, RATE, LIMIT on
+#                                  this side's egress of each
 #   pair_netem NETEM...          netem on this side's egress (one segment per skb
 #                                  if it drops: netem drops whole skbs); shape both
 #                                  sides for both directions
@@ -99,6 +103,15 @@ pair_link2_up() {
 		sleep 0.2
 	done
 	info "$PAIR_DEV2 up: $SELF4_2 $SELF6_2, $PEER reachable"
+}
+
+pair_two_links() {
+	pair_link_up
+	pair_link2_up
+	sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$PAIR_DEV.rp_filter=0" \
+		"net.ipv4.conf.$PAIR_DEV2.rp_filter=0"
+	tc qdisc replace dev "$PAIR_DEV" root netem delay "$1" rate "$2" limit "$3"
+	tc qdisc replace dev "$PAIR_DEV2" root netem delay "$1" rate "$2" limit "$3"
 }
 
 pair_netem() {

@@ -8,7 +8,9 @@
 Each side sends --send bytes of pseudo-random data (default 0), then shuts down its
 write side, reads until EOF and prints one JSON line: bytes and SHA-256 sent and
 received, the protocol the socket was opened with and the seconds from connection
-to the end of both directions. The server handles one connection.
+to the end of both directions. The server handles one connection. If sending fails
+(an error, or no progress for --timeout), the JSON has "send_error" instead of
+"sent" and the exit status is 1.
 MPTCP_RS_INJECT_CORRUPTION=1 flips one received byte before hashing, to show that a
 test comparing the hashes can fail.
 
@@ -71,14 +73,19 @@ def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None):
         h = hashlib.sha256()
         left = nbytes
         block = os.urandom(CHUNK)
-        while left > 0:
-            # vary the data so reordering bugs change the hash
-            block = hashlib.sha256(block[:32]).digest() + block[32:]
-            part = block[:min(left, CHUNK)]
-            sock.sendall(part)
-            h.update(part)
-            left -= len(part)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            while left > 0:
+                # vary the data so reordering bugs change the hash
+                block = hashlib.sha256(block[:32]).digest() + block[32:]
+                part = block[:min(left, CHUNK)]
+                sock.sendall(part)
+                h.update(part)
+                left -= len(part)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            # the result says so (and the exit status): what was sent until then
+            result["send_error"] = "%r after %d bytes" % (e, nbytes - left)
+            return
         result["sent"] = nbytes
         result["sent_sha256"] = h.hexdigest()
 
@@ -166,6 +173,8 @@ def main():
     if args.role == "server":
         ls.close()
     print(json.dumps(res), flush=True)
+    if "send_error" in res:
+        sys.exit("sending failed: " + res["send_error"])
 
 
 if __name__ == "__main__":

@@ -25,12 +25,7 @@ fi
 runs=("v4p2 4 2" "v4p1 4 1" "v6p2 6 2")
 
 setup() {
-	pair_link_up
-	pair_link2_up
-	sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$PAIR_DEV.rp_filter=0" \
-		"net.ipv4.conf.$PAIR_DEV2.rp_filter=0"
-	tc qdisc replace dev "$PAIR_DEV" root netem delay 10ms rate "$rate" limit 1000
-	tc qdisc replace dev "$PAIR_DEV2" root netem delay 10ms rate "$rate" limit 1000
+	pair_two_links 10ms "$rate" 1000
 }
 
 case "$role" in

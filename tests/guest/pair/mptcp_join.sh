@@ -45,12 +45,7 @@ sampled_xfer() {
 }
 
 setup() {
-	pair_link_up
-	pair_link2_up
-	sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$PAIR_DEV.rp_filter=0" \
-		"net.ipv4.conf.$PAIR_DEV2.rp_filter=0"
-	tc qdisc replace dev "$PAIR_DEV" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
-	tc qdisc replace dev "$PAIR_DEV2" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
+	pair_two_links 5ms "${MPTCP_RS_PAIR_RATE:-15mbit}" 100
 }
 
 case "$role" in

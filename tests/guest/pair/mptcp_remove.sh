@@ -29,12 +29,7 @@ else
 fi
 
 setup() {
-	pair_link_up
-	pair_link2_up
-	sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$PAIR_DEV.rp_filter=0" \
-		"net.ipv4.conf.$PAIR_DEV2.rp_filter=0"
-	tc qdisc replace dev "$PAIR_DEV" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
-	tc qdisc replace dev "$PAIR_DEV2" root netem delay 5ms rate "${MPTCP_RS_PAIR_RATE:-15mbit}" limit 100
+	pair_two_links 5ms "${MPTCP_RS_PAIR_RATE:-15mbit}" 100
 }
 
 # the command run at 2 MB: the removal, then, in the background (the client reads on:
@@ -81,6 +76,11 @@ client)
 	cat "/sys/class/net/$PAIR_DEV2/statistics/rx_bytes" >"$SHARE/rm.rx_at_end"
 	pair_nstat client.nstat.mid
 	ip mptcp endpoint add "$SELF4_2" dev "$PAIR_DEV2" subflow
+	# the first connection still finishing its close would get REMOVE_ADDR 0 too
+	for i in $(seq 100); do
+		[ -z "$(ss -Htan state all | grep -v -e TIME-WAIT -e LISTEN)" ] && break
+		sleep 0.1
+	done
 	pair_xfer_client id0 mptcp "$bytes" 4 $((2 << 20)) \
 		"$(cut_cmd id0 "ip mptcp endpoint delete id 0 $SELF4" "$SELF4" "$PAIR_DEV")"
 	pair_wait id0.cut 10 >/dev/null

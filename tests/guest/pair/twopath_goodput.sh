@@ -21,12 +21,7 @@ else
 fi
 
 setup() {
-	pair_link_up
-	pair_link2_up
-	sysctl -qw net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$PAIR_DEV.rp_filter=0" \
-		"net.ipv4.conf.$PAIR_DEV2.rp_filter=0"
-	tc qdisc replace dev "$PAIR_DEV" root netem delay 10ms rate 20mbit limit 100
-	tc qdisc replace dev "$PAIR_DEV2" root netem delay 10ms rate 20mbit limit 100
+	pair_two_links 10ms 20mbit 100
 	ip mptcp limits set subflows 1
 }
 

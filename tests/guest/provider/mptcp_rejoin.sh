@@ -48,9 +48,11 @@ ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port 63
 wait "$spid" || fail "server: $(tail -n 3 "$out/server.err")"
 ip netns exec cli iptables -F INPUT 2>/dev/null || true
 ip netns exec srv iptables -F INPUT 2>/dev/null || true
-python3 - "$out/client" "$out/server" <<'PY' || fail "transfer across the outage: data mismatch"
+python3 - "$out/client" "$out/server" <<'PY' || fail "transfer across the outage: data mismatch or a side failed; client: $(tail -n 4 "$out/client.err"); server: $(tail -n 4 "$out/server.err")"
 import json, sys
 c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
+if "sent" not in c or "sent" not in s:
+    sys.exit("a sender failed (its exception is in its log): client %s, server %s" % (c, s))
 ok = (s["sent"] == c["received"] and s["sent_sha256"] == c["received_sha256"]
       and c["sent"] == s["received"] and c["sent_sha256"] == s["received_sha256"])
 print("  path 2 cut at %s s, %d bytes intact" % (c.get("cut"), c["received"]), file=sys.stderr)

@@ -28,15 +28,8 @@
 #  Clean kernel log.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
-topo_new cli srv
-topo_path cli srv 1
-topo_path cli srv 2
-for n in 1 2; do
-	topo_shape cli "c$n" delay 5ms rate 10mbit limit 200
-	topo_shape srv "s$n" delay 5ms rate 10mbit limit 200
-done
+two_paths_10mbit cli srv
 c1=$(topo_addr4 c 1) c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1) s2=$(topo_addr4 s 2)
-ip -n srv rule add to "$c2" table 102 pref 100
 # removal_xfer WHAT PORT REMOVAL DEV ADDR RMADDR: 12 MB to the client (1 MB back)
 # over a joined connection; once the client has 2 MB it runs REMOVAL (a command in
 # its namespace) and, in the background while it reads on (what the closed subflow
@@ -49,6 +42,11 @@ ip -n srv rule add to "$c2" table 102 pref 100
 # from a second after the removal.
 removal_xfer() {
 	local what=$1 port=$2 removal=$3 dev=$4 addr=$5 rmaddr=$6 out spid i rx cut
+	# an earlier connection still finishing its close would get the REMOVE_ADDR too
+	for i in $(seq 100); do
+		[ -z "$(ip netns exec cli ss -Htan state all | grep -v TIME-WAIT)" ] && break
+		sleep 0.1
+	done
 	out=$(mktemp -d)
 	ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port "$port" --proto mptcp \
 		--send $((12 << 20)) --timeout 120 >"$out/server" 2>"$out/server.err" &

@@ -318,6 +318,13 @@ impl IdBits {
         }
     }
 
+    /// Adds every id of `bits` (a [`IdBits::take`]n set).
+    fn insert_all(&self, bits: &[u64; 4]) {
+        for (w, b) in self.0.iter().zip(bits) {
+            w.fetch_or(*b, Ordering::AcqRel);
+        }
+    }
+
     fn remove(&self, id: u8) {
         if let Some(w) = self.0.get(usize::from(id >> 6)) {
             w.fetch_and(!(1 << (id & 63)), Ordering::AcqRel);
@@ -1282,12 +1289,7 @@ fn run(meta: &Meta) {
     let local_ids = a.rm_local.take();
     let quiet_ids = a.rm_quiet.take();
     // (an id in both sets gets one REMOVE_ADDR: bits)
-    for id in 0..=u8::MAX {
-        if a.rm_announced.contains(id) {
-            a.rm_announced.remove(id);
-            a.rm_send.insert(id);
-        }
-    }
+    a.rm_send.insert_all(&a.rm_announced.take());
     let remote_ids = a.rm_remote.take();
     let closing = local_ids.iter().any(|&w| w != 0) || remote_ids.iter().any(|&w| w != 0);
     if closing {

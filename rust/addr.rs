@@ -394,11 +394,16 @@ pub(crate) struct ConnAddrs {
     /// connection did not announce yet are (set when the connection becomes fully
     /// established and when a `signal` endpoint is added).
     announce: AtomicBool,
-    /// The initial subflow's local address is to be looked up: an endpoint with the
-    /// `backup` flag there makes it a backup subflow (MP_PRIO), as upstream's
-    /// `mptcp_mpc_endpoint_setup()` (set when the connection becomes fully
-    /// established).
+    /// The initial subflow is to become a backup subflow (MP_PRIO, sent by the
+    /// work): an endpoint with the `backup` flag has its local address, as
+    /// upstream's `mptcp_mpc_endpoint_setup()` (set when the connection becomes
+    /// fully established).
     mpc_check: AtomicBool,
+    /// The id of the endpoint that had the initial subflow's local address when the
+    /// connection became fully established (upstream's `mpc_endpoint_id`), 0 if
+    /// none: deleting that endpoint withdraws address id 0, the initial subflow's
+    /// (upstream's `mptcp_endp_get_local_id()`).
+    mpc_endpoint: AtomicU8,
     /// Announcements of the peer accepted.
     accepted: AtomicU8,
     /// A local address a join arrived at that no endpoint has (`join.rs`), for the
@@ -429,6 +434,7 @@ impl ConnAddrs {
             pending: AtomicBool::new(false),
             announce: AtomicBool::new(false),
             mpc_check: AtomicBool::new(false),
+            mpc_endpoint: AtomicU8::new(0),
             accepted: AtomicU8::new(0),
             implicit_state: AtomicU8::new(IMPLICIT_NONE),
             implicit_family: AtomicU16::new(0),
@@ -457,6 +463,8 @@ impl ConnAddrs {
         self.rm_remote.take();
         self.pending.store(false, Ordering::Release);
         self.announce.store(false, Ordering::Release);
+        self.mpc_check.store(false, Ordering::Release);
+        self.mpc_endpoint.store(0, Ordering::Release);
         self.accepted.store(0, Ordering::Release);
         // not while a join's SYN writes an address (it would be overwritten)
         let _ = self.implicit_state.compare_exchange(
@@ -726,9 +734,10 @@ impl ConnAddrs {
     }
 }
 
-/// The first subflow of `meta` is fully established (either side; subflow locked):
-/// the address work is set up, and runs now if there are addresses to announce.
-pub(crate) fn fully_established(meta: &Meta) {
+/// The first subflow of `meta`, `first`, is fully established (either side; subflow
+/// locked): the address work is set up, and runs now if there are addresses to
+/// announce or the initial subflow is to become backup.
+pub(crate) fn fully_established(meta: &Meta, first: *mut bindings::sock) {
     let a = meta.joins().addrs();
     a.work.init(meta);
     if meta.userspace_pm() {
@@ -740,7 +749,13 @@ pub(crate) fn fully_established(meta: &Meta) {
         return;
     }
     a.announce.store(true, Ordering::Release);
-    let backup = crate::pm::has_backup_endpoints(meta.net());
+    let mut local = Endpoint::default();
+    // SAFETY: `first` is live and locked by the caller; `local` is valid.
+    unsafe { bindings::mptcp_rs_addr_ssk_local(first, &mut local) };
+    let mpc = crate::pm::local_endpoint(meta.net(), &local);
+    a.mpc_endpoint
+        .store(mpc.map_or(0, |(id, _)| id), Ordering::Release);
+    let backup = mpc.is_some_and(|(_, backup)| backup);
     a.mpc_check.store(backup, Ordering::Release);
     if backup || crate::pm::has_signal_endpoints(meta.net()) {
         a.work.kick(meta);
@@ -1031,6 +1046,20 @@ pub(crate) fn endpoint_removed(net: &crate::net::Net, id: u8, flush: bool) {
                 a.rm_quiet.insert(id);
             }
             a.rm_local.insert(id);
+            // the endpoint of the initial subflow's address: as upstream, that is
+            // address id 0 to this connection; its subflows close, and a delete
+            // (not a flush: 0 was never announced) sends REMOVE_ADDR 0
+            let mpc = a
+                .mpc_endpoint
+                .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
+            if id != 0 && mpc.is_ok() {
+                if flush {
+                    a.rm_quiet.insert(0);
+                } else {
+                    a.rm_announced.insert(0);
+                }
+                a.rm_local.insert(0);
+            }
             a.work.kick(meta);
         }
     });
@@ -1323,20 +1352,16 @@ fn run(meta: &Meta) {
     }
 }
 
-/// The initial subflow becomes a backup subflow (MP_PRIO) if an endpoint with the
-/// `backup` flag has its local address. The meta socket is owned.
+/// The initial subflow becomes a backup subflow (MP_PRIO): an endpoint with the
+/// `backup` flag had its local address ([`fully_established`]). The meta socket is
+/// owned.
 fn mpc_backup(meta: &Meta) {
     let first = meta.first_ssk();
     if first.is_null() {
         return;
     }
-    let mut local = Endpoint::default();
-    // SAFETY: the first subflow is live while the meta socket is owned; `local` valid.
-    unsafe { bindings::mptcp_rs_addr_ssk_local(first, &mut local) };
-    if !crate::pm::local_backup(meta.net(), &local) {
-        return;
-    }
-    // SAFETY: as above; its lock nests inside the meta socket's.
+    // SAFETY: the first subflow is live while the meta socket is owned; its lock
+    // nests inside the meta socket's.
     unsafe {
         bindings::mptcp_rs_lock_sock(first);
         if let Some(ctx) = Subflow::from_sk(first) {
@@ -1348,9 +1373,11 @@ fn mpc_backup(meta: &Meta) {
 
 /// Opens joins to `to`, an address the peer announced, within the `subflows`
 /// limit: one from each `fullmesh` endpoint of the connection's family if there is
-/// any (address id 0 for the connection's own address), else one from the source
-/// address routing picks (upstream's `fill_local_addresses_vec()`). Whether some
-/// subflow to `to` was opened (or was there). The meta socket is owned.
+/// any (address id 0 for the connection's own address); else, if there are
+/// `laminar` endpoints, one from the first of the family whose address no joined
+/// subflow uses (none if all are used); else one from the source address routing
+/// picks (upstream's `fill_local_addresses_vec()`). Whether some subflow to `to`
+/// was opened (or was there). The meta socket is owned.
 fn join_to(meta: &Meta, to: &Endpoint, family: u16) -> bool {
     let net = meta.net();
     let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
@@ -1377,6 +1404,10 @@ fn join_to(meta: &Meta, to: &Endpoint, family: u16) -> bool {
     }
     if fullmesh || meta.joins().count() >= limit {
         return opened;
+    }
+    let n = crate::pm::laminar_endpoints(net, &mut eps);
+    if n > 0 {
+        return join_from_laminar(meta, to, family, &eps[..n]);
     }
     let mut src = Endpoint::default();
     // SAFETY: `meta.sk()` is live and owned; `to` and `src` valid.
@@ -1406,6 +1437,30 @@ fn join_to(meta: &Meta, to: &Endpoint, family: u16) -> bool {
     src.ifindex = 0;
     src.port = 0;
     crate::join_active::connect_one(meta, &src, c_int::from(family), Some(to))
+}
+
+/// One join to `to` from the first of `laminar` (endpoints with that flag) of
+/// `family` whose address no subflow that is not closing uses, as upstream's
+/// `fill_local_laminar_endp()`: the endpoint of the initial subflow's address
+/// stands for address id 0, which the initial subflow uses while it is open.
+/// Whether one was opened. The meta socket is owned.
+fn join_from_laminar(meta: &Meta, to: &Endpoint, family: u16, laminar: &[Endpoint]) -> bool {
+    for ep in laminar.iter().filter(|ep| ep.family == family) {
+        let mut src = *ep;
+        // SAFETY: `meta.sk()` is live and owned; `ep` valid.
+        if unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) } {
+            if !meta.first_closed() {
+                continue;
+            }
+            src.id = 0;
+        }
+        if crate::join_active::local_id_in_use(meta, src.id) {
+            continue;
+        }
+        src.port = 0;
+        return crate::join_active::connect_one(meta, &src, c_int::from(family), Some(to));
+    }
+    false
 }
 
 /// The joined subflows using one of our address ids in `local` or one of the peer's

@@ -61,7 +61,9 @@ use crate::proto::options::{MpJoin, MptcpOption, Segment, JOIN_ACK_HMAC_LEN};
 use crate::sha256::KernelSha256;
 use crate::sock::Meta;
 use crate::subflow::{rst_reason, Subflow};
-use crate::tcp_state::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2};
+use crate::tcp_state::{
+    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
+};
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
@@ -442,6 +444,29 @@ pub(crate) fn has_live_join(meta: &Meta, local: u8, to: Option<u8>) -> bool {
     })
 }
 
+/// Whether some joined subflow that is not closing (upstream leaves out those in
+/// FIN-WAIT-1/2, CLOSING and CLOSE) uses our address id `local`, whoever opened it
+/// and to whichever address. The meta socket is owned.
+pub(crate) fn local_id_in_use(meta: &Meta, local: u8) -> bool {
+    (0..MAX_JOINED).any(|i| {
+        let ssk = meta.joins().ssk_at(i);
+        if ssk.is_null() {
+            return false;
+        }
+        // SAFETY: a slot's subflow, alive while the meta socket is owned (`Joins`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            return false;
+        };
+        // SAFETY: as above (a lockless read of the state).
+        let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
+        ctx.active_join().local_id() == local
+            && !matches!(
+                state,
+                TCP_FIN_WAIT1 | TCP_FIN_WAIT2 | TCP_CLOSING | TCP_CLOSE
+            )
+    })
+}
+
 /// Opens the subflows of each `subflow` endpoint that fits and has none, within the
 /// limit: to the peer's initial address, and for a `fullmesh` endpoint also to each
 /// address the peer announced and we accepted (upstream's
@@ -572,7 +597,7 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
     }
     crate::pm_events::established(meta, ctx, false);
     // our `signal` endpoints are announced (`addr.rs`)
-    crate::addr::fully_established(meta);
+    crate::addr::fully_established(meta, ctx.ssk());
     if meta.userspace_pm() {
         // the userspace path manager opens the subflows (`pm_userspace.rs`)
         return;

@@ -561,39 +561,30 @@ pub(crate) fn passive_local_id(net: &Net, addr: &Endpoint) -> PassiveLocalId {
     unsafe { (*state).mirror.lookup(key) }
 }
 
-/// Whether `net`'s endpoint (without a port) with the address of `addr` has the
-/// `backup` flag: the flag our MP_JOIN SYN or SYN/ACK carries for a subflow from
-/// that address, and the MP_PRIO the initial subflow gets (upstream's
-/// `mptcp_pm_nl_is_backup()`). Any context, no lock.
-pub(crate) fn local_backup(net: &Net, addr: &Endpoint) -> bool {
+/// The id of `net`'s endpoint (without a port) with the address of `addr`, and
+/// whether it has the `backup` flag; `None` if there is none (or the copy was being
+/// rewritten). Any context, no lock.
+pub(crate) fn local_endpoint(net: &Net, addr: &Endpoint) -> Option<(u8, bool)> {
     let id = pernet_id();
-    let Some(key) = mirror_key(addr) else {
-        return false;
-    };
+    let key = mirror_key(addr)?;
     if id == 0 {
-        return false;
+        return None;
     }
     // SAFETY: as in `subflows_limit`.
     let state = unsafe { pernet(net.as_ptr(), id) };
     // SAFETY: as above; atomics, valid when zeroed.
     let found = unsafe { (*state).mirror.find(key) };
-    matches!(found, Some((Some(tag), _)) if tag & MIRROR_BACKUP != 0)
+    match found {
+        Some((Some(tag), _)) => Some(((tag & 0xff) as u8, tag & MIRROR_BACKUP != 0)),
+        _ => None,
+    }
 }
 
-/// Whether some endpoint (without a port) of `net` has the `backup` flag. Any
-/// context, no lock.
-pub(crate) fn has_backup_endpoints(net: &Net) -> bool {
-    let id = pernet_id();
-    if id == 0 {
-        return false;
-    }
-    // SAFETY: as in `subflows_limit`.
-    let state = unsafe { pernet(net.as_ptr(), id) };
-    // SAFETY: as above; atomics, valid when zeroed. A racing rewrite gives a stale
-    // answer, as for any endpoint changed just after the look.
-    unsafe { &(*state).mirror }.entries.iter().any(|e| {
-        e.tag.load(Ordering::Relaxed) & (MIRROR_USED | MIRROR_BACKUP) == MIRROR_USED | MIRROR_BACKUP
-    })
+/// Whether `net`'s endpoint (without a port) with the address of `addr` has the
+/// `backup` flag: the flag our MP_JOIN SYN or SYN/ACK carries for a subflow from
+/// that address (upstream's `mptcp_pm_nl_is_backup()`). Any context, no lock.
+pub(crate) fn local_backup(net: &Net, addr: &Endpoint) -> bool {
+    local_endpoint(net, addr).is_some_and(|(_, backup)| backup)
 }
 
 /// The `subflows` limit of `net`: how many subflows a connection may have besides
@@ -728,6 +719,13 @@ pub(crate) fn subflow_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
 /// Process context.
 pub(crate) fn fullmesh_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
     endpoints_with(net, FULLMESH, out)
+}
+
+/// The endpoints of `net` with the `laminar` flag (one of which a connection joins
+/// each address the peer announced from, upstream's `fill_local_laminar_endp()`),
+/// by increasing id, into `out`; how many. Process context.
+pub(crate) fn laminar_endpoints(net: &Net, out: &mut [Endpoint]) -> usize {
+    endpoints_with(net, LAMINAR, out)
 }
 
 /// The endpoints of `net` with the `signal` flag (those a connection announces with

@@ -729,6 +729,11 @@ impl Meta {
         self.set(mf::MULTI);
     }
 
+    /// Whether the connection sends on several subflows (it switched for good).
+    pub(crate) fn is_multi(&self) -> bool {
+        self.has(mf::MULTI)
+    }
+
     pub(crate) fn set_need_push(&self) {
         self.set(mf::NEED_PUSH);
     }
@@ -2087,7 +2092,19 @@ extern "C" fn meta_poll(
     if shut & RCV_SHUTDOWN != 0 {
         mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
     }
-    if state != TCP_SYN_SENT && state != TCP_CLOSE && state != TCP_LISTEN {
+    if state == TCP_CLOSE {
+        // as tcp_poll() and upstream's mptcp_poll(): an aborted connection (shut
+        // both ways) reports its writing side too, whose write() then returns the
+        // error, to a poller that waits for POLLOUT (no subflow is looked at: they
+        // may be going)
+        // SAFETY: `sk` is live.
+        if !unsafe { bindings::mptcp_rs_rcv_queue_empty(sk) } {
+            mask |= EPOLLIN | EPOLLRDNORM;
+        }
+        if shut & SEND_SHUTDOWN != 0 {
+            mask |= EPOLLOUT | EPOLLWRNORM;
+        }
+    } else if state != TCP_SYN_SENT {
         if readable(meta) {
             mask |= EPOLLIN | EPOLLRDNORM;
         }

@@ -102,6 +102,9 @@ pub(crate) mod sf {
     /// The subflow was seen timed out (`established_options`): the writers were
     /// woken once for it; cleared when it is seen alive again.
     pub(crate) const TIMEOUT_WOKE: u32 = 1 << 19;
+    /// Our reset of this subflow carries MP_FAIL (DSN in `fail_dsn`): a DSS checksum
+    /// failed where the connection cannot fall back to TCP.
+    pub(crate) const RST_MP_FAIL: u32 = 1 << 20;
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -516,15 +519,23 @@ impl Subflow {
     }
 
     /// The outcome of checking a mapping (`RcvMap::account`) after its data went to
-    /// the meta socket. A DSS checksum failure on the only subflow is RFC 8684 3.7's
-    /// case for MP_FAIL: the data stays delivered (TCP acknowledged it, as it
-    /// would deliver a middlebox's rewrite), we send MP_FAIL with the mapping's DSN
-    /// and the peer's infinite mapping makes both ends fall back to TCP. Otherwise
-    /// the subflow is reset (MP_TCPRST: middlebox interference).
-    fn mapping_checked(&self, checked: Result, map_dsn: u64) -> Result {
+    /// the meta socket. A DSS checksum failure on the only subflow a connection
+    /// ever had is RFC 8684 3.7's case for MP_FAIL: the data stays delivered (TCP
+    /// acknowledged it, as it would deliver a middlebox's rewrite), we send MP_FAIL
+    /// with the mapping's DSN and the peer's infinite mapping makes both ends fall
+    /// back to TCP. Once a second subflow was established (upstream's
+    /// `allow_infinite_fallback` cleared), there is no falling back: the subflow is
+    /// reset, its RST carrying MP_FAIL and MP_TCPRST (middlebox interference), as
+    /// upstream does. Other failures reset it with MP_TCPRST only.
+    fn mapping_checked(&self, checked: Result, map_dsn: u64, meta: &Meta) -> Result {
         match checked {
             Ok(()) => Ok(()),
-            Err(e) if e == ebadmsg() => {
+            Err(e)
+                if e == ebadmsg()
+                    && !self.is_joined()
+                    && !meta.is_multi()
+                    && !meta.joins().any_established() =>
+            {
                 if !self.has(sf::FAIL_SENT) {
                     self.fail_dsn.store(map_dsn, Ordering::Release);
                     self.set(sf::FAIL_SENT | sf::SEND_MP_FAIL);
@@ -532,6 +543,10 @@ impl Subflow {
                 Ok(())
             }
             Err(e) => {
+                if e == ebadmsg() {
+                    self.fail_dsn.store(map_dsn, Ordering::Release);
+                    self.set(sf::RST_MP_FAIL);
+                }
                 self.reset_reason
                     .store(rst_reason::MIDDLEBOX, Ordering::Release);
                 Err(e)
@@ -881,7 +896,7 @@ impl Subflow {
                 // SAFETY: as above.
                 unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
                 let checked = rcv.map.account(csum_piece, len, meta);
-                self.mapping_checked(checked, rcv.map.dsn)?;
+                self.mapping_checked(checked, rcv.map.dsn, meta)?;
                 continue;
             }
             let ofo = after64(dsn, ack);
@@ -896,7 +911,7 @@ impl Subflow {
             }
             moved = true;
             let checked = rcv.map.account(csum_piece, len, meta);
-            self.mapping_checked(checked, rcv.map.dsn)?;
+            self.mapping_checked(checked, rcv.map.dsn, meta)?;
             if ofo {
                 crate::mib::inc(meta.net(), crate::mib::Mib::OFOQueue);
             } else {
@@ -1587,8 +1602,9 @@ fn infinite_map(
     n as c_int
 }
 
-/// The options of a reset we send: MP_FASTCLOSE when the connection is aborted, then
-/// MP_TCPRST with our reason, each if it fits (RFC 8684 3.5, 3.6).
+/// The options of a reset we send: MP_FASTCLOSE when the connection is aborted, or
+/// MP_FAIL when a checksum failed ([`sf::RST_MP_FAIL`]), then MP_TCPRST with our
+/// reason, each if it fits (RFC 8684 3.5, 3.6, 3.7).
 fn rst_options(
     ctx: &Subflow,
     meta: &Meta,
@@ -1603,8 +1619,16 @@ fn rst_options(
         reason: ctx.reset_reason.load(Ordering::Acquire),
     };
     let with_fastclose = [fastclose, tcprst];
+    let with_fail = [
+        MptcpOption::MpFail {
+            dsn: ctx.fail_dsn.load(Ordering::Acquire),
+        },
+        tcprst,
+    ];
     let list: &[MptcpOption] = if ctx.has(sf::SEND_FASTCLOSE) {
         &with_fastclose
+    } else if ctx.has(sf::RST_MP_FAIL) {
+        &with_fail
     } else {
         core::slice::from_ref(&tcprst)
     };
@@ -1613,7 +1637,7 @@ fn rst_options(
         need += o.wire_len().unwrap_or(usize::MAX / 4);
     }
     let list = if need > remaining as usize {
-        // a timestamp left too little room: MP_FASTCLOSE matters more
+        // a timestamp left too little room: MP_FASTCLOSE (MP_FAIL) matters more
         list.get(..1).unwrap_or(&[])
     } else {
         list
@@ -1627,6 +1651,7 @@ fn rst_options(
     for o in list {
         let mib = match o {
             MptcpOption::MpFastclose { .. } => crate::mib::Mib::MPFastcloseTx,
+            MptcpOption::MpFail { .. } => crate::mib::Mib::MPFailTx,
             _ => crate::mib::Mib::MPRstTx,
         };
         crate::mib::inc(meta.net(), mib);
@@ -2059,7 +2084,7 @@ extern "C" fn syn_recv_sock(
                     crate::pm_events::established(meta, ctx, true);
                 }
                 // our `signal` endpoints are announced (`addr.rs`)
-                crate::addr::fully_established(meta);
+                crate::addr::fully_established(meta, ctx.ssk());
             } else {
                 ctx.fall_back(0);
             }

@@ -13,6 +13,7 @@ pub(crate) const TCP_FIN_WAIT2: c_int = 5;
 pub(crate) const TCP_CLOSE: c_int = 7;
 pub(crate) const TCP_CLOSE_WAIT: c_int = 8;
 pub(crate) const TCP_LISTEN: c_int = 10;
+pub(crate) const TCP_CLOSING: c_int = 11;
 
 /// Whether a socket in `state` still sends ACKs.
 pub(crate) fn acks_in(state: c_int) -> bool {

@@ -25,6 +25,10 @@
 #     ESTABLISHED or CLOSE-WAIT, nor the client in FIN-WAIT-1/2), the transfer
 #     completes over path 2 intact and from a second after the removal path 1
 #     carries less than 1 MB.
+#  4. The same, but the client has a `subflow` endpoint (id 5) on its path-1
+#     address besides the one on path 2, and deletes it by its id: as upstream's
+#     `mptcp_endp_get_local_id()`, the endpoint of the initial subflow's address
+#     stands for address id 0, so the same happens as in 3 (REMOVE_ADDR 0, not 5).
 #  Clean kernel log.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
@@ -41,12 +45,15 @@ c1=$(topo_addr4 c 1) c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1) s2=$(topo_addr4 s
 # (RmSubflow), no MP_RST either way, nothing left on ADDR, DEV idle (< 1 MB)
 # from a second after the removal.
 removal_xfer() {
-	local what=$1 port=$2 removal=$3 dev=$4 addr=$5 rmaddr=$6 out spid i rx cut
+	local what=$1 port=$2 removal=$3 dev=$4 addr=$5 rmaddr=$6 out spid i rx cut left
 	# an earlier connection still finishing its close would get the REMOVE_ADDR too
+	# (its subflows, or the MPTCP socket once they are gone)
 	for i in $(seq 100); do
-		[ -z "$(ip netns exec cli ss -Htan state all | grep -v TIME-WAIT)" ] && break
+		left=$(ip netns exec cli ss -Htan state all | grep -v TIME-WAIT; ip netns exec cli ss -HMan)
+		[ -z "$left" ] && break
 		sleep 0.1
 	done
+	[ -z "$left" ] || info "$what: still open from before: $left"
 	out=$(mktemp -d)
 	ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port "$port" --proto mptcp \
 		--send $((12 << 20)) --timeout 120 >"$out/server" 2>"$out/server.err" &
@@ -117,4 +124,8 @@ ip -n srv mptcp endpoint flush
 ip -n cli mptcp endpoint add "$c2" dev c2 subflow
 ip -n cli mptcp limits set add_addr_accepted 0 subflows 1
 removal_xfer "id 0" $((port + 2)) "ip mptcp endpoint delete id 0 $c1" c1 "$c1" 1
+
+# 4. the endpoint of the initial address, deleted by its own id: address id 0 too
+ip -n cli mptcp endpoint add "$c1" dev c1 id 5 subflow
+removal_xfer "initial endpoint" $((port + 3)) "ip mptcp endpoint delete id 5" c1 "$c1" 1
 dmesg_clean

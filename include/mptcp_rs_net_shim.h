@@ -207,6 +207,7 @@ bool mptcp_rs_req_local_is_initial(const struct request_sock *req, const struct 
 int mptcp_rs_req_local_addr(const struct request_sock *req, u8 *addr);
 bool mptcp_rs_req_syncookie(const struct request_sock *req);
 bool mptcp_rs_same_sport(const struct sock *a, const struct sock *b);
+bool mptcp_rs_same_dport(const struct sock *a, const struct sock *b);
 void mptcp_rs_req_send_reset(const struct sock *listener, struct sk_buff *skb,
 			     struct request_sock *req);
 void mptcp_rs_joined_close(struct sock *ssk);
@@ -254,6 +255,7 @@ u8 mptcp_rs_skb_tcp_flags(const struct sk_buff *skb);
 u32 mptcp_rs_skb_len(const struct sk_buff *skb);
 const u8 *mptcp_rs_tcp_options(const struct sk_buff *skb, unsigned int *len);
 u16 mptcp_rs_skb_sum(const struct sk_buff *skb, unsigned int offset, unsigned int len);
+bool mptcp_rs_subflow_span_sum(struct sock *ssk, u32 seq, u32 len, u16 *sum);
 /* A received DSS mapping, carried on its skb as SKB_EXT_MPTCP. */
 struct mptcp_rs_map {
 	u64 dsn;

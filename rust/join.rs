@@ -207,7 +207,7 @@ impl Joins {
             // SAFETY: TCP sockets are freed after an RCU grace period at the earliest
             // (`SLAB_TYPESAFE_BY_RCU`), so under the read lock `ssk` is some TCP
             // socket; a stale answer only makes poll look once more.
-            !ssk.is_null() && !unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) }
+            !ssk.is_null() && unsafe { crate::subflow::rcv_waiting(ssk) }
         })
     }
 
@@ -812,6 +812,11 @@ pub(crate) unsafe fn syn_recv_sock(
     // SAFETY: `req` is TCP's; the child is not queued for accept().
     unsafe { bindings::mptcp_rs_req_set_drop(req) };
     mib::inc(net, Mib::MPJoinAckRx);
+    // SAFETY: both are live sockets.
+    if !unsafe { bindings::mptcp_rs_same_sport(sk, meta.sk()) } {
+        // on the port of a `signal` endpoint (its SYN was checked against it)
+        mib::inc(net, Mib::MPJoinPortAckRx);
+    }
     crate::pm_events::sub_established(meta, ctx);
     child
 }

@@ -701,6 +701,11 @@ pub(crate) unsafe fn synack(ctx: &Subflow, meta: &Meta, skb: *const bindings::sk
     ctx.set_backup(backup || aj.has(ajf::BACKUP));
     ctx.active_join_established(meta);
     mib::inc(net, Mib::MPJoinSynAckRx);
+    // SAFETY: both are live sockets.
+    if !unsafe { bindings::mptcp_rs_same_dport(ctx.ssk(), meta.sk()) } {
+        // to the port of an address the peer announced with one
+        mib::inc(net, Mib::MPJoinPortSynAckRx);
+    }
     if backup {
         mib::inc(net, Mib::MPJoinSynAckBackupRx);
     }

@@ -1147,6 +1147,38 @@ u16 mptcp_rs_skb_sum(const struct sk_buff *skb, unsigned int offset, unsigned in
 	return ntohs((__force __be16)(u16)~(__force u16)folded);
 }
 
+/*
+ * The sum (as mptcp_rs_skb_sum() gives it) of the @len payload bytes from TCP
+ * sequence number @seq, if the locked subflow's receive queue holds them all;
+ * false while some have not arrived. The queue is in order; a byte is found in
+ * the skb whose sequence range covers it.
+ */
+bool mptcp_rs_subflow_span_sum(struct sock *ssk, u32 seq, u32 len, u16 *sum)
+{
+	struct sk_buff *skb;
+	__wsum acc = 0;
+	u32 done = 0;
+
+	skb_queue_walk(&ssk->sk_receive_queue, skb) {
+		u32 start = TCP_SKB_CB(skb)->seq, want = seq + done, off, n;
+
+		if (done == len)
+			break;
+		if (before(want, start))
+			return false;
+		off = want - start;
+		if (off >= skb->len)
+			continue;
+		n = min(skb->len - off, len - done);
+		acc = csum_block_add(acc, skb_checksum(skb, off, n, 0), done);
+		done += n;
+	}
+	if (done < len)
+		return false;
+	*sum = ntohs((__force __be16)(u16)~(__force u16)csum_fold(acc));
+	return true;
+}
+
 bool mptcp_rs_skb_get_map(const struct sk_buff *skb, struct mptcp_rs_map *map)
 {
 	const struct mptcp_ext *ext = skb_ext_find(skb, SKB_EXT_MPTCP);
@@ -1544,6 +1576,12 @@ bool mptcp_rs_req_syncookie(const struct request_sock *req)
 bool mptcp_rs_same_sport(const struct sock *a, const struct sock *b)
 {
 	return inet_sk(a)->inet_sport == inet_sk(b)->inet_sport;
+}
+
+/* Whether two sockets use the same remote port. */
+bool mptcp_rs_same_dport(const struct sock *a, const struct sock *b)
+{
+	return inet_sk(a)->inet_dport == inet_sk(b)->inet_dport;
 }
 
 /* Sends the reset refusing a request whose third ACK @skb we do not accept. */

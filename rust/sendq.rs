@@ -467,7 +467,7 @@ pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
     // SAFETY: locked above.
     unsafe { bindings::release_sock(first) };
     if q.multi {
-        meta.set_multi();
+        meta.set_multi(q.multi_from);
     }
     q.multi
 }

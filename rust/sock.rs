@@ -159,6 +159,9 @@ pub(crate) struct Meta {
     snd_wnd_end: AtomicU64,
     /// The send queue's next DSN as its owner left it, for `poll` (multi mode).
     snd_nxt_seen: AtomicU64,
+    /// Where multi mode began: what direct mode sent before this DSN is only in the
+    /// first subflow's queue, not in the send queue (`sendq::go_multi`).
+    direct_end: AtomicU64,
     /// When a stalled subflow last ran the work item (ms, wrapping).
     kicked_ms: AtomicU32,
     /// When a read last sent the reopened window on every subflow (ms).
@@ -506,6 +509,7 @@ impl Meta {
                 space_gen: AtomicU32::new(0),
                 snd_wnd_end: AtomicU64::new(0),
                 snd_nxt_seen: AtomicU64::new(0),
+                direct_end: AtomicU64::new(0),
                 kicked_ms: AtomicU32::new(0),
                 reopen_ack_ms: AtomicU32::new(0),
                 linger_until_ms: AtomicU64::new(0),
@@ -588,7 +592,7 @@ impl Meta {
     ///
     /// Called with the subflow locked.
     pub(crate) fn subflow_data_ready(&self, sf: &Subflow) {
-        let mut broken = false;
+        let mut failed = false;
         let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_data_lock(self.sk) };
@@ -598,8 +602,8 @@ impl Meta {
         } else {
             // SAFETY: subflow locked by our caller, meta spinlock held and unowned.
             if unsafe { sf.move_to_meta(self) }.is_err() {
-                self.set(mf::BROKEN);
-                broken = true;
+                self.subflow_failed(sf);
+                failed = true;
             }
             // SAFETY: both sockets are live; the subflow is locked by our caller.
             unsafe { bindings::mptcp_rs_subflow_ack_lowat(sf.ssk(), self.sk) };
@@ -607,7 +611,7 @@ impl Meta {
         }
         // SAFETY: taken above.
         unsafe { bindings::mptcp_rs_data_unlock(self.sk) };
-        if broken {
+        if failed {
             // Outside the meta spinlock: resetting the subflow runs its state_change
             // callback, which takes it. Our caller holds the subflow's lock.
             // SAFETY: as said.
@@ -725,8 +729,17 @@ impl Meta {
         open()
     }
 
-    pub(crate) fn set_multi(&self) {
+    /// Multi mode begins at DSN `direct_end` (the send queue's owner).
+    pub(crate) fn set_multi(&self, direct_end: u64) {
+        self.direct_end.store(direct_end, Ordering::Release);
         self.set(mf::MULTI);
+    }
+
+    /// Whether the connection is in multi mode and the peer acknowledged all that
+    /// direct mode sent before: the send queue holds everything the first subflow
+    /// still carries, and it can die without loss (lockless).
+    pub(crate) fn direct_data_acked(&self) -> bool {
+        self.has(mf::MULTI) && !after64(self.direct_end.load(Ordering::Acquire), self.snd_una())
     }
 
     /// Whether the connection sends on several subflows (it switched for good).
@@ -1133,6 +1146,23 @@ impl Meta {
         true
     }
 
+    /// A protocol error on subflow `sf` while taking its data (the caller resets
+    /// it): an error on a joined subflow ends that subflow only; one on the first
+    /// ends the connection ([`mf::BROKEN`]), unless it is a DSS checksum failure
+    /// (its reset carries MP_FAIL) while joined subflows carry on with everything
+    /// it carried (multi mode, direct mode's data acknowledged), as upstream resets
+    /// whichever subflow failed once it cannot fall back.
+    fn subflow_failed(&self, sf: &Subflow) {
+        let csum = sf.has(crate::subflow::sf::RST_MP_FAIL);
+        if sf.ssk() == self.first_ssk()
+            && !(csum && self.direct_data_acked() && self.joins.any_established())
+        {
+            self.set(mf::BROKEN);
+        } else if !csum {
+            crate::mib::inc(self.net(), crate::mib::Mib::DSSCorruptionReset);
+        }
+    }
+
     /// Moves what waits on subflow `ssk` (the first) to the meta socket.
     ///
     /// # Safety
@@ -1147,7 +1177,7 @@ impl Meta {
         let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
         // SAFETY: subflow locked, meta owned.
         if unsafe { ctx.move_to_meta(self) }.is_err() {
-            self.set(mf::BROKEN);
+            self.subflow_failed(ctx);
             // SAFETY: the subflow is locked; the meta spinlock is not held.
             unsafe { ctx.reset() };
         } else {
@@ -1365,6 +1395,7 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             space_gen: AtomicU32::new(0),
             snd_wnd_end: AtomicU64::new(0),
             snd_nxt_seen: AtomicU64::new(0),
+            direct_end: AtomicU64::new(0),
             kicked_ms: AtomicU32::new(0),
             reopen_ack_ms: AtomicU32::new(0),
             linger_until_ms: AtomicU64::new(0),
@@ -1682,7 +1713,7 @@ fn readable(meta: &Meta) -> bool {
     }
     let ssk = meta.first_ssk();
     // SAFETY: the first subflow is live while set.
-    (!ssk.is_null() && !unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) }) || meta.joins.readable()
+    (!ssk.is_null() && unsafe { crate::subflow::rcv_waiting(ssk) }) || meta.joins.readable()
 }
 
 extern "C" fn wait_cond(sk: *mut bindings::sock) -> bool {

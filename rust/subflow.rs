@@ -105,6 +105,27 @@ pub(crate) mod sf {
     /// Our reset of this subflow carries MP_FAIL (DSN in `fail_dsn`): a DSS checksum
     /// failed where the connection cannot fall back to TCP.
     pub(crate) const RST_MP_FAIL: u32 = 1 << 20;
+    /// The receive queue holds the start of a checksummed mapping that is checked
+    /// whole before it goes to the connection, and not all of it arrived yet: no
+    /// reader is woken for it (`rcv_waiting`).
+    pub(crate) const RCV_WAIT_MAP: u32 = 1 << 21;
+}
+
+/// Whether data that can go to the connection waits on subflow `ssk`: its receive
+/// queue is not empty, and does not only hold a mapping that is not whole yet
+/// ([`sf::RCV_WAIT_MAP`]), nor what a subflow reset for a failed checksum still
+/// holds ([`sf::RST_MP_FAIL`]). Lockless (`poll`, a reader's wait, `close`).
+///
+/// # Safety
+///
+/// `ssk` is a TCP socket, held or under the RCU read lock.
+pub(crate) unsafe fn rcv_waiting(ssk: *mut bindings::sock) -> bool {
+    // SAFETY: per the caller.
+    if unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) } {
+        return false;
+    }
+    // SAFETY: per the caller; a stale answer only makes the reader look once more.
+    unsafe { Subflow::from_sk(ssk) }.is_none_or(|c| !c.has(sf::RCV_WAIT_MAP | sf::RST_MP_FAIL))
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -135,6 +156,23 @@ struct RcvMap {
 }
 
 impl RcvMap {
+    /// Checks the DSS checksum of the whole mapping at once from `payload`, the sum
+    /// of all its bytes; afterwards, the bytes taken off the subflow add nothing.
+    fn check_whole(&mut self, payload: Sum, meta: &Meta) -> Result {
+        let Some(expected) = self.csum else {
+            self.summed = self.len;
+            return Ok(());
+        };
+        let data_len = (self.len + u32::from(self.data_fin)) as u16;
+        if csum::dss_checksum_ok(self.dsn, self.ssn, data_len, payload, expected) {
+            self.summed = self.len;
+            Ok(())
+        } else {
+            crate::mib::inc(meta.net(), crate::mib::Mib::DataCsumErr);
+            Err(ebadmsg())
+        }
+    }
+
     /// Adds the sum of `len` bytes at offset `off` of the mapping (taken off the
     /// subflow), and checks the DSS checksum once the whole mapping was summed.
     /// Bytes that arrived under another mapping leave a gap: that mapping is not
@@ -530,12 +568,7 @@ impl Subflow {
     fn mapping_checked(&self, checked: Result, map_dsn: u64, meta: &Meta) -> Result {
         match checked {
             Ok(()) => Ok(()),
-            Err(e)
-                if e == ebadmsg()
-                    && !self.is_joined()
-                    && !meta.is_multi()
-                    && !meta.joins().any_established() =>
-            {
+            Err(e) if e == ebadmsg() && self.infinite_fallback_allowed(meta) => {
                 if !self.has(sf::FAIL_SENT) {
                     self.fail_dsn.store(map_dsn, Ordering::Release);
                     self.set(sf::FAIL_SENT | sf::SEND_MP_FAIL);
@@ -552,6 +585,13 @@ impl Subflow {
                 Err(e)
             }
         }
+    }
+
+    /// Whether a DSS checksum failure on this subflow may end in an infinite
+    /// mapping (RFC 8684 3.7): it is the only subflow the connection ever had
+    /// established (upstream's `allow_infinite_fallback`).
+    fn infinite_fallback_allowed(&self, meta: &Meta) -> bool {
+        !self.is_joined() && !meta.is_multi() && !meta.joins().any_established()
     }
 
     /// Sends the pending MP_FAIL on a pure ACK now.
@@ -794,6 +834,13 @@ impl Subflow {
     /// The caller holds `ssk`'s socket lock and the meta socket's data (it owns the
     /// meta socket, or holds its spinlock while no task owns it).
     pub(crate) unsafe fn move_to_meta(&self, meta: &Meta) -> Result<bool> {
+        if self.has(sf::RST_MP_FAIL) {
+            // a mapping failed its checksum: nothing more of this subflow, which is
+            // being reset, goes to the connection
+            return Ok(false);
+        }
+        // (set again below if the mapping at the head is still not whole)
+        self.clear(sf::RCV_WAIT_MAP);
         // SAFETY: `rcv` is only used under the subflow lock (type invariant, caller).
         let rcv = unsafe { &mut *self.rcv.get() };
         let fallback = meta.is_fallback();
@@ -876,6 +923,29 @@ impl Subflow {
                         .store(rst_reason::MPTCP_ERROR, Ordering::Release);
                     return Err(eproto());
                 }
+                if map.csum.is_some()
+                    && off == 0
+                    && map.summed == 0
+                    && map.len > 0
+                    && !self.infinite_fallback_allowed(meta)
+                {
+                    // No infinite mapping can follow a failure: the whole mapping is
+                    // checked before any of it goes to the connection (as upstream's
+                    // `validate_data_csum()`), so that data that fails reaches no
+                    // reader; the subflow is reset and the peer sends it again on
+                    // another. Until all of it is here, it waits on the subflow.
+                    let mut sum = 0u16;
+                    // SAFETY: the subflow is locked by the caller; `sum` is valid.
+                    if !unsafe {
+                        bindings::mptcp_rs_subflow_span_sum(self.ssk, seq, map.len, &mut sum)
+                    } {
+                        self.set(sf::RCV_WAIT_MAP);
+                        break;
+                    }
+                    let checked = rcv.map.check_whole(Sum::from_folded(sum), meta);
+                    self.mapping_checked(checked, rcv.map.dsn, meta)?;
+                }
+                let map = &rcv.map;
                 if map.csum.is_some() && off == map.summed {
                     // SAFETY: `skb` is valid and has `len` bytes.
                     let piece =
@@ -1799,7 +1869,13 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                 // The peer's checksum check failed on data we sent: with one subflow,
                 // echo MP_FAIL and continue as TCP after an infinite mapping. (Its
                 // echo of our own MP_FAIL needs nothing: its infinite mapping follows.)
-                if !ctx.has(sf::FAIL_SENT) && !ctx.has(sf::SEND_INFINITE_MAP) {
+                // Once a second subflow was established there is no falling back:
+                // the peer resets the subflow (its RST carries the MP_FAIL), and
+                // what it carried goes again on the others, as upstream ignores it.
+                if !ctx.has(sf::FAIL_SENT)
+                    && !ctx.has(sf::SEND_INFINITE_MAP)
+                    && ctx.infinite_fallback_allowed(meta)
+                {
                     ctx.fail_dsn.store(dsn, Ordering::Release);
                     ctx.set(sf::SEND_MP_FAIL | sf::SEND_INFINITE_MAP);
                     // SAFETY: the subflow is locked by TCP (incoming options).

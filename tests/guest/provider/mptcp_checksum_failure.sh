@@ -5,6 +5,11 @@
 # checksum error and sends MP_FAIL; the sender answers with an infinite mapping and
 # both fall back to TCP: the connection survives and every byte arrives, the
 # modified one as the middlebox made it (as TCP would deliver it). IPv4 and IPv6.
+# Then with a second path and a joined subflow (a `subflow` endpoint), the middlebox
+# on path 2: no infinite mapping is possible once a second subflow was established,
+# so the server checks each whole mapping before any of it reaches the connection,
+# resets the joined subflow with MP_FAIL and MP_TCPRST (middlebox), and the client
+# sends its data again on path 1: every byte arrives unmodified, no fallback.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 TOOL="$MPTCP_RS_REPO/tests/tools/csum_fail.py"
@@ -15,47 +20,77 @@ for ns in cli srv; do ip netns exec $ns sysctl -qw net.mptcp.checksum_enabled=1;
 tc -n cli qdisc add dev c1 clsact || fail "no clsact qdisc"
 
 port=6500
-run() { # 4|6
-	local fam=$1 tables=iptables proto=ip addr out
+run() { # 4|6 [PATH]
+	local fam=$1 n=${2:-1} tables=iptables proto=ip addr out
 	addr=$(topo_addr$fam s 1)
 	[ "$fam" = 6 ] && tables=ip6tables proto=ipv6
 	# the 20th large segment the client sends gets byte 148 (from the IP header) inverted
 	ip netns exec cli $tables -t mangle -F OUTPUT
-	ip netns exec cli $tables -t mangle -A OUTPUT -o c1 -p tcp -m length --length 1000:65535 \
+	ip netns exec cli $tables -t mangle -A OUTPUT -o c$n -p tcp -m length --length 1000:65535 \
 		-m statistic --mode nth --every 100000000 --packet 19 -j MARK --set-mark 42 ||
 		fail "iptables cannot mark packets here"
-	tc -n cli filter del dev c1 egress 2>/dev/null
-	tc -n cli filter add dev c1 egress protocol $proto prio 1000 handle 42 fw \
+	tc -n cli filter del dev c$n egress 2>/dev/null
+	tc -n cli filter add dev c$n egress protocol $proto prio 1000 handle 42 fw \
 		action pedit munge offset 148 u8 invert pipe csum tcp || fail "tc pedit/csum unavailable"
 	port=$((port + 1))
 	out=$(mktemp)
 	ip netns exec srv python3 "$TOOL" server --bind "$addr" --port $port >"$out" 2>"$out.err" &
 	local spid=$! i
 	for i in $(seq 50); do grep -q listening "$out.err" 2>/dev/null && break; sleep 0.1; done
-	ip netns exec cli python3 "$TOOL" client --connect "$addr" --port $port --bytes $bytes ||
-		fail "IPv$fam: client failed"
+	if ! ip netns exec cli python3 "$TOOL" client --connect "$addr" --port $port --bytes $bytes; then
+		for ns in cli srv; do
+			info "$ns: $(ip netns exec $ns nstat -az | awk '/MPTcpExt/ && $2 != 0 {printf "%s=%s ", $1, $2}')"
+		done
+		kill $spid 2>/dev/null
+		fail "IPv$fam: client failed; server: $(cat "$out" "$out.err")"
+	fi
 	wait $spid || fail "IPv$fam: server failed: $(cat "$out" "$out.err")"
-	python3 - "$out" $bytes <<'PY' || fail "IPv$fam: $(cat "$out")"
+	# one modified byte arrives where it falls back; none where the subflow is reset
+	python3 - "$out" $bytes "$([ "$n" = 1 ] && echo 1 || echo 0)" <<'PY' || { info "IPv$fam: $(cat "$out")"; return 1; }
 import json, sys
-r = json.load(open(sys.argv[1])); n = int(sys.argv[2])
-ok = r["received"] == n and len(r["differing"]) == 1 and r["all_inverted"]
+r = json.load(open(sys.argv[1])); n = int(sys.argv[2]); bad = int(sys.argv[3])
+ok = r["received"] == n and len(r["differing"]) == bad and (bad == 0 or r["all_inverted"])
 sys.exit(0 if ok else 1)
 PY
 	info "IPv$fam: $(cat "$out")"
 	rm -f "$out" "$out.err"
 }
 
-run 4
+run 4 || fail "IPv4: wrong data"
 mib_at_least srv MPTcpExtDataCsumErr 1
 mib_at_least srv MPTcpExtMPFailTx 1
 mib_at_least cli MPTcpExtMPFailRx 1
 mib_at_least cli MPTcpExtInfiniteMapTx 1
 mib_at_least srv MPTcpExtInfiniteMapRx 1
-run 6
+run 6 || fail "IPv6: wrong data"
 mib_at_least srv MPTcpExtDataCsumErr 2
 mib_at_least cli MPTcpExtInfiniteMapTx 2
 mib_at_least srv MPTcpExtInfiniteMapRx 2
 for ns in cli srv; do
 	[ "$(mib $ns MPTcpExtMPRstTx)" = 0 ] || fail "$ns reset a subflow (MPRstTx $(mib $ns MPTcpExtMPRstTx))"
 done
+
+# a joined subflow on path 2 (both paths 10 Mbit/s: the join carries a share)
+topo_path cli srv 2
+for n in 1 2; do
+	topo_shape cli "c$n" delay 5ms rate 10mbit limit 200
+	topo_shape srv "s$n" delay 5ms rate 10mbit limit 200
+done
+tc -n cli qdisc add dev c2 clsact || fail "no clsact qdisc on c2"
+ip -n srv rule add to "$(topo_addr4 c 2)" table 102 pref 100
+ip -n cli mptcp limits set subflows 1
+ip -n srv mptcp limits set subflows 1
+ip -n cli mptcp endpoint add "$(topo_addr4 c 2)" dev c2 subflow
+err0=$(mib srv MPTcpExtDataCsumErr) ftx0=$(mib srv MPTcpExtMPFailTx) frx0=$(mib cli MPTcpExtMPFailRx)
+rtx0=$(mib srv MPTcpExtMPRstTx) rrx0=$(mib cli MPTcpExtMPRstRx) inf0=$(mib cli MPTcpExtInfiniteMapTx)
+run 4 2
+rc=$?
+info "joined: DataCsumErr +$(mib_delta srv MPTcpExtDataCsumErr "$err0"), MPFailTx +$(mib_delta srv MPTcpExtMPFailTx "$ftx0"), MPRstTx +$(mib_delta srv MPTcpExtMPRstTx "$rtx0"); client MPFailRx +$(mib_delta cli MPTcpExtMPFailRx "$frx0"), MPRstRx +$(mib_delta cli MPTcpExtMPRstRx "$rrx0"), InfiniteMapTx +$(mib_delta cli MPTcpExtInfiniteMapTx "$inf0")"
+[ "$rc" = 0 ] || fail "joined: wrong data"
+(($(mib_delta srv MPTcpExtDataCsumErr "$err0") == 1)) || fail "joined: the checksum error was not seen once"
+(($(mib_delta srv MPTcpExtMPFailTx "$ftx0") == 1 && $(mib_delta cli MPTcpExtMPFailRx "$frx0") == 1)) ||
+	fail "joined: no MP_FAIL with the reset"
+(($(mib_delta srv MPTcpExtMPRstTx "$rtx0") == 1 && $(mib_delta cli MPTcpExtMPRstRx "$rrx0") == 1)) ||
+	fail "joined: the subflow was not reset once"
+(($(mib_delta cli MPTcpExtInfiniteMapTx "$inf0") == 0)) || fail "joined: an infinite mapping was sent"
 dmesg_clean

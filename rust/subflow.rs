@@ -1980,6 +1980,7 @@ extern "C" fn req_init(
     if meta.is_pm_listener() {
         // the path manager's listener takes joins only (upstream's pm_listener): a
         // new connection there would never be accepted
+        crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableEndpAttempt);
         return SynVerdict::Reset.to_c();
     }
     let is_mpc =

@@ -42,7 +42,8 @@
 //! come back: the work runs again after 1 s, then after 2, 4, ... up to 30 s, for as
 //! long as an endpoint is left without a live join of ours (a retry refused or reset
 //! by the path schedules the next one), until one of our joins gets fully
-//! established again. Each run frees the slots of dead joins whose reinjection is
+//! established again (not after a peer's reset whose MP_TCPRST lacks the transient
+//! flag). Each run frees the slots of dead joins whose reinjection is
 //! queued ([`Joins::reap`]) and opens a subflow from each `subflow` endpoint that
 //! still exists and has none. A pending retry is cancelled when the connection
 //! closes. A join that never got established (the peer refused it) is not retried.
@@ -616,14 +617,20 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
 /// Active join `ctx` of `meta` closed (reset, timed out, refused). If it had been
 /// fully established, its path worked and may come back: its endpoint is tried
 /// again after a delay, backing off, while the connection is established, the
-/// endpoint exists and no join of ours got fully established again. Subflow locked
+/// endpoint exists and no join of ours got fully established again — unless the
+/// peer reset it with an MP_TCPRST that does not say transient. Subflow locked
 /// (its `state_change`).
 pub(crate) fn closed(ctx: &Subflow, meta: &Meta) {
     if meta.joins().is_closed() || !carries_data(meta) {
         return;
     }
     let work = meta.joins().active_work();
-    if ctx.has(crate::subflow::sf::FULLY_ESTABLISHED) {
+    // a reset whose MP_TCPRST lacks the T flag says the error is not transient (RFC
+    // 8684 3.6; upstream sets it except for fatal errors and middlebox
+    // interference): its path is not tried again
+    let lasting =
+        ctx.has(crate::subflow::sf::RST_SEEN) && !ctx.has(crate::subflow::sf::RST_TRANSIENT);
+    if ctx.has(crate::subflow::sf::FULLY_ESTABLISHED) && !lasting {
         work.retrying.store(true, Ordering::Release);
     }
     work.retry(meta);

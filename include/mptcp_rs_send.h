@@ -41,7 +41,7 @@ struct mptcp_rs_sf_view {
 	bool timed_out;
 };
 
-void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v);
+void mptcp_rs_sf_view(const struct sock *ssk, u32 notsent_min, struct mptcp_rs_sf_view *v);
 bool mptcp_rs_sf_suspect(const struct sock *ssk);
 bool mptcp_rs_sf_timed_out(const struct sock *ssk);
 

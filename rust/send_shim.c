@@ -61,13 +61,32 @@ int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, b
 	return tcp_sendmsg_locked(ssk, &msg, len);
 }
 
-void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
+/*
+ * The unsent bytes a multi-mode subflow may hold: about half its window, at
+ * most 512 KB, at least @min (see mptcp_rs_sf_limit_notsent()).
+ */
+static u32 notsent_limit(const struct tcp_sock *tp, u32 min)
+{
+	u32 half = min(tcp_snd_cwnd(tp) * READ_ONCE(tp->mss_cache) / 2, 512U << 10);
+
+	return max(half, min);
+}
+
+/*
+ * What the scheduler and poll see of a subflow (lockless word reads). Its room
+ * and whether it is writeable are judged against the unsent limit the next push
+ * sets (notsent_limit() with @notsent_min), not the one the last push left: a
+ * window that shrank since would otherwise show room that the push, having
+ * lowered the limit, then refuses (poll reporting POLLOUT and a non-blocking
+ * write() finding none).
+ */
+void mptcp_rs_sf_view(const struct sock *ssk, u32 notsent_min, struct mptcp_rs_sf_view *v)
 {
 	const struct tcp_sock *tp = tcp_sk(ssk);
 	int sndbuf = READ_ONCE(ssk->sk_sndbuf);
 	int queued = READ_ONCE(ssk->sk_wmem_queued);
 	u32 notsent = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_nxt);
-	u32 lowat = READ_ONCE(tp->notsent_lowat) ?: UINT_MAX;
+	u32 lowat = notsent_limit(tp, notsent_min);
 
 	v->srtt_us = READ_ONCE(tp->srtt_us) >> 3;
 	v->min_rtt_us = tcp_min_rtt(tp) == ~0U ? 0 : tcp_min_rtt(tp);
@@ -80,7 +99,9 @@ void mptcp_rs_sf_view(const struct sock *ssk, struct mptcp_rs_sf_view *v)
 	v->space = min(v->space, lowat > notsent ? lowat - notsent : 0);
 	v->state = READ_ONCE(ssk->sk_state);
 	v->loss = mptcp_rs_sf_suspect(ssk);
-	v->writeable = sk_stream_is_writeable(ssk);
+	/* sk_stream_is_writeable() with that limit */
+	v->writeable = sndbuf - queued >= queued / 2 && queued < sndbuf &&
+		       (notsent << 1) < lowat;
 	v->timed_out = mptcp_rs_sf_timed_out(ssk);
 }
 
@@ -95,9 +116,7 @@ void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 min)
 {
 	struct tcp_sock *tp = tcp_sk(ssk);
 
-	u32 half = min(tcp_snd_cwnd(tp) * tp->mss_cache / 2, 512U << 10);
-
-	WRITE_ONCE(tp->notsent_lowat, max(half, min));
+	WRITE_ONCE(tp->notsent_lowat, notsent_limit(tp, min));
 }
 
 /*

@@ -277,7 +277,7 @@ fn subflows(meta: &Meta) -> ([*mut bindings::sock; MAX_SUBFLOWS], usize) {
 fn view(ssk: *mut bindings::sock) -> (bindings::mptcp_rs_sf_view, bool) {
     let mut v = bindings::mptcp_rs_sf_view::default();
     // SAFETY: `ssk` is live (the caller owns the meta socket, which keeps it).
-    unsafe { bindings::mptcp_rs_sf_view(ssk, &mut v) };
+    unsafe { bindings::mptcp_rs_sf_view(ssk, NOTSENT_LIMIT, &mut v) };
     let usable = (v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT) && !v.loss;
     (v, usable)
 }

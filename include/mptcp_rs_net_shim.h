@@ -256,6 +256,8 @@ u32 mptcp_rs_skb_len(const struct sk_buff *skb);
 const u8 *mptcp_rs_tcp_options(const struct sk_buff *skb, unsigned int *len);
 u16 mptcp_rs_skb_sum(const struct sk_buff *skb, unsigned int offset, unsigned int len);
 bool mptcp_rs_subflow_span_sum(struct sock *ssk, u32 seq, u32 len, u16 *sum);
+void mptcp_rs_subflow_fail_rcv(struct sock *ssk);
+void mptcp_rs_subflow_drop_rcv(struct sock *ssk);
 /* A received DSS mapping, carried on its skb as SKB_EXT_MPTCP. */
 struct mptcp_rs_map {
 	u64 dsn;

@@ -1088,15 +1088,24 @@ pub(crate) fn initial_address_removed(net: &crate::net::Net, ep: &Endpoint) {
 /// `mptcp_nl_add_subflow_or_signal_addr()`: a `signal` endpoint is announced
 /// (ADD_ADDR, by the address work), a `subflow` one gets its subflows on the
 /// connections we initiated (the join work, `join_active.rs`). Process context
-/// (netlink).
+/// (netlink). An endpoint (without a port) with a connection's initial address
+/// becomes that connection's address id 0 ([`ConnAddrs::mpc_endpoint`]).
 pub(crate) fn endpoint_added(net: &crate::net::Net, ep: &Endpoint) {
     let signal = ep.flags & bindings::MPTCP_RS_PM_FLAG_SIGNAL != 0;
     let subflow = ep.flags & bindings::MPTCP_RS_PM_FLAG_SUBFLOW != 0;
-    if !signal && !subflow {
-        return;
-    }
     for_each_conn(net, |meta| {
         let a = meta.joins().addrs();
+        // SAFETY: a held meta socket; `ep` is valid.
+        let initial =
+            ep.port == 0 && unsafe { bindings::mptcp_rs_addr_ssk_saddr_is(meta.sk(), ep) };
+        if initial && a.work.is_ready() && !meta.userspace_pm() {
+            // the initial subflow's address has an endpoint again: that endpoint
+            // stands for address id 0 now (upstream's re-added `mpc_endpoint_id`)
+            a.mpc_endpoint.store(ep.id, Ordering::Release);
+        }
+        if !signal && !subflow {
+            return;
+        }
         if !a.work.is_ready()
             || meta.joins().is_closed()
             || meta.is_fallback()

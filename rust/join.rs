@@ -227,9 +227,11 @@ impl Joins {
                 // SAFETY: subflow locked, meta owned.
                 if unsafe { ctx.move_to_meta(meta) }.is_err() {
                     // a protocol error on this subflow ends this subflow only
-                    mib::inc(meta.net(), Mib::DSSCorruptionReset);
+                    if !ctx.csum_failed() {
+                        mib::inc(meta.net(), Mib::DSSCorruptionReset);
+                    }
                     // SAFETY: locked, the meta spinlock not held.
-                    unsafe { ctx.reset() };
+                    unsafe { ctx.reset_on_error() };
                 } else {
                     // SAFETY: as above.
                     unsafe { ctx.flush_mp_fail() };
@@ -337,9 +339,11 @@ impl Joins {
             }
             // SAFETY: subflow locked, meta owned.
             if unsafe { ctx.move_to_meta(meta) }.is_err() {
-                mib::inc(meta.net(), Mib::DSSCorruptionReset);
+                if !ctx.csum_failed() {
+                    mib::inc(meta.net(), Mib::DSSCorruptionReset);
+                }
                 // SAFETY: locked, the meta spinlock not held.
-                unsafe { ctx.reset() };
+                unsafe { ctx.reset_on_error() };
             }
             // SAFETY: subflow locked, meta owned.
             unsafe { crate::sendq::leaving(meta, ctx) };
@@ -812,6 +816,7 @@ pub(crate) unsafe fn syn_recv_sock(
     // SAFETY: `req` is TCP's; the child is not queued for accept().
     unsafe { bindings::mptcp_rs_req_set_drop(req) };
     mib::inc(net, Mib::MPJoinAckRx);
+    meta.set_had_join();
     // SAFETY: both are live sockets.
     if !unsafe { bindings::mptcp_rs_same_sport(sk, meta.sk()) } {
         // on the port of a `signal` endpoint (its SYN was checked against it)

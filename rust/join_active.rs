@@ -420,24 +420,30 @@ fn carries_data(meta: &Meta) -> bool {
     )
 }
 
-/// Whether `meta` has a live join of ours from our address id `local` to the
-/// peer's address `to`: the address it announced with that id, or (`None`) its
-/// initial address. The meta socket is owned.
-pub(crate) fn has_live_join(meta: &Meta, local: u8, to: Option<u8>) -> bool {
+/// Whether some joined subflow of `meta` (its slot's socket and context) passes
+/// `f`. The meta socket is owned.
+fn any_join(meta: &Meta, f: impl Fn(*mut bindings::sock, &Subflow) -> bool) -> bool {
     (0..MAX_JOINED).any(|i| {
         let ssk = meta.joins().ssk_at(i);
         if ssk.is_null() {
             return false;
         }
         // SAFETY: a slot's subflow, alive while the meta socket is owned (`Joins`).
-        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-            return false;
-        };
+        unsafe { Subflow::from_sk(ssk) }.is_some_and(|ctx| f(ssk, ctx))
+    })
+}
+
+/// Whether `meta` has a live join of ours from our address id `local` to the
+/// peer's address `to`: the address it announced with that id, or (`None`) its
+/// initial address. The meta socket is owned.
+pub(crate) fn has_live_join(meta: &Meta, local: u8, to: Option<u8>) -> bool {
+    any_join(meta, |ssk, ctx| {
         let aj = ctx.active_join();
         let target = aj
             .has(ajf::TO_ANNOUNCED)
             .then(|| aj.remote_id.load(Ordering::Acquire));
-        // SAFETY: as above (a lockless read of the state).
+        // SAFETY: a slot's subflow, alive while the meta socket is owned (a lockless
+        // read of the state).
         aj.is_active()
             && aj.local_id.load(Ordering::Acquire) == local
             && target == to
@@ -449,16 +455,9 @@ pub(crate) fn has_live_join(meta: &Meta, local: u8, to: Option<u8>) -> bool {
 /// FIN-WAIT-1/2, CLOSING and CLOSE) uses our address id `local`, whoever opened it
 /// and to whichever address. The meta socket is owned.
 pub(crate) fn local_id_in_use(meta: &Meta, local: u8) -> bool {
-    (0..MAX_JOINED).any(|i| {
-        let ssk = meta.joins().ssk_at(i);
-        if ssk.is_null() {
-            return false;
-        }
-        // SAFETY: a slot's subflow, alive while the meta socket is owned (`Joins`).
-        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
-            return false;
-        };
-        // SAFETY: as above (a lockless read of the state).
+    any_join(meta, |ssk, ctx| {
+        // SAFETY: a slot's subflow, alive while the meta socket is owned (a lockless
+        // read of the state).
         let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
         ctx.active_join().local_id() == local
             && !matches!(
@@ -618,7 +617,8 @@ pub(crate) fn fully_established(ctx: &Subflow, meta: &Meta) {
 /// fully established, its path worked and may come back: its endpoint is tried
 /// again after a delay, backing off, while the connection is established, the
 /// endpoint exists and no join of ours got fully established again — unless the
-/// peer reset it with an MP_TCPRST that does not say transient. Subflow locked
+/// peer reset it with an MP_TCPRST that does not say transient (which upstream
+/// never does). Subflow locked
 /// (its `state_change`).
 pub(crate) fn closed(ctx: &Subflow, meta: &Meta) {
     if meta.joins().is_closed() || !carries_data(meta) {
@@ -626,8 +626,9 @@ pub(crate) fn closed(ctx: &Subflow, meta: &Meta) {
     }
     let work = meta.joins().active_work();
     // a reset whose MP_TCPRST lacks the T flag says the error is not transient (RFC
-    // 8684 3.6; upstream sets it except for fatal errors and middlebox
-    // interference): its path is not tried again
+    // 8684 3.6): its path is not tried again. (Upstream, like us, never sets the
+    // flag: no reset that carries MP_TCPRST is retried; a path that went silent,
+    // or a plain reset, is.)
     let lasting =
         ctx.has(crate::subflow::sf::RST_SEEN) && !ctx.has(crate::subflow::sf::RST_TRANSIENT);
     if ctx.has(crate::subflow::sf::FULLY_ESTABLISHED) && !lasting {
@@ -708,6 +709,7 @@ pub(crate) unsafe fn synack(ctx: &Subflow, meta: &Meta, skb: *const bindings::sk
     ctx.set_backup(backup || aj.has(ajf::BACKUP));
     ctx.active_join_established(meta);
     mib::inc(net, Mib::MPJoinSynAckRx);
+    meta.set_had_join();
     // SAFETY: both are live sockets.
     if !unsafe { bindings::mptcp_rs_same_dport(ctx.ssk(), meta.sk()) } {
         // to the port of an address the peer announced with one

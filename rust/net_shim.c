@@ -1153,12 +1153,33 @@ u16 mptcp_rs_skb_sum(const struct sk_buff *skb, unsigned int offset, unsigned in
  * false while some have not arrived. The queue is in order; a byte is found in
  * the skb whose sequence range covers it.
  */
+static u32 span_have(struct sock *ssk, u32 seq, u32 len)
+{
+	struct sk_buff *skb;
+	u32 done = 0;
+
+	skb_queue_walk(&ssk->sk_receive_queue, skb) {
+		u32 start = TCP_SKB_CB(skb)->seq, want = seq + done, off;
+
+		if (done == len || before(want, start))
+			break;
+		off = want - start;
+		if (off >= skb->len)
+			continue;
+		done += min(skb->len - off, len - done);
+	}
+	return done;
+}
+
 bool mptcp_rs_subflow_span_sum(struct sock *ssk, u32 seq, u32 len, u16 *sum)
 {
 	struct sk_buff *skb;
 	__wsum acc = 0;
 	u32 done = 0;
 
+	/* lengths first: while the mapping is incomplete nothing is summed again */
+	if (span_have(ssk, seq, len) < len)
+		return false;
 	skb_queue_walk(&ssk->sk_receive_queue, skb) {
 		u32 start = TCP_SKB_CB(skb)->seq, want = seq + done, off, n;
 
@@ -1447,6 +1468,34 @@ void mptcp_rs_sf_release(struct socket *sf)
 struct sock *mptcp_rs_sf_sk(struct socket *sf)
 {
 	return sf->sk;
+}
+
+/*
+ * A protocol error on a subflow (its data is not the connection's): the error
+ * EBADMSG for the connection to see, and what waits on its receive queue
+ * dropped as read, as upstream's subflow_check_data_avail() does before its
+ * reset. Subflow locked.
+ */
+void mptcp_rs_subflow_fail_rcv(struct sock *ssk)
+{
+	struct sk_buff *skb;
+
+	WRITE_ONCE(ssk->sk_err, EBADMSG);
+	while ((skb = skb_peek(&ssk->sk_receive_queue))) {
+		WRITE_ONCE(tcp_sk(ssk)->copied_seq, TCP_SKB_CB(skb)->end_seq);
+		sk_eat_skb(ssk, skb);
+	}
+}
+
+/* Drops what waits on a closed subflow's receive queue. Subflow locked. */
+void mptcp_rs_subflow_drop_rcv(struct sock *ssk)
+{
+	struct sk_buff *skb;
+
+	while ((skb = skb_peek(&ssk->sk_receive_queue))) {
+		WRITE_ONCE(tcp_sk(ssk)->copied_seq, TCP_SKB_CB(skb)->end_seq);
+		sk_eat_skb(ssk, skb);
+	}
 }
 
 /* Aborts a subflow: RST to the peer, socket closed. Subflow locked. */

@@ -67,9 +67,9 @@ int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, b
  */
 static u32 notsent_limit(const struct tcp_sock *tp, u32 min)
 {
-	u32 half = min(tcp_snd_cwnd(tp) * READ_ONCE(tp->mss_cache) / 2, 512U << 10);
+	u64 half = (u64)tcp_snd_cwnd(tp) * READ_ONCE(tp->mss_cache) / 2;
 
-	return max(half, min);
+	return max((u32)min_t(u64, half, 512U << 10), min);
 }
 
 /*
@@ -99,7 +99,7 @@ void mptcp_rs_sf_view(const struct sock *ssk, u32 notsent_min, struct mptcp_rs_s
 	v->space = min(v->space, lowat > notsent ? lowat - notsent : 0);
 	v->state = READ_ONCE(ssk->sk_state);
 	v->loss = mptcp_rs_sf_suspect(ssk);
-	/* sk_stream_is_writeable() with that limit */
+	/* sk_stream_is_writeable() with that limit (the unsent bytes below half of it) */
 	v->writeable = sndbuf - queued >= queued / 2 && queued < sndbuf &&
 		       (notsent << 1) < lowat;
 	v->timed_out = mptcp_rs_sf_timed_out(ssk);

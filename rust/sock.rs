@@ -120,6 +120,9 @@ mod mf {
     /// The first subflow was closed while joined ones carried on
     /// ([`super::Meta::close_first`]).
     pub(super) const FIRST_CLOSED: u32 = 1 << 19;
+    /// A joined subflow got established once: no infinite mapping any more
+    /// (upstream's `allow_infinite_fallback` cleared), for good.
+    pub(super) const HAD_JOIN: u32 = 1 << 20;
 }
 
 /// State of one MPTCP connection.
@@ -615,7 +618,7 @@ impl Meta {
             // Outside the meta spinlock: resetting the subflow runs its state_change
             // callback, which takes it. Our caller holds the subflow's lock.
             // SAFETY: as said.
-            unsafe { sf.reset() };
+            unsafe { sf.reset_on_error() };
         } else {
             // SAFETY: as above.
             unsafe { sf.flush_mp_fail() };
@@ -740,6 +743,17 @@ impl Meta {
     /// still carries, and it can die without loss (lockless).
     pub(crate) fn direct_data_acked(&self) -> bool {
         self.has(mf::MULTI) && !after64(self.direct_end.load(Ordering::Acquire), self.snd_una())
+    }
+
+    /// A joined subflow is established (either side): the connection cannot fall
+    /// back to TCP with an infinite mapping any more.
+    pub(crate) fn set_had_join(&self) {
+        self.set(mf::HAD_JOIN);
+    }
+
+    /// Whether a joined subflow was ever established ([`Meta::set_had_join`]).
+    pub(crate) fn had_join(&self) -> bool {
+        self.has(mf::HAD_JOIN)
     }
 
     /// Whether the connection sends on several subflows (it switched for good).
@@ -1179,7 +1193,7 @@ impl Meta {
         if unsafe { ctx.move_to_meta(self) }.is_err() {
             self.subflow_failed(ctx);
             // SAFETY: the subflow is locked; the meta spinlock is not held.
-            unsafe { ctx.reset() };
+            unsafe { ctx.reset_on_error() };
         } else {
             // SAFETY: as above.
             unsafe { ctx.flush_mp_fail() };
@@ -1542,7 +1556,12 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     // SAFETY: owned.
     unsafe { *meta.sendq() = SendQueue::new() };
     meta.flags.fetch_and(
-        !(mf::MULTI | mf::NEED_PUSH | mf::WND_LIMITED | mf::DATA_FIN_ON_ACKS | mf::FIRST_CLOSED),
+        !(mf::MULTI
+            | mf::NEED_PUSH
+            | mf::WND_LIMITED
+            | mf::DATA_FIN_ON_ACKS
+            | mf::FIRST_CLOSED
+            | mf::HAD_JOIN),
         Ordering::AcqRel,
     );
     meta.snd_wnd_end.store(0, Ordering::Release);
@@ -1845,6 +1864,9 @@ extern "C" fn meta_recvmsg(
             // SAFETY: locked above; processes the subflow's backlog before we sleep.
             unsafe { bindings::release_sock(ssk) };
         }
+        // what a joined subflow held back for want of room goes now that the
+        // copies made some (no reader is woken for it, `rcv_waiting`)
+        meta.joins.pull(meta);
         // SAFETY: we own the socket; the helper sleeps with it released.
         unsafe { bindings::mptcp_rs_wait(sk, &mut timeo, Some(wait_cond)) };
         meta.joins.pull(meta);

@@ -105,16 +105,18 @@ pub(crate) mod sf {
     /// Our reset of this subflow carries MP_FAIL (DSN in `fail_dsn`): a DSS checksum
     /// failed where the connection cannot fall back to TCP.
     pub(crate) const RST_MP_FAIL: u32 = 1 << 20;
-    /// The receive queue holds the start of a checksummed mapping that is checked
-    /// whole before it goes to the connection, and not all of it arrived yet: no
-    /// reader is woken for it (`rcv_waiting`).
-    pub(crate) const RCV_WAIT_MAP: u32 = 1 << 21;
+    /// The receive queue holds data that cannot go to the connection now: the start
+    /// of a checksummed mapping that is checked whole and did not all arrive yet,
+    /// or data the connection has no room for (its buffer is full, e.g. of
+    /// out-of-order data behind a hole that another subflow is to fill): no
+    /// reader is woken for it (`rcv_waiting`); the next move tries again.
+    pub(crate) const RCV_HELD: u32 = 1 << 21;
 }
 
 /// Whether data that can go to the connection waits on subflow `ssk`: its receive
-/// queue is not empty, and does not only hold a mapping that is not whole yet
-/// ([`sf::RCV_WAIT_MAP`]), nor what a subflow reset for a failed checksum still
-/// holds ([`sf::RST_MP_FAIL`]). Lockless (`poll`, a reader's wait, `close`).
+/// queue is not empty, and does not only hold data held back ([`sf::RCV_HELD`]:
+/// a mapping that is not whole yet, or no room in the connection), nor what a
+/// subflow reset for a failed checksum still holds ([`sf::RST_MP_FAIL`]). Lockless (`poll`, a reader's wait, `close`).
 ///
 /// # Safety
 ///
@@ -125,7 +127,7 @@ pub(crate) unsafe fn rcv_waiting(ssk: *mut bindings::sock) -> bool {
         return false;
     }
     // SAFETY: per the caller; a stale answer only makes the reader look once more.
-    unsafe { Subflow::from_sk(ssk) }.is_none_or(|c| !c.has(sf::RCV_WAIT_MAP | sf::RST_MP_FAIL))
+    unsafe { Subflow::from_sk(ssk) }.is_none_or(|c| !c.has(sf::RCV_HELD | sf::RST_MP_FAIL))
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -544,6 +546,27 @@ impl Subflow {
         unsafe { bindings::mptcp_rs_subflow_reset(self.ssk) };
     }
 
+    /// Resets the subflow after a protocol error in what it received (DSS outside a
+    /// mapping, a failed checksum): the error `EBADMSG` is set and its receive
+    /// queue dropped first, as upstream does, so that nothing of it reaches the
+    /// connection or looks readable, its slot can be freed, and a first subflow
+    /// that dies this way later ends the connection with that error.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Subflow::reset`].
+    pub(crate) unsafe fn reset_on_error(&self) {
+        // SAFETY: `ssk` is valid (type invariant), locked by the caller.
+        unsafe { bindings::mptcp_rs_subflow_fail_rcv(self.ssk) };
+        // SAFETY: as promised by the caller.
+        unsafe { self.reset() };
+    }
+
+    /// Whether the last reset was for a failed DSS checksum ([`sf::RST_MP_FAIL`]).
+    pub(crate) fn csum_failed(&self) -> bool {
+        self.has(sf::RST_MP_FAIL)
+    }
+
     /// Aborts the connection on this subflow: a reset with MP_FASTCLOSE (RFC 8684
     /// 3.5); a subflow that fell back gets a plain TCP reset.
     ///
@@ -591,7 +614,7 @@ impl Subflow {
     /// mapping (RFC 8684 3.7): it is the only subflow the connection ever had
     /// established (upstream's `allow_infinite_fallback`).
     fn infinite_fallback_allowed(&self, meta: &Meta) -> bool {
-        !self.is_joined() && !meta.is_multi() && !meta.joins().any_established()
+        !self.is_joined() && !meta.is_multi() && !meta.had_join()
     }
 
     /// Sends the pending MP_FAIL on a pure ACK now.
@@ -840,7 +863,7 @@ impl Subflow {
             return Ok(false);
         }
         // (set again below if the mapping at the head is still not whole)
-        self.clear(sf::RCV_WAIT_MAP);
+        self.clear(sf::RCV_HELD);
         // SAFETY: `rcv` is only used under the subflow lock (type invariant, caller).
         let rcv = unsafe { &mut *self.rcv.get() };
         let fallback = meta.is_fallback();
@@ -939,7 +962,15 @@ impl Subflow {
                     if !unsafe {
                         bindings::mptcp_rs_subflow_span_sum(self.ssk, seq, map.len, &mut sum)
                     } {
-                        self.set(sf::RCV_WAIT_MAP);
+                        // SAFETY: the subflow is locked by the caller.
+                        if unsafe { bindings::mptcp_rs_sk_state(self.ssk) } == TCP_CLOSE {
+                            // the rest will never come: nothing of it is readable,
+                            // and the slot can be freed (upstream drops it too)
+                            // SAFETY: as above.
+                            unsafe { bindings::mptcp_rs_subflow_drop_rcv(self.ssk) };
+                            break;
+                        }
+                        self.set(sf::RCV_HELD);
                         break;
                     }
                     let checked = rcv.map.check_whole(Sum::from_folded(sum), meta);
@@ -976,7 +1007,9 @@ impl Subflow {
                 bindings::mptcp_rs_subflow_move(meta.sk(), self.ssk, skb, dsn, offset, ofo)
             };
             if r != 0 {
-                // the meta socket is full: the rest waits on the subflow
+                // the meta socket is full: the rest waits on the subflow (a reader
+                // finds nothing more by pulling it)
+                self.set(sf::RCV_HELD);
                 break;
             }
             moved = true;

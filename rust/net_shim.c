@@ -1478,16 +1478,11 @@ struct sock *mptcp_rs_sf_sk(struct socket *sf)
  */
 void mptcp_rs_subflow_fail_rcv(struct sock *ssk)
 {
-	struct sk_buff *skb;
-
 	WRITE_ONCE(ssk->sk_err, EBADMSG);
-	while ((skb = skb_peek(&ssk->sk_receive_queue))) {
-		WRITE_ONCE(tcp_sk(ssk)->copied_seq, TCP_SKB_CB(skb)->end_seq);
-		sk_eat_skb(ssk, skb);
-	}
+	mptcp_rs_subflow_drop_rcv(ssk);
 }
 
-/* Drops what waits on a closed subflow's receive queue. Subflow locked. */
+/* Drops what waits on a subflow's receive queue, as read. Subflow locked. */
 void mptcp_rs_subflow_drop_rcv(struct sock *ssk)
 {
 	struct sk_buff *skb;

@@ -165,9 +165,16 @@ impl RcvMap {
             self.summed = self.len;
             return Ok(());
         };
+        self.verdict(payload, expected, meta)?;
+        self.summed = self.len;
+        Ok(())
+    }
+
+    /// The DSS checksum `expected` against `payload`, the sum of the whole
+    /// mapping's bytes (`DataCsumErr` when it fails).
+    fn verdict(&self, payload: Sum, expected: u16, meta: &Meta) -> Result {
         let data_len = (self.len + u32::from(self.data_fin)) as u16;
         if csum::dss_checksum_ok(self.dsn, self.ssn, data_len, payload, expected) {
-            self.summed = self.len;
             Ok(())
         } else {
             crate::mib::inc(meta.net(), crate::mib::Mib::DataCsumErr);
@@ -195,13 +202,7 @@ impl RcvMap {
         if self.summed != self.len {
             return Ok(());
         }
-        let data_len = (self.len + u32::from(self.data_fin)) as u16;
-        if csum::dss_checksum_ok(self.dsn, self.ssn, data_len, self.sum, expected) {
-            Ok(())
-        } else {
-            crate::mib::inc(meta.net(), crate::mib::Mib::DataCsumErr);
-            Err(ebadmsg())
-        }
+        self.verdict(self.sum, expected, meta)
     }
 }
 

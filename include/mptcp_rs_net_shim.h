@@ -18,6 +18,7 @@ struct msghdr;
 struct net;
 struct proto;
 struct sk_buff;
+struct request_sock_ops;
 struct sock;
 struct socket;
 struct tcp_ulp_ops;
@@ -206,6 +207,12 @@ void mptcp_rs_req_set_drop(struct request_sock *req);
 bool mptcp_rs_req_local_is_initial(const struct request_sock *req, const struct sock *meta);
 int mptcp_rs_req_local_addr(const struct request_sock *req, u8 *addr);
 bool mptcp_rs_req_syncookie(const struct request_sock *req);
+struct request_sock *mptcp_rs_cookie_reqsk_alloc(const struct request_sock_ops *ops,
+						 struct sock *sk_listener, bool attach_listener);
+void mptcp_rs_join_cookie_store(const struct net *net, const struct request_sock *req,
+				const struct sk_buff *syn, u32 token);
+bool mptcp_rs_join_cookie_take(const struct sock *listener, struct request_sock *req,
+			       const struct sk_buff *ack, u32 *token);
 bool mptcp_rs_same_sport(const struct sock *a, const struct sock *b);
 bool mptcp_rs_same_dport(const struct sock *a, const struct sock *b);
 void mptcp_rs_req_send_reset(const struct sock *listener, struct sk_buff *skb,

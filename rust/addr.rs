@@ -404,6 +404,10 @@ pub(crate) struct ConnAddrs {
     /// none: deleting that endpoint withdraws address id 0, the initial subflow's
     /// (upstream's `mptcp_endp_get_local_id()`).
     mpc_endpoint: AtomicU8,
+    /// The `fullmesh` flag of a `subflow` endpoint changed: once the work closed the
+    /// subflows from its address (`rm_local`), the join work opens them again as the
+    /// flag now says (upstream's `mptcp_pm_nl_fullmesh()`).
+    rejoin: AtomicBool,
     /// Announcements of the peer accepted.
     accepted: AtomicU8,
     /// A local address a join arrived at that no endpoint has (`join.rs`), for the
@@ -435,6 +439,7 @@ impl ConnAddrs {
             announce: AtomicBool::new(false),
             mpc_check: AtomicBool::new(false),
             mpc_endpoint: AtomicU8::new(0),
+            rejoin: AtomicBool::new(false),
             accepted: AtomicU8::new(0),
             implicit_state: AtomicU8::new(IMPLICIT_NONE),
             implicit_family: AtomicU16::new(0),
@@ -465,6 +470,7 @@ impl ConnAddrs {
         self.announce.store(false, Ordering::Release);
         self.mpc_check.store(false, Ordering::Release);
         self.mpc_endpoint.store(0, Ordering::Release);
+        self.rejoin.store(false, Ordering::Release);
         self.accepted.store(0, Ordering::Release);
         // not while a join's SYN writes an address (it would be overwritten)
         let _ = self.implicit_state.compare_exchange(
@@ -1129,6 +1135,37 @@ pub(crate) fn endpoint_added(net: &crate::net::Net, ep: &Endpoint) {
     });
 }
 
+/// The `fullmesh` flag of `subflow` endpoint `ep` of `net` changed: every connection
+/// we initiated (in-kernel path manager, fully established, still `ESTABLISHED`)
+/// closes the joined subflows from its address, without REMOVE_ADDR (counted as
+/// `RmSubflow`), and opens them again as the flag now says: to the peer's initial
+/// address only, or to each address it announced too (upstream's
+/// `mptcp_pm_nl_fullmesh()`). The first subflow stays. Process context (netlink).
+pub(crate) fn endpoint_fullmesh_changed(net: &crate::net::Net, ep: &Endpoint) {
+    for_each_conn(net, |meta| {
+        let a = meta.joins().addrs();
+        if !a.work.is_ready()
+            || meta.joins().is_closed()
+            || meta.is_fallback()
+            || meta.userspace_pm()
+            || !meta.joins().active_work().is_client()
+            || meta.state() != crate::tcp_state::TCP_ESTABLISHED
+        {
+            return;
+        }
+        // the joins from the initial subflow's address have address id 0 (they go to
+        // the peer's announced addresses only); the first subflow is not closed
+        // SAFETY: a held meta socket; `ep` is valid.
+        let initial = unsafe { bindings::mptcp_rs_addr_ssk_saddr_is(meta.sk(), ep) };
+        if !initial {
+            a.rm_quiet.insert(ep.id);
+            a.rm_local.insert(ep.id);
+        }
+        a.rejoin.store(true, Ordering::Release);
+        a.work.kick(meta);
+    });
+}
+
 /// The peer's announcements this connection accepted (live, of `family`), into
 /// `out`; how many. The addresses a `fullmesh` endpoint opens subflows to, besides
 /// the peer's initial one (`join_active.rs`). The meta socket is owned.
@@ -1347,6 +1384,10 @@ fn run(meta: &Meta) {
         }
     } else if bits_contain(&remote_ids, 0) {
         meta.close_first();
+    }
+    if a.rejoin.swap(false, Ordering::AcqRel) {
+        // after a `fullmesh` change: the endpoint's subflows as the flag now says
+        meta.joins().active_work().endpoint_added(meta);
     }
     // subflows the peer closed (its path manager removed them)
     meta.joins().close_peer_closed(meta);

@@ -533,10 +533,12 @@ impl SynVerdict {
 /// # Safety
 ///
 /// `req` is the request being initialised by TCP (`route_req`), `lsk` our listening
-/// subflow.
+/// subflow, `skb` the SYN.
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn syn(
     req: *mut bindings::request_sock,
     lsk: *const bindings::sock,
+    skb: *const bindings::sk_buff,
     listener: &Meta,
     backup: bool,
     remote_id: u8,
@@ -584,13 +586,6 @@ pub(crate) unsafe fn syn(
         ep.port = 0;
         Some(id)
     };
-    // SAFETY: `req` is live.
-    let cookie = unsafe { bindings::mptcp_rs_req_syncookie(req) };
-    if cookie {
-        // a SYN cookie: the third ACK would find no state
-        mib::inc(net, Mib::MPJoinRejected);
-        return SynVerdict::Reset;
-    }
     // Whether the connection takes another subflow is decided at the third ACK
     // (`syn_recv_sock`), as upstream does: a join beyond the limit gets its SYN/ACK,
     // then a reset, and is counted as MPJoinRejected there.
@@ -648,7 +643,51 @@ pub(crate) unsafe fn syn(
     j.join = true;
     // SAFETY: `req` is being initialised; MPTCP options on its SYN/ACK.
     unsafe { bindings::mptcp_rs_req_set_mptcp(req, true) };
+    // SAFETY: `req` is live.
+    if unsafe { bindings::mptcp_rs_req_syncookie(req) } {
+        // answered with a SYN cookie: the request goes after its SYN/ACK; the third
+        // ACK finds what it needs in the cookie table ([`cookie_ack`])
+        // SAFETY: `net` is live; `req` and the SYN `skb` too.
+        unsafe { bindings::mptcp_rs_join_cookie_store(net.as_ptr(), req, skb, token) };
+    }
     SynVerdict::Accept
+}
+
+/// The third ACK `skb` of a SYN cookie on our listener `lsk` carries MP_JOIN:
+/// request `req` (ours, made for it) takes the join state kept at the SYN, and a
+/// reference on the connection. 0, or -1 if nothing was kept for it (TCP drops the
+/// ACK; the peer's join times out, or gets a reset when it sends again).
+///
+/// # Safety
+///
+/// TCP's fresh request sock for the ACK (`init_cookie_req`), our listener, the ACK.
+pub(crate) unsafe fn cookie_ack(
+    req: *mut bindings::request_sock,
+    lsk: *const bindings::sock,
+    skb: *const bindings::sk_buff,
+) -> c_int {
+    let mut token = 0u32;
+    // SAFETY: per the contract.
+    if !unsafe { bindings::mptcp_rs_join_cookie_take(lsk, req, skb, &mut token) } {
+        return -1;
+    }
+    // SAFETY: the listener's namespace is live.
+    let net = unsafe { crate::net::Net::of_sock(lsk) };
+    // SAFETY: as above.
+    let msk = unsafe { bindings::mptcp_rs_token_lookup(net.as_ptr(), token) };
+    if msk.is_null() {
+        mib::inc(net, Mib::MPJoinNoTokenFound);
+        return -1;
+    }
+    // SAFETY: `req` is ours (the take above found its join state); not yet visible
+    // to anyone else. The request's reference, dropped by its destructor unless a
+    // subflow takes it.
+    unsafe {
+        let j = join_req(req);
+        ptr::addr_of_mut!((*j).meta).write(msk);
+        bindings::mptcp_rs_req_set_mptcp(req, true);
+    }
+    0
 }
 
 /// MP_JOIN for the SYN/ACK of a join request: `None` if `req` is not one.

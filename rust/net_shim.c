@@ -6,6 +6,7 @@
  */
 
 #include <linux/hashtable.h>
+#include <linux/jhash.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/poll.h>
@@ -785,6 +786,115 @@ void mptcp_rs_req_ops_exit(void)
 	kmem_cache_destroy(mptcp_rs_rsk_v6_ops.slab);
 #endif
 	kmem_cache_destroy(mptcp_rs_rsk_v4_ops.slab);
+}
+
+/*
+ * A request sock for the third ACK of a SYN cookie on one of our listeners
+ * (@ops: TCP's): ours, so that a join's state has room (its part zeroed).
+ */
+struct request_sock *mptcp_rs_cookie_reqsk_alloc(const struct request_sock_ops *ops,
+						 struct sock *sk_listener, bool attach_listener)
+{
+	struct request_sock *req;
+
+	if (ops == tcp_prot.rsk_prot)
+		ops = &mptcp_rs_rsk_v4_ops;
+#if IS_ENABLED(CONFIG_IPV6)
+	else if (ops == tcpv6_prot.rsk_prot)
+		ops = &mptcp_rs_rsk_v6_ops;
+#endif
+	req = inet_reqsk_alloc(ops, sk_listener, attach_listener);
+	if (req && mptcp_rs_req_join(req))
+		memset(mptcp_rs_req_join(req), 0, sizeof(struct mptcp_rs_join_req));
+	return req;
+}
+
+/*
+ * MP_JOIN under SYN cookies (as upstream's join_entries, net/mptcp/syncookies.c):
+ * the request of a SYN answered with a cookie is freed after its SYN/ACK, and the
+ * third ACK carries neither nonce. What that ACK needs is kept in a small table,
+ * at a keyed hash of the peer's ISN, the ports and the namespace; a later SYN with
+ * the same hash takes the place (that join then fails, as upstream's would).
+ */
+struct mptcp_rs_join_cookie {
+	const struct net *net;
+	u32 peer_isn;
+	__be16 peer_port;
+	__be16 local_port;
+	u32 token;
+	struct mptcp_rs_join_req join;	/* its meta is always NULL here */
+	bool valid;
+};
+
+#define MPTCP_RS_JOIN_COOKIES 1024
+static struct mptcp_rs_join_cookie mptcp_rs_join_cookies[MPTCP_RS_JOIN_COOKIES];
+static DEFINE_SPINLOCK(mptcp_rs_join_cookies_lock);
+static u32 mptcp_rs_join_cookie_secret __read_mostly;
+
+static struct mptcp_rs_join_cookie *mptcp_rs_join_cookie_slot(const struct net *net, u32 peer_isn,
+							      const struct tcphdr *th)
+{
+	u32 h;
+
+	net_get_random_once(&mptcp_rs_join_cookie_secret, sizeof(mptcp_rs_join_cookie_secret));
+	h = jhash_3words(peer_isn, net_hash_mix(net),
+			 (__force u32)th->source << 16 | (__force u32)th->dest,
+			 mptcp_rs_join_cookie_secret);
+	return &mptcp_rs_join_cookies[h % MPTCP_RS_JOIN_COOKIES];
+}
+
+/* The SYN @syn of join request @req of @net is answered with a cookie: keep its state. */
+void mptcp_rs_join_cookie_store(const struct net *net, const struct request_sock *req,
+				const struct sk_buff *syn, u32 token)
+{
+	const struct mptcp_rs_join_req *j = mptcp_rs_req_join(req);
+	const struct tcphdr *th = tcp_hdr(syn);
+	struct mptcp_rs_join_cookie *e;
+
+	if (!j)
+		return;
+	e = mptcp_rs_join_cookie_slot(net, ntohl(th->seq), th);
+	spin_lock_bh(&mptcp_rs_join_cookies_lock);
+	e->net = net;
+	e->peer_isn = ntohl(th->seq);
+	e->peer_port = th->source;
+	e->local_port = th->dest;
+	e->token = token;
+	e->join = *j;
+	e->join.meta = NULL;
+	e->valid = true;
+	spin_unlock_bh(&mptcp_rs_join_cookies_lock);
+}
+
+/*
+ * The third ACK @ack of a SYN cookie on @listener: the state kept for its SYN goes
+ * to @req (ours, from mptcp_rs_cookie_reqsk_alloc(); its meta stays NULL), and
+ * *@token gets the connection's token. False if nothing was kept (or it was
+ * overwritten).
+ */
+bool mptcp_rs_join_cookie_take(const struct sock *listener, struct request_sock *req,
+			       const struct sk_buff *ack, u32 *token)
+{
+	struct mptcp_rs_join_req *j = mptcp_rs_req_join(req);
+	const struct tcphdr *th = tcp_hdr(ack);
+	const struct net *net = sock_net(listener);
+	u32 peer_isn = ntohl(th->seq) - 1;
+	struct mptcp_rs_join_cookie *e;
+	bool found = false;
+
+	if (!j)
+		return false;
+	e = mptcp_rs_join_cookie_slot(net, peer_isn, th);
+	spin_lock_bh(&mptcp_rs_join_cookies_lock);
+	if (e->valid && net_eq(e->net, net) && e->peer_isn == peer_isn &&
+	    e->peer_port == th->source && e->local_port == th->dest) {
+		*j = e->join;
+		*token = e->token;
+		e->valid = false;
+		found = true;
+	}
+	spin_unlock_bh(&mptcp_rs_join_cookies_lock);
+	return found;
 }
 
 /*

@@ -355,8 +355,9 @@ impl Table {
     /// Changes the `backup` and `fullmesh` flags of the endpoint `ep` names (by id when
     /// it has no family), as upstream's `mptcp_pm_nl_set_flags()`.
     ///
-    /// Returns the endpoint when its `backup` flag changed (live connections follow).
-    fn set_flags(&mut self, ep: &Endpoint) -> Result<Option<Endpoint>, CmdError> {
+    /// Returns the endpoint and which of the two flags changed (live connections
+    /// follow).
+    fn set_flags(&mut self, ep: &Endpoint) -> Result<(Endpoint, u32), CmdError> {
         const MASK: u32 = BACKUP | FULLMESH;
         let position = if ep.family == AF_UNSPEC {
             if ep.id == 0 {
@@ -375,7 +376,7 @@ impl Table {
         let changed = (ep.flags ^ entry.flags) & MASK;
         entry.flags = (entry.flags & !MASK) | (ep.flags & MASK);
         let now_fullmesh = entry.flags & FULLMESH != 0;
-        let changed_entry = (changed & BACKUP != 0).then_some(*entry);
+        let changed_entry = (*entry, changed);
         if changed & BACKUP != 0 {
             // the copy keeps the flag (`local_backup`)
             self.mirror_stale = true;
@@ -1120,10 +1121,14 @@ unsafe extern "C" fn set_flags(
     // SAFETY: per the caller.
     let (net, ep) = unsafe { (request_net(net), &*ep) };
     match with_table(net, |table| table.set_flags(ep)) {
-        Some(Ok(changed)) => {
-            if let Some(entry) = changed {
+        Some(Ok((entry, changed))) => {
+            if changed & BACKUP != 0 {
                 // live subflows from its address take the priority (MP_PRIO)
                 crate::addr::endpoint_prio_changed(net, &entry, entry.flags & BACKUP != 0);
+            }
+            if changed & FULLMESH != 0 && entry.flags & SUBFLOW != 0 {
+                // their subflows are opened again as the flag now says
+                crate::addr::endpoint_fullmesh_changed(net, &entry);
             }
             0
         }

@@ -132,9 +132,16 @@ extern "C" fn v6_handle_mapped(sk: *mut bindings::sock, mapped: bool) {
 
 extern "C" fn init_cookie_req(
     req: *mut bindings::request_sock,
-    _sk_listener: *const bindings::sock,
-    _skb: *mut bindings::sk_buff,
+    sk_listener: *const bindings::sock,
+    skb: *mut bindings::sk_buff,
 ) -> c_int {
+    // SAFETY: the ACK, header in place.
+    let opt = unsafe { crate::subflow::find_option(skb, crate::proto::options::Segment::Other) };
+    if let Some(crate::proto::options::MptcpOption::MpJoin(_)) = opt {
+        // a join's third ACK: the state kept at its SYN (`join.rs`)
+        // SAFETY: TCP's fresh request (ours, `reqsk_alloc`), listener and ACK.
+        return unsafe { crate::join::cookie_ack(req, sk_listener, skb) };
+    }
     // A SYN cookie's ACK on one of our listeners: TCP set is_mptcp from the listener;
     // syn_recv_sock checks the MP_CAPABLE keys of the ACK itself.
     // SAFETY: TCP's fresh request sock.
@@ -147,10 +154,11 @@ extern "C" fn reqsk_alloc(
     sk_listener: *mut bindings::sock,
     attach_listener: bool,
 ) -> *mut bindings::request_sock {
-    // A request sock for a SYN cookie's ACK on one of our listeners: a plain one (the
-    // listener's key for the connection is derived again from it, see subflow.rs).
+    // A request sock for a SYN cookie's ACK on one of our listeners: ours, with room
+    // for a join's state (the listener's key for a new connection is derived again
+    // from the request, see subflow.rs).
     // SAFETY: TCP's arguments, for TCP's allocator.
-    unsafe { bindings::inet_reqsk_alloc(ops, sk_listener, attach_listener) }
+    unsafe { bindings::mptcp_rs_cookie_reqsk_alloc(ops, sk_listener, attach_listener) }
 }
 
 extern "C" fn sock_from_subflow(_sk: *mut bindings::sock) -> *mut bindings::mptcp_sock {

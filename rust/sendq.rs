@@ -914,6 +914,24 @@ pub(crate) fn check_siblings(meta: &Meta) {
     }
 }
 
+/// Whether a subflow other than `ssk` is established and has not timed out (a
+/// backup too). Lockless, softirq or process context.
+pub(crate) fn another_alive(meta: &Meta, ssk: *mut bindings::sock) -> bool {
+    let _rcu = kernel::sync::rcu::read_lock();
+    let (ssks, n) = subflows(meta);
+    ssks.iter().take(n).any(|&other| {
+        if other == ssk {
+            return false;
+        }
+        // SAFETY: a TCP socket under RCU (see `Joins::readable`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(other) }) else {
+            return false;
+        };
+        let (v, _) = view(other);
+        alive(ctx, &v)
+    })
+}
+
 /// Whether `sendmsg` would take data now: the peer's window is open and some
 /// subflow takes data, a backup only while no regular subflow is usable or alive
 /// (the rule of `sched::pick`; else `poll` reported room that `sendmsg` refused,

@@ -354,6 +354,12 @@ impl Meta {
         }
     }
 
+    /// Whether stale subflows are counted (`net.mptcp.stale_loss_cnt` not 0).
+    pub(crate) fn stale_accounting(&self) -> bool {
+        // SAFETY: the socket's netns is alive while the socket is.
+        unsafe { sysctl::stale_loss_cnt(self.net) != 0 }
+    }
+
     pub(crate) fn syn_retrans_before_fallback(&self) -> u8 {
         // SAFETY: the socket's netns is alive while the socket is.
         unsafe { sysctl::syn_retrans_before_tcp_fallback(self.net) }
@@ -1206,12 +1212,8 @@ impl Meta {
         }
     }
 
-    /// A connection lingering after close(), with the meta socket owned: moves what
-    /// waits on the subflows (it arrived while the socket was owned) to the meta
-    /// socket, which takes the peer's DATA_FIN once every byte before it is there,
-    /// and drops what is in order (nobody reads it; its room goes back to the
-    /// window).
-    pub(crate) fn orphan_pull(&self) {
+    /// Moves what waits on all subflows to the meta socket. The meta socket is owned.
+    fn pull_all(&self) {
         self.joins.pull(self);
         let ssk = self.first_ssk();
         if !ssk.is_null() {
@@ -1223,6 +1225,15 @@ impl Meta {
                 bindings::release_sock(ssk);
             }
         }
+    }
+
+    /// A connection lingering after close(), with the meta socket owned: moves what
+    /// waits on the subflows (it arrived while the socket was owned) to the meta
+    /// socket, which takes the peer's DATA_FIN once every byte before it is there,
+    /// and drops what is in order (nobody reads it; its room goes back to the
+    /// window).
+    pub(crate) fn orphan_pull(&self) {
+        self.pull_all();
         self.take_peer_data_fin(false);
         // SAFETY: owned (our caller).
         unsafe { bindings::mptcp_rs_meta_purge_rcv(self.sk) };
@@ -1735,6 +1746,32 @@ fn readable(meta: &Meta) -> bool {
     (!ssk.is_null() && unsafe { crate::subflow::rcv_waiting(ssk) }) || meta.joins.readable()
 }
 
+/// [`readable`] for poll: what poll reports readable, a read returns. Data that waits
+/// on a subflow (it arrived while the meta socket was owned) may be out of order at the
+/// connection level, and a non-blocking read would find nothing (EAGAIN after POLLIN,
+/// which the kernel selftests' `mptcp_connect` takes for an error): it is moved to the
+/// meta socket first, owning it as a reader would (poll runs in process context and may
+/// sleep; `vsock_poll()` takes its socket's lock too). Then only the meta socket's queue
+/// counts: what arrived on a subflow meanwhile waits there, and releasing the socket
+/// wakes the poller for it (`meta_release_cb`), which looks again.
+fn poll_readable(meta: &Meta) -> bool {
+    let sk = meta.sk;
+    // SAFETY: `sk` is live.
+    if !unsafe { bindings::mptcp_rs_rcv_queue_empty(sk) } {
+        return true;
+    }
+    if !readable(meta) {
+        return false;
+    }
+    // SAFETY: as above; process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    meta.pull_all();
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    // SAFETY: `sk` is live.
+    !unsafe { bindings::mptcp_rs_rcv_queue_empty(sk) }
+}
+
 extern "C" fn wait_cond(sk: *mut bindings::sock) -> bool {
     // SAFETY: called by `mptcp_rs_wait()` for our socket.
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
@@ -2158,7 +2195,7 @@ extern "C" fn meta_poll(
             mask |= EPOLLOUT | EPOLLWRNORM;
         }
     } else if state != TCP_SYN_SENT {
-        if readable(meta) {
+        if poll_readable(meta) {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
         if shut & SEND_SHUTDOWN == 0 && meta.has(mf::MULTI) {

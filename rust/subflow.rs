@@ -111,6 +111,9 @@ pub(crate) mod sf {
     /// out-of-order data behind a hole that another subflow is to fill): no
     /// reader is woken for it (`rcv_waiting`); the next move tries again.
     pub(crate) const RCV_HELD: u32 = 1 << 21;
+    /// The subflow timed out ([`sf::TIMEOUT_WOKE`]) while another one was alive: it
+    /// counts as stale (`SubflowStale`) until it makes progress (`SubflowRecover`).
+    pub(crate) const STALE: u32 = 1 << 22;
 }
 
 /// Whether data that can go to the connection waits on subflow `ssk`: its receive
@@ -1542,11 +1545,19 @@ pub(crate) fn established_options(
                 // (a failover stalled 59 s in 2 of 6 runs of `mptcp_backup` without
                 // this). Once per timeout.
                 ctx.set(sf::TIMEOUT_WOKE);
+                if meta.stale_accounting() && crate::sendq::another_alive(meta, ssk) {
+                    // upstream's stale subflow: the others carry the data
+                    ctx.set(sf::STALE);
+                    crate::mib::inc(meta.net(), crate::mib::Mib::SubflowStale);
+                }
                 meta.kick_rate_limited();
                 meta.subflow_space();
             }
         } else if ctx.has(sf::TIMEOUT_WOKE) {
             ctx.clear(sf::TIMEOUT_WOKE);
+            if ctx.flags.fetch_and(!sf::STALE, Ordering::AcqRel) & sf::STALE != 0 {
+                crate::mib::inc(meta.net(), crate::mib::Mib::SubflowRecover);
+            }
         }
         if len == 0 {
             0
@@ -2008,8 +2019,10 @@ extern "C" fn req_init(
     })) = mpc
     {
         // SAFETY: TCP's request being initialised, on our listening subflow.
-        return unsafe { crate::join::syn(req, listener, meta, backup, addr_id, token, nonce) }
-            .to_c();
+        return unsafe {
+            crate::join::syn(req, listener, skb, meta, backup, addr_id, token, nonce)
+        }
+        .to_c();
     }
     if meta.is_pm_listener() {
         // the path manager's listener takes joins only (upstream's pm_listener): a

@@ -26,8 +26,8 @@ struct PernetState {
     /// unacknowledged ADD_ADDR is sent again (path manager; stored only, see
     /// `Documentation/mptcp-rs/path-manager.rst`).
     add_addr_timeout: c_uint,
-    /// `net.mptcp.stale_loss_cnt`: retransmission intervals without progress before a
-    /// subflow counts as stale (stored only).
+    /// `net.mptcp.stale_loss_cnt`: 0 turns the accounting of stale subflows off
+    /// (`SubflowStale`/`SubflowRecover`); see [`stale_loss_cnt`].
     stale_loss_cnt: c_uint,
     /// `net.mptcp.allow_join_initial_addr_port`: the peer may join to the initial
     /// address and port (0: the MP_CAPABLE "C" flag).
@@ -104,6 +104,19 @@ pub(crate) unsafe fn scheduler(net: *const bindings::net) -> c_int {
 pub(crate) unsafe fn syn_retrans_before_tcp_fallback(net: *const bindings::net) -> u8 {
     // SAFETY: as in `enabled`.
     unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).syn_retrans_before_tcp_fallback) }
+}
+
+/// `net.mptcp.stale_loss_cnt`: upstream's retransmission intervals without progress
+/// before a subflow counts as stale. Our scheduler sets a subflow aside at its first
+/// retransmission timeout already (`rust/sendq.rs`); that is when it counts as stale
+/// here, unless this is 0.
+///
+/// # Safety
+///
+/// As for [`pernet`].
+pub(crate) unsafe fn stale_loss_cnt(net: *const bindings::net) -> c_uint {
+    // SAFETY: as in `enabled`.
+    unsafe { core::ptr::read_volatile(&raw const (*pernet(net)).stale_loss_cnt) }
 }
 
 /// How long an orphaned connection may still deliver what was written before

@@ -155,6 +155,7 @@ def client(args):
             with lock:
                 if len(res["detail"]) < 20:
                     res["detail"].append({"conn": i, "kind": kind, "received": len(got),
+                                          "port": s.getsockname()[1],
                                           "expected": len(want), "first_difference": diff,
                                           "info": mptcp_info(s) if proto == IPPROTO_MPTCP else None})
             return kind

@@ -29,7 +29,16 @@ ip -n cli mptcp endpoint add "$c2" dev c2 subflow
 ip netns exec srv python3 "$REPO/tests/tools/churn.py" server --port 7100 >/tmp/churn.srvlog 2>/tmp/churn.srv &
 spid=$!
 for i in $(seq 50); do grep -q listening /tmp/churn.srv 2>/dev/null && break; sleep 0.1; done
-flaps=0
+# MPTCP_RS_CHURN_PCAP=DIR (diagnosis): the client's TCP headers on both paths go to
+# DIR/churn-c1.pcap and DIR/churn-c2.pcap
+cap_pids=()
+if [ -n "${MPTCP_RS_CHURN_PCAP:-}" ]; then
+	for n in 1 2; do
+		ip netns exec cli tcpdump -i "c$n" -nn -s 120 -U -w "$MPTCP_RS_CHURN_PCAP/churn-c$n.pcap" tcp 2>/dev/null &
+		cap_pids+=($!)
+	done
+	sleep 1
+fi
 flap() {
 	local n down
 	while :; do
@@ -53,6 +62,11 @@ for n in 1 2; do
 	topo_shape srv "s$n" delay 2ms
 done
 kill "$spid"; wait "$spid" 2>/dev/null
+((${#cap_pids[@]})) && { kill "${cap_pids[@]}"; wait "${cap_pids[@]}" 2>/dev/null; }
+# how connections fell back, if any did (shown when the check below fails)
+fallbacks=$(for ns in cli srv; do
+	ip netns exec $ns nstat -az | awk -v ns=$ns '$1 ~ /Fallback|SYNTXDrop|InfiniteMap|DSSNotMatching|MPRstTx|MPRstRx|FastcloseRx/ && $2 > 0 { printf "%s %s=%s ", ns, $1, $2 }'
+done)
 ((rc == 0)) || fail "churn client: $(tail -n 3 /tmp/churn.err)"
 info "churn: $(cat /tmp/churn.out)"
 [ -s /tmp/churn.srvlog ] && info "server gave up on: $(tr '\n' ' ' </tmp/churn.srvlog)"
@@ -60,7 +74,7 @@ grep -q unfinished /tmp/churn.srv && info "server still serving when stopped: $(
 # a connection the server gave up on (its 30 s timeout, a reset) may end early at the
 # client: that is a failure of the connection, not lost data; any other short
 # connection lost data, and wrong bytes are never acceptable
-python3 - "$conns" /tmp/churn.out /tmp/churn.srvlog <<'PY' || fail "churn: too few connections completed, or data lost or wrong"
+if ! python3 - "$conns" /tmp/churn.out /tmp/churn.srvlog <<'PY'
 import json, sys
 n = int(sys.argv[1]); r = json.load(open(sys.argv[2]))
 gave_up = {json.loads(l)["conn"] for l in open(sys.argv[3]) if l.strip()}
@@ -72,6 +86,10 @@ if bad:
     print("wrong:", r["wrong"], "short without a server error:", lost, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
+then
+	info "counters: $fallbacks"
+	fail "churn: too few connections completed, or data lost or wrong"
+fi
 mib_at_least cli MPTcpExtMPJoinSynAckRx $((conns / 10))
 # the last connections (a failed one's server side closes after its 30 s timeout)
 # finish their FIN exchanges before the namespaces and their links go away

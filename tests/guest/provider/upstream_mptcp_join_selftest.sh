@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The kernel tree's own MPTCP selftest mptcp_join.sh against mptcp_rs, for the
+# subsets that must pass whole (the others are run by hand,
+# tests/tools/diagnose/upstream_mptcp_join.sh; Documentation/mptcp-rs/testing.rst
+# lists their state):
+#   -l  link failures: transfers over three or four subflows (one a backup) while
+#       server links go down; the data arrives, the backup carries data only once
+#       the others died, stale subflows are counted (SubflowStale/SubflowRecover),
+#       and mptcp_connect's poll loop never reads EAGAIN after POLLIN;
+#   -z  MP_FASTCLOSE both ways;
+#   -k  SYN cookies on the server: MP_CAPABLE, and MP_JOIN (the state its third
+#       ACK needs is kept in a table at the SYN, as upstream's join_entries);
+#   the four tests that change the fullmesh flag of endpoints on live connections
+#   (their subflows close, RmSubflow, and open again as the flag says).
+# As in the other selftest wrappers, the selftest directory is copied to tmpfs and its
+# helpers are compiled against the kernel's uapi headers.
+. "$MPTCP_RS_REPO/tests/lib/guest.sh"
+selftest_prepare mptcp_join.sh pm_nl_ctl mptcp_connect mptcp_sockopt mptcp_inq
+run_join() {
+	local out rc
+	out=$(timeout 900 ./mptcp_join.sh "$@" 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^(ok|not ok) [0-9]+ - mptcp_join|\[FAIL\]|exit code|read:|write:' | sed 's/^/  /' >&2
+	local n_ok n_not
+	n_ok=$(echo "$out" | grep -cE '^ok [0-9]+ - mptcp_join')
+	n_not=$(echo "$out" | grep -E '^not ok [0-9]+ - mptcp_join' | grep -cv '# SKIP')
+	info "mptcp_join.sh $*: $n_ok ok, $n_not not ok (exit $rc)"
+	[ "$n_not" = 0 ] || fail "mptcp_join.sh $*: $n_not tests failed"
+	[ "$rc" = 0 ] || fail "mptcp_join.sh $* exited $rc"
+	[ "$n_ok" -ge "$expect" ] || fail "mptcp_join.sh $*: only $n_ok tests passed, expected $expect"
+}
+expect=5 run_join -l
+expect=2 run_join -z
+expect=6 run_join -k
+expect=4 run_join -m "set fullmesh flag test" "set nofullmesh flag test" \
+	"set backup,fullmesh flags test" "set nobackup,nofullmesh flags test"
+info "mptcp_join.sh link failure, fastclose, SYN cookie and fullmesh-flag subsets pass against mptcp_rs"

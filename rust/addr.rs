@@ -418,6 +418,10 @@ pub(crate) struct ConnAddrs {
     work: PmWork,
 }
 
+/// After a `fullmesh` change, how long the work waits before it looks whether any
+/// subflow carries the connection (the join work opens the new ones meanwhile).
+const REJOIN_CHECK_MS: u32 = 1000;
+
 /// [`ConnAddrs::implicit_state`]: nothing asked.
 const IMPLICIT_NONE: u8 = 0;
 /// [`ConnAddrs::implicit_state`]: the address is being written.
@@ -1360,6 +1364,8 @@ fn run(meta: &Meta) {
         }
     }
 
+    // (taken before the ids to close: netlink sets it after them)
+    let rejoin = a.rejoin.swap(false, Ordering::AcqRel);
     // withdrawn addresses: close their subflows
     let local_ids = a.rm_local.take();
     let quiet_ids = a.rm_quiet.take();
@@ -1385,14 +1391,20 @@ fn run(meta: &Meta) {
     } else if bits_contain(&remote_ids, 0) {
         meta.close_first();
     }
-    if a.rejoin.swap(false, Ordering::AcqRel) {
+    if rejoin {
         // after a `fullmesh` change: the endpoint's subflows as the flag now says
         meta.joins().active_work().endpoint_added(meta);
     }
     // subflows the peer closed (its path manager removed them)
     meta.joins().close_peer_closed(meta);
-    // none left to carry the connection after its first subflow was closed?
-    meta.check_paths();
+    if rejoin {
+        // the subflows closed above are being opened again (the join work, after
+        // this run): whether any is left to carry the connection is looked at later
+        a.work.queue(meta, REJOIN_CHECK_MS);
+    } else {
+        // none left to carry the connection after its first subflow was closed?
+        meta.check_paths();
+    }
     if unechoed {
         // SAFETY: `net` is live.
         let timeout = unsafe { crate::sysctl::add_addr_timeout(net.as_ptr()) };

@@ -237,14 +237,14 @@ impl Work {
         self.queue(meta, 0);
     }
 
-    /// A `subflow` endpoint was added (netlink, the connection fully established):
-    /// a connection we initiated opens its subflows now. Any context.
     /// Whether the connection is ours (we initiated it): only then do `subflow`
     /// endpoints open subflows.
     pub(crate) fn is_client(&self) -> bool {
         self.client.load(Ordering::Acquire)
     }
 
+    /// A `subflow` endpoint was added (netlink, the connection fully established):
+    /// a connection we initiated opens its subflows now. Any context.
     pub(crate) fn endpoint_added(&self, meta: &Meta) {
         if !self.client.load(Ordering::Acquire) || crate::pm::subflows_limit(meta.net()) == 0 {
             return;

@@ -1102,8 +1102,17 @@ void mptcp_rs_subflow_attach(struct sock *ssk, const struct tcp_ulp_ops *ops,
 	icsk->icsk_af_ops = &mptcp_rs_subflow_v4_ops;
 }
 
+/*
+ * The subflow context of @ssk, or NULL if its ULP is not ours. Also for lockless
+ * readers of sockets that may have been freed and reused meanwhile (TCP's slab is
+ * SLAB_TYPESAFE_BY_RCU): another ULP's data (kTLS, ...) is never taken for ours.
+ */
 void *mptcp_rs_subflow_ctx(const struct sock *ssk)
 {
+	const struct tcp_ulp_ops *ops = READ_ONCE(inet_csk(ssk)->icsk_ulp_ops);
+
+	if (!ops || ops->owner != THIS_MODULE)
+		return NULL;
 	return rcu_dereference_raw(inet_csk(ssk)->icsk_ulp_data);
 }
 

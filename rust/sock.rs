@@ -2159,6 +2159,12 @@ extern "C" fn meta_poll(
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
         return EPOLLERR;
     };
+    let before = meta.state();
+    // first, as moving data may take the peer's DATA_FIN or end the connection
+    let readable = before != TCP_LISTEN
+        && before != TCP_CLOSE
+        && before != TCP_SYN_SENT
+        && poll_readable(meta);
     let state = meta.state();
     // SAFETY: lockless reads, as tcp_poll() does.
     let (shut, err) = unsafe {
@@ -2195,7 +2201,7 @@ extern "C" fn meta_poll(
             mask |= EPOLLOUT | EPOLLWRNORM;
         }
     } else if state != TCP_SYN_SENT {
-        if poll_readable(meta) {
+        if readable {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
         if shut & SEND_SHUTDOWN == 0 && meta.has(mf::MULTI) {

@@ -940,6 +940,7 @@ impl Subflow {
                 if outside && self.has(sf::FAIL_SENT) && map.valid {
                     // After our MP_FAIL, data without a mapping: the peer's infinite
                     // mapping was lost; its data continues the last mapping's offset.
+                    crate::mib::inc(meta.net(), crate::mib::Mib::DssFallback);
                     self.fall_back(map.dsn.wrapping_add(1).wrapping_sub(u64::from(map.ssn)));
                     // SAFETY: as promised by our caller.
                     return unsafe { self.move_fallback_rest(meta, moved) };
@@ -1822,8 +1823,13 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                         expand_seq32(meta.ack_seq(), map.dsn as u32)
                     };
                     if map.data_len == 0 {
-                        // infinite mapping: the peer fell back
+                        // infinite mapping: the peer fell back, and so do we (counted
+                        // as a fallback for a DSS too, as upstream's
+                        // get_mapping_status() / mptcp_try_fallback())
                         crate::mib::inc(meta.net(), crate::mib::Mib::InfiniteMapRx);
+                        if !meta.is_fallback() {
+                            crate::mib::inc(meta.net(), crate::mib::Mib::DssFallback);
+                        }
                         let at = dsn.wrapping_sub(u64::from(map.ssn.wrapping_sub(1)));
                         ctx.fall_back(at);
                         continue;

@@ -13,7 +13,11 @@
 struct sock;
 struct tcp_congestion_ops;
 
-/* The first subflow and at most 8 joined ones (rust/join.rs MAX_JOINED). */
+/*
+ * The most paths (the subflow asking included) a snapshot holds. The coupled
+ * algorithms ask for 8 (rust/cc.rs MAX_PATHS), of the up to 65 subflows a
+ * connection may have.
+ */
 #define MPTCP_RS_CC_MAX_PATHS 9
 /* Words of a sibling's congestion control private area copied (see below). */
 #define MPTCP_RS_CC_PUBLISHED 2

@@ -67,7 +67,7 @@ pub(crate) unsafe extern "C" fn mptcp_rs_cc_siblings(
     let joins = meta.joins();
     let candidates = Iterator::chain(
         core::iter::once(meta.first_ssk()),
-        (0..crate::join::MAX_JOINED).map(|i| joins.ssk_at(i)),
+        (0..joins.slot_count()).map(|i| joins.ssk_at(i)),
     );
     let mut n = 0;
     for sk in candidates {
@@ -119,7 +119,7 @@ impl Choice {
         if ca.is_null() {
             return;
         }
-        for i in 0..crate::join::MAX_JOINED {
+        for i in 0..meta.joins().slot_count() {
             let ssk = meta.joins().ssk_at(i);
             if !ssk.is_null() {
                 // SAFETY: the slot's reference keeps `ssk` alive while the meta socket

@@ -39,6 +39,28 @@ void mptcp_rs_chunk_put(struct page *page)
 	put_page(page);
 }
 
+/*
+ * A chunk of the send queue is charged to the meta socket @sk (owned by the
+ * caller) as TCP charges its write queue: sk_wmem_queued, and forward-allocated
+ * protocol memory (TCP's pool, the memory cgroup). False when the protocol's
+ * memory limit refuses it.
+ */
+bool mptcp_rs_meta_wmem_charge(struct sock *sk, u32 size)
+{
+	if (size > INT_MAX || !sk_wmem_schedule(sk, size))
+		return false;
+	sk_wmem_queued_add(sk, size);
+	sk_mem_charge(sk, size);
+	return true;
+}
+
+/* Returns what mptcp_rs_meta_wmem_charge() took (@sk owned, or being destroyed). */
+void mptcp_rs_meta_wmem_uncharge(struct sock *sk, u32 size)
+{
+	sk_wmem_queued_add(sk, -(int)size);
+	sk_mem_uncharge(sk, size);
+}
+
 size_t mptcp_rs_chunk_fill(struct page *page, u32 off, struct msghdr *msg, size_t len)
 {
 	return copy_from_iter(page_address(page) + off, len, &msg->msg_iter);

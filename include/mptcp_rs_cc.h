@@ -51,6 +51,7 @@ int mptcp_rs_cc_paths(struct sock *ssk, struct mptcp_rs_cc_path *paths, int max)
 
 /* Internal to mptcp_rs.ko (rust/cc_paths.rs). */
 int mptcp_rs_cc_siblings(struct sock *ssk, struct sock **socks, int max);
+bool mptcp_rs_cc_can_send(const struct sock *sk);
 const struct tcp_congestion_ops *mptcp_rs_cc_hold_of(struct sock *ssk);
 void mptcp_rs_cc_put(const struct tcp_congestion_ops *ca);
 void mptcp_rs_cc_apply_new(struct sock *ssk, const struct tcp_congestion_ops *ca);

@@ -26,8 +26,9 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 
-/// The other subflows of the connection of `ssk`, written to `socks` (at most `max`);
-/// returns how many.
+/// The other subflows of the connection of `ssk` that take part in the coupling
+/// (`mptcp_rs_cc_can_send()`), written to `socks` (at most `max`, the first found:
+/// a connection may have more subflows than the algorithms take); returns how many.
 ///
 /// # Safety
 ///
@@ -71,7 +72,8 @@ pub(crate) unsafe extern "C" fn mptcp_rs_cc_siblings(
     );
     let mut n = 0;
     for sk in candidates {
-        if sk.is_null() || sk == ssk {
+        // SAFETY: a TCP socket under the caller's RCU read lock (word reads only).
+        if sk.is_null() || sk == ssk || !unsafe { bindings::mptcp_rs_cc_can_send(sk) } {
             continue;
         }
         let Some(slot) = out.get_mut(n) else {

@@ -1008,23 +1008,14 @@ impl Meta {
         {
             // SAFETY: as above.
             let err = unsafe { bindings::mptcp_rs_sk_err(ssk) };
-            // SAFETY: as above.
-            let peer_fin = unsafe { bindings::mptcp_rs_shutdown(ssk) } & RCV_SHUTDOWN != 0;
             if err != 0 {
                 self.abort(err);
             } else if !self.has(mf::RCV_DATA_FIN_DONE) && self.is_fallback() {
-                if peer_fin {
-                    // plain TCP closed normally: that was the end of the stream
-                    // SAFETY: as above.
-                    unsafe { bindings::mptcp_rs_set_shutdown(sk, RCV_SHUTDOWN) };
-                    // SAFETY: as above.
-                    unsafe { bindings::mptcp_rs_wake_readers(sk) };
-                } else {
-                    // closed without the peer's FIN and without an error (closed
-                    // from this side): the stream did not end, a reader must not
-                    // take this for its end
-                    self.abort(errno::ECONNRESET);
-                }
+                // plain TCP closed normally: that was the end of the stream
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_set_shutdown(sk, RCV_SHUTDOWN) };
+                // SAFETY: as above.
+                unsafe { bindings::mptcp_rs_wake_readers(sk) };
             }
         }
         self.check_paths();

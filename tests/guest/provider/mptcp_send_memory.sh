@@ -9,18 +9,7 @@
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 bytes=$((8 << 20))
-topo_new cli srv
-topo_path cli srv 1
-topo_path cli srv 2
-for n in 1 2; do
-	topo_shape cli "c$n" delay 20ms rate 10mbit limit 200
-	topo_shape srv "s$n" delay 20ms rate 10mbit limit 200
-done
-c2=$(topo_addr4 c 2)
-ip -n srv rule add to "$c2" table 102 pref 100
-ip -n cli mptcp limits set subflows 1
-ip -n srv mptcp limits set subflows 1
-ip -n cli mptcp endpoint add "$c2" dev c2 subflow
+topo_two_paths delay 20ms rate 10mbit limit 200
 samples=$(mktemp)
 (
 	while :; do

@@ -6,6 +6,9 @@
 # returned when the connection ends (inet_sock_destruct() warns otherwise:
 # dmesg_clean). Two paths of 10 Mbit/s, 20 ms each way, 8 MB each way, SHA-256
 # checked; `ss -HMm` sampled every 0.2 s at both ends meanwhile.
+# Then the same transfer (16 MB) while TCP's memory limit (net.ipv4.tcp_mem, which
+# the meta sockets share) is held at 40 pages for 4 s: charges are refused, the
+# writers wait and retry as TCP's do (not ENOMEM), and every byte arrives.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 bytes=$((8 << 20))
@@ -44,6 +47,19 @@ for w in "$cw" "$sw"; do
 	# on two 20 ms paths at 10 Mbit/s
 	((w >= 4096)) || fail "the send queue of an end sending on two subflows was never charged (w=$w)"
 done
+# under TCP's memory hard limit: the meta sockets' writers wait for memory
+old_mem=$(sysctl -n net.ipv4.tcp_mem)
+(
+	sleep 3
+	sysctl -qw net.ipv4.tcp_mem="40 40 40"
+	sleep 4
+	sysctl -qw net.ipv4.tcp_mem="$old_mem"
+) &
+mpid=$!
+XFER_OPTS="--send-after 1" transfer cli srv "$(topo_addr4 s 1)" 6601 mptcp $((16 << 20))
+wait $mpid
+[ "$(sysctl -n net.ipv4.tcp_mem)" = "$old_mem" ] || sysctl -qw net.ipv4.tcp_mem="$old_mem"
+info "memory pressure events: client $(mib cli TcpExtTCPMemoryPressures), server $(mib srv TcpExtTCPMemoryPressures); receive queue prunes: client $(mib cli TcpExtPruneCalled), server $(mib srv TcpExtPruneCalled)"
 # everything goes back: the sockets close, then their destructors check the charges
 for i in $(seq 60); do
 	left=$(for ns in cli srv; do ip netns exec $ns ss -HnMa; done)

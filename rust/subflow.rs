@@ -261,8 +261,9 @@ pub(crate) struct Subflow {
 }
 
 // SAFETY: the fields shared between contexts are atomics; `rcv` is only used under the
-// subflow's socket lock (type invariant); the raw pointers are references counted by
-// the kernel.
+// subflow's socket lock (type invariant); `close_work` once, by the one context that
+// took the subflow from its slot (`Subflow::close_later`); the raw pointers are
+// references counted by the kernel.
 unsafe impl Send for Subflow {}
 // SAFETY: as above.
 unsafe impl Sync for Subflow {}

@@ -26,9 +26,8 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 
-/// The other subflows of the connection of `ssk` that take part in the coupling
-/// (`mptcp_rs_cc_can_send()`), written to `socks` (at most `max`, the first found:
-/// a connection may have more subflows than the algorithms take); returns how many.
+/// The other subflows of the connection of `ssk`, written to `socks` (at most `max`);
+/// returns how many.
 ///
 /// # Safety
 ///
@@ -68,12 +67,11 @@ pub(crate) unsafe extern "C" fn mptcp_rs_cc_siblings(
     let joins = meta.joins();
     let candidates = Iterator::chain(
         core::iter::once(meta.first_ssk()),
-        (0..joins.slot_count()).map(|i| joins.ssk_at(i)),
+        (0..crate::join::MAX_JOINED).map(|i| joins.ssk_at(i)),
     );
     let mut n = 0;
     for sk in candidates {
-        // SAFETY: a TCP socket under the caller's RCU read lock (word reads only).
-        if sk.is_null() || sk == ssk || !unsafe { bindings::mptcp_rs_cc_can_send(sk) } {
+        if sk.is_null() || sk == ssk {
             continue;
         }
         let Some(slot) = out.get_mut(n) else {
@@ -121,7 +119,7 @@ impl Choice {
         if ca.is_null() {
             return;
         }
-        for i in 0..meta.joins().slot_count() {
+        for i in 0..crate::join::MAX_JOINED {
             let ssk = meta.joins().ssk_at(i);
             if !ssk.is_null() {
                 // SAFETY: the slot's reference keeps `ssk` alive while the meta socket

@@ -888,7 +888,7 @@ impl Meta {
     pub(crate) fn subflows(&self) -> impl Iterator<Item = (*mut bindings::sock, u32)> + '_ {
         Iterator::chain(
             core::iter::once((self.first_ssk(), 1)),
-            (0..self.joins.slot_count()).map(|i| (self.joins.ssk_at(i), self.joins.id_at(i))),
+            (0..crate::join::MAX_JOINED).map(|i| (self.joins.ssk_at(i), self.joins.id_at(i))),
         )
         .filter(|(ssk, _)| !ssk.is_null())
     }

@@ -261,23 +261,18 @@ pair_log_clean() {
 }
 
 # pair_unload_clean: every subflow was closed and freed, so nothing pins mptcp_rs
-# any more (each subflow does, through its ULP): rmmod succeeds within 300 s;
-# kmemleak (on a debug kernel) finds nothing; pair_log_clean. (Why 300 s: an
-# earlier scenario of the same boot may leave an orphaned subflow, closed with
-# unsent data behind a zero window on a path that was cut, which TCP keeps
-# probing for minutes, as tcp_orphan_retries allows; the wait is reported.)
+# any more (each subflow does, through its ULP): rmmod succeeds within 60 s;
+# kmemleak (on a debug kernel) finds nothing; pair_log_clean
 pair_unload_clean() {
 	local i
-	for i in $(seq 600); do
+	for i in $(seq 120); do
 		rmmod mptcp_rs 2>/dev/null && break
-		((i == 120)) && { ss -tanie; } >"$SHARE/rmmod.slow" 2>&1
 		sleep 0.5
 	done
 	if lsmod | grep -q '^mptcp_rs '; then
 		{ ss -tanie; lsmod; } >"$SHARE/rmmod.failed" 2>&1
-		fail "mptcp_rs still in use 300 s after the transfers"
+		fail "mptcp_rs still in use 60 s after the transfers"
 	fi
-	((i > 120)) && echo "  $ROLE: mptcp_rs unloaded only after $((i / 2)) s (orphaned subflows: $SHARE/rmmod.slow)" >&2
 	if [ -w /sys/kernel/debug/kmemleak ]; then
 		echo scan >/sys/kernel/debug/kmemleak
 		sleep 1

@@ -13,7 +13,11 @@
 struct sock;
 struct tcp_congestion_ops;
 
-/* The first subflow and at most 8 joined ones (rust/join.rs MAX_JOINED). */
+/*
+ * The most paths (the subflow asking included) a snapshot holds. The coupled
+ * algorithms ask for 8 (rust/cc.rs MAX_PATHS), of the up to 65 subflows a
+ * connection may have.
+ */
 #define MPTCP_RS_CC_MAX_PATHS 9
 /* Words of a sibling's congestion control private area copied (see below). */
 #define MPTCP_RS_CC_PUBLISHED 2
@@ -47,6 +51,7 @@ int mptcp_rs_cc_paths(struct sock *ssk, struct mptcp_rs_cc_path *paths, int max)
 
 /* Internal to mptcp_rs.ko (rust/cc_paths.rs). */
 int mptcp_rs_cc_siblings(struct sock *ssk, struct sock **socks, int max);
+bool mptcp_rs_cc_can_send(const struct sock *sk);
 const struct tcp_congestion_ops *mptcp_rs_cc_hold_of(struct sock *ssk);
 void mptcp_rs_cc_put(const struct tcp_congestion_ops *ca);
 void mptcp_rs_cc_apply_new(struct sock *ssk, const struct tcp_congestion_ops *ca);

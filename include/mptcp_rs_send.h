@@ -44,6 +44,7 @@ struct mptcp_rs_sf_view {
 void mptcp_rs_sf_view(const struct sock *ssk, u32 notsent_min, struct mptcp_rs_sf_view *v);
 bool mptcp_rs_sf_suspect(const struct sock *ssk);
 bool mptcp_rs_sf_timed_out(const struct sock *ssk);
+bool mptcp_rs_sf_holds_stale_data(const struct sock *ssk);
 
 /* mptcp_rs_sf_tx_state() bits */
 #define MPTCP_RS_SF_SUSPECT	1U

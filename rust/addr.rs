@@ -1443,7 +1443,8 @@ fn mpc_backup(meta: &Meta) {
 fn join_to(meta: &Meta, to: &Endpoint, family: u16) -> bool {
     let net = meta.net();
     let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
-    let mut eps = [Endpoint::default(); MAX_JOINED];
+    // at most as many local addresses as upstream's `MPTCP_PM_ADDR_MAX`
+    let mut eps = [Endpoint::default(); MAX_ADDRS];
     let n = crate::pm::fullmesh_endpoints(net, &mut eps);
     let mut fullmesh = false;
     let mut opened = false;
@@ -1534,7 +1535,7 @@ fn join_from_laminar(meta: &Meta, to: &Endpoint, family: u16, laminar: &[Endpoin
 fn close_subflows(meta: &Meta, local: &[u64; 4], remote: &[u64; 4], announce: Option<&[u64; 4]>) {
     let net = meta.net();
     let a = meta.joins().addrs();
-    for i in 0..MAX_JOINED {
+    for i in 0..meta.joins().slot_count() {
         let ssk = meta.joins().ssk_at(i);
         if ssk.is_null() {
             continue;
@@ -1585,7 +1586,7 @@ fn flush(meta: &Meta) {
     }
     a.note_pending();
     let first = meta.first_ssk();
-    let joined = (0..MAX_JOINED).map(|i| meta.joins().ssk_at(i));
+    let joined = (0..meta.joins().slot_count()).map(|i| meta.joins().ssk_at(i));
     for ssk in Iterator::chain(core::iter::once(first), joined) {
         if ssk.is_null() {
             continue;

@@ -118,7 +118,8 @@ impl TcpSock {
 pub(crate) type Path = bindings::mptcp_rs_cc_path;
 
 /// The most paths the coupled algorithms take into account: the size of their math's
-/// input (`proto::lia::MAX_SUBFLOWS`, `proto::olia::MAX_SUBFLOWS`).
+/// input (`proto::lia::MAX_SUBFLOWS`, `proto::olia::MAX_SUBFLOWS`). A connection with
+/// more subflows couples each with the first others found (`cc_paths.rs`).
 pub(crate) const MAX_PATHS: usize = 8;
 const _: () = assert!(MAX_PATHS <= bindings::MPTCP_RS_CC_MAX_PATHS as usize);
 

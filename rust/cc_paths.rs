@@ -26,8 +26,9 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 
-/// The other subflows of the connection of `ssk`, written to `socks` (at most `max`);
-/// returns how many.
+/// The other subflows of the connection of `ssk` that take part in the coupling
+/// (`mptcp_rs_cc_can_send()`), written to `socks` (at most `max`, the first found:
+/// a connection may have more subflows than the algorithms take); returns how many.
 ///
 /// # Safety
 ///
@@ -67,11 +68,12 @@ pub(crate) unsafe extern "C" fn mptcp_rs_cc_siblings(
     let joins = meta.joins();
     let candidates = Iterator::chain(
         core::iter::once(meta.first_ssk()),
-        (0..crate::join::MAX_JOINED).map(|i| joins.ssk_at(i)),
+        (0..joins.slot_count()).map(|i| joins.ssk_at(i)),
     );
     let mut n = 0;
     for sk in candidates {
-        if sk.is_null() || sk == ssk {
+        // SAFETY: a TCP socket under the caller's RCU read lock (word reads only).
+        if sk.is_null() || sk == ssk || !unsafe { bindings::mptcp_rs_cc_can_send(sk) } {
             continue;
         }
         let Some(slot) = out.get_mut(n) else {
@@ -119,7 +121,7 @@ impl Choice {
         if ca.is_null() {
             return;
         }
-        for i in 0..crate::join::MAX_JOINED {
+        for i in 0..meta.joins().slot_count() {
             let ssk = meta.joins().ssk_at(i);
             if !ssk.is_null() {
                 // SAFETY: the slot's reference keeps `ssk` alive while the meta socket

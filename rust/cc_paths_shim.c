@@ -30,7 +30,7 @@ static bool cc_is_bpf(const struct tcp_congestion_ops *ca)
  * subflow (a backup while the others work, one the scheduler leaves empty) has
  * no rate to share; counted, its window would only slow the others down.
  */
-static bool cc_can_send(const struct sock *sk)
+bool mptcp_rs_cc_can_send(const struct sock *sk)
 {
 	const struct tcp_sock *tp = tcp_sk(sk);
 
@@ -77,7 +77,7 @@ int mptcp_rs_cc_paths(struct sock *ssk, struct mptcp_rs_cc_path *paths, int max)
 	rcu_read_lock();
 	n = mptcp_rs_cc_siblings(ssk, socks, min_t(int, max - 1, ARRAY_SIZE(socks)));
 	for (i = 0; i < n; i++) {
-		if (cc_can_send(socks[i]))
+		if (mptcp_rs_cc_can_send(socks[i]))
 			cc_snapshot(&paths[out++], socks[i], ca);
 	}
 	rcu_read_unlock();

@@ -47,17 +47,17 @@ use crate::subflow::Subflow;
 use crate::tcp_state::{
     TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_SYN_RECV, TCP_SYN_SENT,
 };
-use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use kernel::prelude::*;
 
 const RCV_SHUTDOWN: u8 = 1;
 const SEND_SHUTDOWN: u8 = 2;
 
-/// Joined subflows a connection keeps at most (besides the first), whatever the
-/// `subflows` limit (upstream's maximum is 64).
-pub(crate) const MAX_JOINED: usize = 8;
+/// Joined subflows a connection keeps at most (besides the first): the largest
+/// `subflows` limit (upstream's `MPTCP_PM_SUBFLOWS_MAX`, [`crate::pm::LIMIT_MAX`]).
+pub(crate) const MAX_JOINED: usize = 64;
+const _: () = assert!(MAX_JOINED == crate::pm::LIMIT_MAX as usize);
 
 /// The joined subflows of a connection.
 ///
@@ -67,16 +67,18 @@ pub(crate) const MAX_JOINED: usize = 8;
 /// the reference an accepted child gives its owner (dropped by
 /// `mptcp_rs_joined_close()`). Slots are filled under the meta socket's spinlock
 /// while `closed` is false, and emptied with the meta socket owned (or by
-/// [`Joins::orphaned`] when no task can own it any more). `works[i]` is used once, by
-/// [`Joins::orphaned`], for the socket taken from slot `i`.
+/// [`Joins::orphaned`] when no task can own it any more). No slot at or beyond
+/// `used` was ever filled.
 pub(crate) struct Joins {
     slots: [AtomicPtr<bindings::sock>; MAX_JOINED],
+    /// One past the highest slot ever filled: walks of the set stop there, so that
+    /// their cost follows the subflows a connection had, not [`MAX_JOINED`].
+    used: AtomicUsize,
     /// The subflow id of each slot's subflow (`MPTCP_FULL_INFO`): 2, 3, ... in the
     /// order subflows joined, as upstream numbers them (the first subflow is 1).
     ids: [AtomicU32; MAX_JOINED],
     next_id: AtomicU32,
     closed: AtomicBool,
-    works: [UnsafeCell<bindings::mptcp_rs_close_work>; MAX_JOINED],
     /// The path manager's work: opening our own subflows (`join_active.rs`).
     active: crate::join_active::Work,
     /// Announced addresses, both ways (`addr.rs`).
@@ -87,12 +89,10 @@ impl Joins {
     pub(crate) fn new() -> Self {
         Joins {
             slots: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            used: AtomicUsize::new(0),
             ids: core::array::from_fn(|_| AtomicU32::new(0)),
             next_id: AtomicU32::new(2),
             closed: AtomicBool::new(false),
-            // SAFETY: a plain C struct (work item and pointer): all zero is valid
-            // until `mptcp_rs_close_work_init()` initialises it before use.
-            works: core::array::from_fn(|_| UnsafeCell::new(unsafe { core::mem::zeroed() })),
             active: crate::join_active::Work::new(),
             addrs: crate::addr::ConnAddrs::new(),
         }
@@ -113,9 +113,20 @@ impl Joins {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// The slots that may hold a subflow (see `used`).
+    fn live_slots(&self) -> &[AtomicPtr<bindings::sock>] {
+        let used = self.used.load(Ordering::Acquire);
+        self.slots.get(..used).unwrap_or(&self.slots)
+    }
+
+    /// How many slots to look at with [`Joins::ssk_at`]: beyond, none was ever used.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.live_slots().len()
+    }
+
     /// How many joined subflows the connection has (dead ones not yet reaped count).
     pub(crate) fn count(&self) -> usize {
-        self.slots
+        self.live_slots()
             .iter()
             .filter(|s| !s.load(Ordering::Acquire).is_null())
             .count()
@@ -132,7 +143,7 @@ impl Joins {
             // under the meta spinlock: ids are unique and in join order; a slot's id is
             // written before the slot shows the subflow
             let next = self.next_id.load(Ordering::Relaxed);
-            for (slot, id) in self.slots.iter().zip(self.ids.iter()) {
+            for (i, (slot, id)) in self.slots.iter().zip(self.ids.iter()).enumerate() {
                 if !slot.load(Ordering::Acquire).is_null() {
                     continue;
                 }
@@ -141,6 +152,7 @@ impl Joins {
                     .compare_exchange(ptr::null_mut(), ssk, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
+                    self.used.fetch_max(i + 1, Ordering::AcqRel);
                     self.next_id.store(next.wrapping_add(1), Ordering::Relaxed);
                     added = true;
                     break;
@@ -165,7 +177,7 @@ impl Joins {
     /// The joined subflow in slot `i`, or null. Valid while the meta socket is owned
     /// (or, as a TCP socket of some kind, under RCU).
     pub(crate) fn ssk_at(&self, i: usize) -> *mut bindings::sock {
-        self.slots
+        self.live_slots()
             .get(i)
             .map_or(ptr::null_mut(), |s| s.load(Ordering::Acquire))
     }
@@ -178,7 +190,7 @@ impl Joins {
     /// Whether some joined subflow is established. Lockless.
     pub(crate) fn any_established(&self) -> bool {
         let _rcu = kernel::sync::rcu::read_lock();
-        self.slots.iter().any(|s| {
+        self.live_slots().iter().any(|s| {
             let ssk = s.load(Ordering::Acquire);
             // SAFETY: as in `readable`.
             !ssk.is_null() && unsafe { bindings::mptcp_rs_sk_state(ssk) } == TCP_ESTABLISHED
@@ -188,7 +200,7 @@ impl Joins {
     /// Whether some joined subflow is open or being opened. Lockless.
     pub(crate) fn any_alive(&self) -> bool {
         let _rcu = kernel::sync::rcu::read_lock();
-        self.slots.iter().any(|s| {
+        self.live_slots().iter().any(|s| {
             let ssk = s.load(Ordering::Acquire);
             // SAFETY: as in `readable`.
             !ssk.is_null()
@@ -202,7 +214,7 @@ impl Joins {
     /// Whether data waits on a joined subflow. Lockless (`poll`).
     pub(crate) fn readable(&self) -> bool {
         let _rcu = kernel::sync::rcu::read_lock();
-        self.slots.iter().any(|s| {
+        self.live_slots().iter().any(|s| {
             let ssk = s.load(Ordering::Acquire);
             // SAFETY: TCP sockets are freed after an RCU grace period at the earliest
             // (`SLAB_TYPESAFE_BY_RCU`), so under the read lock `ssk` is some TCP
@@ -214,7 +226,7 @@ impl Joins {
     /// Moves what waits on the joined subflows to the meta socket, and closes those
     /// that died with nothing left to read. The meta socket is owned.
     pub(crate) fn pull(&self, meta: &Meta) {
-        for slot in &self.slots {
+        for slot in self.live_slots() {
             let ssk = slot.load(Ordering::Acquire);
             if ssk.is_null() {
                 continue;
@@ -260,7 +272,7 @@ impl Joins {
     /// reinjection is queued (as [`Joins::pull`] does, without reading). The meta
     /// socket is owned, process context.
     pub(crate) fn reap(&self, _meta: &Meta) {
-        for slot in &self.slots {
+        for slot in self.live_slots() {
             let ssk = slot.load(Ordering::Acquire);
             if ssk.is_null() {
                 continue;
@@ -291,7 +303,7 @@ impl Joins {
     /// (`first_rcvbuf` is the first subflow's).
     pub(crate) fn cleanup_rbuf(&self, meta: &Meta, copied: c_int, first_rcvbuf: c_int) {
         let mut total = first_rcvbuf;
-        for slot in &self.slots {
+        for slot in self.live_slots() {
             let ssk = slot.load(Ordering::Acquire);
             if ssk.is_null() {
                 continue;
@@ -325,7 +337,11 @@ impl Joins {
     /// is not in the set. The meta socket is owned, process context, the meta
     /// spinlock not held.
     pub(crate) fn close_one(&self, meta: &Meta, ssk: *mut bindings::sock) -> bool {
-        let Some(slot) = self.slots.iter().find(|s| s.load(Ordering::Acquire) == ssk) else {
+        let Some(slot) = self
+            .live_slots()
+            .iter()
+            .find(|s| s.load(Ordering::Acquire) == ssk)
+        else {
             return false;
         };
         // SAFETY: the slot's reference keeps `ssk` alive while the meta socket is owned
@@ -378,7 +394,7 @@ impl Joins {
         if !first.is_null() && unsafe { bindings::mptcp_rs_sk_state(first) } == TCP_CLOSE_WAIT {
             meta.close_first();
         }
-        for i in 0..MAX_JOINED {
+        for i in 0..self.slot_count() {
             let ssk = self.ssk_at(i);
             // SAFETY: a slot's subflow is live while the meta socket is owned.
             if !ssk.is_null() && unsafe { bindings::mptcp_rs_sk_state(ssk) } == TCP_CLOSE_WAIT {
@@ -393,7 +409,7 @@ impl Joins {
         self.close_gate(meta);
         self.active.cancel();
         self.addrs.cancel();
-        for slot in &self.slots {
+        for slot in self.live_slots() {
             let ssk = slot.swap(ptr::null_mut(), Ordering::AcqRel);
             if ssk.is_null() {
                 continue;
@@ -440,17 +456,20 @@ impl Joins {
         self.close_gate(meta);
         self.active.cancel();
         self.addrs.cancel();
-        for (slot, work) in self.slots.iter().zip(self.works.iter()) {
+        for slot in self.live_slots() {
             let ssk = slot.swap(ptr::null_mut(), Ordering::AcqRel);
             if ssk.is_null() {
                 continue;
             }
-            // SAFETY: the work item of this slot is used once (type invariant); the
-            // joined subflow's context holds a reference on the meta socket whose
-            // state contains it until the subflow is destroyed, after the work ran.
-            unsafe {
-                bindings::mptcp_rs_close_work_init(work.get());
-                bindings::mptcp_rs_close_work_schedule(work.get(), ssk);
+            // SAFETY: the slot's reference keeps `ssk` alive; a subflow that is not
+            // closed yet keeps its context (it is not orphaned: TCP does not destroy
+            // it), and the slot's reference is handed to the work.
+            // (A recorded join always has our context: it goes with the socket's
+            // destruction only.)
+            if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+                // SAFETY: the reference taken from the slot goes to the work; the
+                // slot is empty now, so this is the context's one use of it.
+                unsafe { ctx.close_later() };
             }
         }
     }

@@ -429,7 +429,7 @@ fn carries_data(meta: &Meta) -> bool {
 /// Whether some joined subflow of `meta` (its slot's socket and context) passes
 /// `f`. The meta socket is owned.
 fn any_join(meta: &Meta, f: impl Fn(*mut bindings::sock, &Subflow) -> bool) -> bool {
-    (0..MAX_JOINED).any(|i| {
+    (0..meta.joins().slot_count()).any(|i| {
         let ssk = meta.joins().ssk_at(i);
         if ssk.is_null() {
             return false;
@@ -481,7 +481,8 @@ pub(crate) fn local_id_in_use(meta: &Meta, local: u8) -> bool {
 fn open_subflows(meta: &Meta) -> bool {
     let net = meta.net();
     let limit = usize::from(crate::pm::subflows_limit(net)).min(MAX_JOINED);
-    let mut eps = [bindings::mptcp_rs_pm_endpoint::default(); MAX_JOINED];
+    // at most as many local addresses as upstream's `MPTCP_PM_ADDR_MAX`
+    let mut eps = [bindings::mptcp_rs_pm_endpoint::default(); crate::addr::MAX_ADDRS];
     let n = crate::pm::subflow_endpoints(net, &mut eps);
     // SAFETY: `meta.sk()` is live and owned.
     let v4 = unsafe { bindings::mptcp_rs_join_conn_is_v4(meta.sk()) };

@@ -41,7 +41,7 @@ fn eopnotsupp() -> Error {
 /// (upstream's `MPTCP_PM_MAX_ADDR_ID`).
 const MAX_ID: u8 = u8::MAX;
 /// The largest value of either limit (upstream's `MPTCP_PM_SUBFLOWS_MAX`).
-const LIMIT_MAX: u32 = 64;
+pub(crate) const LIMIT_MAX: u32 = 64;
 /// Extra subflows allowed by default ("2 subflows ought to be enough for anybody").
 const DEFAULT_EXTRA_SUBFLOWS: u8 = 2;
 

@@ -106,6 +106,25 @@ void mptcp_rs_sf_view(const struct sock *ssk, u32 notsent_min, struct mptcp_rs_s
 }
 
 /*
+ * Whether @ssk, a subflow of a connection over both ways (both DATA_FINs
+ * acknowledged), still holds data it is not about to get acknowledged: bytes
+ * unsent (a closed window or congestion window holds them back), or bytes in
+ * flight it already retransmits or probes for. The peer has them all at the
+ * connection level; a FIN queued behind them on a path that died waits for TCP's
+ * orphan retries, minutes (tcp_orphan_retries). Subflow locked.
+ */
+bool mptcp_rs_sf_holds_stale_data(const struct sock *ssk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(ssk);
+	const struct tcp_sock *tp = tcp_sk(ssk);
+
+	if (tp->write_seq == tp->snd_una)
+		return false;
+	return tp->write_seq != tp->snd_nxt || icsk->icsk_retransmits ||
+	       icsk->icsk_probes_out || icsk->icsk_backoff || mptcp_rs_sf_suspect(ssk);
+}
+
+/*
  * Keeps what waits unsent on a subflow of a multi-mode connection at about half
  * its window (at most 512 KB: a window grown into a long queue is no reason to
  * queue more), at least @min bytes (TCP_NOTSENT_LOWAT: TCP's write_space then

@@ -40,7 +40,6 @@ use crate::proto::sndmap::Pushed;
 use crate::sock::Meta;
 use crate::subflow::Subflow;
 use crate::tcp_state::{acks_in, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED};
-use core::ptr;
 use kernel::prelude::*;
 
 /// Largest piece the scheduler places at once.
@@ -106,6 +105,11 @@ pub(crate) struct SendQueue {
     rtx_backoff: u32,
     /// `net.mptcp.scheduler` when multi mode began.
     policy: Sched,
+    /// The scheduler's view of each subflow in its last run, and the subflow it
+    /// describes (same index); room for [`MAX_SUBFLOWS`], reserved when multi mode
+    /// begins (too large for the stack).
+    cands: KVec<Candidate>,
+    cand_ssks: KVec<*mut bindings::sock>,
 }
 
 /// The schedulers `net.mptcp.scheduler` names.
@@ -132,6 +136,8 @@ impl SendQueue {
             rtx_una: 0,
             rtx_backoff: 0,
             policy: Sched::Default,
+            cands: KVec::new(),
+            cand_ssks: KVec::new(),
         }
     }
 
@@ -248,29 +254,24 @@ struct Slot<'a> {
     ssk: *mut bindings::sock,
 }
 
+impl Slot<'_> {
+    /// The slot of subflow `ssk`, one of those [`subflows`] gave.
+    fn of(ssk: *mut bindings::sock) -> Option<Self> {
+        // SAFETY: our subflow, live while the meta socket is owned.
+        unsafe { Subflow::from_sk(ssk) }.map(|ctx| Slot { ctx, ssk })
+    }
+}
+
 /// The subflows of `meta`: the first, then the joined ones. The meta socket is
-/// owned (the joined ones stay while it is).
-fn subflows(meta: &Meta) -> ([*mut bindings::sock; MAX_SUBFLOWS], usize) {
-    let mut out = [ptr::null_mut(); MAX_SUBFLOWS];
-    let mut n = 0;
-    let first = meta.first_ssk();
-    if !first.is_null() {
-        if let Some(o) = out.get_mut(n) {
-            *o = first;
-            n += 1;
-        }
-    }
-    for i in 0..MAX_JOINED {
-        let ssk = meta.joins().ssk_at(i);
-        if ssk.is_null() {
-            continue;
-        }
-        if let Some(o) = out.get_mut(n) {
-            *o = ssk;
-            n += 1;
-        }
-    }
-    (out, n)
+/// owned (the joined ones stay while it is), or the caller reads them as TCP
+/// sockets under RCU.
+fn subflows(meta: &Meta) -> impl Iterator<Item = *mut bindings::sock> + '_ {
+    let joins = meta.joins();
+    Iterator::chain(
+        core::iter::once(meta.first_ssk()),
+        (0..joins.slot_count()).map(move |i| joins.ssk_at(i)),
+    )
+    .filter(|ssk| !ssk.is_null())
 }
 
 /// A subflow's view; `usable` when it may take data now.
@@ -290,17 +291,14 @@ fn alive(ctx: &Subflow, v: &bindings::mptcp_rs_sf_view) -> bool {
     established && ctx.can_send() && !v.timed_out
 }
 
-/// Gathers the candidates and picks one for the next piece.
-fn schedule<'a>(
-    meta: &'a Meta,
-    q: &mut SendQueue,
-    slots: &mut [Option<Slot<'a>>; MAX_SUBFLOWS],
-) -> Option<usize> {
-    let (ssks, n) = subflows(meta);
-    let mut cands = [Candidate::default(); MAX_SUBFLOWS];
+/// Gathers the candidates (into `q.cands`, their subflows into `q.cand_ssks`) and
+/// picks one for the next piece.
+fn schedule(meta: &Meta, q: &mut SendQueue) -> Option<*mut bindings::sock> {
+    q.cands.clear();
+    q.cand_ssks.clear();
     // SAFETY: no preconditions.
     let now_ms = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
-    for (i, &ssk) in ssks.iter().enumerate().take(n) {
+    for ssk in subflows(meta) {
         // SAFETY: our subflows (see `subflows`).
         let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
             continue;
@@ -326,20 +324,25 @@ fn schedule<'a>(
         let usable = usable && unsafe { bindings::mptcp_rs_graft_subflow(ssk) } == 0;
         let alive = alive(ctx, &v);
         let usable = usable && ctx.can_send() && !ctx.send_map_full();
-        if let (Some(c), Some(s)) = (cands.get_mut(i), slots.get_mut(i)) {
-            *c = Candidate {
-                srtt_us: v.srtt_us,
-                min_rtt_us: v.min_rtt_us,
-                cwnd: v.cwnd,
-                mss: v.mss,
-                queued: v.queued,
-                space: if usable { v.space } else { 0 },
-                backup: ctx.is_backup(),
-                usable,
-                alive,
-                stale: v.queued == 0 && ctx.placed_before(now_ms, PROBE_IDLE_MS),
-            };
-            *s = Some(Slot { ctx, ssk });
+        let c = Candidate {
+            srtt_us: v.srtt_us,
+            min_rtt_us: v.min_rtt_us,
+            cwnd: v.cwnd,
+            mss: v.mss,
+            queued: v.queued,
+            space: if usable { v.space } else { 0 },
+            backup: ctx.is_backup(),
+            usable,
+            alive,
+            stale: v.queued == 0 && ctx.placed_before(now_ms, PROBE_IDLE_MS),
+        };
+        // room for every subflow was reserved (`go_multi`)
+        if q.cands.push_within_capacity(c).is_err() {
+            break;
+        }
+        if q.cand_ssks.push_within_capacity(ssk).is_err() {
+            q.cands.truncate(q.cand_ssks.len());
+            break;
         }
     }
     let policy = if q.policy == Sched::RoundRobin {
@@ -347,9 +350,9 @@ fn schedule<'a>(
     } else {
         Policy::Default
     };
-    let choice = sched::pick(policy, cands.get(..n)?, q.last)?;
+    let choice = sched::pick(policy, &q.cands, q.last)?;
     q.last = Some(choice);
-    Some(choice)
+    q.cand_ssks.get(choice).copied()
 }
 
 /// Room the chosen subflow has (bytes), at most [`MAX_PIECE`].
@@ -436,6 +439,20 @@ pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
     if first.is_null() {
         return false;
     }
+    // the scheduler's room for every subflow the connection may have
+    if q.cands.capacity() < MAX_SUBFLOWS || q.cand_ssks.capacity() < MAX_SUBFLOWS {
+        match (
+            KVec::with_capacity(MAX_SUBFLOWS, GFP_KERNEL),
+            KVec::with_capacity(MAX_SUBFLOWS, GFP_KERNEL),
+        ) {
+            (Ok(c), Ok(s)) => {
+                q.cands = c;
+                q.cand_ssks = s;
+            }
+            // no memory: the connection stays in direct mode on its first subflow
+            _ => return false,
+        }
+    }
     // SAFETY: the first subflow is live while set; nested in the owned meta socket.
     unsafe { bindings::mptcp_rs_lock_sock(first) };
     // SAFETY: as above.
@@ -504,9 +521,9 @@ pub(crate) fn sendmsg(
             MAX_PIECE
         };
         let want = rest.min(max).min(wnd);
-        let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
+        q.cand_ssks.clear();
         let choice = if want > 0 {
-            schedule(meta, q, &mut slots)
+            schedule(meta, q)
         } else {
             meta.set_wnd_limited();
             if meta.snd_wnd_end() != wnd_end {
@@ -514,7 +531,7 @@ pub(crate) fn sendmsg(
             }
             None
         };
-        if let Some(slot) = choice.and_then(|i| slots.get_mut(i)).and_then(|s| s.take()) {
+        if let Some(slot) = choice.and_then(Slot::of) {
             let n = want.min(room(slot.ssk));
             if n > 0 {
                 let got = match q.append(msg, n) {
@@ -553,9 +570,9 @@ pub(crate) fn sendmsg(
             unsafe { bindings::mptcp_rs_set_nospace(slot.ssk) };
         }
         // no subflow took anything: wait for room
-        for s in slots.iter().flatten() {
+        for &ssk in q.cand_ssks.iter() {
             // SAFETY: live subflows; makes their write_space callback fire.
-            unsafe { bindings::mptcp_rs_set_nospace(s.ssk) };
+            unsafe { bindings::mptcp_rs_set_nospace(ssk) };
         }
         // SAFETY: the meta socket is owned; the wait releases and retakes it.
         let err = unsafe { bindings::mptcp_rs_wait_gen(sk, timeo, meta.space_gen_ptr(), gen) };
@@ -596,11 +613,8 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
     {
         return;
     }
-    let (ssks, n) = subflows(meta);
-    let srtt_ms = ssks
-        .iter()
-        .take(n)
-        .map(|&ssk| view(ssk).0.srtt_us / 1000)
+    let srtt_ms = subflows(meta)
+        .map(|ssk| view(ssk).0.srtt_us / 1000)
         .max()
         .unwrap_or(0);
     let base = srtt_ms.saturating_mul(4).max(RTX_MIN_MS);
@@ -651,9 +665,8 @@ fn redundant_copies(meta: &Meta, q: &mut SendQueue) {
     if q.policy != Sched::Redundant {
         return;
     }
-    let (ssks, n) = subflows(meta);
     let una = meta.snd_una();
-    for &ssk in ssks.iter().take(n) {
+    for ssk in subflows(meta) {
         // SAFETY: our subflows (see `subflows`).
         let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
             continue;
@@ -717,12 +730,8 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
             q.reinject = None;
             break;
         }
-        let mut slots: [Option<Slot<'_>>; MAX_SUBFLOWS] = Default::default();
         let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
-        let Some(slot) = schedule(meta, q, &mut slots)
-            .and_then(|i| slots.get_mut(i))
-            .and_then(|s| s.take())
-        else {
+        let Some(slot) = schedule(meta, q).and_then(Slot::of) else {
             need_push(meta);
             return;
         };
@@ -742,8 +751,7 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
 /// Marks for reinjection what subflows that died or stalled carried beyond the
 /// DATA_ACK (once per stall).
 fn find_stalls(meta: &Meta, q: &mut SendQueue) {
-    let (ssks, n) = subflows(meta);
-    for &ssk in ssks.iter().take(n) {
+    for ssk in subflows(meta) {
         // SAFETY: our subflows.
         let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
             continue;
@@ -826,8 +834,7 @@ fn ensure_data_fin(meta: &Meta, q: &mut SendQueue) {
 /// Sends a pure ACK on every subflow that still sends ACKs: our DATA_FIN, or the
 /// DATA_ACK of the peer's, rides on it. The meta socket is owned, process context.
 pub(crate) fn ack_all(meta: &Meta) {
-    let (ssks, n) = subflows(meta);
-    for &ssk in ssks.iter().take(n) {
+    for ssk in subflows(meta) {
         if !acks_in(view(ssk).0.state) {
             continue;
         }
@@ -893,10 +900,7 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
 
 /// Whether some subflow is not closed. The meta socket is owned.
 fn any_alive(meta: &Meta) -> bool {
-    let (ssks, n) = subflows(meta);
-    ssks.iter()
-        .take(n)
-        .any(|&ssk| view(ssk).0.state != TCP_CLOSE)
+    subflows(meta).any(|ssk| view(ssk).0.state != TCP_CLOSE)
 }
 
 /// An ACK arrived on one subflow: if another one looks stalled (its loss probe or
@@ -904,12 +908,11 @@ fn any_alive(meta: &Meta) -> bool {
 /// sends again what that one carries. Softirq or process context, lockless.
 pub(crate) fn check_siblings(meta: &Meta) {
     let _rcu = kernel::sync::rcu::read_lock();
-    let (ssks, n) = subflows(meta);
     let suspect = |ssk: *mut bindings::sock| {
         // SAFETY: TCP sockets under RCU (see `Joins::readable`): word reads only.
         unsafe { bindings::mptcp_rs_sf_suspect(ssk) }
     };
-    if ssks.iter().take(n).any(|&ssk| suspect(ssk)) {
+    if subflows(meta).any(suspect) {
         meta.kick_rate_limited();
     }
 }
@@ -918,8 +921,7 @@ pub(crate) fn check_siblings(meta: &Meta) {
 /// backup too). Lockless, softirq or process context.
 pub(crate) fn another_alive(meta: &Meta, ssk: *mut bindings::sock) -> bool {
     let _rcu = kernel::sync::rcu::read_lock();
-    let (ssks, n) = subflows(meta);
-    ssks.iter().take(n).any(|&other| {
+    subflows(meta).any(|other| {
         if other == ssk {
             return false;
         }
@@ -943,9 +945,8 @@ pub(crate) fn any_writeable(meta: &Meta) -> bool {
         return false;
     }
     let _rcu = kernel::sync::rcu::read_lock();
-    let (ssks, n) = subflows(meta);
     let (mut regular, mut regular_alive, mut backup) = (false, false, false);
-    for &ssk in ssks.iter().take(n) {
+    for ssk in subflows(meta) {
         // SAFETY: a TCP socket under RCU (see `Joins::readable`).
         let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
             continue;
@@ -967,18 +968,41 @@ pub(crate) fn any_writeable(meta: &Meta) -> bool {
 /// Clears `SO_LINGER` on every subflow before they are released from a work item.
 /// The meta socket is owned.
 pub(crate) fn no_linger(meta: &Meta) {
-    let (ssks, n) = subflows(meta);
-    for &ssk in ssks.iter().take(n) {
+    for ssk in subflows(meta) {
         // SAFETY: live subflows (the meta socket is owned); a flag bit.
         unsafe { bindings::mptcp_rs_sf_no_linger(ssk) };
+    }
+}
+
+/// Resets the subflows that still hold data of a connection over both ways (both
+/// DATA_FINs acknowledged) and are not about to deliver it
+/// (`mptcp_rs_sf_holds_stale_data()`): the peer has every byte at the connection
+/// level, so what they hold are copies, and their FIN would wait behind them. On a
+/// path that died (a failover) that is minutes of TCP's orphan retries, the
+/// subflow, and with it this module, kept all along. The meta socket is owned, in
+/// process context.
+pub(crate) fn reset_stale(meta: &Meta) {
+    for ssk in subflows(meta) {
+        // SAFETY: live subflows (the meta socket is owned); their lock nests in the
+        // meta socket's.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+        // SAFETY: locked above.
+        if unsafe { bindings::mptcp_rs_sf_holds_stale_data(ssk) } {
+            // SAFETY: our subflow (the meta socket is owned).
+            if let Some(ctx) = unsafe { Subflow::from_sk(ssk) } {
+                // SAFETY: locked above, the meta spinlock not held.
+                unsafe { ctx.reset() };
+            }
+        }
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
     }
 }
 
 /// Makes the write_space callbacks of every subflow wake the meta socket (`poll`).
 pub(crate) fn want_space(meta: &Meta) {
     let _rcu = kernel::sync::rcu::read_lock();
-    let (ssks, n) = subflows(meta);
-    for &ssk in ssks.iter().take(n) {
+    for ssk in subflows(meta) {
         // SAFETY: a TCP socket under RCU (see `Joins::readable`).
         unsafe { bindings::mptcp_rs_set_nospace(ssk) };
     }

@@ -888,7 +888,7 @@ impl Meta {
     pub(crate) fn subflows(&self) -> impl Iterator<Item = (*mut bindings::sock, u32)> + '_ {
         Iterator::chain(
             core::iter::once((self.first_ssk(), 1)),
-            (0..crate::join::MAX_JOINED).map(|i| (self.joins.ssk_at(i), self.joins.id_at(i))),
+            (0..self.joins.slot_count()).map(|i| (self.joins.ssk_at(i), self.joins.id_at(i))),
         )
         .filter(|(ssk, _)| !ssk.is_null())
     }
@@ -1661,6 +1661,11 @@ unsafe fn release_closed(sk: *mut bindings::sock, meta: Option<&Meta>, abort: bo
             // the DATA_ACK of the peer's DATA_FIN on every subflow: it may have gone on
             // one only, which may have died since (the peer would linger)
             crate::sendq::ack_all(meta);
+        }
+        if !abort && meta.data_fins_done() && !meta.is_fallback() {
+            // nothing is left to deliver either way: a subflow holding copies of
+            // delivered data is reset rather than closed behind them
+            crate::sendq::reset_stale(meta);
         }
         meta.joins.close_all(meta, abort);
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);

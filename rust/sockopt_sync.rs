@@ -29,7 +29,7 @@ pub(crate) fn option_set(meta: &Meta, level: c_int, name: c_int, reached_first: 
         // SAFETY: the meta socket is owned; its first subflow lives while set.
         unsafe { bindings::mptcp_rs_sockopt_record(sk, first) };
     }
-    for i in 0..crate::join::MAX_JOINED {
+    for i in 0..meta.joins().slot_count() {
         let ssk = meta.joins().ssk_at(i);
         if !ssk.is_null() {
             // SAFETY: the slot's reference keeps `ssk` alive while the meta socket is

@@ -253,13 +253,17 @@ pub(crate) struct Subflow {
     placed_ms: AtomicU32,
     /// The state of a subflow we open with MP_JOIN (`join_active.rs`).
     ajoin: crate::join_active::ActiveJoin,
+    /// Closes a joined subflow of a connection that ends without an owner
+    /// ([`Subflow::close_later`]); used at most once.
+    close_work: UnsafeCell<bindings::mptcp_rs_close_work>,
     /// For freeing the context after an RCU grace period (`release`).
     rcu: Opaque<bindings::callback_head>,
 }
 
 // SAFETY: the fields shared between contexts are atomics; `rcv` is only used under the
-// subflow's socket lock (type invariant); the raw pointers are references counted by
-// the kernel.
+// subflow's socket lock (type invariant); `close_work` once, by the one context that
+// took the subflow from its slot (`Subflow::close_later`); the raw pointers are
+// references counted by the kernel.
 unsafe impl Send for Subflow {}
 // SAFETY: as above.
 unsafe impl Sync for Subflow {}
@@ -369,7 +373,28 @@ impl Subflow {
             red_nxt: AtomicU64::new(0),
             placed_ms: AtomicU32::new(0),
             ajoin: crate::join_active::ActiveJoin::new(),
+            // SAFETY: a plain C struct (work item and pointer): all zero is valid
+            // until `mptcp_rs_close_work_init()` initialises it before its one use.
+            close_work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
             rcu: Opaque::uninit(),
+        }
+    }
+
+    /// Closes this joined subflow from a workqueue (`mptcp_rs_joined_close()`), for
+    /// a connection that ends where nothing may sleep. The context stays until the
+    /// subflow is destroyed, which that close does at the earliest (the work does
+    /// not touch the context afterwards).
+    ///
+    /// # Safety
+    ///
+    /// The caller hands over its reference on the subflow, one a recorded join holds
+    /// (`Joins`), and calls this at most once per context.
+    pub(crate) unsafe fn close_later(&self) {
+        // SAFETY: used once (caller's contract), so the work item is idle; the
+        // reference goes with it.
+        unsafe {
+            bindings::mptcp_rs_close_work_init(self.close_work.get());
+            bindings::mptcp_rs_close_work_schedule(self.close_work.get(), self.ssk);
         }
     }
 

@@ -12,6 +12,8 @@
 #   topo_shape NS DEV NETEM...       replace DEV's root qdisc by netem with those args
 #   topo_addr4 SIDE N / topo_addr6 SIDE N    the address of side c|s on path N
 #   topo_cleanup                     delete every namespace created here
+#   topo_two_paths NETEM...          cli and srv on two shaped paths, the client with
+#                                    a `subflow` endpoint on path 2 (see below)
 # shellcheck shell=bash
 
 TOPO_NAMESPACES=()
@@ -60,4 +62,24 @@ topo_cleanup() {
 	local ns
 	for ns in "${TOPO_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
 	TOPO_NAMESPACES=()
+}
+
+# topo_two_paths NETEM...: namespaces cli and srv joined by paths 1 and 2, every
+# device shaped with netem NETEM (both ends), the server answering the client's path-2
+# address on path 2, limits of one extra subflow at both ends and a `subflow`
+# endpoint on the client's path-2 address: an MPTCP connection to the server's
+# path-1 address gets a second subflow over path 2.
+topo_two_paths() {
+	local n
+	topo_new cli srv
+	topo_path cli srv 1
+	topo_path cli srv 2
+	for n in 1 2; do
+		topo_shape cli "c$n" "$@"
+		topo_shape srv "s$n" "$@"
+	done
+	ip -n srv rule add to "$(topo_addr4 c 2)" table 102 pref 100
+	ip -n cli mptcp limits set subflows 1
+	ip -n srv mptcp limits set subflows 1
+	ip -n cli mptcp endpoint add "$(topo_addr4 c 2)" dev c2 subflow
 }

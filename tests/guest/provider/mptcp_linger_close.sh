@@ -13,18 +13,7 @@
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 LC="$MPTCP_RS_REPO/tests/tools/linger_close.py"
-topo_new cli srv
-topo_path cli srv 1
-topo_path cli srv 2
-for n in 1 2; do
-	topo_shape cli "c$n" delay 10ms rate 1mbit limit 200
-	topo_shape srv "s$n" delay 10ms rate 1mbit limit 200
-done
-c2=$(topo_addr4 c 2)
-ip -n srv rule add to "$c2" table 102 pref 100
-ip -n cli mptcp limits set subflows 1
-ip -n srv mptcp limits set subflows 1
-ip -n cli mptcp endpoint add "$c2" dev c2 subflow
+topo_two_paths delay 10ms rate 1mbit limit 200
 
 blackhole="tc -n cli qdisc replace dev c1 root netem loss 100%; tc -n cli qdisc replace dev c2 root netem loss 100%"
 restore="tc -n cli qdisc replace dev c1 root netem delay 10ms rate 1mbit limit 200; tc -n cli qdisc replace dev c2 root netem delay 10ms rate 1mbit limit 200"

@@ -15,18 +15,7 @@
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 TW="$MPTCP_RS_REPO/tests/tools/tinywrites.py"
-topo_new cli srv
-topo_path cli srv 1
-topo_path cli srv 2
-for n in 1 2; do
-	topo_shape cli "c$n" delay 25ms
-	topo_shape srv "s$n" delay 25ms
-done
-c2=$(topo_addr4 c 2)
-ip -n srv rule add to "$c2" table 102 pref 100
-ip -n cli mptcp limits set subflows 1
-ip -n srv mptcp limits set subflows 1
-ip -n cli mptcp endpoint add "$c2" dev c2 subflow
+topo_two_paths delay 25ms
 for ns in cli srv; do
 	ip netns exec "$ns" sysctl -qw net.mptcp.scheduler=roundrobin 2>/dev/null ||
 		info "$ns: no roundrobin scheduler here, the default one decides"

@@ -15,7 +15,8 @@
 #       flaky and would report a failure as "ok ... # IGNORE Flaky": that counts as
 #       a failure here);
 #   the four tests that change the fullmesh flag of endpoints on live connections
-#   (their subflows close, RmSubflow, and open again as the flag says).
+#   (their subflows close, RmSubflow, and open again as the flag says), and
+#   "fullmesh 8x8": 63 joins on one connection (limits 64, as upstream's maximum).
 # As in the other selftest wrappers, the selftest directory is copied to tmpfs and its
 # helpers are compiled against the kernel's uapi headers.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
@@ -39,8 +40,8 @@ expect=5 run_join -l
 expect=2 run_join -z
 expect=6 run_join -k
 expect=2 run_join -F
-expect=4 run_join -m "set fullmesh flag test" "set nofullmesh flag test" \
-	"set backup,fullmesh flags test" "set nobackup,nofullmesh flags test"
+expect=5 run_join -m "set fullmesh flag test" "set nofullmesh flag test" \
+	"set backup,fullmesh flags test" "set nobackup,nofullmesh flags test" "fullmesh 8x8"
 # The subflows of -l whose links went down are orphans in namespaces the script
 # deleted: each keeps the module until its next retransmission timer finds the
 # namespace gone (TCP closes it then), up to about three minutes after -l. None
@@ -51,4 +52,4 @@ for i in $(seq 300); do
 done
 (($(refs) <= refs_before)) || fail "mptcp_rs still has $(refs) users 300 s after the tests (before: $refs_before)"
 info "module users back to $(refs) (before: $refs_before) after ${i} s"
-info "mptcp_join.sh link failure, fastclose, SYN cookie, MP_FAIL and fullmesh-flag subsets pass against mptcp_rs"
+info "mptcp_join.sh link failure, fastclose, SYN cookie, MP_FAIL, fullmesh-flag and 8x8 subsets pass against mptcp_rs"

@@ -106,22 +106,27 @@ void mptcp_rs_sf_view(const struct sock *ssk, u32 notsent_min, struct mptcp_rs_s
 }
 
 /*
- * Whether @ssk, a subflow of a connection over both ways (both DATA_FINs
- * acknowledged), still holds data it is not about to get acknowledged: bytes
- * unsent (a closed window or congestion window holds them back), or bytes in
- * flight it already retransmits or probes for. The peer has them all at the
- * connection level; a FIN queued behind them on a path that died waits for TCP's
- * orphan retries, minutes (tcp_orphan_retries). Subflow locked.
+ * Whether @ssk, a subflow of a connection over both ways (our DATA_FIN
+ * acknowledged, the peer's received), still holds data it is not about to get
+ * acknowledged: bytes unsent (a closed window or congestion window holds them
+ * back), or bytes in flight its retransmission timer already resends, or a window
+ * its probes find closed. The peer has them all at the connection level; a FIN
+ * queued behind them on a path that died waits for TCP's orphan retries, minutes
+ * (tcp_orphan_retries). Only synchronized states: a join still in SYN-SENT closes
+ * without a reset anyway. A tail loss probe alone does not count (a peer that
+ * delays its ACK sets one off). Subflow locked.
  */
 bool mptcp_rs_sf_holds_stale_data(const struct sock *ssk)
 {
 	const struct inet_connection_sock *icsk = inet_csk(ssk);
 	const struct tcp_sock *tp = tcp_sk(ssk);
 
+	if (!((1 << ssk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT | TCPF_FIN_WAIT1 |
+				       TCPF_CLOSING | TCPF_LAST_ACK)))
+		return false;
 	if (tp->write_seq == tp->snd_una)
 		return false;
-	return tp->write_seq != tp->snd_nxt || icsk->icsk_retransmits ||
-	       icsk->icsk_probes_out || icsk->icsk_backoff || mptcp_rs_sf_suspect(ssk);
+	return tp->write_seq != tp->snd_nxt || icsk->icsk_retransmits || icsk->icsk_probes_out;
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <linux/bvec.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 #include <net/sock.h>
@@ -37,6 +38,28 @@ struct page *mptcp_rs_chunk_alloc(u32 *size)
 void mptcp_rs_chunk_put(struct page *page)
 {
 	put_page(page);
+}
+
+/*
+ * A chunk of the send queue is charged to the meta socket @sk (owned by the
+ * caller) as TCP charges its write queue: sk_wmem_queued, and forward-allocated
+ * protocol memory (TCP's pool, the memory cgroup). False when the protocol's
+ * memory limit refuses it.
+ */
+bool mptcp_rs_meta_wmem_charge(struct sock *sk, u32 size)
+{
+	if (size > INT_MAX || !sk_wmem_schedule(sk, size))
+		return false;
+	sk_wmem_queued_add(sk, size);
+	sk_mem_charge(sk, size);
+	return true;
+}
+
+/* Returns what mptcp_rs_meta_wmem_charge() took (@sk owned, or being destroyed). */
+void mptcp_rs_meta_wmem_uncharge(struct sock *sk, u32 size)
+{
+	sk_wmem_queued_add(sk, -(int)size);
+	sk_mem_uncharge(sk, size);
 }
 
 size_t mptcp_rs_chunk_fill(struct page *page, u32 off, struct msghdr *msg, size_t len)
@@ -230,6 +253,38 @@ int mptcp_rs_graft_subflow(struct sock *ssk)
 	if (READ_ONCE(ssk->sk_socket))
 		return 0;
 	return mptcp_rs_socket_for(ssk, &sf);
+}
+
+/*
+ * The protocol's memory limit refused a chunk (mptcp_rs_meta_wmem_charge()): wait
+ * a short random time (at most *@timeo), as sk_stream_wait_memory() does when the
+ * socket itself is within its limits, or until an error or SEND_SHUTDOWN. @sk is
+ * owned, released meanwhile; *@timeo shrinks by the time waited.
+ */
+int mptcp_rs_wait_memory(struct sock *sk, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	long left, waited;
+
+	if (!*timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	left = min_t(long, get_random_u32_below(HZ / 5) + 2, *timeo);
+	waited = left;
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk->sk_write_pending++;
+	sk_wait_event(sk, &left,
+		      READ_ONCE(sk->sk_err) || (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN),
+		      &wait);
+	sk->sk_write_pending--;
+	remove_wait_queue(sk_sleep(sk), &wait);
+	waited -= left;
+	if (*timeo != MAX_SCHEDULE_TIMEOUT)
+		*timeo = max(*timeo - waited, 0L);
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	return 0;
 }
 
 int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen)

@@ -64,8 +64,11 @@ const EPIPE: c_int = 32;
 ///
 /// # Invariants
 ///
-/// `page` holds one page reference of ours, dropped with the chunk.
+/// `page` holds one page reference of ours, dropped with the chunk; `cap` bytes are
+/// charged to the meta socket `sk` (`mptcp_rs_meta_wmem_charge()`), returned with
+/// the chunk, which the socket outlives (its send queue holds the chunks).
 struct Chunk {
+    sk: *mut bindings::sock,
     page: *mut bindings::page,
     dsn: u64,
     len: u32,
@@ -80,8 +83,13 @@ impl Chunk {
 
 impl Drop for Chunk {
     fn drop(&mut self) {
-        // SAFETY: our reference (type invariant); subflow skbs hold their own.
-        unsafe { bindings::mptcp_rs_chunk_put(self.page) };
+        // SAFETY: our reference and our charge (type invariant); subflow skbs hold
+        // their own references. The send queue is dropped with the meta socket
+        // owned, or from its destructor.
+        unsafe {
+            bindings::mptcp_rs_meta_wmem_uncharge(self.sk, self.cap);
+            bindings::mptcp_rs_chunk_put(self.page);
+        }
     }
 }
 
@@ -167,8 +175,15 @@ impl SendQueue {
         });
     }
 
-    /// Copies up to `len` bytes from `msg` to the end of the queue; bytes copied.
-    fn append(&mut self, msg: *mut bindings::msghdr, len: u32) -> Result<u32> {
+    /// Copies up to `len` bytes from `msg` to the end of the queue of meta socket
+    /// `sk` (owned), to which new chunks are charged; bytes copied. `EAGAIN` when
+    /// the protocol's memory limit refused the first chunk.
+    fn append(
+        &mut self,
+        sk: *mut bindings::sock,
+        msg: *mut bindings::msghdr,
+        len: u32,
+    ) -> Result<u32> {
         let mut done: u32 = 0;
         while done < len {
             let need_new = self.chunks.last().is_none_or(|c| c.len == c.cap);
@@ -182,7 +197,18 @@ impl SendQueue {
                     }
                     return Err(ENOMEM);
                 }
+                // SAFETY: `sk` is the owned meta socket.
+                if !unsafe { bindings::mptcp_rs_meta_wmem_charge(sk, cap) } {
+                    // SAFETY: the page reference we were given.
+                    unsafe { bindings::mptcp_rs_chunk_put(page) };
+                    if done > 0 {
+                        break;
+                    }
+                    // the protocol's memory limit: the caller waits for memory
+                    return Err(EAGAIN);
+                }
                 let chunk = Chunk {
+                    sk,
                     page,
                     dsn: self.snd_nxt,
                     len: 0,
@@ -507,6 +533,7 @@ pub(crate) fn sendmsg(
     let mut copied: usize = 0;
     while copied < len {
         let gen = meta.space_gen();
+        let mut short_of_memory = false;
         // the peer's window, shared by the subflows, bounds what we may send
         let wnd_end = meta.snd_wnd_end();
         let wnd = if after64(wnd_end, q.snd_nxt) {
@@ -534,32 +561,38 @@ pub(crate) fn sendmsg(
         if let Some(slot) = choice.and_then(Slot::of) {
             let n = want.min(room(slot.ssk));
             if n > 0 {
-                let got = match q.append(msg, n) {
+                let got = match q.append(sk, msg, n) {
                     Ok(g) => g,
+                    Err(e) if e == EAGAIN => {
+                        short_of_memory = true;
+                        0
+                    }
                     Err(e) if copied == 0 => return e.to_errno(),
                     Err(_) => break,
                 };
-                let start = q.snd_nxt.wrapping_sub(u64::from(got));
-                let sent = push_to(q, &slot, start, q.snd_nxt).min(u64::from(got)) as u32;
-                if q.policy == Sched::Redundant && sent > 0 {
-                    slot.ctx.set_red_nxt(start.wrapping_add(u64::from(sent)));
-                    redundant_copies(meta, q);
-                }
-                if sent < got {
-                    // hand back what the subflow did not take
-                    q.unappend(got - sent);
-                    // SAFETY: `msg` is the caller's; its iterator advanced by `got`.
-                    unsafe { bindings::mptcp_rs_msg_revert(msg, (got - sent) as usize) };
-                }
-                copied += sent as usize;
-                meta.publish_snd_nxt(q.snd_nxt);
-                if sent > 0 {
-                    continue;
+                if got > 0 {
+                    let start = q.snd_nxt.wrapping_sub(u64::from(got));
+                    let sent = push_to(q, &slot, start, q.snd_nxt).min(u64::from(got)) as u32;
+                    if q.policy == Sched::Redundant && sent > 0 {
+                        slot.ctx.set_red_nxt(start.wrapping_add(u64::from(sent)));
+                        redundant_copies(meta, q);
+                    }
+                    if sent < got {
+                        // hand back what the subflow did not take
+                        q.unappend(got - sent);
+                        // SAFETY: `msg` is the caller's; its iterator advanced by `got`.
+                        unsafe { bindings::mptcp_rs_msg_revert(msg, (got - sent) as usize) };
+                    }
+                    copied += sent as usize;
+                    meta.publish_snd_nxt(q.snd_nxt);
+                    if sent > 0 {
+                        continue;
+                    }
                 }
             }
             // SAFETY: no preconditions.
             let now_ms = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
-            if slot.ctx.placed_before(now_ms, PROBE_IDLE_MS) {
+            if !short_of_memory && slot.ctx.placed_before(now_ms, PROBE_IDLE_MS) {
                 // picked as stale but took nothing: not stale for a while, and the
                 // others get their turn now rather than after an event that an
                 // idle subflow would never send
@@ -574,8 +607,15 @@ pub(crate) fn sendmsg(
             // SAFETY: live subflows; makes their write_space callback fire.
             unsafe { bindings::mptcp_rs_set_nospace(ssk) };
         }
-        // SAFETY: the meta socket is owned; the wait releases and retakes it.
-        let err = unsafe { bindings::mptcp_rs_wait_gen(sk, timeo, meta.space_gen_ptr(), gen) };
+        let err = if short_of_memory {
+            // memory comes back without an event of ours: look again shortly, as
+            // TCP's sk_stream_wait_memory() does
+            // SAFETY: the meta socket is owned; the wait releases and retakes it.
+            unsafe { bindings::mptcp_rs_wait_memory(sk, timeo) }
+        } else {
+            // SAFETY: as above.
+            unsafe { bindings::mptcp_rs_wait_gen(sk, timeo, meta.space_gen_ptr(), gen) }
+        };
         // SAFETY: live socket.
         let (serr, shut) = unsafe {
             (

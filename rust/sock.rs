@@ -1701,8 +1701,17 @@ extern "C" fn linger_done(sk: *mut bindings::sock) {
         Some(meta) if meta.flags.fetch_and(!mf::LINGER, Ordering::AcqRel) & mf::LINGER != 0 => {
             // a work item must not wait in the subflows' close (SO_LINGER)
             crate::sendq::no_linger(meta);
+            // `net.mptcp.close_timeout` passed (or no subflow is left) before both
+            // DATA_FINs went through: the connection is aborted, MP_FASTCLOSE with a
+            // reset on every subflow, as upstream's worker does once
+            // mptcp_close_tout_expired(); FINs would queue behind what nobody
+            // acknowledges and keep the subflows (and this module) as orphans
+            let abort = !meta.data_fins_done() && !meta.is_fallback();
+            if abort {
+                meta.fastclose();
+            }
             // SAFETY: owned, closed by the application (it lingered).
-            unsafe { release_closed(sk, Some(meta), false) }
+            unsafe { release_closed(sk, Some(meta), abort) }
         }
         // SAFETY: locked above; released already by an earlier run.
         _ => unsafe { bindings::release_sock(sk) },

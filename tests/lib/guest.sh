@@ -46,6 +46,24 @@ PY
 	rm -rf "$out"
 }
 
+# cut_transfer_ok DIR: the two ends of a transfer across a path cut (xfer.py
+# --cut-at, results in DIR/client and DIR/server, logs in DIR/*.err) completed
+# both ways with matching SHA-256 and the cut happened; prints the cut time, the
+# bytes and the duration, else fails with both ends' last log lines.
+cut_transfer_ok() {
+	python3 - "$1/client" "$1/server" <<'PY' || fail "transfer across the cut: data mismatch or a side failed; client: $(tail -n 4 "$1/client.err"); server: $(tail -n 4 "$1/server.err")"
+import json, sys
+c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
+if "sent" not in c or "sent" not in s:
+    sys.exit("a sender failed (its exception is in its log): client %s, server %s" % (c, s))
+ok = (s["sent"] == c["received"] and s["sent_sha256"] == c["received_sha256"]
+      and c["sent"] == s["received"] and c["sent_sha256"] == s["received_sha256"])
+print("  path 2 cut at %s s, %d bytes intact both ways in %s s"
+      % (c.get("cut"), c["received"], c["seconds"]), file=sys.stderr)
+sys.exit(0 if ok and c.get("cut") is not None else 1)
+PY
+}
+
 # pm_tools DIR: builds the kernel tree's pm_nl_ctl into DIR (the userspace path
 # manager's commands and its event listener, against the kernel's uapi headers) and
 # defines `pm NS ARGS...` to run it in a namespace, `pm_events NS` to log NS's path

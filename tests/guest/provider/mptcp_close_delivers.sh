@@ -10,7 +10,9 @@
 #   timeout   the client writes 8 MB, both paths are blackholed, then the client
 #             closes: the connection keeps its subflows (each still has its
 #             struct socket, ss shows an inode) until net.mptcp.close_timeout
-#             (2 s here) passes, then releases them.
+#             (2 s here) passes, then aborts as upstream does: MP_FASTCLOSE
+#             (MPFastcloseTx) and every subflow reset, none left behind while
+#             the paths are still dead.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 topo_new cli srv
@@ -104,9 +106,11 @@ done
 
 # timeout: nothing gets through after close(); the connection ends after 2 s
 ip netns exec cli sysctl -qw net.mptcp.close_timeout=2
+ip netns exec srv sysctl -qw net.mptcp.close_timeout=2
 ip netns exec cli sysctl -qw net.mptcp.scheduler=default
 port=$((port + 1))
 server $port 30
+fc0=$(mib cli MPTcpExtMPFastcloseTx)
 client $port $((8 << 20)) before 1 2 >/dev/null || fail "timeout: client failed"
 sleep 0.5
 n=$(held $port)
@@ -115,17 +119,21 @@ $(ip netns exec cli ss -tne "dport = :$port")"
 sleep 3
 n=$(held $port)
 [ "$n" = 0 ] || fail "timeout: the connection still holds $n subflows 3.5 s after close() (close_timeout 2 s)"
-info "timeout: the closed connection held its 2 subflows, none 3.5 s later (close_timeout 2 s)"
-# the paths come back: the released subflows finish on their own (each pins the
-# module until then; a later rmmod must not wait for them)
-shape
-for i in $(seq 400); do
-	[ "$(ip netns exec cli ss -Htn state all "dport = :$port" | grep -vc TIME-WAIT)" = 0 ] && break
-	sleep 0.1
-done
 left=$(ip netns exec cli ss -Htn state all "dport = :$port" | grep -v TIME-WAIT)
-[ -z "$left" ] || fail "timeout: subflows left 40 s after the paths came back:
+[ -z "$left" ] || fail "timeout: subflows left as orphans after close_timeout, the paths still dead (no reset?):
 $left"
+fc=$(($(mib cli MPTcpExtMPFastcloseTx) - fc0))
+((fc >= 1)) || fail "timeout: no MP_FASTCLOSE sent at close_timeout (MPFastcloseTx +$fc)"
+info "timeout: the closed connection held its 2 subflows, none 3.5 s later (close_timeout 2 s): MP_FASTCLOSE on $fc, no orphan left"
+# the server's end (its close lingers too, the client's DATA_FIN never came): gone
+# after its close_timeout as well
 kill $spid 2>/dev/null
 wait $spid 2>/dev/null
+for i in $(seq 100); do
+	left=$(ip netns exec srv ss -Htn state all "sport = :$port" | grep -v -e TIME-WAIT -e LISTEN)
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+[ -z "$left" ] || fail "timeout: the server's subflows left 10 s after its close (close_timeout 2 s):
+$left"
 dmesg_clean

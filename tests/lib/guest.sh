@@ -46,6 +46,17 @@ PY
 	rm -rf "$out"
 }
 
+# xfer_server NS DIR ARGS...: starts xfer.py's server in namespace NS in the
+# background (its result in DIR/server, its log in DIR/server.err) with ARGS, its
+# pid in $spid, and waits up to 5 s for it to listen.
+xfer_server() {
+	local ns=$1 dir=$2 i
+	shift 2
+	ip netns exec "$ns" python3 "$XFER" server "$@" >"$dir/server" 2>"$dir/server.err" &
+	spid=$!
+	for i in $(seq 50); do grep -q listening "$dir/server.err" 2>/dev/null && break; sleep 0.1; done
+}
+
 # cut_transfer_ok DIR: the two ends of a transfer across a path cut (xfer.py
 # --cut-at, results in DIR/client and DIR/server, logs in DIR/*.err) completed
 # both ways with matching SHA-256 and the cut happened; prints the cut time, the

@@ -20,10 +20,7 @@ topo_two_paths delay 5ms rate 10mbit limit 200
 c2=$(topo_addr4 c 2) s2=$(topo_addr4 s 2)
 
 out=$(mktemp -d)
-ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port 6311 --proto mptcp \
-	--send $((8 << 20)) --timeout 120 >"$out/server" 2>"$out/server.err" &
-spid=$!
-for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
+xfer_server srv "$out" --bind 0.0.0.0 --port 6311 --proto mptcp --send $((8 << 20)) --timeout 120
 cut="ip netns exec cli iptables -I INPUT -i c2 -j DROP && ip netns exec cli iptables -I OUTPUT -o c2 -j DROP"
 rst_c0=$(mib cli MPTcpExtMPRstTx) rst_s0=$(mib srv MPTcpExtMPRstTx)
 ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port 6311 --proto mptcp \

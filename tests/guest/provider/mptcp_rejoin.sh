@@ -32,10 +32,7 @@ ip -n cli mptcp endpoint add "$c2" dev c2 subflow
 
 
 out=$(mktemp -d)
-ip netns exec srv python3 "$XFER" server --bind 0.0.0.0 --port 6301 --proto mptcp \
-	--send $((20 << 20)) --timeout 120 >"$out/server" 2>"$out/server.err" &
-spid=$!
-for i in $(seq 50); do grep -q listening "$out/server.err" 2>/dev/null && break; sleep 0.1; done
+xfer_server srv "$out" --bind 0.0.0.0 --port 6301 --proto mptcp --send $((20 << 20)) --timeout 120
 rej="-p tcp ! --tcp-flags RST RST -j REJECT --reject-with tcp-reset"
 cut="ip netns exec cli iptables -I INPUT -i c2 $rej && ip netns exec srv iptables -I INPUT -i s2 $rej"
 restore="ip netns exec cli iptables -F INPUT; ip netns exec srv iptables -F INPUT"

@@ -1016,12 +1016,11 @@ pub(crate) fn no_linger(meta: &Meta) {
 
 /// Resets the subflows that still hold data of a connection over both ways (our
 /// DATA_FIN acknowledged, the peer's received and its DATA_ACK sent) and are not
-/// about to deliver it
-/// (`mptcp_rs_sf_holds_stale_data()`): the peer has every byte at the connection
-/// level, so what they hold are copies, and their FIN would wait behind them. On a
-/// path that died (a failover) that is minutes of TCP's orphan retries, the
-/// subflow, and with it this module, kept all along. The meta socket is owned, in
-/// process context.
+/// about to deliver it (`mptcp_rs_sf_holds_stale_data()`): the peer has every byte
+/// at the connection level, so what they hold are copies, and their FIN would wait
+/// behind them. On a path that died (a failover) that is minutes of TCP's orphan
+/// retries, the subflow, and with it this module, kept all along. The meta socket
+/// is owned, in process context.
 pub(crate) fn reset_stale(meta: &Meta) {
     for ssk in subflows(meta) {
         // SAFETY: live subflows (the meta socket is owned); their lock nests in the

@@ -1702,10 +1702,10 @@ extern "C" fn linger_done(sk: *mut bindings::sock) {
             // a work item must not wait in the subflows' close (SO_LINGER)
             crate::sendq::no_linger(meta);
             // `net.mptcp.close_timeout` passed (or no subflow is left) before both
-            // DATA_FINs went through: the connection is aborted, MP_FASTCLOSE with a
-            // reset on every subflow, as upstream's worker does once
-            // mptcp_close_tout_expired(); FINs would queue behind what nobody
-            // acknowledges and keep the subflows (and this module) as orphans
+            // DATA_FINs went through: the connection is aborted (MP_FASTCLOSE on the
+            // first subflow's reset, the joined ones reset), as upstream's worker
+            // does once mptcp_close_tout_expired(); FINs would queue behind what
+            // nobody acknowledges and keep the subflows (and this module) as orphans
             let abort = !meta.data_fins_done() && !meta.is_fallback();
             if abort {
                 meta.fastclose();

@@ -94,6 +94,8 @@ void mptcp_rs_meta_work_init(struct mptcp_rs_meta_work *w, struct sock *sk,
 bool mptcp_rs_meta_work_schedule(struct mptcp_rs_meta_work *w);
 /* (Re)arms the retransmission timer to fire in @ms (a reference while armed). */
 void mptcp_rs_meta_rtx_arm(struct mptcp_rs_meta_work *w, u32 ms);
+/* Makes it fire within @ms: armed if idle, brought forward if due later. */
+void mptcp_rs_meta_rtx_arm_within(struct mptcp_rs_meta_work *w, u32 ms);
 bool mptcp_rs_meta_rtx_pending(const struct mptcp_rs_meta_work *w);
 /* Whether the timer fired since the last call. */
 bool mptcp_rs_meta_rtx_take(struct mptcp_rs_meta_work *w);

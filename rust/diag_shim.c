@@ -104,6 +104,37 @@ static int mptcp_rs_diag_dump_one(struct netlink_callback *cb, const struct inet
 	return err;
 }
 
+/*
+ * SOCK_DESTROY (`ss -K -M`): the connection the request names by family, ports and
+ * socket cookie (what a dump reported; ss passes it back) is aborted by its
+ * proto's diag_destroy (rust/sock.rs), as tcp_diag_destroy() aborts a TCP socket.
+ * Only connections are looked for: a listener is -ENOENT, as a socket already
+ * gone is, and ss passes over both. Built with CONFIG_INET_DIAG_DESTROY, as TCP's.
+ */
+#ifdef CONFIG_INET_DIAG_DESTROY
+static int mptcp_rs_diag_destroy(struct sk_buff *in_skb, const struct inet_diag_req_v2 *req)
+{
+	struct net *net = sock_net(in_skb->sk);
+	long slot = 0, num = 0;
+	struct sock *sk;
+	int err;
+
+	while ((sk = mptcp_rs_token_next(net, &slot, &num))) {
+		if (sk->sk_family == req->sdiag_family &&
+		    inet_sk(sk)->inet_sport == req->id.idiag_sport &&
+		    inet_sk(sk)->inet_dport == req->id.idiag_dport &&
+		    !sock_diag_check_cookie(sk, req->id.idiag_cookie))
+			break;
+		sock_put(sk);
+	}
+	if (!sk)
+		return -ENOENT;
+	err = sock_diag_destroy(sk, ECONNABORTED);
+	sock_put(sk);
+	return err;
+}
+#endif
+
 static void mptcp_rs_diag_get_info(struct sock *sk, struct inet_diag_msg *r, void *info)
 {
 	r->idiag_rqueue = sk_rmem_alloc_get(sk);
@@ -124,6 +155,9 @@ static void mptcp_rs_diag_get_info(struct sock *sk, struct inet_diag_msg *r, voi
 static struct inet_diag_handler mptcp_rs_diag_handler = {
 	.dump		 = mptcp_rs_diag_dump,
 	.dump_one	 = mptcp_rs_diag_dump_one,
+#ifdef CONFIG_INET_DIAG_DESTROY
+	.destroy	 = mptcp_rs_diag_destroy,
+#endif
 	.idiag_get_info	 = mptcp_rs_diag_get_info,
 	.idiag_type	 = IPPROTO_MPTCP,
 	.idiag_info_size = sizeof(struct mptcp_info),

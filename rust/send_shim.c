@@ -348,6 +348,13 @@ void mptcp_rs_meta_rtx_arm(struct mptcp_rs_meta_work *w, u32 ms)
 	sk_reset_timer(w->sk, &w->rtx, jiffies + msecs_to_jiffies(ms));
 }
 
+/* Fires within @ms: armed if idle, brought forward if it would fire later. */
+void mptcp_rs_meta_rtx_arm_within(struct mptcp_rs_meta_work *w, u32 ms)
+{
+	if (!timer_reduce(&w->rtx, jiffies + msecs_to_jiffies(ms)))
+		sock_hold(w->sk);	/* it was idle: the reference of an armed timer */
+}
+
 bool mptcp_rs_meta_rtx_pending(const struct mptcp_rs_meta_work *w)
 {
 	return timer_pending(&w->rtx);

@@ -929,9 +929,14 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
     match meta.linger_over(any_alive(meta)) {
         Ok(()) => true,
         Err(left_ms) => {
-            if !meta.rtx_pending() {
+            let left_ms = left_ms.clamp(1, u64::from(RTX_MAX_MS)) as u32;
+            if meta.rtx_pending() {
+                // a retransmission timer backed off past `close_timeout` must not
+                // keep the connection beyond it
+                meta.rtx_arm_within(left_ms);
+            } else {
                 // only the DATA_FINs are outstanding: look again within a second
-                meta.rtx_arm(left_ms.clamp(1, 1000) as u32);
+                meta.rtx_arm(left_ms.min(1000));
             }
             false
         }

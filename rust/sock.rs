@@ -806,6 +806,13 @@ impl Meta {
         unsafe { bindings::mptcp_rs_meta_rtx_arm(self.work.get(), ms) };
     }
 
+    /// Arms the retransmission timer to fire within `ms`, or brings it forward if
+    /// it would fire later.
+    pub(crate) fn rtx_arm_within(&self, ms: u32) {
+        // SAFETY: as for `rtx_arm`.
+        unsafe { bindings::mptcp_rs_meta_rtx_arm_within(self.work.get(), ms) };
+    }
+
     pub(crate) fn rtx_pending(&self) -> bool {
         // SAFETY: initialised at creation.
         unsafe { bindings::mptcp_rs_meta_rtx_pending(self.work.get()) }
@@ -1583,6 +1590,51 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
         unsafe { bindings::mptcp_rs_sf_release(sf) };
     }
     meta.set_state(TCP_CLOSE);
+    0
+}
+
+/// `diag_destroy`: SOCK_DESTROY (`ss -K -M`, `rust/diag_shim.c`) aborts the connection
+/// as TCP's `tcp_abort()` aborts a TCP socket. The peer gets MP_FASTCLOSE (a plain
+/// reset after fallback), the joined subflows are reset, the connection leaves the
+/// token table, and the application gets `err` (ECONNABORTED) from its next call. A
+/// connection that lingers after close() is released at once. Listeners and
+/// connections not accepted yet are left alone (-EOPNOTSUPP, which `ss` passes
+/// over): upstream refuses to abort a listening subflow, and an unaccepted
+/// connection's first subflow is still the listener's. Process context.
+extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
+    // SAFETY: `sock_diag_destroy()` calls this for a live socket of our proto (the
+    // caller holds a reference).
+    let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
+        return -errno::EOPNOTSUPP;
+    };
+    // SAFETY: live socket, process context.
+    unsafe { bindings::mptcp_rs_lock_sock(sk) };
+    let state = meta.state();
+    if state == TCP_LISTEN || meta.has(mf::UNACCEPTED) {
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(sk) };
+        return -errno::EOPNOTSUPP;
+    }
+    if meta.flags.fetch_and(!mf::LINGER, Ordering::AcqRel) & mf::LINGER != 0 {
+        // closed by its application: released now, as `linger_done` would later
+        crate::sendq::no_linger(meta);
+        if state != TCP_CLOSE {
+            meta.fastclose();
+        }
+        // SAFETY: owned, closed by the application; the caller's reference keeps
+        // `sk` valid after its own is dropped here.
+        unsafe { release_closed(sk, Some(meta), true) };
+        return 0;
+    }
+    if state != TCP_CLOSE {
+        // the abort of connect(AF_UNSPEC), then the error for the application
+        meta_disconnect(sk, 0);
+        meta.abort(err);
+        // SAFETY: live, owned.
+        unsafe { bindings::mptcp_rs_wake_writers(sk) };
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
     0
 }
 
@@ -2375,6 +2427,7 @@ fn family(module: &'static ThisModule, ipv6: bool) -> Result<Pin<KBox<Family>>> 
     p.close = Some(meta_close);
     p.connect = Some(meta_connect);
     p.disconnect = Some(meta_disconnect);
+    p.diag_destroy = Some(meta_diag_destroy);
     p.destroy = Some(meta_destroy);
     p.shutdown = Some(meta_shutdown);
     p.setsockopt = Some(meta_setsockopt);

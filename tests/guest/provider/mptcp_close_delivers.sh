@@ -37,14 +37,15 @@ out=$(mktemp -d)
 # inode: an orphaned, released TCP socket has none)
 held() { ip netns exec cli ss -Htne state all "dport = :$1" | grep -c 'ino:[1-9]'; }
 
-# client PORT BYTES after|before PATHS...: connects, waits for the join, writes
-# BYTES of random data, closes and blackholes PATHS (1, 2) right after the close, or
-# right before it (then nothing written can still arrive, however fast the host);
-# prints the data's SHA-256
+# client PORT BYTES after|before[:SECS] PATHS...: connects, waits for the join,
+# writes BYTES of random data, closes and blackholes PATHS (1, 2) right after the
+# close, or right before it (then nothing written can still arrive, however fast the
+# host; SECS later, if given); prints the data's SHA-256
 client() {
 	ip netns exec cli python3 - "$s1" "$@" <<'PY'
 import hashlib, os, socket, subprocess, sys, time
 addr, port, n, when, paths = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+when, _, pause = when.partition(":")
 data = os.urandom(n)
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
 s.connect((addr, port))
@@ -61,6 +62,7 @@ def blackhole():
 
 if when == "before":
     blackhole()
+    time.sleep(float(pause or 0))
 s.close()
 if when == "after":
     blackhole()
@@ -108,32 +110,42 @@ done
 ip netns exec cli sysctl -qw net.mptcp.close_timeout=2
 ip netns exec srv sysctl -qw net.mptcp.close_timeout=2
 ip netns exec cli sysctl -qw net.mptcp.scheduler=default
-port=$((port + 1))
-server $port 30
-fc0=$(mib cli MPTcpExtMPFastcloseTx)
-client $port $((8 << 20)) before 1 2 >/dev/null || fail "timeout: client failed"
-sleep 0.5
-n=$(held $port)
-[ "$n" = 2 ] || fail "timeout: the connection holds $n subflows right after close(), not 2 (it did not linger):
-$(ip netns exec cli ss -tne "dport = :$port")"
-sleep 3
-n=$(held $port)
-[ "$n" = 0 ] || fail "timeout: the connection still holds $n subflows 3.5 s after close() (close_timeout 2 s)"
-left=$(ip netns exec cli ss -Htn state all "dport = :$port" | grep -v TIME-WAIT)
-[ -z "$left" ] || fail "timeout: subflows left as orphans after close_timeout, the paths still dead (no reset?):
-$left"
-fc=$(($(mib cli MPTcpExtMPFastcloseTx) - fc0))
-((fc >= 1)) || fail "timeout: no MP_FASTCLOSE sent at close_timeout (MPFastcloseTx +$fc)"
-info "timeout: the closed connection held its 2 subflows, none 3.5 s later (close_timeout 2 s): MP_FASTCLOSE on $fc, no orphan left"
-# the server's end (its close lingers too, the client's DATA_FIN never came): gone
-# after its close_timeout as well
-kill $spid 2>/dev/null
-wait $spid 2>/dev/null
-for i in $(seq 100); do
-	left=$(ip netns exec srv ss -Htn state all "sport = :$port" | grep -v -e TIME-WAIT -e LISTEN)
-	[ -z "$left" ] && break
-	sleep 0.1
-done
-[ -z "$left" ] || fail "timeout: the server's subflows left 10 s after its close (close_timeout 2 s):
-$left"
+# timeout_case [SECS]: the paths die before close() (SECS earlier: the MPTCP-level
+# retransmission timer has backed off, up to 16 s, by then)
+timeout_case() {
+	local what=timeout n left fc fc0
+	[ -n "${1:-}" ] && what="timeout after a ${1} s outage"
+	shape
+	port=$((port + 1))
+	server $port 30
+	fc0=$(mib cli MPTcpExtMPFastcloseTx)
+	client $port $((8 << 20)) "before${1:+:$1}" 1 2 >/dev/null || fail "$what: client failed"
+	sleep 0.5
+	n=$(held $port)
+	[ "$n" = 2 ] || fail "$what: the connection holds $n subflows right after close(), not 2 (it did not linger):
+	$(ip netns exec cli ss -tne "dport = :$port")"
+	sleep 3
+	n=$(held $port)
+	[ "$n" = 0 ] || fail "$what: the connection still holds $n subflows 3.5 s after close() (close_timeout 2 s)"
+	left=$(ip netns exec cli ss -Htn state all "dport = :$port" | grep -v TIME-WAIT)
+	[ -z "$left" ] || fail "$what: subflows left as orphans after close_timeout, the paths still dead (no reset?):
+	$left"
+	fc=$(($(mib cli MPTcpExtMPFastcloseTx) - fc0))
+	((fc >= 1)) || fail "$what: no MP_FASTCLOSE sent at close_timeout (MPFastcloseTx +$fc)"
+	info "$what: the closed connection held its 2 subflows, none 3.5 s later (close_timeout 2 s): MP_FASTCLOSE on $fc, no orphan left"
+	# the server's end (its close lingers too, the client's DATA_FIN never came): gone
+	# after its close_timeout as well
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+	for i in $(seq 100); do
+		left=$(ip netns exec srv ss -Htn state all "sport = :$port" | grep -v -e TIME-WAIT -e LISTEN)
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$left" ] || fail "$what: the server's subflows left 10 s after its close (close_timeout 2 s):
+	$left"
+}
+timeout_case
+# close_timeout holds although the retransmission timer would fire much later
+timeout_case 20
 dmesg_clean

@@ -105,13 +105,34 @@ static int mptcp_rs_diag_dump_one(struct netlink_callback *cb, const struct inet
 }
 
 /*
- * SOCK_DESTROY (`ss -K -M`): the connection the request names by family, ports and
- * socket cookie (what a dump reported; ss passes it back) is aborted by its
+ * SOCK_DESTROY naming IPPROTO_MPTCP: the connection the request names (what a
+ * dump reported of it: addresses, ports, cookie) is aborted by its
  * proto's diag_destroy (rust/sock.rs), as tcp_diag_destroy() aborts a TCP socket.
  * Only connections are looked for: a listener is -ENOENT, as a socket already
  * gone is, and ss passes over both. Built with CONFIG_INET_DIAG_DESTROY, as TCP's.
  */
 #ifdef CONFIG_INET_DIAG_DESTROY
+/* Whether @sk is the socket @req names: what a dump reported of it (as
+ * inet_diag_msg_common_fill() fills it), interface only if named, the cookie
+ * unless the request has none.
+ */
+static bool mptcp_rs_diag_is(struct sock *sk, const struct inet_diag_req_v2 *req)
+{
+	const struct inet_diag_sockid *id = &req->id;
+
+	if (sk->sk_family != req->sdiag_family || sk->sk_num != ntohs(id->idiag_sport) ||
+	    sk->sk_dport != id->idiag_dport ||
+	    (id->idiag_if && id->idiag_if != sk->sk_bound_dev_if) ||
+	    sock_diag_check_cookie(sk, id->idiag_cookie))
+		return false;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return !memcmp(&sk->sk_v6_rcv_saddr, id->idiag_src, sizeof(sk->sk_v6_rcv_saddr)) &&
+		       !memcmp(&sk->sk_v6_daddr, id->idiag_dst, sizeof(sk->sk_v6_daddr));
+#endif
+	return sk->sk_rcv_saddr == id->idiag_src[0] && sk->sk_daddr == id->idiag_dst[0];
+}
+
 static int mptcp_rs_diag_destroy(struct sk_buff *in_skb, const struct inet_diag_req_v2 *req)
 {
 	struct net *net = sock_net(in_skb->sk);
@@ -120,10 +141,7 @@ static int mptcp_rs_diag_destroy(struct sk_buff *in_skb, const struct inet_diag_
 	int err;
 
 	while ((sk = mptcp_rs_token_next(net, &slot, &num))) {
-		if (sk->sk_family == req->sdiag_family &&
-		    inet_sk(sk)->inet_sport == req->id.idiag_sport &&
-		    inet_sk(sk)->inet_dport == req->id.idiag_dport &&
-		    !sock_diag_check_cookie(sk, req->id.idiag_cookie))
+		if (mptcp_rs_diag_is(sk, req))
 			break;
 		sock_put(sk);
 	}

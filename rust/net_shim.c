@@ -344,6 +344,39 @@ bool mptcp_rs_owned_by_user(const struct sock *sk)
 	return sock_owned_by_user_nocheck(sk);
 }
 
+/*
+ * SOCK_DESTROY of a connection whose application may wait in a direct-mode send:
+ * that send owns the meta socket @sk across the first subflow's wait for memory,
+ * which only an event of the subflow ends. An error on the subflow ends it (the
+ * send returns it), so the destroy can take the meta socket. @first is where the
+ * meta socket keeps its first subflow, read here without the meta lock: under RCU
+ * (TCP sockets are freed after a grace period), the subflow used only if it is
+ * still the first once referenced. Process context.
+ */
+void mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err)
+{
+	struct sock *ssk;
+
+	if (!sock_owned_by_user_nocheck(sk))
+		return;
+	rcu_read_lock();
+	ssk = READ_ONCE(*first);
+	if (ssk && !refcount_inc_not_zero(&ssk->sk_refcnt))
+		ssk = NULL;
+	rcu_read_unlock();
+	if (!ssk)
+		return;
+	if (READ_ONCE(*first) == ssk) {
+		lock_sock(ssk);
+		if (ssk->sk_state != TCP_CLOSE && !READ_ONCE(ssk->sk_err)) {
+			WRITE_ONCE(ssk->sk_err, err);
+			sk_error_report(ssk);
+		}
+		release_sock(ssk);
+	}
+	sock_put(ssk);
+}
+
 void mptcp_rs_data_lock(struct sock *sk)
 {
 	spin_lock_bh(&sk->sk_lock.slock);

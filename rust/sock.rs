@@ -33,6 +33,7 @@ use kernel::{error::to_result, prelude::*};
 /// errno values (include/uapi/asm-generic/errno*.h) the socket calls return.
 pub(crate) mod errno {
     use kernel::ffi::c_int;
+    pub(crate) const ENOENT: c_int = 2;
     pub(crate) const EAGAIN: c_int = 11;
     pub(crate) const ENOMEM: c_int = 12;
     pub(crate) const EFAULT: c_int = 14;
@@ -1593,46 +1594,52 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     0
 }
 
-/// `diag_destroy`: SOCK_DESTROY (`ss -K -M`, `rust/diag_shim.c`) aborts the connection
-/// as TCP's `tcp_abort()` aborts a TCP socket. The peer gets MP_FASTCLOSE (a plain
-/// reset after fallback), the joined subflows are reset, the connection leaves the
-/// token table, and the application gets `err` (ECONNABORTED) from its next call. A
-/// connection that lingers after close() is released at once. Listeners and
-/// connections not accepted yet are left alone (-EOPNOTSUPP, which `ss` passes
-/// over): upstream refuses to abort a listening subflow, and an unaccepted
-/// connection's first subflow is still the listener's. Process context.
+/// `diag_destroy`: SOCK_DESTROY naming IPPROTO_MPTCP (`rust/diag_shim.c`) aborts the
+/// connection as TCP's `tcp_abort()` aborts a TCP socket. The peer gets MP_FASTCLOSE
+/// (a plain reset after fallback), the joined subflows are reset, the connection
+/// leaves the token table, and the application gets `err` (ECONNABORTED) from its
+/// next call, also one waiting in a send. A connection already closed is not found
+/// (-ENOENT). Listeners and connections not accepted yet are left alone
+/// (-EOPNOTSUPP): upstream refuses to abort a listening subflow, and an unaccepted
+/// connection's first subflow is still the listener's. (A connection lingering
+/// after close() has left the token table; one whose close() raced with the lookup
+/// is released at once.) Process context.
 extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
     // SAFETY: `sock_diag_destroy()` calls this for a live socket of our proto (the
     // caller holds a reference).
     let Some(meta) = (unsafe { Meta::from_sk(sk) }) else {
         return -errno::EOPNOTSUPP;
     };
+    if meta.state() == TCP_LISTEN || meta.has(mf::UNACCEPTED) {
+        return -errno::EOPNOTSUPP;
+    }
+    // a send in direct mode waits for memory with the meta socket owned: the first
+    // subflow's error ends it (TCP's own wait releases the socket lock)
+    // SAFETY: `sk` is live; the shim reads `first_sk` under RCU and takes a reference.
+    unsafe { bindings::mptcp_rs_unblock_writer(sk, meta.first_sk.as_ptr(), err) };
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     let state = meta.state();
-    if state == TCP_LISTEN || meta.has(mf::UNACCEPTED) {
+    if state == TCP_CLOSE {
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
-        return -errno::EOPNOTSUPP;
+        // as TCP finds no socket to abort
+        return -errno::ENOENT;
     }
     if meta.flags.fetch_and(!mf::LINGER, Ordering::AcqRel) & mf::LINGER != 0 {
         // closed by its application: released now, as `linger_done` would later
         crate::sendq::no_linger(meta);
-        if state != TCP_CLOSE {
-            meta.fastclose();
-        }
+        meta.fastclose();
         // SAFETY: owned, closed by the application; the caller's reference keeps
         // `sk` valid after its own is dropped here.
         unsafe { release_closed(sk, Some(meta), true) };
         return 0;
     }
-    if state != TCP_CLOSE {
-        // the abort of connect(AF_UNSPEC), then the error for the application
-        meta_disconnect(sk, 0);
-        meta.abort(err);
-        // SAFETY: live, owned.
-        unsafe { bindings::mptcp_rs_wake_writers(sk) };
-    }
+    // the abort of connect(AF_UNSPEC), then the error for the application
+    meta_disconnect(sk, 0);
+    meta.abort(err);
+    // SAFETY: live, owned.
+    unsafe { bindings::mptcp_rs_wake_writers(sk) };
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
     0

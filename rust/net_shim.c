@@ -351,30 +351,34 @@ bool mptcp_rs_owned_by_user(const struct sock *sk)
  * send returns it), so the destroy can take the meta socket. @first is where the
  * meta socket keeps its first subflow, read here without the meta lock: under RCU
  * (TCP sockets are freed after a grace period), the subflow used only if it is
- * still the first once referenced. Process context.
+ * still the first once referenced. True if it set the subflow's error (a waiting
+ * send returns it, consuming it). Process context.
  */
-void mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err)
+bool mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err)
 {
 	struct sock *ssk;
+	bool set = false;
 
 	if (!sock_owned_by_user_nocheck(sk))
-		return;
+		return false;
 	rcu_read_lock();
 	ssk = READ_ONCE(*first);
 	if (ssk && !refcount_inc_not_zero(&ssk->sk_refcnt))
 		ssk = NULL;
 	rcu_read_unlock();
 	if (!ssk)
-		return;
+		return false;
 	if (READ_ONCE(*first) == ssk) {
 		lock_sock(ssk);
 		if (ssk->sk_state != TCP_CLOSE && !READ_ONCE(ssk->sk_err)) {
 			WRITE_ONCE(ssk->sk_err, err);
 			sk_error_report(ssk);
+			set = true;
 		}
 		release_sock(ssk);
 	}
 	sock_put(ssk);
+	return set;
 }
 
 void mptcp_rs_data_lock(struct sock *sk)

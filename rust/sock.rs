@@ -1082,7 +1082,8 @@ impl Meta {
         }
     }
 
-    /// Ends the connection with error `err` (positive errno).
+    /// Ends the connection with error `err` (positive errno; 0: none, the application
+    /// had it already).
     fn abort(&self, err: c_int) {
         let sk = self.sk;
         // SAFETY: `sk` is live; caller holds the meta data.
@@ -1616,7 +1617,7 @@ extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
     // a send in direct mode waits for memory with the meta socket owned: the first
     // subflow's error ends it (TCP's own wait releases the socket lock)
     // SAFETY: `sk` is live; the shim reads `first_sk` under RCU and takes a reference.
-    unsafe { bindings::mptcp_rs_unblock_writer(sk, meta.first_sk.as_ptr(), err) };
+    let unblocked = unsafe { bindings::mptcp_rs_unblock_writer(sk, meta.first_sk.as_ptr(), err) };
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     let state = meta.state();
@@ -1635,9 +1636,14 @@ extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
         unsafe { release_closed(sk, Some(meta), true) };
         return 0;
     }
+    // the send that waited returned `err` already (it took it from the subflow):
+    // the application gets it once, as from TCP
+    let ssk = meta.first_ssk();
+    // SAFETY: the first subflow is live while set; the meta socket is owned.
+    let delivered = unblocked && !ssk.is_null() && unsafe { bindings::mptcp_rs_sk_err(ssk) } == 0;
     // the abort of connect(AF_UNSPEC), then the error for the application
     meta_disconnect(sk, 0);
-    meta.abort(err);
+    meta.abort(if delivered { 0 } else { err });
     // SAFETY: live, owned.
     unsafe { bindings::mptcp_rs_wake_writers(sk) };
     // SAFETY: locked above.

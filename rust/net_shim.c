@@ -357,9 +357,15 @@ bool mptcp_rs_owned_by_user(const struct sock *sk)
 bool mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err)
 {
 	struct sock *ssk;
-	bool set = false;
+	bool set = false, owned;
 
-	if (!sock_owned_by_user_nocheck(sk))
+	/* under the spinlock lock_sock() takes: a send that owns the socket after
+	 * this saw the caller's "destroying" flag (set before) and does not wait
+	 */
+	spin_lock_bh(&sk->sk_lock.slock);
+	owned = sock_owned_by_user_nocheck(sk);
+	spin_unlock_bh(&sk->sk_lock.slock);
+	if (!owned)
 		return false;
 	rcu_read_lock();
 	ssk = READ_ONCE(*first);

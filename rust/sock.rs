@@ -124,6 +124,11 @@ mod mf {
     /// A joined subflow got established once: no infinite mapping any more
     /// (upstream's `allow_infinite_fallback` cleared), for good.
     pub(super) const HAD_JOIN: u32 = 1 << 20;
+    /// SOCK_DESTROY is aborting the connection (`meta_diag_destroy`): a send in
+    /// direct mode returns its error at once.
+    pub(super) const DESTROYING: u32 = 1 << 21;
+    /// ... and a send returned that error to the application already.
+    pub(super) const ABORT_TAKEN: u32 = 1 << 22;
 }
 
 /// State of one MPTCP connection.
@@ -1088,13 +1093,17 @@ impl Meta {
         let sk = self.sk;
         // SAFETY: `sk` is live; caller holds the meta data.
         unsafe {
-            bindings::mptcp_rs_set_err(sk, err);
+            if err != 0 {
+                bindings::mptcp_rs_set_err(sk, err);
+            }
             bindings::mptcp_rs_set_shutdown(sk, SHUTDOWN_MASK);
         }
         self.set_state(TCP_CLOSE);
         // SAFETY: as above.
         unsafe {
-            bindings::mptcp_rs_error_report(sk);
+            if err != 0 {
+                bindings::mptcp_rs_error_report(sk);
+            }
             bindings::mptcp_rs_wake_state(sk);
             bindings::mptcp_rs_wake_readers(sk);
         }
@@ -1614,18 +1623,35 @@ extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
     if meta.state() == TCP_LISTEN || meta.has(mf::UNACCEPTED) {
         return -errno::EOPNOTSUPP;
     }
-    // a send in direct mode waits for memory with the meta socket owned: the first
-    // subflow's error ends it (TCP's own wait releases the socket lock)
-    // SAFETY: `sk` is live; the shim reads `first_sk` under RCU and takes a reference.
-    let unblocked = unsafe { bindings::mptcp_rs_unblock_writer(sk, meta.first_sk.as_ptr(), err) };
+    // A send in direct mode waits for memory with the meta socket owned (TCP's own
+    // wait releases the socket lock): the first subflow's error ends it, and a send
+    // starting now returns at once. (In multi mode sends wait with it released.)
+    meta.set(mf::DESTROYING);
+    if !meta.has(mf::MULTI) {
+        // SAFETY: `sk` is live; the shim reads `first_sk` under RCU, with a reference.
+        unsafe { bindings::mptcp_rs_unblock_writer(sk, meta.first_sk.as_ptr(), err) };
+    }
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     let state = meta.state();
-    if state == TCP_CLOSE {
+    let ret = if state == TCP_LISTEN || meta.has(mf::UNACCEPTED) {
+        // it listened again meanwhile (connect(AF_UNSPEC), listen())
+        -errno::EOPNOTSUPP
+    } else if state == TCP_CLOSE {
+        // as TCP finds no socket to abort
+        -errno::ENOENT
+    } else {
+        0
+    };
+    let delivered = meta
+        .flags
+        .fetch_and(!(mf::DESTROYING | mf::ABORT_TAKEN), Ordering::AcqRel)
+        & mf::ABORT_TAKEN
+        != 0;
+    if ret != 0 {
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
-        // as TCP finds no socket to abort
-        return -errno::ENOENT;
+        return ret;
     }
     if meta.flags.fetch_and(!mf::LINGER, Ordering::AcqRel) & mf::LINGER != 0 {
         // closed by its application: released now, as `linger_done` would later
@@ -1636,12 +1662,8 @@ extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
         unsafe { release_closed(sk, Some(meta), true) };
         return 0;
     }
-    // the send that waited returned `err` already (it took it from the subflow):
-    // the application gets it once, as from TCP
-    let ssk = meta.first_ssk();
-    // SAFETY: the first subflow is live while set; the meta socket is owned.
-    let delivered = unblocked && !ssk.is_null() && unsafe { bindings::mptcp_rs_sk_err(ssk) } == 0;
-    // the abort of connect(AF_UNSPEC), then the error for the application
+    // the abort of connect(AF_UNSPEC), then the error for the application, unless a
+    // send returned it already (it gets it once, as from TCP)
     meta_disconnect(sk, 0);
     meta.abort(if delivered { 0 } else { err });
     // SAFETY: live, owned.
@@ -2101,12 +2123,21 @@ extern "C" fn meta_sendmsg(
             let q = unsafe { meta.sendq() };
             if crate::sendq::maybe_go_multi(meta, q) {
                 ret = crate::sendq::sendmsg(meta, q, msg, len, &mut timeo);
+            } else if meta.has(mf::DESTROYING) {
+                // SOCK_DESTROY's error (always ECONNABORTED), here rather than after
+                // a wait that would hold the meta socket (`meta_diag_destroy`)
+                meta.set(mf::ABORT_TAKEN);
+                ret = -errno::ECONNABORTED;
             } else {
                 // SAFETY: the subflow lock nests inside ours; `msg` is the caller's.
                 unsafe {
                     bindings::mptcp_rs_lock_sock(ssk);
                     ret = bindings::mptcp_rs_tcp_sendmsg_locked(ssk, msg, len);
                     bindings::release_sock(ssk);
+                }
+                if ret == -errno::ECONNABORTED && meta.has(mf::DESTROYING) {
+                    // the first subflow's error, set by `meta_diag_destroy` to end the wait
+                    meta.set(mf::ABORT_TAKEN);
                 }
             }
         }

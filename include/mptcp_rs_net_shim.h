@@ -49,7 +49,7 @@ struct mptcp_rs_skb_cb *mptcp_rs_skb_cb(struct sk_buff *skb);
 /* Socket locking and state. */
 void mptcp_rs_lock_sock(struct sock *sk);
 bool mptcp_rs_owned_by_user(const struct sock *sk);
-bool mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err);
+void mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err);
 void mptcp_rs_data_lock(struct sock *sk);
 void mptcp_rs_data_unlock(struct sock *sk);
 int mptcp_rs_sk_state(const struct sock *sk);

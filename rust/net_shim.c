@@ -351,13 +351,12 @@ bool mptcp_rs_owned_by_user(const struct sock *sk)
  * send returns it), so the destroy can take the meta socket. @first is where the
  * meta socket keeps its first subflow, read here without the meta lock: under RCU
  * (TCP sockets are freed after a grace period), the subflow used only if it is
- * still the first once referenced. True if it set the subflow's error (a waiting
- * send returns it, consuming it). Process context.
+ * still the first once referenced. Process context.
  */
-bool mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err)
+void mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err)
 {
 	struct sock *ssk;
-	bool set = false, owned;
+	bool owned;
 
 	/* under the spinlock lock_sock() takes: a send that owns the socket after
 	 * this saw the caller's "destroying" flag (set before) and does not wait
@@ -366,25 +365,23 @@ bool mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err)
 	owned = sock_owned_by_user_nocheck(sk);
 	spin_unlock_bh(&sk->sk_lock.slock);
 	if (!owned)
-		return false;
+		return;
 	rcu_read_lock();
 	ssk = READ_ONCE(*first);
 	if (ssk && !refcount_inc_not_zero(&ssk->sk_refcnt))
 		ssk = NULL;
 	rcu_read_unlock();
 	if (!ssk)
-		return false;
+		return;
 	if (READ_ONCE(*first) == ssk) {
 		lock_sock(ssk);
 		if (ssk->sk_state != TCP_CLOSE && !READ_ONCE(ssk->sk_err)) {
 			WRITE_ONCE(ssk->sk_err, err);
 			sk_error_report(ssk);
-			set = true;
 		}
 		release_sock(ssk);
 	}
 	sock_put(ssk);
-	return set;
 }
 
 void mptcp_rs_data_lock(struct sock *sk)

@@ -18,9 +18,9 @@ topo_new cli srv
 topo_path cli srv 1
 work=$(mktemp -d)
 
-# the peer: accepts one connection on a listener it keeps (PROTO ADDR PORT), reads
-# until its read ends, prints how ("EOF" or the errno's name); a second connection
-# on the same listener afterwards must be served too ("second ok")
+# the peer (PROTO ADDR PORT MODE): accepts a connection on a listener it keeps,
+# reads until its read ends (with MODE writer, after 12 s), prints how ("first EOF"
+# or the errno's name); then the same for a second connection on that listener
 cat >"$work/server.py" <<'EOF'
 import errno, socket, sys, time
 proto, addr, port, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

@@ -49,7 +49,6 @@ struct mptcp_rs_skb_cb *mptcp_rs_skb_cb(struct sk_buff *skb);
 /* Socket locking and state. */
 void mptcp_rs_lock_sock(struct sock *sk);
 bool mptcp_rs_owned_by_user(const struct sock *sk);
-void mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err);
 void mptcp_rs_data_lock(struct sock *sk);
 void mptcp_rs_data_unlock(struct sock *sk);
 int mptcp_rs_sk_state(const struct sock *sk);
@@ -57,6 +56,8 @@ void mptcp_rs_set_shutdown(struct sock *sk, u8 how);
 u8 mptcp_rs_shutdown(const struct sock *sk);
 void mptcp_rs_set_err(struct sock *sk, int err);
 int mptcp_rs_sk_err(const struct sock *sk);
+/* net.ipv4.tcp_rto_max_ms of @net */
+u32 mptcp_rs_tcp_rto_max_ms(const struct net *net);
 int mptcp_rs_sock_error(struct sock *sk);
 void mptcp_rs_sock_hold(struct sock *sk);
 void mptcp_rs_sock_put(struct sock *sk);

@@ -99,5 +99,7 @@ void mptcp_rs_meta_rtx_arm_within(struct mptcp_rs_meta_work *w, u32 ms);
 bool mptcp_rs_meta_rtx_pending(const struct mptcp_rs_meta_work *w);
 /* Whether the timer fired since the last call. */
 bool mptcp_rs_meta_rtx_take(struct mptcp_rs_meta_work *w);
+/* Stops the timer (its reference dropped) and forgets that it fired. */
+void mptcp_rs_meta_rtx_stop(struct mptcp_rs_meta_work *w);
 
 #endif /* MPTCP_RS_SEND_H */

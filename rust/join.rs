@@ -503,13 +503,15 @@ pub(crate) unsafe fn is_join(req: *const bindings::request_sock) -> bool {
     !j.is_null() && unsafe { ptr::addr_of!((*j).join).read() }
 }
 
-/// Whether `meta` takes a new subflow: an MPTCP connection (not fallen back) that is
+/// Whether `meta` takes a new subflow: an MPTCP connection (not fallen back, nor
+/// about to after an MP_FAIL) that is
 /// established (data may still flow towards us) and below its `subflows` limit; with
 /// the userspace path manager, while one listens to the events (it has no limit but
 /// our slots), as upstream's `mptcp_can_accept_new_subflow()`.
 fn accepts_subflow(meta: &Meta) -> bool {
     let state = meta.state();
     if meta.is_fallback()
+        || meta.is_failing()
         || !(state == TCP_ESTABLISHED || state == TCP_FIN_WAIT1 || state == TCP_CLOSE_WAIT)
     {
         return false;

@@ -699,7 +699,7 @@ pub(crate) unsafe fn synack(ctx: &Subflow, meta: &Meta, skb: *const bindings::sk
         unsafe { ctx.active_join_reset(rst_reason::MPTCP_ERROR) };
         return;
     }
-    if meta.is_fallback() || meta.joins().is_closed() {
+    if meta.is_fallback() || meta.is_failing() || meta.joins().is_closed() {
         // the connection cannot take the subflow any more
         // SAFETY: per the contract.
         unsafe { ctx.active_join_reset(rst_reason::UNSPECIFIED) };

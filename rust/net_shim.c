@@ -344,46 +344,6 @@ bool mptcp_rs_owned_by_user(const struct sock *sk)
 	return sock_owned_by_user_nocheck(sk);
 }
 
-/*
- * SOCK_DESTROY of a connection whose application may wait in a direct-mode send:
- * that send owns the meta socket @sk across the first subflow's wait for memory,
- * which only an event of the subflow ends. An error on the subflow ends it (the
- * send returns it), so the destroy can take the meta socket. @first is where the
- * meta socket keeps its first subflow, read here without the meta lock: under RCU
- * (TCP sockets are freed after a grace period), the subflow used only if it is
- * still the first once referenced. Process context.
- */
-void mptcp_rs_unblock_writer(struct sock *sk, struct sock **first, int err)
-{
-	struct sock *ssk;
-	bool owned;
-
-	/* under the spinlock lock_sock() takes: a send that owns the socket after
-	 * this saw the caller's "destroying" flag (set before) and does not wait
-	 */
-	spin_lock_bh(&sk->sk_lock.slock);
-	owned = sock_owned_by_user_nocheck(sk);
-	spin_unlock_bh(&sk->sk_lock.slock);
-	if (!owned)
-		return;
-	rcu_read_lock();
-	ssk = READ_ONCE(*first);
-	if (ssk && !refcount_inc_not_zero(&ssk->sk_refcnt))
-		ssk = NULL;
-	rcu_read_unlock();
-	if (!ssk)
-		return;
-	if (READ_ONCE(*first) == ssk) {
-		lock_sock(ssk);
-		if (ssk->sk_state != TCP_CLOSE && !READ_ONCE(ssk->sk_err)) {
-			WRITE_ONCE(ssk->sk_err, err);
-			sk_error_report(ssk);
-		}
-		release_sock(ssk);
-	}
-	sock_put(ssk);
-}
-
 void mptcp_rs_data_lock(struct sock *sk)
 {
 	spin_lock_bh(&sk->sk_lock.slock);
@@ -412,6 +372,11 @@ u8 mptcp_rs_shutdown(const struct sock *sk)
 void mptcp_rs_set_err(struct sock *sk, int err)
 {
 	WRITE_ONCE(sk->sk_err, err);
+}
+
+u32 mptcp_rs_tcp_rto_max_ms(const struct net *net)
+{
+	return READ_ONCE(net->ipv4.sysctl_tcp_rto_max_ms);
 }
 
 int mptcp_rs_sk_err(const struct sock *sk)

@@ -256,15 +256,18 @@ int mptcp_rs_graft_subflow(struct sock *ssk)
 }
 
 /*
- * The protocol's memory limit refused a chunk (mptcp_rs_meta_wmem_charge()): wait
+ * The protocol's memory limit refused a chunk (mptcp_rs_meta_wmem_charge(), or the
+ * first subflow's in a direct-mode send while its buffer had room): wait
  * a short random time (at most *@timeo), as sk_stream_wait_memory() does when the
  * socket itself is within its limits, or until an error or SEND_SHUTDOWN. @sk is
- * owned, released meanwhile; *@timeo shrinks by the time waited.
+ * owned, released meanwhile; *@timeo shrinks by the time waited. -EPIPE: the
+ * socket was disconnected meanwhile (connect(AF_UNSPEC)), as sk_wait_event() says.
  */
 int mptcp_rs_wait_memory(struct sock *sk, long *timeo)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	long left, waited;
+	int ret;
 
 	if (!*timeo)
 		return -EAGAIN;
@@ -274,22 +277,30 @@ int mptcp_rs_wait_memory(struct sock *sk, long *timeo)
 	waited = left;
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk->sk_write_pending++;
-	sk_wait_event(sk, &left,
-		      READ_ONCE(sk->sk_err) || (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN),
-		      &wait);
+	ret = sk_wait_event(sk, &left,
+			    READ_ONCE(sk->sk_err) ||
+			    (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN), &wait);
 	sk->sk_write_pending--;
 	remove_wait_queue(sk_sleep(sk), &wait);
 	waited -= left;
 	if (*timeo != MAX_SCHEDULE_TIMEOUT)
 		*timeo = max(*timeo - waited, 0L);
+	if (ret < 0)
+		return -EPIPE;
 	if (signal_pending(current))
 		return sock_intr_errno(*timeo);
 	return 0;
 }
 
+/*
+ * Waits, @sk (owned) released meanwhile, until *@gen is no longer @seen (a
+ * subflow's write_space), an error or SEND_SHUTDOWN, a signal, or *@timeo ends.
+ * -EPIPE: the socket was disconnected meanwhile (connect(AF_UNSPEC)).
+ */
 int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int ret;
 
 	if (!*timeo)
 		return -EAGAIN;
@@ -297,11 +308,13 @@ int mptcp_rs_wait_gen(struct sock *sk, long *timeo, const u32 *gen, u32 seen)
 		return sock_intr_errno(*timeo);
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk->sk_write_pending++;
-	sk_wait_event(sk, timeo,
-		      READ_ONCE(*gen) != seen || READ_ONCE(sk->sk_err) ||
-		      (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN), &wait);
+	ret = sk_wait_event(sk, timeo,
+			    READ_ONCE(*gen) != seen || READ_ONCE(sk->sk_err) ||
+			    (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN), &wait);
 	sk->sk_write_pending--;
 	remove_wait_queue(sk_sleep(sk), &wait);
+	if (ret < 0)
+		return -EPIPE;
 	if (signal_pending(current))
 		return sock_intr_errno(*timeo);
 	return 0;
@@ -363,6 +376,13 @@ bool mptcp_rs_meta_rtx_pending(const struct mptcp_rs_meta_work *w)
 bool mptcp_rs_meta_rtx_take(struct mptcp_rs_meta_work *w)
 {
 	return test_and_clear_bit(0, &w->rtx_fired);
+}
+
+void mptcp_rs_meta_rtx_stop(struct mptcp_rs_meta_work *w)
+{
+	if (timer_delete(&w->rtx))
+		sock_put(w->sk);	/* the armed timer's reference */
+	clear_bit(0, &w->rtx_fired);
 }
 
 bool mptcp_rs_meta_work_schedule(struct mptcp_rs_meta_work *w)

@@ -59,6 +59,8 @@ const MAX_SUBFLOWS: usize = 1 + MAX_JOINED;
 
 const SEND_SHUTDOWN: u8 = 2;
 const EPIPE: c_int = 32;
+const EAGAIN_ERRNO: c_int = 11;
+const MSG_DONTWAIT: c_int = 0x40;
 
 /// Data from DSN `dsn`: `len` bytes written into a page allocation of `cap` bytes.
 ///
@@ -511,8 +513,145 @@ pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
     unsafe { bindings::release_sock(first) };
     if q.multi {
         meta.set_multi(q.multi_from);
+        // a firing in direct mode (an MP_FAIL's deadline) is not a retransmission's
+        meta.rtx_take();
     }
     q.multi
+}
+
+/// The application's `sendmsg`, the meta socket owned. In multi mode it is
+/// [`sendmsg`]'s. In direct mode the bytes go straight into the first subflow (`tcp_sendmsg_locked()`), which never waits for
+/// room itself (`MSG_DONTWAIT`). The wait for room is ours, on the meta socket and
+/// with it released, as TCP's own send waits with its socket released: meanwhile
+/// readers, `ss -Mi`, SOCK_DESTROY and the subflows' events (processed at release)
+/// go on. After each wait the connection is looked at again: an error or a
+/// shutdown ends the send (the error, or EPIPE, as TCP's `sk_stream_error()`
+/// hands them out), and a connection switched to multi mode meanwhile (another
+/// thread's send) sends the rest from its send queue. Bytes sent, or an error.
+pub(crate) fn sendmsg_any_mode(
+    meta: &Meta,
+    msg: *mut bindings::msghdr,
+    len: usize,
+    flags: c_int,
+    timeo: &mut c_long,
+) -> c_int {
+    let sk = meta.sk();
+    let mut copied: usize = 0;
+    // what the application gets: the bytes sent, or else the error
+    let partial = |copied: usize, err: c_int| {
+        if copied > 0 {
+            copied.min(i32::MAX as usize) as c_int
+        } else {
+            err
+        }
+    };
+    loop {
+        // SAFETY: live socket, owned.
+        let (serr, shut) = unsafe {
+            (
+                bindings::mptcp_rs_sk_err(sk),
+                bindings::mptcp_rs_shutdown(sk),
+            )
+        };
+        let ssk = meta.first_ssk();
+        if serr != 0 || shut & SEND_SHUTDOWN != 0 || ssk.is_null() {
+            if copied > 0 {
+                break;
+            }
+            // SAFETY: owned socket; takes its error (once), or raises SIGPIPE.
+            return unsafe { bindings::sk_stream_error(sk, flags, -EPIPE) };
+        }
+        if copied >= len {
+            break;
+        }
+        // SAFETY: live subflow.
+        if copied > 0 && unsafe { bindings::mptcp_rs_sk_state(ssk) } == TCP_CLOSE {
+            // it died meanwhile: its error is the connection's, for the next call
+            // (`Meta::process_events`, when the socket is released)
+            break;
+        }
+        // SAFETY: owned; the reference ends before the meta socket is released.
+        let q = unsafe { meta.sendq() };
+        if maybe_go_multi(meta, q) {
+            let ret = sendmsg(meta, q, msg, len - copied, timeo);
+            return if copied == 0 {
+                multi_error(sk, flags, ret)
+            } else {
+                partial(copied + ret.max(0) as usize, 0)
+            };
+        }
+        let gen = meta.space_gen();
+        // SAFETY: `msg` is the caller's; the subflow is live while set and its lock
+        // nests inside the meta socket's. The flag is the caller's again afterwards.
+        let ret = unsafe {
+            let saved = (*msg).msg_flags;
+            (*msg).msg_flags = saved | MSG_DONTWAIT as c_uint;
+            bindings::mptcp_rs_lock_sock(ssk);
+            let ret = bindings::mptcp_rs_tcp_sendmsg_locked(ssk, msg, len - copied);
+            bindings::release_sock(ssk);
+            (*msg).msg_flags = saved;
+            ret
+        };
+        if ret > 0 {
+            copied += ret as usize;
+            continue;
+        }
+        if ret != -EAGAIN_ERRNO {
+            // SAFETY: live subflow.
+            let (state, err) = unsafe {
+                (
+                    bindings::mptcp_rs_sk_state(ssk),
+                    bindings::mptcp_rs_sk_err(ssk),
+                )
+            };
+            if ret < 0 && state == TCP_CLOSE && err == 0 {
+                // the first subflow died and this send took its error (TCP hands
+                // it out once): the connection ends here, with that error for the
+                // application's next call if this one returns bytes
+                meta.first_error_taken(if copied > 0 { -ret } else { 0 });
+            }
+            return partial(copied, ret);
+        }
+        // SAFETY: live subflow; no lock needed for the estimate.
+        let pressure =
+            meta.space_gen() == gen && unsafe { bindings::mptcp_rs_stream_writeable(ssk) };
+        let err = if pressure {
+            // room in the subflow's buffer, but memory refused: it comes back
+            // without an event of ours, look again shortly (as TCP's vm_wait)
+            // SAFETY: owned; the wait releases and retakes it.
+            unsafe { bindings::mptcp_rs_wait_memory(sk, timeo) }
+        } else {
+            // SAFETY: live subflow; its write_space bumps the generation.
+            unsafe { bindings::mptcp_rs_set_nospace(ssk) };
+            // SAFETY: owned; the wait releases and retakes it.
+            unsafe { bindings::mptcp_rs_wait_gen(sk, timeo, meta.space_gen_ptr(), gen) }
+        };
+        if err == -EPIPE {
+            // connect(AF_UNSPEC) meanwhile: the connection sent to is gone
+            return if copied > 0 {
+                partial(copied, 0)
+            } else {
+                // SAFETY: owned socket.
+                unsafe { bindings::sk_stream_error(sk, flags, -EPIPE) }
+            };
+        }
+        if err != 0 {
+            return partial(copied, err);
+        }
+    }
+    partial(copied, 0)
+}
+
+/// A multi-mode send's error as the application gets it: EPIPE (an error or a
+/// shutdown of the connection) becomes the socket's error, taken once, or EPIPE
+/// with SIGPIPE, as from TCP.
+pub(crate) fn multi_error(sk: *mut bindings::sock, flags: c_int, err: c_int) -> c_int {
+    if err == -EPIPE {
+        // SAFETY: the caller owns `sk`.
+        unsafe { bindings::sk_stream_error(sk, flags, err) }
+    } else {
+        err
+    }
 }
 
 /// `sendmsg` in multi mode, the meta socket owned: bytes queued, or an error.
@@ -623,6 +762,10 @@ pub(crate) fn sendmsg(
                 bindings::mptcp_rs_shutdown(sk),
             )
         };
+        if err == -EPIPE {
+            // connect(AF_UNSPEC) meanwhile: the send queue is a new one
+            return if copied > 0 { copied as c_int } else { -EPIPE };
+        }
         if serr != 0 || shut & SEND_SHUTDOWN != 0 {
             arm_rtx(meta, q);
             return if copied > 0 { copied as c_int } else { -EPIPE };
@@ -912,9 +1055,12 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
         // what arrived while the socket was owned waits on the subflows
         meta.orphan_pull();
     }
+    crate::subflow::mp_fail_check(meta);
     // SAFETY: owned.
     let q = unsafe { meta.sendq() };
     if !q.multi {
+        // no MPTCP-level retransmission in direct mode: the timer was for the above
+        meta.rtx_take();
         return false;
     }
     q.free_acked(meta.snd_una());

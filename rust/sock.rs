@@ -22,8 +22,8 @@ use crate::sha256::KernelSha256;
 use crate::subflow::Subflow;
 use crate::sysctl;
 use crate::tcp_state::{
-    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LISTEN, TCP_SYN_RECV,
-    TCP_SYN_SENT,
+    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_LISTEN,
+    TCP_SYN_RECV, TCP_SYN_SENT,
 };
 use core::cell::UnsafeCell;
 use core::ptr;
@@ -39,7 +39,6 @@ pub(crate) mod errno {
     pub(crate) const EFAULT: c_int = 14;
     pub(crate) const EEXIST: c_int = 17;
     pub(crate) const EINVAL: c_int = 22;
-    pub(crate) const EPIPE: c_int = 32;
     pub(crate) const EPROTO: c_int = 71;
     pub(crate) const ENOPROTOOPT: c_int = 92;
     pub(crate) const EADDRNOTAVAIL: c_int = 99;
@@ -124,11 +123,9 @@ mod mf {
     /// A joined subflow got established once: no infinite mapping any more
     /// (upstream's `allow_infinite_fallback` cleared), for good.
     pub(super) const HAD_JOIN: u32 = 1 << 20;
-    /// SOCK_DESTROY is aborting the connection (`meta_diag_destroy`): a send in
-    /// direct mode returns its error at once.
-    pub(super) const DESTROYING: u32 = 1 << 21;
-    /// ... and a send returned that error to the application already.
-    pub(super) const ABORT_TAKEN: u32 = 1 << 22;
+    /// MP_FAIL was sent or received on the only subflow: the connection is to fall
+    /// back to TCP and takes no more subflows (upstream's `allow_subflows` cleared).
+    pub(super) const FAILING: u32 = 1 << 21;
 }
 
 /// State of one MPTCP connection.
@@ -824,6 +821,22 @@ impl Meta {
         unsafe { bindings::mptcp_rs_meta_rtx_pending(self.work.get()) }
     }
 
+    /// Stops the retransmission timer (the connection is released, or disconnected).
+    pub(crate) fn rtx_stop(&self) {
+        // SAFETY: initialised at creation.
+        unsafe { bindings::mptcp_rs_meta_rtx_stop(self.work.get()) };
+    }
+
+    /// MP_FAIL was sent or received on the only subflow ([`mf::FAILING`]).
+    pub(crate) fn set_failing(&self) {
+        self.set(mf::FAILING);
+    }
+
+    /// Whether the connection takes no more subflows for an MP_FAIL ([`mf::FAILING`]).
+    pub(crate) fn is_failing(&self) -> bool {
+        self.has(mf::FAILING)
+    }
+
     /// Whether the retransmission timer fired since the last call.
     pub(crate) fn rtx_take(&self) -> bool {
         // SAFETY: initialised at creation.
@@ -1106,6 +1119,17 @@ impl Meta {
             }
             bindings::mptcp_rs_wake_state(sk);
             bindings::mptcp_rs_wake_readers(sk);
+        }
+    }
+
+    /// A send in direct mode took the first subflow's error: the subflow died, and
+    /// TCP hands its error out once. The connection ends as [`Meta::process_events`]
+    /// would end it, with `err` for the application's next call (0: none, the send
+    /// returned it). Caller owns the meta socket.
+    pub(crate) fn first_error_taken(&self, err: c_int) {
+        let state = self.state();
+        if state != TCP_CLOSE && state != TCP_SYN_SENT && !self.has(mf::MULTI) {
+            self.abort(err);
         }
     }
 
@@ -1550,6 +1574,9 @@ extern "C" fn meta_connect(
     if let Err(e) = meta.enter_token_table() {
         return e.to_errno();
     }
+    // as tcp_connect_init(): an error an earlier connection left is not this one's
+    // SAFETY: owned socket.
+    unsafe { bindings::mptcp_rs_set_err(sk, 0) };
     meta.set_state(TCP_SYN_SENT);
     // SAFETY: the caller's address; our subflow socket.
     let err = unsafe { bindings::mptcp_rs_sf_connect(sf, uaddr.cast(), len) };
@@ -1590,9 +1617,11 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
             | mf::WND_LIMITED
             | mf::DATA_FIN_ON_ACKS
             | mf::FIRST_CLOSED
-            | mf::HAD_JOIN),
+            | mf::HAD_JOIN
+            | mf::FAILING),
         Ordering::AcqRel,
     );
+    meta.rtx_stop();
     meta.snd_wnd_end.store(0, Ordering::Release);
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
     meta.first_sk.store(ptr::null_mut(), Ordering::Release);
@@ -1601,6 +1630,19 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
         unsafe { bindings::mptcp_rs_sf_release(sf) };
     }
     meta.set_state(TCP_CLOSE);
+    // A send or read waiting meanwhile wakes to find the connection gone, and the
+    // application's next call gets ECONNRESET where TCP's tcp_disconnect() gives
+    // it (a connection reset, or one being opened). Upstream leaves no error.
+    // SAFETY: live socket.
+    unsafe {
+        if matches!(
+            state,
+            TCP_SYN_SENT | TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_FIN_WAIT1 | TCP_FIN_WAIT2
+        ) {
+            bindings::mptcp_rs_set_err(sk, errno::ECONNRESET);
+        }
+        bindings::mptcp_rs_error_report(sk);
+    }
     0
 }
 
@@ -1623,14 +1665,6 @@ extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
     if meta.state() == TCP_LISTEN || meta.has(mf::UNACCEPTED) {
         return -errno::EOPNOTSUPP;
     }
-    // A send in direct mode waits for memory with the meta socket owned (TCP's own
-    // wait releases the socket lock): the first subflow's error ends it, and a send
-    // starting now returns at once. (In multi mode sends wait with it released.)
-    meta.set(mf::DESTROYING);
-    if !meta.has(mf::MULTI) {
-        // SAFETY: `sk` is live; the shim reads `first_sk` under RCU, with a reference.
-        unsafe { bindings::mptcp_rs_unblock_writer(sk, meta.first_sk.as_ptr(), err) };
-    }
     // SAFETY: live socket, process context.
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     let state = meta.state();
@@ -1643,11 +1677,6 @@ extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
     } else {
         0
     };
-    let delivered = meta
-        .flags
-        .fetch_and(!(mf::DESTROYING | mf::ABORT_TAKEN), Ordering::AcqRel)
-        & mf::ABORT_TAKEN
-        != 0;
     if ret != 0 {
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
@@ -1662,10 +1691,10 @@ extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
         unsafe { release_closed(sk, Some(meta), true) };
         return 0;
     }
-    // the abort of connect(AF_UNSPEC), then the error for the application, unless a
-    // send returned it already (it gets it once, as from TCP)
+    // the abort of connect(AF_UNSPEC), then the error for the application (a send
+    // or a read waiting meanwhile wakes up to it)
     meta_disconnect(sk, 0);
-    meta.abort(if delivered { 0 } else { err });
+    meta.abort(err);
     // SAFETY: live, owned.
     unsafe { bindings::mptcp_rs_wake_writers(sk) };
     // SAFETY: locked above.
@@ -1755,6 +1784,9 @@ unsafe fn release_closed(sk: *mut bindings::sock, meta: Option<&Meta>, abort: bo
             crate::sendq::reset_stale(meta);
         }
         meta.joins.close_all(meta, abort);
+        // nothing is left for the timer (an MP_FAIL's deadline would keep the
+        // socket, and the module, for up to tcp_rto_max_ms)
+        meta.rtx_stop();
         sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
         meta.first_sk.store(ptr::null_mut(), Ordering::Release);
         meta.set_state(TCP_CLOSE);
@@ -2108,39 +2140,17 @@ extern "C" fn meta_sendmsg(
     let mut ret: c_int = 0;
     let state = meta.state();
     if state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT {
-        // SAFETY: owned socket; waits for the connection with it released.
-        ret = unsafe { bindings::sk_stream_wait_connect(sk, &mut timeo) };
+        // SAFETY: owned socket; waits for the connection with it released. An
+        // EPIPE (shut down, or closed) raises SIGPIPE, as from TCP.
+        ret = unsafe {
+            match bindings::sk_stream_wait_connect(sk, &mut timeo) {
+                0 => 0,
+                e => bindings::sk_stream_error(sk, flags, e),
+            }
+        };
     }
     if ret == 0 {
-        // SAFETY: live socket.
-        let shut = unsafe { bindings::mptcp_rs_shutdown(sk) };
-        let ssk = meta.first_ssk();
-        if shut & SEND_SHUTDOWN != 0 || ssk.is_null() {
-            // SAFETY: raises SIGPIPE as TCP does.
-            ret = unsafe { bindings::sk_stream_error(sk, flags, -errno::EPIPE) };
-        } else {
-            // SAFETY: owned above.
-            let q = unsafe { meta.sendq() };
-            if crate::sendq::maybe_go_multi(meta, q) {
-                ret = crate::sendq::sendmsg(meta, q, msg, len, &mut timeo);
-            } else if meta.has(mf::DESTROYING) {
-                // SOCK_DESTROY's error (always ECONNABORTED), here rather than after
-                // a wait that would hold the meta socket (`meta_diag_destroy`)
-                meta.set(mf::ABORT_TAKEN);
-                ret = -errno::ECONNABORTED;
-            } else {
-                // SAFETY: the subflow lock nests inside ours; `msg` is the caller's.
-                unsafe {
-                    bindings::mptcp_rs_lock_sock(ssk);
-                    ret = bindings::mptcp_rs_tcp_sendmsg_locked(ssk, msg, len);
-                    bindings::release_sock(ssk);
-                }
-                if ret == -errno::ECONNABORTED && meta.has(mf::DESTROYING) {
-                    // the first subflow's error, set by `meta_diag_destroy` to end the wait
-                    meta.set(mf::ABORT_TAKEN);
-                }
-            }
-        }
+        ret = crate::sendq::sendmsg_any_mode(meta, msg, len, flags, &mut timeo);
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };

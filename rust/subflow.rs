@@ -243,6 +243,9 @@ pub(crate) struct Subflow {
     /// DSN our MP_FAIL names: the start of the mapping that failed its checksum (or
     /// the peer's, echoed).
     fail_dsn: AtomicU64,
+    /// When our MP_FAIL goes unanswered too long (`jiffies` in ms, 0: no MP_FAIL
+    /// awaits an answer): [`mp_fail_check`].
+    fail_deadline_ms: AtomicU32,
     rcv: UnsafeCell<RcvState>,
     /// Send-side extents (multi mode), used under the subflow's lock only.
     snd_map: UnsafeCell<SndMap>,
@@ -366,6 +369,7 @@ impl Subflow {
             reset_reason: AtomicU8::new(rst_reason::UNSPECIFIED),
             rcv_rst_reason: AtomicU8::new(0),
             fail_dsn: AtomicU64::new(0),
+            fail_deadline_ms: AtomicU32::new(0),
             rcv: UnsafeCell::new(RcvState {
                 map: RcvMap::default(),
             }),
@@ -624,6 +628,20 @@ impl Subflow {
                 if !self.has(sf::FAIL_SENT) {
                     self.fail_dsn.store(map_dsn, Ordering::Release);
                     self.set(sf::FAIL_SENT | sf::SEND_MP_FAIL);
+                    meta.set_failing();
+                    // SAFETY: the meta socket is live while its subflow is.
+                    if !unsafe { bindings::mptcp_rs_sock_dead(meta.sk()) } {
+                        // the peer's answer is due within TCP's longest RTO (a
+                        // closed connection has its close_timeout instead)
+                        // SAFETY: the connection's namespace is live while it is.
+                        let wait_ms =
+                            unsafe { bindings::mptcp_rs_tcp_rto_max_ms(meta.net().as_ptr()) };
+                        // SAFETY: no preconditions.
+                        let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+                        self.fail_deadline_ms
+                            .store(now.wrapping_add(wait_ms).max(1), Ordering::Release);
+                        meta.rtx_arm_within(wait_ms);
+                    }
                 }
                 Ok(())
             }
@@ -1213,6 +1231,55 @@ extern "C" fn state_change(ssk: *mut bindings::sock) {
             meta.subflow_event(ctx.ssk());
         },
     );
+}
+
+/// Our MP_FAIL unanswered (RFC 8684 3.7): the peer neither echoed it nor fell
+/// back with an infinite mapping within TCP's longest RTO. Upstream waits
+/// `TCP_RTO_MAX` (120 s); we take `net.ipv4.tcp_rto_max_ms`, whose default is the
+/// same (and which a test can shorten). The first subflow is then reset (MP_TCPRST:
+/// middlebox interference), as upstream's `mptcp_mp_fail_no_response()` resets it;
+/// the connection ends with `ECONNRESET`. Before that, the
+/// connection's timer is kept armed for the deadline. The work item runs this with
+/// the meta socket owned.
+pub(crate) fn mp_fail_check(meta: &Meta) {
+    let ssk = meta.first_ssk();
+    if ssk.is_null() {
+        return;
+    }
+    // SAFETY: the first subflow is live while set (the meta socket is owned).
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    let deadline = ctx.fail_deadline_ms.load(Ordering::Acquire);
+    if deadline == 0 {
+        return;
+    }
+    if meta.is_fallback() || meta.is_multi() || meta.had_join() {
+        // the peer's infinite mapping came (that was the answer), or the connection
+        // has other subflows now and cannot fall back any more
+        ctx.fail_deadline_ms.store(0, Ordering::Release);
+        return;
+    }
+    // SAFETY: no preconditions.
+    let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+    let left = deadline.wrapping_sub(now) as i32;
+    if left > 0 {
+        meta.rtx_arm_within(left as u32);
+        return;
+    }
+    ctx.fail_deadline_ms.store(0, Ordering::Release);
+    ctx.reset_reason
+        .store(rst_reason::MIDDLEBOX, Ordering::Release);
+    // SAFETY: the subflow's lock nests inside the owned meta socket's; its error
+    // ends the connection when the meta socket is released (`process_events`).
+    unsafe {
+        bindings::mptcp_rs_lock_sock(ssk);
+        if bindings::mptcp_rs_sk_state(ssk) != TCP_CLOSE {
+            bindings::mptcp_rs_set_err(ssk, crate::sock::errno::ECONNRESET);
+            ctx.reset();
+        }
+        bindings::release_sock(ssk);
+    }
 }
 
 extern "C" fn write_space(ssk: *mut bindings::sock) {
@@ -1944,14 +2011,16 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                 crate::mib::inc(meta.net(), crate::mib::Mib::MPFailRx);
                 // The peer's checksum check failed on data we sent: with one subflow,
                 // echo MP_FAIL and continue as TCP after an infinite mapping. (Its
-                // echo of our own MP_FAIL needs nothing: its infinite mapping follows.)
+                // echo of our own MP_FAIL ends our wait for an answer; its infinite
+                // mapping follows.)
                 // Once a second subflow was established there is no falling back:
                 // the peer resets the subflow (its RST carries the MP_FAIL), and
                 // what it carried goes again on the others, as upstream ignores it.
-                if !ctx.has(sf::FAIL_SENT)
-                    && !ctx.has(sf::SEND_INFINITE_MAP)
-                    && ctx.infinite_fallback_allowed(meta)
-                {
+                if ctx.has(sf::FAIL_SENT) {
+                    // the answer to ours: no timeout
+                    ctx.fail_deadline_ms.store(0, Ordering::Release);
+                } else if !ctx.has(sf::SEND_INFINITE_MAP) && ctx.infinite_fallback_allowed(meta) {
+                    meta.set_failing();
                     ctx.fail_dsn.store(dsn, Ordering::Release);
                     ctx.set(sf::SEND_MP_FAIL | sf::SEND_INFINITE_MAP);
                     // SAFETY: the subflow is locked by TCP (incoming options).

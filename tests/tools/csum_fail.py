@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 """One-way transfer through a payload-modifying middlebox.
 
-  csum_fail.py server --bind ADDR --port P
-  csum_fail.py client --connect ADDR --port P --bytes N
+  csum_fail.py server --bind ADDR --port P [--hold S]
+  csum_fail.py client --connect ADDR --port P --bytes N [--report]
 
-The client sends N bytes of a known pattern over MPTCP and closes; the server reads
-to the end and prints one JSON line: how many bytes arrived, and which differ from
-the pattern (offset and whether the byte is the pattern's byte inverted, as the
-middlebox's tc pedit does). Exit status 0 if the connection ended normally.
+The client sends N bytes of a known pattern over MPTCP, shuts its side down and
+reads until the server closes; the server reads to the end (then waits S seconds
+before it closes) and prints one JSON line: how many bytes arrived, and which differ
+from the pattern (offset and whether the byte is the pattern's byte inverted, as the
+middlebox's tc pedit does). With --report the client prints how its read ended
+("eof" or the exception's name) and when (seconds after connect). Exit status 0 if the
+connection ended normally.
 """
 import argparse
 import json
 import socket
 import sys
+import time
 
 IPPROTO_MPTCP = 262
 
@@ -34,17 +38,26 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--bytes", type=int, default=4 << 20)
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--hold", type=float, default=0)
+    p.add_argument("--report", action="store_true")
     a = p.parse_args()
     if a.role == "client":
         s = socket.socket(fam(a.connect), socket.SOCK_STREAM, IPPROTO_MPTCP)
         s.settimeout(a.timeout)
         s.connect((a.connect, a.port))
-        s.sendall(pattern(a.bytes))
-        s.shutdown(socket.SHUT_WR)
-        while s.recv(4096):
-            pass
+        t0 = time.monotonic()
+        end = "eof"
+        try:
+            s.sendall(pattern(a.bytes))
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(4096):
+                pass
+        except OSError as e:
+            end = type(e).__name__
+        if a.report:
+            print(json.dumps({"end": end, "at": round(time.monotonic() - t0, 2)}), flush=True)
         s.close()
-        return 0
+        return 0 if end == "eof" else 1
     ls = socket.socket(fam(a.bind), socket.SOCK_STREAM, IPPROTO_MPTCP)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((a.bind, a.port))
@@ -63,6 +76,7 @@ def main():
             got += b
     except OSError as e:
         end = type(e).__name__
+    time.sleep(a.hold)
     c.close()
     want = pattern(len(got))
     diffs = [i for i in range(len(got)) if got[i] != want[i]]

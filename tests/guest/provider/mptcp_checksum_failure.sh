@@ -10,6 +10,7 @@
 # so the server checks each whole mapping before any of it reaches the connection,
 # resets the joined subflow with MP_FAIL and MP_TCPRST (middlebox), and the client
 # sends its data again on path 1: every byte arrives unmodified, no fallback.
+# Between the two, an MP_FAIL the peer never answers (see "Unanswered" below).
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 TOOL="$MPTCP_RS_REPO/tests/tools/csum_fail.py"
@@ -69,6 +70,55 @@ mib_at_least srv MPTcpExtInfiniteMapRx 2
 for ns in cli srv; do
 	[ "$(mib $ns MPTcpExtMPRstTx)" = 0 ] || fail "$ns reset a subflow (MPRstTx $(mib $ns MPTcpExtMPRstTx))"
 done
+
+# Unanswered: the client never sees the server's MP_FAIL (nftables drops it), so it
+# neither echoes it nor sends an infinite mapping. The server waits TCP's longest
+# RTO (net.ipv4.tcp_rto_max_ms, 2 s here; 120 s by default, as upstream's
+# TCP_RTO_MAX), then resets the subflow (MP_TCPRST), which ends the connection:
+# the client's read fails with ECONNRESET about 2 s after the corruption, while
+# the server, holding the connection open, had all the data.
+ip netns exec srv sysctl -qw net.ipv4.tcp_rto_max_ms=2000 || fail "no net.ipv4.tcp_rto_max_ms"
+ip netns exec cli nft -f - <<'NFT' || fail "nftables cannot match MPTCP options here"
+table inet mpfail {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp option mptcp subtype 6 counter drop
+	}
+}
+NFT
+frx0=$(mib cli MPTcpExtMPFailRx) ftx0=$(mib srv MPTcpExtMPFailTx) inf0=$(mib cli MPTcpExtInfiniteMapTx)
+rtx0=$(mib srv MPTcpExtMPRstTx) rrx0=$(mib cli MPTcpExtMPRstRx)
+addr=$(topo_addr4 s 1)
+ip netns exec cli iptables -t mangle -F OUTPUT
+ip netns exec cli iptables -t mangle -A OUTPUT -o c1 -p tcp -m length --length 1000:65535 \
+	-m statistic --mode nth --every 100000000 --packet 19 -j MARK --set-mark 42
+tc -n cli filter del dev c1 egress 2>/dev/null
+tc -n cli filter add dev c1 egress protocol ip prio 1000 handle 42 fw \
+	action pedit munge offset 148 u8 invert pipe csum tcp
+out=$(mktemp)
+ip netns exec srv python3 "$TOOL" server --bind "$addr" --port 6600 --hold 8 >"$out" 2>"$out.err" &
+spid=$!
+for i in $(seq 50); do grep -q listening "$out.err" 2>/dev/null && break; sleep 0.1; done
+cres=$(ip netns exec cli python3 "$TOOL" client --connect "$addr" --port 6600 --bytes $bytes --report)
+wait $spid || fail "unanswered: server: $(cat "$out" "$out.err")"
+dropped=$(ip netns exec cli nft list chain inet mpfail input | grep -o 'packets [0-9]*' | awk '{print $2}')
+info "unanswered: client $cres; server $(cat "$out"); MP_FAILs dropped: $dropped; server MPRstTx +$(mib_delta srv MPTcpExtMPRstTx "$rtx0")"
+python3 - "$cres" "$out" $bytes <<'PY' || fail "unanswered: client $cres; server $(cat "$out")"
+import json, sys
+c = json.loads(sys.argv[1]); s = json.load(open(sys.argv[2])); n = int(sys.argv[3])
+assert c["end"] == "ConnectionResetError", "the client's read ended with %s" % c["end"]
+assert 1.8 <= c["at"] <= 6, "the reset came %.1f s after connect, not about 2 s after the corruption" % c["at"]
+assert s["received"] == n and len(s["differing"]) == 1, "the server did not get every byte"
+PY
+((dropped >= 1)) || fail "unanswered: no MP_FAIL was dropped"
+(($(mib_delta srv MPTcpExtMPFailTx "$ftx0") == 1)) || fail "unanswered: the server sent no MP_FAIL"
+(($(mib_delta cli MPTcpExtMPFailRx "$frx0") == 0)) || fail "unanswered: the client saw the MP_FAIL"
+(($(mib_delta cli MPTcpExtInfiniteMapTx "$inf0") == 0)) || fail "unanswered: an infinite mapping was sent"
+(($(mib_delta srv MPTcpExtMPRstTx "$rtx0") == 1 && $(mib_delta cli MPTcpExtMPRstRx "$rrx0") == 1)) ||
+	fail "unanswered: the subflow was not reset once with MP_TCPRST"
+ip netns exec cli nft delete table inet mpfail
+ip netns exec srv sysctl -qw net.ipv4.tcp_rto_max_ms=120000
+rm -f "$out" "$out.err"
 
 # a joined subflow on path 2 (both paths 10 Mbit/s: the join carries a share)
 topo_path cli srv 2

@@ -11,7 +11,8 @@
 #   listener SOCK_DESTROY of an MPTCP listener is refused (ENOENT: not looked
 #            for, as upstream refuses to abort a listening subflow): it still
 #            accepts afterwards
-# IPv4 and IPv6, the client waiting in recv(); then waiting in send() (IPv4).
+# IPv4 and IPv6, the client waiting in recv(); then waiting in send() (IPv4, both
+# ways of destroying).
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 topo_new cli srv
@@ -152,13 +153,15 @@ for addr in "$(topo_addr4 s 1)" "$(topo_addr6 s 1)"; do
 	kill_one mptcp "$addr" ss
 	[ "$outcome" = "$tcp" ] || fail "[$addr]: MPTCP after ss -K -t on its subflow: $outcome; TCP: $tcp"
 done
-# a writer waiting in send() (one subflow: the send waits on it, the MPTCP socket
-# owned) gets the abort there, as TCP's
+# a writer waiting in send() (for room on its only subflow) gets the abort there,
+# as TCP's, whether the connection or its subflow is destroyed
 addr=$(topo_addr4 s 1)
 kill_one tcp "$addr" ss writer
 tcp=$outcome
 [[ "$tcp" == "ECONNABORTED "* ]] || fail "TCP's blocked writer: $tcp"
 kill_one mptcp "$addr" destroy writer
 [ "$outcome" = "$tcp" ] || fail "MPTCP's blocked writer after SOCK_DESTROY: $outcome; TCP: $tcp"
+kill_one mptcp "$addr" ss writer
+[ "$outcome" = "$tcp" ] || fail "MPTCP's blocked writer after ss -K -t on its subflow: $outcome; TCP: $tcp"
 rm -rf "$work"
 dmesg_clean

@@ -1505,14 +1505,15 @@ fn join_to(meta: &Meta, to: &Endpoint, family: u16) -> bool {
 /// One join to `to` from the first of `laminar` (endpoints with that flag) of
 /// `family` whose address no subflow that is not closing uses, as upstream's
 /// `fill_local_laminar_endp()`: the endpoint of the initial subflow's address
-/// stands for address id 0, which the initial subflow uses while it is open.
+/// stands for address id 0, which the initial subflow uses while it is open (not
+/// closed by the path manager, nor closing or closed by a reset or timeout).
 /// Whether one was opened. The meta socket is owned.
 fn join_from_laminar(meta: &Meta, to: &Endpoint, family: u16, laminar: &[Endpoint]) -> bool {
     for ep in laminar.iter().filter(|ep| ep.family == family) {
         let mut src = *ep;
         // SAFETY: `meta.sk()` is live and owned; `ep` valid.
         if unsafe { bindings::mptcp_rs_join_ep_is_local(meta.sk(), ep) } {
-            if !meta.first_closed() {
+            if meta.first_in_use() {
                 continue;
             }
             src.id = 0;

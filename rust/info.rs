@@ -75,8 +75,9 @@ pub(crate) fn fill(
     // subflows besides the first, as upstream counts them; and all of them
     let joined = u8::try_from(meta.joins().count()).unwrap_or(u8::MAX);
     info.mptcpi_subflows = joined;
-    // (a first subflow the path manager closed is not counted, as upstream)
-    info.mptcpi_subflows_total = joined.saturating_add(u8::from(!meta.first_closed()));
+    // (a first subflow closed, by the path manager or a reset, is not counted, as
+    // upstream's `__mptcp_has_initial_subflow()`)
+    info.mptcpi_subflows_total = joined.saturating_add(u8::from(meta.first_counted()));
     info.mptcpi_write_seq = meta.write_seq();
     let mut sub = bindings::mptcp_rs_subflow_stats::default();
     // SAFETY: as above; the shim reads the subflow's counters under its lock.

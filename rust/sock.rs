@@ -22,8 +22,8 @@ use crate::sha256::KernelSha256;
 use crate::subflow::Subflow;
 use crate::sysctl;
 use crate::tcp_state::{
-    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_LISTEN,
-    TCP_SYN_RECV, TCP_SYN_SENT,
+    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
+    TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT,
 };
 use core::cell::UnsafeCell;
 use core::ptr;
@@ -1160,6 +1160,38 @@ impl Meta {
     /// Whether [`Meta::close_first`] closed the first subflow.
     pub(crate) fn first_closed(&self) -> bool {
         self.has(mf::FIRST_CLOSED)
+    }
+
+    /// Whether the first subflow still uses address id 0: it was not closed by
+    /// [`Meta::close_first`] and is not closing or closed otherwise (a reset, a
+    /// timeout), as upstream's `fill_local_laminar_endp()` looks at a subflow's
+    /// state. The meta socket is owned.
+    pub(crate) fn first_in_use(&self) -> bool {
+        let ssk = self.first_ssk();
+        if ssk.is_null() || self.first_closed() {
+            return false;
+        }
+        // SAFETY: the first subflow is live while set; the meta socket is owned.
+        let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
+        !matches!(
+            state,
+            TCP_FIN_WAIT1 | TCP_FIN_WAIT2 | TCP_CLOSING | TCP_CLOSE
+        )
+    }
+
+    /// Whether the first subflow counts in `mptcpi_subflows_total`: open or being
+    /// opened, as upstream's `__mptcp_has_initial_subflow()`.
+    pub(crate) fn first_counted(&self) -> bool {
+        let ssk = self.first_ssk();
+        if ssk.is_null() || self.first_closed() {
+            return false;
+        }
+        // SAFETY: the first subflow is live while set.
+        let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
+        matches!(
+            state,
+            TCP_ESTABLISHED | TCP_SYN_SENT | TCP_SYN_RECV | TCP_LISTEN
+        )
     }
 
     /// Closes the first subflow while the connection carries on over its joined

@@ -143,7 +143,9 @@ timeout_case() {
 		sleep 0.1
 	done
 	[ -z "$left" ] || fail "$what: the server's subflows left 10 s after its close (close_timeout 2 s):
-	$left"
+	$left
+	$(ip netns exec srv ss -Htnoie state all "sport = :$port")
+	MPTCP sockets: $(ip netns exec srv ss -HMnai) $(ip netns exec srv nstat -az | awk '/MPTcpExt/ && $2 != 0 {printf "%s=%s ", $1, $2}')"
 }
 timeout_case
 # close_timeout holds although the retransmission timer would fire much later

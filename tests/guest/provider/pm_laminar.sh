@@ -20,6 +20,10 @@
 #     initial address) and path 3: one join tried, from path 3 to the server's
 #     initial address (the `subflow` endpoint); none to path 2 (path 1 is address
 #     id 0, in use; path 3 is in use).
+#  F. As E, but 1 s into a transfer of 12 MB each way the initial subflow is reset
+#     (ss -K) while the join from path 3 carries on; then the server announces path
+#     2: address id 0 is free again, so a subflow from path 1 to path 2 is
+#     established, and the transfer completes intact.
 #  Clean kernel log.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 pm_tools /tmp/pm_laminar
@@ -95,4 +99,35 @@ pm srv limits 0 4
 pm cli limits 2 4
 endpoints "$s2" -- "$c1 flags subflow,laminar" "$c3 flags subflow,laminar"
 scenario "E (subflow and laminar endpoints)" 1 1 1 c3
+endpoints -- "$c1 flags subflow,laminar" "$c3 flags subflow,laminar"
+tx0=$(mib cli MPTcpExtMPJoinSynTx) ack0=$(mib cli MPTcpExtMPJoinSynAckRx)
+port=$((port + 1))
+work=$(mktemp -d)
+xfer_server srv "$work" --bind 0.0.0.0 --port $port --proto mptcp --send $((12 << 20))
+ip netns exec cli python3 "$XFER" client --connect "$s1" --port $port --proto mptcp \
+	--send $((12 << 20)) >"$work/client" 2>"$work/client.err" &
+cpid=$!
+for i in $(seq 100); do (($(mib_delta cli MPTcpExtMPJoinSynAckRx "$ack0") >= 1)) && break; sleep 0.1; done
+sleep 1
+[ -n "$(ip netns exec cli ss -HKt src "$c1" dst "$s1" dport = :$port)" ] ||
+	fail "F: ss -K found no initial subflow"
+sleep 0.5
+pm srv add "$s2" flags signal
+joined=
+for i in $(seq 80); do
+	joined=$(ip netns exec cli ss -Htn state established src "$c1" dst "$s2")
+	[ -n "$joined" ] && break
+	sleep 0.1
+done
+wait $cpid || fail "F: client: $(tail -n 3 "$work/client.err")"
+wait $spid || fail "F: server: $(tail -n 3 "$work/server.err")"
+python3 - "$work/client" "$work/server" $((12 << 20)) <<'PY' || fail "F: data mismatch"
+import json, sys
+c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2])); n = int(sys.argv[3])
+sys.exit(0 if c["sent"] == s["received"] == n == s["sent"] == c["received"]
+         and c["sent_sha256"] == s["received_sha256"] and s["sent_sha256"] == c["received_sha256"] else 1)
+PY
+info "F (initial subflow reset, then path 2 announced): MPJoinSynTx +$(mib_delta cli MPTcpExtMPJoinSynTx "$tx0"), MPJoinSynAckRx +$(mib_delta cli MPTcpExtMPJoinSynAckRx "$ack0")"
+[ -n "$joined" ] || fail "F: no subflow from the initial address to path 2 once the initial subflow was reset"
+rm -rf "$work"
 dmesg_clean

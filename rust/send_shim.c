@@ -410,7 +410,13 @@ int mptcp_rs_sk_rcvbuf(const struct sock *sk)
 	return READ_ONCE(sk->sk_rcvbuf);
 }
 
+/*
+ * Milliseconds of the 64-bit jiffies: monotonic, no wrap. (jiffies_to_msecs() is 32
+ * bits wide, and jiffies start 300 s before their 32-bit wrap: a 64-bit deadline
+ * taken from it shortly before uptime 300 s was never reached.) Callers that keep
+ * 32-bit stamps take the low bits and compare them wrapping.
+ */
 u64 mptcp_rs_jiffies_ms(void)
 {
-	return jiffies_to_msecs(jiffies);
+	return jiffies64_to_msecs(get_jiffies_64());
 }

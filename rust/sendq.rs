@@ -520,8 +520,9 @@ pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
 }
 
 /// The application's `sendmsg`, the meta socket owned. In multi mode it is
-/// [`sendmsg`]'s. In direct mode the bytes go straight into the first subflow (`tcp_sendmsg_locked()`), which never waits for
-/// room itself (`MSG_DONTWAIT`). The wait for room is ours, on the meta socket and
+/// [`sendmsg`]'s. In direct mode the bytes go straight into the first subflow
+/// (`tcp_sendmsg_locked()`), which never waits for room itself (`MSG_DONTWAIT`).
+/// The wait for room is ours, on the meta socket and
 /// with it released, as TCP's own send waits with its socket released: meanwhile
 /// readers, `ss -Mi`, SOCK_DESTROY and the subflows' events (processed at release)
 /// go on. After each wait the connection is looked at again: an error or a
@@ -570,7 +571,9 @@ pub(crate) fn sendmsg_any_mode(
             // (`Meta::process_events`, when the socket is released)
             break;
         }
-        // SAFETY: owned; the reference ends before the meta socket is released.
+        // SAFETY: owned. (Multi mode's `sendmsg` keeps it across its waits; only a
+        // disconnect replaces the send queue, and that ends those waits with EPIPE
+        // before the queue is touched again.)
         let q = unsafe { meta.sendq() };
         if maybe_go_multi(meta, q) {
             let ret = sendmsg(meta, q, msg, len - copied, timeo);

@@ -119,7 +119,8 @@ pub(crate) mod sf {
 /// Whether data that can go to the connection waits on subflow `ssk`: its receive
 /// queue is not empty, and does not only hold data held back ([`sf::RCV_HELD`]:
 /// a mapping that is not whole yet, or no room in the connection), nor what a
-/// subflow reset for a failed checksum still holds ([`sf::RST_MP_FAIL`]). Lockless (`poll`, a reader's wait, `close`).
+/// subflow reset for a failed checksum still holds ([`sf::RST_MP_FAIL`]). Lockless
+/// (`poll`, a reader's wait, `close`).
 ///
 /// # Safety
 ///

@@ -1062,8 +1062,7 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
     // SAFETY: owned.
     let q = unsafe { meta.sendq() };
     if !q.multi {
-        // no MPTCP-level retransmission in direct mode: the timer was for the above
-        meta.rtx_take();
+        // (a firing meanwhile was for the above: `go_multi` forgets it)
         return false;
     }
     q.free_acked(meta.snd_una());

@@ -1162,36 +1162,34 @@ impl Meta {
         self.has(mf::FIRST_CLOSED)
     }
 
-    /// Whether the first subflow still uses address id 0: it was not closed by
-    /// [`Meta::close_first`] and is not closing or closed otherwise (a reset, a
-    /// timeout), as upstream's `fill_local_laminar_endp()` looks at a subflow's
-    /// state. The meta socket is owned.
-    pub(crate) fn first_in_use(&self) -> bool {
+    /// The first subflow's TCP state, unless [`Meta::close_first`] closed it (or
+    /// there is none). The meta socket is owned.
+    fn first_state(&self) -> Option<c_int> {
         let ssk = self.first_ssk();
         if ssk.is_null() || self.first_closed() {
-            return false;
+            return None;
         }
         // SAFETY: the first subflow is live while set; the meta socket is owned.
-        let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
-        !matches!(
-            state,
-            TCP_FIN_WAIT1 | TCP_FIN_WAIT2 | TCP_CLOSING | TCP_CLOSE
-        )
+        Some(unsafe { bindings::mptcp_rs_sk_state(ssk) })
+    }
+
+    /// Whether the first subflow still uses address id 0: not closed by the path
+    /// manager, nor closing or closed otherwise (a reset, a timeout), as upstream's
+    /// `fill_local_laminar_endp()` looks at a subflow's state.
+    pub(crate) fn first_in_use(&self) -> bool {
+        self.first_state()
+            .is_some_and(|s| !matches!(s, TCP_FIN_WAIT1 | TCP_FIN_WAIT2 | TCP_CLOSING | TCP_CLOSE))
     }
 
     /// Whether the first subflow counts in `mptcpi_subflows_total`: open or being
     /// opened, as upstream's `__mptcp_has_initial_subflow()`.
     pub(crate) fn first_counted(&self) -> bool {
-        let ssk = self.first_ssk();
-        if ssk.is_null() || self.first_closed() {
-            return false;
-        }
-        // SAFETY: the first subflow is live while set.
-        let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
-        matches!(
-            state,
-            TCP_ESTABLISHED | TCP_SYN_SENT | TCP_SYN_RECV | TCP_LISTEN
-        )
+        self.first_state().is_some_and(|s| {
+            matches!(
+                s,
+                TCP_ESTABLISHED | TCP_SYN_SENT | TCP_SYN_RECV | TCP_LISTEN
+            )
+        })
     }
 
     /// Closes the first subflow while the connection carries on over its joined
@@ -1727,8 +1725,6 @@ extern "C" fn meta_diag_destroy(sk: *mut bindings::sock, err: c_int) -> c_int {
     // or a read waiting meanwhile wakes up to it)
     meta_disconnect(sk, 0);
     meta.abort(err);
-    // SAFETY: live, owned.
-    unsafe { bindings::mptcp_rs_wake_writers(sk) };
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
     0

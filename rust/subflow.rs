@@ -186,28 +186,49 @@ impl RcvMap {
         }
     }
 
-    /// Adds the sum of `len` bytes at offset `off` of the mapping (taken off the
+    /// The part of a segment holding bytes `off..off + len` of the mapping that the
+    /// running sum still needs: from `summed` on, or none if the segment ends before
+    /// it or starts after it. A segment can begin before `summed` when it repeats
+    /// bytes the subflow already had (a retransmission that joined a lost segment to
+    /// one that arrived); those bytes were summed once already.
+    fn unsummed_part(&self, off: u32, len: u32) -> Option<(u32, u32)> {
+        let end = off.checked_add(len)?;
+        if self.csum.is_none() || off > self.summed || end <= self.summed {
+            return None;
+        }
+        Some((self.summed - off, end - self.summed))
+    }
+
+    /// Adds `piece`, the sum of the mapping's bytes from `summed` on (taken off the
     /// subflow), and checks the DSS checksum once the whole mapping was summed.
     /// Bytes that arrived under another mapping leave a gap: that mapping is not
     /// checked (TCP retransmissions may regroup data into new mappings).
-    fn account(&mut self, piece: Option<(u32, Sum)>, len: u32, meta: &Meta) -> Result {
-        let (Some(expected), Some((off, piece))) = (self.csum, piece) else {
+    fn account(&mut self, piece: Option<CsumPiece>, meta: &Meta) -> Result {
+        let (Some(expected), Some(piece)) = (self.csum, piece) else {
             return Ok(());
         };
-        if off != self.summed {
+        if piece.off != self.summed {
             return Ok(());
         }
         self.sum = if self.summed % 2 == 1 {
-            self.sum.add(piece.swapped())
+            self.sum.add(piece.sum.swapped())
         } else {
-            self.sum.add(piece)
+            self.sum.add(piece.sum)
         };
-        self.summed += len;
+        self.summed += piece.len;
         if self.summed != self.len {
             return Ok(());
         }
         self.verdict(self.sum, expected, meta)
     }
+}
+
+/// The sum of `len` bytes of a mapping from offset `off`, for [`RcvMap::account`].
+#[derive(Clone, Copy)]
+struct CsumPiece {
+    off: u32,
+    len: u32,
+    sum: Sum,
 }
 
 /// Receive state, only touched with the subflow socket locked.
@@ -950,7 +971,7 @@ impl Subflow {
                 unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
                 continue;
             }
-            let mut csum_piece: Option<(u32, Sum)> = None;
+            let mut csum_piece: Option<CsumPiece> = None;
             let dsn = if fallback {
                 let dsn = fallback_dsn(rel);
                 if flags & TCPHDR_FIN != 0 {
@@ -1026,11 +1047,14 @@ impl Subflow {
                     self.mapping_checked(checked, rcv.map.dsn, meta)?;
                 }
                 let map = &rcv.map;
-                if map.csum.is_some() && off == map.summed {
-                    // SAFETY: `skb` is valid and has `len` bytes.
-                    let piece =
-                        Sum::from_folded(unsafe { bindings::mptcp_rs_skb_sum(skb, 0, len) });
-                    csum_piece = Some((off, piece));
+                if let Some((skip, part)) = map.unsummed_part(off, len) {
+                    // SAFETY: `skb` is valid and has `len` bytes; `skip + part == len`.
+                    let sum = unsafe { bindings::mptcp_rs_skb_sum(skb, skip, part) };
+                    csum_piece = Some(CsumPiece {
+                        off: map.summed,
+                        len: part,
+                        sum: Sum::from_folded(sum),
+                    });
                 }
                 let dsn = map.dsn.wrapping_add(u64::from(off));
                 if map.data_fin && off + len == map.len {
@@ -1045,7 +1069,7 @@ impl Subflow {
                 crate::mib::inc(meta.net(), crate::mib::Mib::DuplicateData);
                 // SAFETY: as above.
                 unsafe { bindings::mptcp_rs_subflow_consume(self.ssk, skb) };
-                let checked = rcv.map.account(csum_piece, len, meta);
+                let checked = rcv.map.account(csum_piece, meta);
                 self.mapping_checked(checked, rcv.map.dsn, meta)?;
                 continue;
             }
@@ -1062,7 +1086,7 @@ impl Subflow {
                 break;
             }
             moved = true;
-            let checked = rcv.map.account(csum_piece, len, meta);
+            let checked = rcv.map.account(csum_piece, meta);
             self.mapping_checked(checked, rcv.map.dsn, meta)?;
             if ofo {
                 crate::mib::inc(meta.net(), crate::mib::Mib::OFOQueue);

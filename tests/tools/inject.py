@@ -22,6 +22,14 @@ IP socket, in sequence for DST, that SRC's own TCP never sent. Modes:
              whose HMAC is wrong: the receiver must reset (MPJoinAckHMacFailure). The
              caller keeps SRC's own kernel from resetting the SYN/ACK (a firewall
              rule dropping resets from that port)
+  overlap    (DSS checksums on) one 1200-byte DSS mapping with a right checksum, sent
+             as two data segments that overlap: bytes 0-799, then 400-1199, i.e. the
+             second repeats 400 bytes the receiver already has, as a retransmission
+             joining an arrived segment to a lost one does. The payload is what SRC
+             sends next if byte k of its stream is k mod 256 (the caller's victim),
+             so the stream stays intact: the receiver must accept the mapping
+  overlap-bad the same with byte 1000 of the second segment inverted, after the part
+             it repeats: the receiver must find the checksum wrong (DataCsumErr)
 
 Prints one JSON line describing what was sent.
 """
@@ -98,7 +106,8 @@ def main():
     ap.add_argument("--src", required=True)
     ap.add_argument("--dst", required=True)
     ap.add_argument("--mode", required=True,
-                    choices=["garbage", "badmap", "fastclose", "join-token", "join-hmac"])
+                    choices=["garbage", "badmap", "fastclose", "join-token", "join-hmac",
+                             "overlap", "overlap-bad"])
     ap.add_argument("--count", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sniff", type=float, default=3.0, help="seconds to watch the connection")
@@ -118,7 +127,7 @@ def main():
     # the caller starts the connection once this line is out
     print("sniffing", file=sys.stderr, flush=True)
     sn.settimeout(0.2)
-    last, keys = None, {}
+    last, keys, isn = None, {}, None
     # a loaded guest may start the connection late: wait for it up to 5 times the
     # sniffing time, and sniff one more second once it showed up
     start = time.time()
@@ -138,6 +147,8 @@ def main():
             if o[0] == 30 and len(o) >= 20 and o[2] >> 4 == 0 and not flags & 0x02:
                 if (fs, fsp) == (src, sport):
                     keys["src"], keys["dst"] = o[4:12], o[12:20]
+        if (fs, fsp, fd, fdp) == (src, sport, dst, dport) and flags & 0x12 == 0x02:
+            isn = seq
         if (fs, fsp, fd, fdp) == (src, sport, dst, dport) and flags & 0x10:
             last = (seq + plen + (1 if flags & 0x01 else 0), ack, opt)
             if not seen:
@@ -177,6 +188,34 @@ def main():
             return 1
         send(0x10, bytes([30, 12, 0x70, 0]) + keys["dst"])
         sent = 1
+    elif a.mode in ("overlap", "overlap-bad"):
+        if "src" not in keys or isn is None:
+            print("no SYN or MP_CAPABLE keys seen", file=sys.stderr)
+            return 1
+        # one subflow, no fallback: the next byte's DSN is the IDSN (the low 64 bits
+        # of SHA-256 of SRC's key) + 1 + the bytes SRC sent so far
+        sent_bytes = (seq - isn - 1) & 0xFFFFFFFF
+        idsn = int.from_bytes(hashlib.sha256(keys["src"]).digest()[-8:], "big")
+        dsn = (idsn + 1 + sent_bytes) & (2**64 - 1)
+        ssn = sent_bytes + 1  # mappings count subflow bytes from 1
+        payload = bytes((sent_bytes + i) & 0xFF for i in range(1200))
+        # RFC 8684 3.3.1: the DSS checksum covers a pseudo-header (64-bit DSN,
+        # relative subflow sequence number, data-level length, zero) and the payload
+        dss_sum = csum(struct.pack("!QIHH", dsn, ssn, len(payload), 0) + payload)
+        # DSS: flags M|m (mapping, 64-bit DSN), no DATA_ACK, with the checksum
+        dss = bytes([30, 20, 0x20, 0x0C]) + struct.pack("!QIHH", dsn, ssn, len(payload), dss_sum)
+        second = bytearray(payload[400:])
+        if a.mode == "overlap-bad":
+            second[1000 - 400] ^= 0xFF
+        raw.sendto(tcp_segment(src, sport, dst, dport, seq, ack, 0x18, ts + dss,
+                               payload[:800]), (dst, 0))
+        time.sleep(0.3)
+        raw.sendto(tcp_segment(src, sport, dst, dport, (seq + 400) & 0xFFFFFFFF, ack, 0x18,
+                               ts + dss, bytes(second)), (dst, 0))
+        sent = 2
+        print(json.dumps({"mode": a.mode, "sent": sent, "seq": seq, "dsn": dsn,
+                          "ssn": ssn, "csum": dss_sum}))
+        return 0
     elif a.mode in ("join-token", "join-hmac"):
         if "dst" not in keys:
             print("no MP_CAPABLE keys seen", file=sys.stderr)

@@ -6,6 +6,8 @@
 #   - a data segment outside its DSS mapping: the connection is reset
 #     (DSSNotMatching moves), RFC 8684 3.3.5;
 #   - MP_FASTCLOSE with the receiver's key: the connection is closed (MPFastcloseRx);
+#   - with DSS checksums, a mapping sent as two overlapping segments: checked all the
+#     same (a right checksum passes, a wrong one moves DataCsumErr);
 # and option bytes from the fuzzer's corpus never reach the kernel unparsed: the
 # kernel's parser is the fuzzed one. No warning in the kernel log, the bystander's
 # transfer is intact.
@@ -70,6 +72,9 @@ print(json.dumps({"bytes": len(data), "sha256": h.hexdigest(), "error": err}))' 
 	local cpid=$!
 	local irc=0
 	wait "$ipid" || irc=$?
+	# the server's counters after the injection, before the client sends again
+	sleep 0.3
+	ip netns exec srv cat /proc/net/netstat >/tmp/netstat.injected.$mode
 	touch /tmp/go.$mode
 	wait "$cpid"
 	((irc == 0)) || fail "inject.py $mode: $(cat /tmp/inject.$mode /tmp/inject.$mode.err)"
@@ -98,6 +103,50 @@ after=$(mib srv MPTcpExtMPFastcloseRx)
 ((after > before)) || fail "MPFastcloseRx did not move ($before -> $after)"
 grep -q '"error": null' /tmp/victim.fastclose && [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"])' /tmp/victim.fastclose)" = 102400 ] &&
 	fail "the connection survived MP_FASTCLOSE"
+
+# DSS checksums on: a mapping whose second segment repeats part of the first (a
+# retransmission that joined an arrived segment to a lost one). Its checksum is
+# still checked: right, the connection carries on intact; wrong in the bytes after
+# the repeated part, DataCsumErr moves (MP_FAIL, then fallback to TCP: the
+# connection carries on).
+for ns in cli srv; do ip netns exec $ns sysctl -qw net.mptcp.checksum_enabled=1; done
+before=$(mib srv MPTcpExtDataCsumErr)
+victim 6304 overlap
+after=$(mib srv MPTcpExtDataCsumErr)
+((after == before)) || fail "DataCsumErr moved ($before -> $after) for a right checksum"
+python3 - /tmp/victim.overlap /tmp/victim.overlap.client <<'PY' || fail "the overlapping segments disturbed the connection"
+import json, sys
+s = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2]))
+sys.exit(0 if s["error"] is None and c["error"] is None and s["sha256"] == c["sha256"] else 1)
+PY
+ip netns exec srv cat /proc/net/netstat >/tmp/netstat.before
+victim 6305 overlap-bad
+# counter NAME: how much it moved with the injection (before the client went on)
+moved() {
+	python3 - /tmp/netstat.before /tmp/netstat.injected.overlap-bad "$1" <<'PY'
+import sys
+def load(p):
+    lines, out = open(p).read().split("\n"), {}
+    for h, v in zip(lines[0::2], lines[1::2]):
+        for k, x in zip(h.split()[1:], v.split()[1:]):
+            out[h.split(":")[0] + k] = int(x)
+    return out
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if sys.argv[3] == "all":
+    print(" ".join("%s+%d" % (k, b[k] - a.get(k, 0)) for k in b
+                   if k.startswith("MPTcpExt") and b[k] != a.get(k, 0)))
+else:
+    print(b[sys.argv[3]] - a[sys.argv[3]])
+PY
+}
+info "overlap-bad: the server's counters that the injection moved: $(moved all)"
+n=$(moved MPTcpExtDataCsumErr)
+((n == 1)) || fail "DataCsumErr moved by $n (not 1) with the injection: the mapping went unchecked"
+n=$(moved MPTcpExtMPFailTx)
+((n == 1)) || fail "MPFailTx moved by $n (not 1) with the injection"
+grep -q '"error": null' /tmp/victim.overlap-bad ||
+	fail "the connection did not survive the checksum failure: $(cat /tmp/victim.overlap-bad)"
+for ns in cli srv; do ip netns exec $ns sysctl -qw net.mptcp.checksum_enabled=0; done
 
 wait "$bystander" || fail "the bystander connection failed: $(cat /tmp/bystander.out)"
 info "bystander: $(tail -n 1 /tmp/bystander.out)"

@@ -253,6 +253,7 @@ u32 mptcp_rs_tcp_inq(const struct sock *ssk);
 void mptcp_rs_tcp_send_ack(struct sock *ssk);
 int mptcp_rs_tcp_sendmsg_locked(struct sock *ssk, struct msghdr *msg, size_t size);
 void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied);
+bool mptcp_rs_flush_backlog(struct sock *ssk);
 void mptcp_rs_subflow_read_done(struct sock *meta, struct sock *ssk, int copied);
 void mptcp_rs_meta_grow_rcvbuf(struct sock *meta, int total);
 int mptcp_rs_joined_read_done(struct sock *ssk, int copied);

@@ -1188,6 +1188,16 @@ void mptcp_rs_tcp_cleanup_rbuf(struct sock *ssk, int copied)
 }
 
 /*
+ * Processes what waits in the backlog of @ssk, which the caller owns (what
+ * arrived while it held the socket), as TCP's recvmsg does before it returns a
+ * short read; false if the backlog was empty.
+ */
+bool mptcp_rs_flush_backlog(struct sock *ssk)
+{
+	return sk_flush_backlog(ssk);
+}
+
+/*
  * The reader took @copied bytes from @meta: receive buffer autotuning, then
  * the window update TCP's recvmsg would send. The subflow's copied_seq
  * advances when its data moves to the meta socket, so tcp_rcv_space_adjust()

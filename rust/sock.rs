@@ -1993,18 +1993,27 @@ extern "C" fn meta_recvmsg(
             // SAFETY: we own the meta socket and the first subflow's lock.
             unsafe { meta.pull_locked(ssk) };
         }
-        // copy in-order data
+        // copy in-order data; a peek that goes round again (MSG_WAITALL) skips what
+        // it copied before, which is still queued
+        let mut skip = if peek { copied } else { 0 };
         // SAFETY: we own the socket and its queues.
         let mut skb = unsafe { bindings::mptcp_rs_rcv_peek(sk) };
         while !skb.is_null() && copied < len {
             // SAFETY: a queued skb of ours carries our control block.
             let cb = unsafe { &mut *bindings::mptcp_rs_skb_cb(skb) };
             let avail = cb.len.saturating_sub(cb.offset) as usize;
-            let n = avail.min(len - copied);
-            // SAFETY: `msg` is the caller's; `skb` holds `cb.len` bytes.
-            let r = unsafe {
-                bindings::mptcp_rs_skb_copy_msg(skb, cb.offset as c_int, msg, n as c_int)
-            };
+            if skip >= avail {
+                skip -= avail;
+                // SAFETY: as above.
+                skb = unsafe { bindings::mptcp_rs_rcv_next(sk, skb) };
+                continue;
+            }
+            let from = cb.offset as usize + skip;
+            let n = (avail - skip).min(len - copied);
+            skip = 0;
+            // SAFETY: `msg` is the caller's; `skb` holds `cb.len` bytes, `from + n` of
+            // them at most.
+            let r = unsafe { bindings::mptcp_rs_skb_copy_msg(skb, from as c_int, msg, n as c_int) };
             if r != 0 {
                 if copied == 0 {
                     err = -errno::EFAULT;
@@ -2024,7 +2033,20 @@ extern "C" fn meta_recvmsg(
             }
             skb = next;
         }
-        if err != 0 || copied >= target {
+        if err != 0 {
+            break;
+        }
+        if copied >= target {
+            // As TCP's recvmsg: what arrived while we copied waits in the first
+            // subflow's backlog; process it and copy on, up to `len`, rather than
+            // return a short read and take another call (and poll) per skb.
+            if copied < len
+                && !ssk.is_null()
+                // SAFETY: we own the first subflow (locked above).
+                && unsafe { bindings::mptcp_rs_flush_backlog(ssk) }
+            {
+                continue;
+            }
             break;
         }
         // SAFETY: live socket.

@@ -242,6 +242,28 @@ def main():
         expect(data == b"A" * 1000 + b"B" * 1000 + b"C" * 1000 + b"D" * 1000, "content")
         c.close(); s.close()
 
+    @check("peek_waitall_gathers_chunks")
+    def _():
+        # MSG_PEEK with MSG_WAITALL waits for the rest as WAITALL does, and what it
+        # returns is the stream from its start, each byte once; a read then gets
+        # the same bytes
+        c, s, _ = pair(fam, host)
+
+        def slow():
+            for i in range(4):
+                c.sendall(bytes([65 + i]) * 1000)
+                time.sleep(0.2)
+        t = threading.Thread(target=slow)
+        t.start()
+        s.settimeout(None)
+        want = b"A" * 1000 + b"B" * 1000 + b"C" * 1000 + b"D" * 1000
+        data = s.recv(4000, socket.MSG_PEEK | socket.MSG_WAITALL)
+        t.join()
+        expect(data == want, f"peek gave {len(data)} bytes, {data.count(b'A')} of them A")
+        data = s.recv(4000, socket.MSG_WAITALL)
+        expect(data == want, f"the read after the peek gave {len(data)} bytes")
+        c.close(); s.close()
+
     @check("epoll_in_and_out")
     def _():
         c, s, _ = pair(fam, host)

@@ -1967,6 +1967,10 @@ extern "C" fn meta_recvmsg(
     let peek = flags & MSG_PEEK != 0;
     let mut copied: usize = 0;
     let mut err: c_int = 0;
+    // copying to the caller's buffer failed: the read ends
+    let mut fault = false;
+    // with MSG_PEEK: the DSN of the byte after the last one copied
+    let mut peek_dsn: u64 = 0;
     let mut cmsgs = crate::sockopt::RecvCmsgs::new(meta);
     // As TCP's recvmsg does, the reader owns the subflow while it copies: what
     // arrives meanwhile waits in the subflow's backlog and is processed (ACKs
@@ -1993,11 +1997,20 @@ extern "C" fn meta_recvmsg(
             // SAFETY: we own the meta socket and the first subflow's lock.
             unsafe { meta.pull_locked(ssk) };
         }
-        // copy in-order data; a peek that goes round again (MSG_WAITALL) skips what
-        // it copied before, which is still queued
-        let mut skip = if peek { copied } else { 0 };
         // SAFETY: we own the socket and its queues.
         let mut skb = unsafe { bindings::mptcp_rs_rcv_peek(sk) };
+        // copy in-order data; a peek that goes round again (MSG_WAITALL) skips what
+        // it copied before, which is still queued unless another reader took it
+        // while we waited (then it goes on from the head, as TCP's peek does)
+        let mut skip: usize = 0;
+        if peek && copied > 0 && !skb.is_null() {
+            // SAFETY: a queued skb of ours carries our control block.
+            let head = unsafe { &*bindings::mptcp_rs_skb_cb(skb) };
+            let ahead = peek_dsn.wrapping_sub(head.dsn.wrapping_add(u64::from(head.offset)));
+            if ahead <= u64::from(u32::MAX) {
+                skip = ahead as usize;
+            }
+        }
         while !skb.is_null() && copied < len {
             // SAFETY: a queued skb of ours carries our control block.
             let cb = unsafe { &mut *bindings::mptcp_rs_skb_cb(skb) };
@@ -2018,9 +2031,11 @@ extern "C" fn meta_recvmsg(
                 if copied == 0 {
                     err = -errno::EFAULT;
                 }
+                fault = true;
                 break;
             }
             copied += n;
+            peek_dsn = cb.dsn.wrapping_add((from + n) as u64);
             cmsgs.skb_read(skb);
             // SAFETY: as above.
             let next = unsafe { bindings::mptcp_rs_rcv_next(sk, skb) };
@@ -2033,20 +2048,12 @@ extern "C" fn meta_recvmsg(
             }
             skb = next;
         }
-        if err != 0 {
+        // a fault ends the read (TCP's too), with what was copied before it
+        if err != 0 || fault {
             break;
         }
-        if copied >= target {
-            // As TCP's recvmsg: what arrived while we copied waits in the first
-            // subflow's backlog; process it and copy on, up to `len`, rather than
-            // return a short read and take another call (and poll) per skb.
-            if copied < len
-                && !ssk.is_null()
-                // SAFETY: we own the first subflow (locked above).
-                && unsafe { bindings::mptcp_rs_flush_backlog(ssk) }
-            {
-                continue;
-            }
+        let got_target = copied >= target;
+        if got_target && (copied >= len || ssk.is_null()) {
             break;
         }
         // SAFETY: live socket.
@@ -2077,6 +2084,16 @@ extern "C" fn meta_recvmsg(
             if copied == 0 {
                 // SAFETY: no preconditions.
                 err = unsafe { bindings::mptcp_rs_sock_intr_errno(timeo) };
+            }
+            break;
+        }
+        if got_target {
+            // As TCP's recvmsg: what arrived while we copied waits in the first
+            // subflow's backlog; process it and copy on, up to `len`, rather than
+            // return a short read and take another call (and poll) per skb.
+            // SAFETY: we own the first subflow (locked above; not null here).
+            if unsafe { bindings::mptcp_rs_flush_backlog(ssk) } {
+                continue;
             }
             break;
         }

@@ -225,21 +225,25 @@ def main():
             pass
         c.close(); s.close()
 
-    @check("waitall_gathers_chunks")
-    def _():
-        c, s, _ = pair(fam, host)
-
+    def four_chunks(c):
+        """A thread sending 1000 A, B, C and D bytes 0.2 s apart on c; and all of them."""
         def slow():
             for i in range(4):
                 c.sendall(bytes([65 + i]) * 1000)
                 time.sleep(0.2)
         t = threading.Thread(target=slow)
         t.start()
+        return t, b"A" * 1000 + b"B" * 1000 + b"C" * 1000 + b"D" * 1000
+
+    @check("waitall_gathers_chunks")
+    def _():
+        c, s, _ = pair(fam, host)
+        t, want = four_chunks(c)
         s.settimeout(None)  # blocking, so that MSG_WAITALL waits
         data = s.recv(4000, socket.MSG_WAITALL)
         t.join()
         expect(len(data) == 4000, f"MSG_WAITALL returned {len(data)} bytes")
-        expect(data == b"A" * 1000 + b"B" * 1000 + b"C" * 1000 + b"D" * 1000, "content")
+        expect(data == want, "content")
         c.close(); s.close()
 
     @check("peek_waitall_gathers_chunks")
@@ -248,15 +252,8 @@ def main():
         # returns is the stream from its start, each byte once; a read then gets
         # the same bytes
         c, s, _ = pair(fam, host)
-
-        def slow():
-            for i in range(4):
-                c.sendall(bytes([65 + i]) * 1000)
-                time.sleep(0.2)
-        t = threading.Thread(target=slow)
-        t.start()
+        t, want = four_chunks(c)
         s.settimeout(None)
-        want = b"A" * 1000 + b"B" * 1000 + b"C" * 1000 + b"D" * 1000
         data = s.recv(4000, socket.MSG_PEEK | socket.MSG_WAITALL)
         t.join()
         expect(data == want, f"peek gave {len(data)} bytes, {data.count(b'A')} of them A")

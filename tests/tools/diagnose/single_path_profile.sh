@@ -66,6 +66,8 @@ for cfg in "$@"; do
 		ip netns exec cli ss -tnim dst "$server" | tr -s ' ' | grep -v '^State'
 		ip netns exec srv ss -tnim src "$server" | tr -s ' ' | grep -v '^State'
 		[ "$cfg" = mptcp ] && ip netns exec srv ss -nMm | tr -s ' ' | grep -v '^State'
+		# the busiest threads and the CPU each was last on
+		ps -eLo tid,psr,pcpu,comm --sort=-pcpu | head -8 | sed 's/^/THREADS /'
 		# until the next sample or the end of the profiled time, whichever first
 		for _ in $(seq $(((SAMPLE_MS + 99) / 100))); do
 			kill -0 $ppid 2>/dev/null || break

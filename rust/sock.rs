@@ -1963,7 +1963,12 @@ extern "C" fn meta_recvmsg(
     unsafe { bindings::mptcp_rs_lock_sock(sk) };
     // SAFETY: as above.
     let mut timeo = unsafe { bindings::mptcp_rs_rcvtimeo(sk, flags & MSG_DONTWAIT != 0) };
-    let target = if flags & MSG_WAITALL != 0 { len } else { 1 };
+    // (a read of 0 bytes has its target at once, as TCP's returns 0)
+    let target = if flags & MSG_WAITALL != 0 {
+        len
+    } else {
+        len.min(1)
+    };
     let peek = flags & MSG_PEEK != 0;
     let mut copied: usize = 0;
     let mut err: c_int = 0;
@@ -2015,7 +2020,7 @@ extern "C" fn meta_recvmsg(
             // SAFETY: a queued skb of ours carries our control block.
             let cb = unsafe { &mut *bindings::mptcp_rs_skb_cb(skb) };
             let avail = cb.len.saturating_sub(cb.offset) as usize;
-            if skip >= avail {
+            if skip > 0 && skip >= avail {
                 skip -= avail;
                 // SAFETY: as above.
                 skb = unsafe { bindings::mptcp_rs_rcv_next(sk, skb) };
@@ -2105,7 +2110,16 @@ extern "C" fn meta_recvmsg(
         // copies made some (no reader is woken for it, `rcv_waiting`)
         meta.joins.pull(meta);
         // SAFETY: we own the socket; the helper sleeps with it released.
-        unsafe { bindings::mptcp_rs_wait(sk, &mut timeo, Some(wait_cond)) };
+        let waited = unsafe { bindings::mptcp_rs_wait(sk, &mut timeo, Some(wait_cond)) };
+        if waited < 0 {
+            // disconnected meanwhile (connect(AF_UNSPEC)), perhaps connected again:
+            // what follows is another connection's; the read ends as TCP's does
+            if copied == 0 {
+                err = waited;
+            }
+            ssk = ptr::null_mut();
+            break;
+        }
         meta.joins.pull(meta);
         // the first subflow may have come or gone while the meta socket was released
         ssk = meta.first_ssk();

@@ -214,6 +214,28 @@ def main():
         expect(data == b"0123456789abcdef", f"read gave {data!r}")
         c.close(); s.close()
 
+    @check("zero_length_read")
+    def _():
+        # recv() of 0 bytes on a blocking socket with data queued returns b"" at
+        # once (TCP's does), and leaves the data
+        c, s, _ = pair(fam, host)
+        c.sendall(b"queued")
+        deadline = time.time() + 5
+        while not s.recv(1, socket.MSG_PEEK) and time.time() < deadline:
+            pass
+        s.settimeout(None)
+        got = []
+        # Python's own recv(0) returns b"" without a system call: libc's recv()
+        libc = ctypes.CDLL(None, use_errno=True)
+        buf = ctypes.create_string_buffer(1)
+        t = threading.Thread(target=lambda: got.append(libc.recv(s.fileno(), buf, 0, 0)),
+                             daemon=True)
+        t.start()
+        t.join(3)
+        expect(got == [0], f"recv(fd, buf, 0, 0) gave {got} within 3 s")
+        expect(s.recv(16) == b"queued", "the data after recv(0)")
+        c.close(); s.close()
+
     @check("dontwait_empty_eagain")
     def _():
         c, s, _ = pair(fam, host)

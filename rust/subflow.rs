@@ -22,7 +22,7 @@
 use crate::bindings;
 use crate::join::SynVerdict;
 use crate::proto::crypto::key_derive;
-use crate::proto::csum::{self, Sum};
+use crate::proto::csum::{self, PieceSum, Sum};
 use crate::proto::options::{
     mpc_flags, parse, Dss, DssMap, MpCapable, MpJoin, MpcData, MptcpOption, Segment, TcpOptions,
     TCPOPT_MPTCP,
@@ -156,8 +156,7 @@ struct RcvMap {
     /// Checksum to verify over the whole mapping, when checksums are in use.
     csum: Option<u16>,
     /// Sum of the mapping's payload seen so far, and how many bytes that was.
-    sum: Sum,
-    summed: u32,
+    sum: PieceSum,
     valid: bool,
 }
 
@@ -166,11 +165,11 @@ impl RcvMap {
     /// of all its bytes; afterwards, the bytes taken off the subflow add nothing.
     fn check_whole(&mut self, payload: Sum, meta: &Meta) -> Result {
         let Some(expected) = self.csum else {
-            self.summed = self.len;
+            self.sum.finish(self.len);
             return Ok(());
         };
         self.verdict(payload, expected, meta)?;
-        self.summed = self.len;
+        self.sum.finish(self.len);
         Ok(())
     }
 
@@ -187,39 +186,31 @@ impl RcvMap {
     }
 
     /// The part of a segment holding bytes `off..off + len` of the mapping that the
-    /// running sum still needs: from `summed` on, or none if the segment ends before
-    /// it or starts after it. A segment can begin before `summed` when it repeats
-    /// bytes the subflow already had (a retransmission that joined a lost segment to
-    /// one that arrived); those bytes were summed once already.
+    /// checksum still needs ([`PieceSum::unsummed_part`]), when checksums are in use.
+    /// A segment can begin before the bytes summed when it repeats bytes the subflow
+    /// already had (a retransmission that joined a lost segment to one that
+    /// arrived); those were summed once already.
     fn unsummed_part(&self, off: u32, len: u32) -> Option<(u32, u32)> {
-        let end = off.checked_add(len)?;
-        if self.csum.is_none() || off > self.summed || end <= self.summed {
-            return None;
-        }
-        Some((self.summed - off, end - self.summed))
+        self.csum?;
+        self.sum.unsummed_part(off, len)
     }
 
-    /// Adds `piece`, the sum of the mapping's bytes from `summed` on (taken off the
-    /// subflow), and checks the DSS checksum once the whole mapping was summed.
-    /// Bytes that arrived under another mapping leave a gap: that mapping is not
-    /// checked (TCP retransmissions may regroup data into new mappings).
+    /// Adds `piece`, the sum of the mapping's next bytes (taken off the subflow), and
+    /// checks the DSS checksum once the whole mapping was summed. Bytes that arrived
+    /// under another mapping leave a gap: that mapping is not checked (TCP
+    /// retransmissions may regroup data into new mappings).
     fn account(&mut self, piece: Option<CsumPiece>, meta: &Meta) -> Result {
         let (Some(expected), Some(piece)) = (self.csum, piece) else {
             return Ok(());
         };
-        if piece.off != self.summed {
+        if piece.off != self.sum.summed() {
             return Ok(());
         }
-        self.sum = if self.summed % 2 == 1 {
-            self.sum.add(piece.sum.swapped())
-        } else {
-            self.sum.add(piece.sum)
-        };
-        self.summed += piece.len;
-        if self.summed != self.len {
+        self.sum.add(piece.sum, piece.len);
+        if self.sum.summed() != self.len {
             return Ok(());
         }
-        self.verdict(self.sum, expected, meta)
+        self.verdict(self.sum.sum(), expected, meta)
     }
 }
 
@@ -992,8 +983,7 @@ impl Subflow {
                             len,
                             data_fin: m.data_fin,
                             csum: m.csum_reqd.then_some(m.csum),
-                            sum: Sum::default(),
-                            summed: 0,
+                            sum: PieceSum::default(),
                             valid: true,
                         };
                     }
@@ -1018,7 +1008,7 @@ impl Subflow {
                 }
                 if map.csum.is_some()
                     && off == 0
-                    && map.summed == 0
+                    && map.sum.summed() == 0
                     && map.len > 0
                     && !self.infinite_fallback_allowed(meta)
                 {
@@ -1051,7 +1041,7 @@ impl Subflow {
                     // SAFETY: `skb` is valid and has `len` bytes; `skip + part == len`.
                     let sum = unsafe { bindings::mptcp_rs_skb_sum(skb, skip, part) };
                     csum_piece = Some(CsumPiece {
-                        off: map.summed,
+                        off: map.sum.summed(),
                         len: part,
                         sum: Sum::from_folded(sum),
                     });

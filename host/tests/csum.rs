@@ -2,7 +2,7 @@
 
 //! The DSS checksum against a straightforward RFC 1071 implementation.
 
-use mptcp_proto::csum::{dss_checksum, dss_checksum_ok, pseudo_header, Sum};
+use mptcp_proto::csum::{dss_checksum, dss_checksum_ok, pseudo_header, PieceSum, Sum};
 use proptest::prelude::*;
 
 /// RFC 1071, the obvious way: sum 16-bit big-endian words with end-around carry.
@@ -88,5 +88,70 @@ proptest! {
         b.extend_from_slice(&ssn.to_be_bytes());
         b.extend_from_slice(&len.to_be_bytes());
         prop_assert_eq!(pseudo_header(dsn, ssn, len).fold(), !rfc1071(&b) );
+    }
+}
+
+/// Sums `payload` as a receiver takes it off the subflow: one piece per segment of
+/// `steps` (how many new bytes it brings, how many already-summed bytes it repeats
+/// before them), plus pieces that only repeat. Returns the running sum.
+fn sum_in_pieces(payload: &[u8], steps: &[(u16, u16)]) -> PieceSum {
+    let n = payload.len() as u32;
+    let mut ps = PieceSum::default();
+    let mut steps = steps.iter().cycle();
+    while ps.summed() < n {
+        let &(new, back) = steps.next().unwrap();
+        let covered = ps.summed();
+        let start = covered - u32::from(back).min(covered);
+        let end = (covered + u32::from(new).max(1)).min(n);
+        // a segment that only repeats adds nothing
+        assert_eq!(ps.unsummed_part(start, covered - start), None);
+        let (skip, part) = ps.unsummed_part(start, end - start).unwrap();
+        assert_eq!((start + skip, start + skip + part), (covered, end));
+        let from = (start + skip) as usize;
+        ps.add(Sum::of(&payload[from..from + part as usize]), part);
+    }
+    ps
+}
+
+#[test]
+fn pieces_repeating_an_odd_number_of_bytes() {
+    // bytes 0..801, then 401..1200 (the second repeats 400 bytes; the new part
+    // starts at an odd offset and must be added byte-swapped)
+    let payload: Vec<u8> = (0..1200u32).map(|i| (i * 7 + 3) as u8).collect();
+    let mut ps = PieceSum::default();
+    let (skip, part) = ps.unsummed_part(0, 801).unwrap();
+    ps.add(Sum::of(&payload[skip as usize..(skip + part) as usize]), part);
+    let (skip, part) = ps.unsummed_part(401, 799).unwrap();
+    assert_eq!((skip, part), (400, 399));
+    ps.add(Sum::of(&payload[801..1200]), part);
+    assert_eq!(ps.summed(), 1200);
+    assert_eq!(ps.sum().fold(), Sum::of(&payload).fold());
+    // a corrupted byte in the new part changes the sum
+    let mut bad = PieceSum::default();
+    bad.add(Sum::of(&payload[..801]), 801);
+    let mut tail = payload[801..].to_vec();
+    tail[199] ^= 0xff;
+    bad.add(Sum::of(&tail), 399);
+    assert_ne!(bad.sum().fold(), Sum::of(&payload).fold());
+}
+
+#[test]
+fn pieces_after_a_gap_are_not_summed() {
+    let mut ps = PieceSum::default();
+    ps.add(Sum::of(&[1, 2, 3]), 3);
+    assert_eq!(ps.unsummed_part(4, 10), None);
+    assert_eq!(ps.unsummed_part(3, 0), None);
+    assert_eq!(ps.unsummed_part(u32::MAX, 2), None);
+}
+
+proptest! {
+    #[test]
+    fn pieces_with_repeats_sum_to_the_whole(
+        payload in prop::collection::vec(any::<u8>(), 1..3000),
+        steps in prop::collection::vec((1u16..1500, 0u16..1500), 1..8),
+    ) {
+        let ps = sum_in_pieces(&payload, &steps);
+        prop_assert_eq!(ps.summed(), payload.len() as u32);
+        prop_assert_eq!(ps.sum().fold(), Sum::of(&payload).fold());
     }
 }

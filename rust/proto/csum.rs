@@ -65,6 +65,56 @@ fn fold64(mut s: u64) -> u32 {
     s as u32
 }
 
+/// The running sum of one mapping's payload, taken piece by piece as its bytes leave
+/// the subflow in order. A piece may begin before the bytes summed so far (a
+/// segment repeating some the subflow already had): only its new bytes count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PieceSum {
+    sum: Sum,
+    summed: u32,
+}
+
+impl PieceSum {
+    /// How many bytes from the mapping's start were summed.
+    pub fn summed(&self) -> u32 {
+        self.summed
+    }
+
+    /// The sum of the bytes summed.
+    pub fn sum(&self) -> Sum {
+        self.sum
+    }
+
+    /// For a piece holding the mapping's bytes `off..off + len`: the bytes of it still
+    /// to sum, as (offset into the piece, length); `None` if it has none or starts
+    /// after the bytes summed so far (bytes in between are missing: the mapping
+    /// cannot be summed any more).
+    pub fn unsummed_part(&self, off: u32, len: u32) -> Option<(u32, u32)> {
+        let end = off.checked_add(len)?;
+        if off > self.summed || end <= self.summed {
+            return None;
+        }
+        Some((self.summed - off, end - self.summed))
+    }
+
+    /// Adds `part`, the sum of the next `len` bytes of the mapping (those from
+    /// [`PieceSum::summed`] on, as [`PieceSum::unsummed_part`] names them).
+    pub fn add(&mut self, part: Sum, len: u32) {
+        // bytes that follow an odd number of bytes are the low halves of words
+        self.sum = if self.summed % 2 == 1 {
+            self.sum.add(part.swapped())
+        } else {
+            self.sum.add(part)
+        };
+        self.summed = self.summed.wrapping_add(len);
+    }
+
+    /// Marks all `len` bytes of the mapping summed (it was checked another way).
+    pub fn finish(&mut self, len: u32) {
+        self.summed = len;
+    }
+}
+
 /// The sum of the DSS checksum pseudo-header (checksum field zero).
 pub fn pseudo_header(dsn: u64, ssn: u32, data_len: u16) -> Sum {
     let mut b = [0u8; 16];

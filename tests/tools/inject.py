@@ -23,12 +23,13 @@ IP socket, in sequence for DST, that SRC's own TCP never sent. Modes:
              caller keeps SRC's own kernel from resetting the SYN/ACK (a firewall
              rule dropping resets from that port)
   overlap    (DSS checksums on) one 1200-byte DSS mapping with a right checksum, sent
-             as two data segments that overlap: bytes 0-799, then 400-1199, i.e. the
-             second repeats 400 bytes the receiver already has, as a retransmission
+             as two data segments that overlap: bytes 0-800, then 401-1199, i.e. the
+             second repeats 400 bytes the receiver already has (and its new bytes
+             start at an odd offset of the mapping), as a retransmission
              joining an arrived segment to a lost one does. The payload is what SRC
              sends next if byte k of its stream is k mod 256 (the caller's victim),
              so the stream stays intact: the receiver must accept the mapping
-  overlap-bad the same with byte 1000 of the second segment inverted, after the part
+  overlap-bad the same with the mapping's byte 1000 inverted in the second segment, after the part
              it repeats: the receiver must find the checksum wrong (DataCsumErr)
 
 Prints one JSON line describing what was sent.
@@ -204,13 +205,13 @@ def main():
         dss_sum = csum(struct.pack("!QIHH", dsn, ssn, len(payload), 0) + payload)
         # DSS: flags M|m (mapping, 64-bit DSN), no DATA_ACK, with the checksum
         dss = bytes([30, 20, 0x20, 0x0C]) + struct.pack("!QIHH", dsn, ssn, len(payload), dss_sum)
-        second = bytearray(payload[400:])
+        second = bytearray(payload[401:])
         if a.mode == "overlap-bad":
-            second[1000 - 400] ^= 0xFF
+            second[1000 - 401] ^= 0xFF
         raw.sendto(tcp_segment(src, sport, dst, dport, seq, ack, 0x18, ts + dss,
-                               payload[:800]), (dst, 0))
+                               payload[:801]), (dst, 0))
         time.sleep(0.3)
-        raw.sendto(tcp_segment(src, sport, dst, dport, (seq + 400) & 0xFFFFFFFF, ack, 0x18,
+        raw.sendto(tcp_segment(src, sport, dst, dport, (seq + 401) & 0xFFFFFFFF, ack, 0x18,
                                ts + dss, bytes(second)), (dst, 0))
         sent = 2
         print(json.dumps({"mode": a.mode, "sent": sent, "seq": seq, "dsn": dsn,

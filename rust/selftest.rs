@@ -210,7 +210,7 @@ mod seq {
 
 #[kunit_tests(mptcp_rs_options)]
 mod options {
-    use crate::proto::csum::{dss_checksum, dss_checksum_ok, Sum};
+    use crate::proto::csum::{dss_checksum, dss_checksum_ok, PieceSum, Sum};
     use crate::proto::options::{parse, MpJoin, MptcpOption, ParseError, Segment};
     use crate::proto::vectors;
 
@@ -256,6 +256,21 @@ mod options {
         let c = dss_checksum(0x1_0000_2000, 1, 8, Sum::of(&words));
         assert!(dss_checksum_ok(0x1_0000_2000, 1, 8, Sum::of(&words), c));
         assert!(!dss_checksum_ok(0x1_0000_2001, 1, 8, Sum::of(&words), c));
+    }
+
+    #[test]
+    fn dss_checksum_pieces_with_a_repeat() {
+        // bytes 0..5 of a mapping, then 3..8: the second piece repeats two bytes and
+        // its new ones start at an odd offset (added byte-swapped)
+        let payload = [0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe];
+        let mut ps = PieceSum::default();
+        assert_eq!(ps.unsummed_part(0, 5), Some((0, 5)));
+        ps.add(Sum::of(&payload[..5]), 5);
+        assert_eq!(ps.unsummed_part(3, 5), Some((2, 3)));
+        assert_eq!(ps.unsummed_part(1, 4), None);
+        ps.add(Sum::of(&payload[5..]), 3);
+        assert_eq!(ps.summed(), 8);
+        assert_eq!(ps.sum().fold(), Sum::of(&payload).fold());
     }
 }
 

@@ -120,7 +120,10 @@ fn pieces_repeating_an_odd_number_of_bytes() {
     let payload: Vec<u8> = (0..1200u32).map(|i| (i * 7 + 3) as u8).collect();
     let mut ps = PieceSum::default();
     let (skip, part) = ps.unsummed_part(0, 801).unwrap();
-    ps.add(Sum::of(&payload[skip as usize..(skip + part) as usize]), part);
+    ps.add(
+        Sum::of(&payload[skip as usize..(skip + part) as usize]),
+        part,
+    );
     let (skip, part) = ps.unsummed_part(401, 799).unwrap();
     assert_eq!((skip, part), (400, 399));
     ps.add(Sum::of(&payload[801..1200]), part);

@@ -195,17 +195,15 @@ impl RcvMap {
         self.sum.unsummed_part(off, len)
     }
 
-    /// Adds `piece`, the sum of the mapping's next bytes (taken off the subflow), and
-    /// checks the DSS checksum once the whole mapping was summed. Bytes that arrived
-    /// under another mapping leave a gap: that mapping is not checked (TCP
-    /// retransmissions may regroup data into new mappings).
+    /// Adds `piece`, the sum of the mapping's next bytes (taken off the subflow, as
+    /// [`RcvMap::unsummed_part`] named them), and checks the DSS checksum once the
+    /// whole mapping was summed. Bytes that arrived under another mapping leave a
+    /// gap: that mapping is not checked (TCP retransmissions may regroup data into
+    /// new mappings).
     fn account(&mut self, piece: Option<CsumPiece>, meta: &Meta) -> Result {
         let (Some(expected), Some(piece)) = (self.csum, piece) else {
             return Ok(());
         };
-        if piece.off != self.sum.summed() {
-            return Ok(());
-        }
         self.sum.add(piece.sum, piece.len);
         if self.sum.summed() != self.len {
             return Ok(());
@@ -214,10 +212,9 @@ impl RcvMap {
     }
 }
 
-/// The sum of `len` bytes of a mapping from offset `off`, for [`RcvMap::account`].
+/// The sum of the mapping's next `len` bytes, for [`RcvMap::account`].
 #[derive(Clone, Copy)]
 struct CsumPiece {
-    off: u32,
     len: u32,
     sum: Sum,
 }
@@ -1041,7 +1038,6 @@ impl Subflow {
                     // SAFETY: `skb` is valid and has `len` bytes; `skip + part == len`.
                     let sum = unsafe { bindings::mptcp_rs_skb_sum(skb, skip, part) };
                     csum_piece = Some(CsumPiece {
-                        off: map.sum.summed(),
                         len: part,
                         sum: Sum::from_folded(sum),
                     });

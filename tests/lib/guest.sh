@@ -198,7 +198,13 @@ $bad"
 # mib NS NAME: the value of counter NAME (e.g. MPTcpExtMPCapableSYNRX, TcpExtTCPSackRecovery)
 # in namespace NS, from /proc/net/netstat and /proc/net/snmp; empty if absent.
 mib() {
-	ip netns exec "$1" cat /proc/net/netstat /proc/net/snmp | awk -v want="$2" '
+	ip netns exec "$1" cat /proc/net/netstat /proc/net/snmp | mib_in "$2"
+}
+
+# mib_in NAME: the value of counter NAME in the /proc/net/netstat or snmp text on
+# standard input (a snapshot saved earlier); empty if absent.
+mib_in() {
+	awk -v want="$1" '
 		{ p = $1; sub(":", "", p) }
 		p in names { split(names[p], h); for (i = 2; i <= NF; i++) if (p h[i] == want) print $i; delete names[p]; next }
 		{ names[p] = $0 }'

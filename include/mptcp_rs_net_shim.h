@@ -297,6 +297,10 @@ void mptcp_rs_out_set_len(struct mptcp_out_options *opts, u16 len);
 /* TCP leaves out its timestamps on this segment (room for the MPTCP option). */
 void mptcp_rs_out_drop_ts(struct mptcp_out_options *opts);
 u16 mptcp_rs_out_len(const struct mptcp_out_options *opts);
+void mptcp_rs_out_set_data_ack(struct mptcp_out_options *opts, bool data_ack);
+bool mptcp_rs_out_data_ack(const struct mptcp_out_options *opts);
+u32 mptcp_rs_tcp_rcv_wnd(const struct tcp_sock *tp);
+bool mptcp_rs_raise_rcv_wnd(struct tcp_sock *tp, struct tcphdr *th, u64 win);
 u32 mptcp_rs_tcp_write_seq(const struct sock *ssk);
 void mptcp_rs_subflow_ack_lowat(struct sock *ssk, const struct sock *meta);
 void mptcp_rs_schedule_ack(struct sock *ssk);

@@ -54,6 +54,10 @@ bool mptcp_rs_sf_holds_stale_data(const struct sock *ssk);
 #define MPTCP_RS_SF_TIMED_OUT	2U
 u32 mptcp_rs_sf_tx_state(const struct sock *ssk);
 void mptcp_rs_sf_limit_notsent(struct sock *ssk, u32 bytes);
+bool mptcp_rs_sf_wnd_blocked(const struct sock *ssk);
+u32 mptcp_rs_tcp_snd_nxt(const struct sock *ssk);
+/* Gives a subflow waiting on its window the connection's (see send_shim.c). */
+bool mptcp_rs_sf_share_wnd(struct sock *ssk, u32 end);
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk);
 u32 mptcp_rs_tcp_snd_wnd(const struct sock *ssk);
 /* Gives a subflow without a struct socket the meta socket's (as upstream grafts

@@ -1496,6 +1496,52 @@ u16 mptcp_rs_out_len(const struct mptcp_out_options *opts)
 	return opts->suboptions;
 }
 
+/*
+ * Whether the prepared options carry a DATA_ACK (for the write_options hook):
+ * kept in @backup, which only upstream's own option writer reads.
+ */
+void mptcp_rs_out_set_data_ack(struct mptcp_out_options *opts, bool data_ack)
+{
+	opts->backup = data_ack;
+}
+
+bool mptcp_rs_out_data_ack(const struct mptcp_out_options *opts)
+{
+	return opts->backup;
+}
+
+u32 mptcp_rs_tcp_rcv_wnd(const struct tcp_sock *tp)
+{
+	return tp->rcv_wnd;
+}
+
+/*
+ * The header TCP is writing announces tp->rcv_wnd, the window it chose for this
+ * subflow; another subflow announced the connection's edge @win bytes beyond our
+ * DATA_ACK, further: this one announces that much too (upstream's
+ * mptcp_set_rwin()), and takes data up to there. Only while none of this
+ * subflow's data waits outside the meta socket: the DATA_ACK does not count it
+ * yet, so the window from there would cover it twice. True when raised. Called
+ * from the write_options hook, the header's other fields written.
+ */
+bool mptcp_rs_raise_rcv_wnd(struct tcp_sock *tp, struct tcphdr *th, u64 win)
+{
+	struct sock *ssk = (struct sock *)tp;
+	u32 new_win = min_t(u64, win, U32_MAX);
+
+	if (th->syn || atomic_read(&ssk->sk_rmem_alloc) || READ_ONCE(ssk->sk_backlog.len))
+		return false;
+	tp->rcv_wnd = new_win;
+	tcp_update_max_rcv_wnd_seq(tp);
+	if (!tp->rx_opt.rcv_wscale &&
+	    READ_ONCE(sock_net((struct sock *)tp)->ipv4.sysctl_tcp_workaround_signed_windows))
+		new_win = min(new_win, MAX_TCP_WINDOW);
+	else
+		new_win = min(new_win, 65535U << tp->rx_opt.rcv_wscale);
+	th->window = htons(new_win >> tp->rx_opt.rcv_wscale);
+	return true;
+}
+
 u32 mptcp_rs_tcp_write_seq(const struct sock *ssk)
 {
 	return READ_ONCE(tcp_sk(ssk)->write_seq);

@@ -95,12 +95,12 @@ extern "C" fn established_options(
 }
 
 extern "C" fn write_options(
-    _th: *mut bindings::tcphdr,
+    th: *mut bindings::tcphdr,
     ptr: *mut bindings::__be32,
-    _tp: *mut bindings::tcp_sock,
+    tp: *mut bindings::tcp_sock,
     opts: *mut bindings::mptcp_out_options,
 ) {
-    subflow::write_options(ptr.cast(), opts)
+    subflow::write_options(th, ptr.cast(), tp, opts)
 }
 
 extern "C" fn incoming_options(sk: *mut bindings::sock, skb: *mut bindings::sk_buff) -> bool {

@@ -129,6 +129,27 @@ void mptcp_rs_sf_view(const struct sock *ssk, u32 notsent_min, struct mptcp_rs_s
 }
 
 /*
+ * The retransmission timer fired and nothing was acknowledged since. When the
+ * peer shrank the window to zero (it announced 0 after the data went out: its
+ * reader stopped), TCP's timer resends as a window probe, backing off without
+ * counting icsk_retransmits (tcp_retransmit_timer()): a zero window, data in
+ * flight, the loss state and a backoff tell that one. (Not the backoff alone: after
+ * an ordinary timeout it lasts until an RTT sample, beyond the first ACK that
+ * shows the path works.) Missing it, a subflow whose path died in such a state
+ * counted as alive for good and kept the backup idle: the connection hung until
+ * the application's timeout. Lockless word reads.
+ */
+static bool rto_fired(const struct sock *ssk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(ssk);
+	const struct tcp_sock *tp = tcp_sk(ssk);
+
+	return READ_ONCE(icsk->icsk_retransmits) != 0 ||
+	       (!READ_ONCE(tp->snd_wnd) && READ_ONCE(tp->packets_out) &&
+		icsk->icsk_ca_state == TCP_CA_Loss && READ_ONCE(icsk->icsk_backoff) != 0);
+}
+
+/*
  * Whether @ssk, a subflow of a connection over both ways (our DATA_FIN
  * acknowledged, the peer's received), still holds data it is not about to get
  * acknowledged: bytes unsent (a closed window or congestion window holds them
@@ -149,7 +170,7 @@ bool mptcp_rs_sf_holds_stale_data(const struct sock *ssk)
 		return false;
 	if (tp->write_seq == tp->snd_una)
 		return false;
-	return tp->write_seq != tp->snd_nxt || icsk->icsk_retransmits || icsk->icsk_probes_out;
+	return tp->write_seq != tp->snd_nxt || rto_fired(ssk) || icsk->icsk_probes_out;
 }
 
 /*
@@ -203,12 +224,12 @@ bool mptcp_rs_sf_suspect(const struct sock *ssk)
 
 /*
  * The subflow no longer counts as alive: its retransmission timer fired and
- * nothing was acknowledged since, or two window probes went unanswered.
+ * nothing was acknowledged since (rto_fired()), or two window probes went
+ * unanswered.
  */
 bool mptcp_rs_sf_timed_out(const struct sock *ssk)
 {
-	return READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0 ||
-	       probes_unanswered(ssk, 2);
+	return rto_fired(ssk) || probes_unanswered(ssk, 2);
 }
 
 /*
@@ -224,9 +245,53 @@ u32 mptcp_rs_sf_tx_state(const struct sock *ssk)
 
 	if (mptcp_rs_sf_suspect(ssk))
 		state |= MPTCP_RS_SF_SUSPECT;
-	if (READ_ONCE(inet_csk(ssk)->icsk_retransmits) != 0 || probes_unanswered(ssk, 1))
+	if (rto_fired(ssk) || probes_unanswered(ssk, 1))
 		state |= MPTCP_RS_SF_TIMED_OUT;
 	return state;
+}
+
+/*
+ * Whether @ssk waits on its window: bytes unsent, none in flight, the zero-window
+ * probe timer armed (TCP's own window of it, the last one its peer announced on
+ * it, is closed). Lockless word reads; any TCP socket.
+ */
+bool mptcp_rs_sf_wnd_blocked(const struct sock *ssk)
+{
+	const struct tcp_sock *tp = tcp_sk(ssk);
+
+	return READ_ONCE(inet_csk(ssk)->icsk_pending) == ICSK_TIME_PROBE0 &&
+	       !READ_ONCE(tp->packets_out) &&
+	       READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_nxt);
+}
+
+u32 mptcp_rs_tcp_snd_nxt(const struct sock *ssk)
+{
+	return READ_ONCE(tcp_sk(ssk)->snd_nxt);
+}
+
+/*
+ * The connection's window, learnt on another subflow, lets @ssk send up to
+ * subflow sequence @end (RFC 8684 3.3.5: the subflows share one receive window;
+ * upstream's mptcp_check_allowed_size() overrides the subflow's snd_wnd the same
+ * way). If @ssk waits on its window (mptcp_rs_sf_wnd_blocked()) and @end is beyond
+ * its own window's edge, the edge moves to @end and the probe timer fires now:
+ * tcp_write_wakeup() then sends data in the window, which arms the retransmission
+ * timer and ends the probes (a peer that announced the old window on this
+ * subflow answers with its current one). Without this, the subflow waits for its
+ * next probe, whose interval doubled at each one while the window was closed:
+ * seconds, and on a dead path two such intervals before the data moves to
+ * another subflow. True when the edge moved. Subflow locked.
+ */
+bool mptcp_rs_sf_share_wnd(struct sock *ssk, u32 end)
+{
+	struct tcp_sock *tp = tcp_sk(ssk);
+
+	if (!mptcp_rs_sf_wnd_blocked(ssk) || !after(end, tcp_wnd_end(tp)))
+		return false;
+	tp->snd_wnd = end - tp->snd_una;
+	inet_csk(ssk)->icsk_backoff = 0;
+	inet_csk_reset_xmit_timer(ssk, ICSK_TIME_PROBE0, 0, TCP_RTO_MAX);
+	return true;
 }
 
 u32 mptcp_rs_tcp_snd_una(const struct sock *ssk)

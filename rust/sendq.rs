@@ -901,6 +901,7 @@ fn need_push(meta: &Meta) {
 
 /// Queues again what stalled or dead subflows carried (the meta socket owned).
 fn push_pending(meta: &Meta, q: &mut SendQueue) {
+    share_window(meta);
     redundant_copies(meta, q);
     find_stalls(meta, q);
     while let Some((from, to)) = q.reinject {
@@ -1107,6 +1108,66 @@ pub(crate) fn check_siblings(meta: &Meta) {
     };
     if subflows(meta).any(suspect) {
         meta.kick_rate_limited();
+    }
+}
+
+/// The peer's window moved with an ACK on subflow `ssk`: if another subflow waits
+/// on its own window (the one its peer last announced on it: its probes back off,
+/// and on a dead path nothing else moves it), run the work item (at most every
+/// 10 ms), which gives it the connection's window ([`share_window`]). Softirq or
+/// process context, lockless.
+pub(crate) fn check_wnd_blocked(meta: &Meta, ssk: *mut bindings::sock) {
+    if !meta.is_multi() {
+        return;
+    }
+    let _rcu = kernel::sync::rcu::read_lock();
+    let blocked = |other: *mut bindings::sock| {
+        // SAFETY: TCP sockets under RCU (see `Joins::readable`): word reads only.
+        other != ssk && unsafe { bindings::mptcp_rs_sf_wnd_blocked(other) }
+    };
+    if subflows(meta).any(blocked) {
+        meta.kick_rate_limited();
+    }
+}
+
+/// RFC 8684 3.3.5: the subflows share the connection's receive window. TCP sends
+/// on a subflow within the window its peer announced on that subflow, which for a
+/// subflow that got no ACK for a while (the peer's reader was slow, or its path
+/// died) is older than the connection's. A subflow holding unsent data behind such
+/// a window gets the connection's: the edge moves to where the connection's
+/// window ends, in its sequence space (from the DSN its first unsent byte
+/// carries), and it sends now (`mptcp_rs_sf_share_wnd()`). Counted as
+/// `SndWndShared`. The meta socket is owned.
+fn share_window(meta: &Meta) {
+    let wnd_end = meta.snd_wnd_end();
+    for ssk in subflows(meta) {
+        // SAFETY: live subflows (the meta socket is owned); word reads.
+        if !unsafe { bindings::mptcp_rs_sf_wnd_blocked(ssk) } {
+            continue;
+        }
+        // SAFETY: our subflows.
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        if !ctx.uses_send_map() {
+            continue;
+        }
+        // SAFETY: live subflow, its lock nested in the owned meta socket's.
+        unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+        // SAFETY: locked above.
+        let (nxt, rel) = unsafe { (bindings::mptcp_rs_tcp_snd_nxt(ssk), ctx.snd_unsent_rel()) };
+        // SAFETY: locked above.
+        let first_unsent = unsafe { ctx.send_map() }.lookup(rel);
+        if let Some(l) = first_unsent.filter(|l| after64(wnd_end, l.dsn)) {
+            // a window is at most 1 GiB (scale 14); the rest is an edge far off
+            let room = wnd_end.wrapping_sub(l.dsn).min(1 << 30) as u32;
+            // SAFETY: locked above.
+            if unsafe { bindings::mptcp_rs_sf_share_wnd(ssk, nxt.wrapping_add(room)) } {
+                mib::inc(meta.net(), Mib::SndWndShared);
+            }
+        }
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(ssk) };
     }
 }
 

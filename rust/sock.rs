@@ -126,6 +126,9 @@ mod mf {
     /// MP_FAIL was sent or received on the only subflow: the connection is to fall
     /// back to TCP and takes no more subflows (upstream's `allow_subflows` cleared).
     pub(super) const FAILING: u32 = 1 << 21;
+    /// A read reopened the window while the every-subflow ACK was not due
+    /// (`Meta::reopen_ack_due`): it goes when a read empties the receive queue.
+    pub(super) const REOPEN_ACK: u32 = 1 << 22;
 }
 
 /// State of one MPTCP connection.
@@ -172,6 +175,12 @@ pub(crate) struct Meta {
     kicked_ms: AtomicU32,
     /// When a read last sent the reopened window on every subflow (ms).
     reopen_ack_ms: AtomicU32,
+    /// When a timed-out subflow last woke the writers again (ms, wrapping).
+    timeout_wake_ms: AtomicU32,
+    /// Right edge of our receive window as announced so far, in the data sequence
+    /// space: the largest DATA_ACK + window any subflow sent (0: none yet). No
+    /// subflow announces less (upstream's `rcv_wnd_sent`, `mptcp_set_rwin()`).
+    rcv_wnd_sent: AtomicU64,
     /// Until when (ms) an orphaned connection may deliver what was written before
     /// close() (`net.mptcp.close_timeout` after it).
     linger_until_ms: AtomicU64,
@@ -524,6 +533,8 @@ impl Meta {
                 direct_end: AtomicU64::new(0),
                 kicked_ms: AtomicU32::new(0),
                 reopen_ack_ms: AtomicU32::new(0),
+                timeout_wake_ms: AtomicU32::new(0),
+                rcv_wnd_sent: AtomicU64::new(0),
                 linger_until_ms: AtomicU64::new(0),
                 // SAFETY: a work item and two pointers: all zero until
                 // `mptcp_rs_meta_work_init()`, before any use.
@@ -692,8 +703,9 @@ impl Meta {
         self.snd_wnd_end.load(Ordering::Acquire)
     }
 
-    /// A DATA_ACK `ack` came with window `wnd`: the right edge may move.
-    pub(crate) fn update_wnd(&self, ack: u64, wnd: u32) {
+    /// A DATA_ACK `ack` came with window `wnd`: the right edge may move. True when
+    /// it moved.
+    pub(crate) fn update_wnd(&self, ack: u64, wnd: u32) -> bool {
         let end = ack.wrapping_add(u64::from(wnd));
         let mut cur = self.snd_wnd_end();
         while after64(end, cur) || cur == 0 {
@@ -707,11 +719,12 @@ impl Meta {
                     {
                         self.subflow_space();
                     }
-                    break;
+                    return true;
                 }
                 Err(v) => cur = v,
             }
         }
+        false
     }
 
     pub(crate) fn set_wnd_limited(&self) {
@@ -848,6 +861,32 @@ impl Meta {
     /// on nearly every read (the subflows' own rules still announce it).
     pub(crate) fn reopen_ack_due(&self) -> bool {
         once_per(&self.reopen_ack_ms, 100)
+    }
+
+    /// A subflow announces window `wnd` with DATA_ACK `ack`: the edge announced so
+    /// far moves if that one is beyond it; else the edge (to raise the subflow's
+    /// window to) when it is beyond this one.
+    pub(crate) fn rcv_wnd_announce(&self, ack: u64, wnd: u32) -> Option<u64> {
+        let end = ack.wrapping_add(u64::from(wnd));
+        let mut sent = self.rcv_wnd_sent.load(Ordering::Acquire);
+        loop {
+            if sent != 0 && !after64(end, sent) {
+                return after64(sent, end).then_some(sent);
+            }
+            match self
+                .rcv_wnd_sent
+                .compare_exchange(sent, end, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return None,
+                Err(v) => sent = v,
+            }
+        }
+    }
+
+    /// Whether a subflow's later timed-out transmission may wake the writers now:
+    /// at most every 10 ms.
+    pub(crate) fn timeout_wake_due(&self) -> bool {
+        once_per(&self.timeout_wake_ms, 10)
     }
 
     /// [`Meta::kick`], at most once per 10 ms (jiffies).
@@ -1495,6 +1534,8 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             direct_end: AtomicU64::new(0),
             kicked_ms: AtomicU32::new(0),
             reopen_ack_ms: AtomicU32::new(0),
+            timeout_wake_ms: AtomicU32::new(0),
+            rcv_wnd_sent: AtomicU64::new(0),
             linger_until_ms: AtomicU64::new(0),
             // SAFETY: a work item and two pointers: all zero until
             // `mptcp_rs_meta_work_init()`, before any use.
@@ -1648,11 +1689,13 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
             | mf::DATA_FIN_ON_ACKS
             | mf::FIRST_CLOSED
             | mf::HAD_JOIN
-            | mf::FAILING),
+            | mf::FAILING
+            | mf::REOPEN_ACK),
         Ordering::AcqRel,
     );
     meta.rtx_stop();
     meta.snd_wnd_end.store(0, Ordering::Release);
+    meta.rcv_wnd_sent.store(0, Ordering::Release);
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
     meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     if !sf.is_null() {
@@ -2142,21 +2185,29 @@ extern "C" fn meta_recvmsg(
     }
     if !peek {
         meta.joins.cleanup_rbuf(meta, copied as c_int, first_rcvbuf);
-        if copied > 0 && meta.has(mf::MULTI) {
+        // (a receiver in direct mode too: it may have sent everything before the
+        // join, or nothing at all)
+        if copied > 0 && (meta.has(mf::MULTI) || meta.joins.any_established()) {
             // SAFETY: the meta socket is owned; the first subflow's counters are
             // word reads (it is live while set).
             let free_after = unsafe { bindings::mptcp_rs_meta_free_space(sk, meta.first_ssk()) };
-            if free_after > 0
-                && free_after >= free_before.max(0).saturating_mul(2)
-                && meta.reopen_ack_due()
-            {
-                // The read reopened a window that was closed or nearly: every
-                // subflow tells the peer. Each one's own rule (tcp_cleanup_rbuf)
-                // does not: a subflow that carried nothing lately never announced
-                // the small window, and the one that did may be on a dead path;
-                // a sender with nothing in flight then waits for an update that
-                // may never come (what upstream's mptcp_cleanup_rbuf() avoids).
+            // The read reopened a window that was closed or nearly: every subflow
+            // tells the peer, as upstream's mptcp_cleanup_rbuf(). Each one's own
+            // rule (tcp_cleanup_rbuf) does not: a subflow that carried nothing
+            // lately never announced the small window, and the one that did may
+            // be on a dead path; a sender with nothing in flight then waits for
+            // an update that may never come.
+            let stale = free_after > 0 && free_after >= free_before.max(0).saturating_mul(2);
+            // SAFETY: the meta socket is owned.
+            let drained = unsafe { bindings::mptcp_rs_rcv_queue_empty(sk) };
+            // At most every 100 ms (a reader that is the bottleneck reopens the
+            // window on nearly every read); one held back goes when a read empties
+            // the receive queue: no read may come after it to send it.
+            if (stale || meta.has(mf::REOPEN_ACK)) && (drained || meta.reopen_ack_due()) {
+                meta.flags.fetch_and(!mf::REOPEN_ACK, Ordering::AcqRel);
                 crate::sendq::ack_all(meta);
+            } else if stale {
+                meta.set(mf::REOPEN_ACK);
             }
         }
     }

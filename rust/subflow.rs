@@ -762,6 +762,17 @@ impl Subflow {
         write_seq.wrapping_sub(self.snd_isn.load(Ordering::Acquire))
     }
 
+    /// Relative sequence number of the first byte not sent yet.
+    ///
+    /// # Safety
+    ///
+    /// The subflow is locked.
+    pub(crate) unsafe fn snd_unsent_rel(&self) -> u32 {
+        // SAFETY: `ssk` is valid.
+        let nxt = unsafe { bindings::mptcp_rs_tcp_snd_nxt(self.ssk) };
+        nxt.wrapping_sub(self.snd_isn.load(Ordering::Acquire))
+    }
+
     /// Relative sequence number of the oldest byte the peer did not acknowledge.
     ///
     /// # Safety
@@ -1456,13 +1467,26 @@ pub(crate) fn stash_all(
         n += opt.write(out.get_mut(n..)?).ok()?;
     }
     let n16 = u16::try_from(n).ok()?;
+    let data_ack = list
+        .iter()
+        .any(|o| matches!(o, MptcpOption::Dss(d) if d.data_ack.is_some()));
     // SAFETY: as above.
-    unsafe { bindings::mptcp_rs_out_set_len(opts, n16) };
+    unsafe {
+        bindings::mptcp_rs_out_set_len(opts, n16);
+        bindings::mptcp_rs_out_set_data_ack(opts, data_ack);
+    }
     Some(((n + 3) & !3) as c_uint)
 }
 
-/// `write_options`: copies the stashed option and pads it with NOPs.
-pub(crate) fn write_options(ptr: *mut u8, opts: *mut bindings::mptcp_out_options) {
+/// `write_options`: copies the stashed option and pads it with NOPs; with a
+/// DATA_ACK among them, the window of header `th` is the connection's
+/// ([`share_rcv_wnd`]).
+pub(crate) fn write_options(
+    th: *mut bindings::tcphdr,
+    ptr: *mut u8,
+    tp: *mut bindings::tcp_sock,
+    opts: *mut bindings::mptcp_out_options,
+) {
     let mut cap: usize = 0;
     // SAFETY: `opts` was filled by one of our hooks for this segment.
     let (buf, len) = unsafe {
@@ -1477,6 +1501,48 @@ pub(crate) fn write_options(ptr: *mut u8, opts: *mut bindings::mptcp_out_options
     unsafe {
         ptr::copy_nonoverlapping(buf, ptr, len);
         ptr::write_bytes(ptr.add(len), 1, padded - len);
+    }
+    // SAFETY: as above.
+    if !th.is_null() && !tp.is_null() && unsafe { bindings::mptcp_rs_out_data_ack(opts) } {
+        // SAFETY: TCP writes the header of a segment of subflow `tp`, locked.
+        unsafe { share_rcv_wnd(th, tp) };
+    }
+}
+
+/// RFC 8684 3.3.5: the subflows share one receive window. TCP chose this
+/// subflow's window from the connection's free space, but not below what this
+/// subflow announced before (it never shrinks a window) nor above its own
+/// `rcv_ssthresh`, which grows only with data on it: a subflow that carried little
+/// (a backup) announced an edge far behind the one the others did. The largest
+/// edge any subflow announced is the connection's (`Meta::rcv_wnd_announce`);
+/// a subflow behind it announces that edge instead (counted as `RcvWndShared`)
+/// and takes data up to it, as upstream's `mptcp_set_rwin()` (unless data of
+/// its own waits outside the meta socket, see `mptcp_rs_raise_rcv_wnd()`). A window update
+/// that must cross such a subflow (the one that carried the data died) then
+/// opens the window, and a sender giving this subflow the connection's window
+/// (upstream does, and so do we, `sendq::share_window`) finds it open here too.
+///
+/// # Safety
+///
+/// TCP is writing header `th` of a segment of subflow `tp`, which is locked.
+unsafe fn share_rcv_wnd(th: *mut bindings::tcphdr, tp: *mut bindings::tcp_sock) {
+    let ssk = tp.cast::<bindings::sock>();
+    // SAFETY: TCP calls the hook for an `is_mptcp` socket (caller's promise).
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    let Some(meta) = ctx.meta() else {
+        return;
+    };
+    let ack = meta.ack_seq();
+    // SAFETY: the subflow is locked (caller).
+    let wnd = unsafe { bindings::mptcp_rs_tcp_rcv_wnd(tp) };
+    let Some(edge) = meta.rcv_wnd_announce(ack, wnd) else {
+        return;
+    };
+    // SAFETY: as promised by the caller.
+    if unsafe { bindings::mptcp_rs_raise_rcv_wnd(tp, th, edge.wrapping_sub(ack)) } {
+        crate::mib::inc(meta.net(), crate::mib::Mib::RcvWndShared);
     }
 }
 
@@ -1656,6 +1722,18 @@ pub(crate) fn established_options(
                 }
                 meta.kick_rate_limited();
                 meta.subflow_space();
+            } else if meta.timeout_wake_due() {
+                // Again at each later timed-out transmission (at most every 10 ms):
+                // the wake above may have come while this subflow still counted
+                // (a retransmission timeout that an ACK then answered: the peer's
+                // reader slept and its window closed), and the flag stays until
+                // a transmission that is not timed out, which a closed window
+                // and then a dead path never let come. The writer, waiting for
+                // this subflow's room, then slept until its own timeout while the
+                // backup could carry everything (`mptcp_backup` part 3, in about
+                // one run in three of a longer pause).
+                meta.kick();
+                meta.subflow_space();
             }
         } else if ctx.has(sf::TIMEOUT_WOKE) {
             ctx.clear(sf::TIMEOUT_WOKE);
@@ -1678,6 +1756,17 @@ pub(crate) fn established_options(
             }
         }
     } else {
+        // Direct mode: a writer waiting for this subflow's room looks again when it
+        // times out while a joined subflow is established (at most every 10 ms):
+        // it turns to multi mode, where the others may carry the data; else
+        // nothing woke it while this subflow's path was dead.
+        if meta.joins().any_established()
+            // SAFETY: the subflow is locked by TCP.
+            && unsafe { bindings::mptcp_rs_sf_tx_state(ssk) } & bindings::MPTCP_RS_SF_TIMED_OUT != 0
+            && meta.timeout_wake_due()
+        {
+            meta.subflow_space();
+        }
         ctx.linear_dsn(rel)
     };
     let csum_on = meta.checksum();
@@ -1917,7 +2006,11 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                         crate::sendq::check_siblings(meta);
                     }
                     // SAFETY: `skb` is being received, its TCP header in place.
-                    meta.update_wnd(ack, unsafe { bindings::mptcp_rs_skb_rcv_wnd(ssk, skb) });
+                    let wnd = unsafe { bindings::mptcp_rs_skb_rcv_wnd(ssk, skb) };
+                    if meta.update_wnd(ack, wnd) {
+                        // another subflow may wait on the window it last heard of
+                        crate::sendq::check_wnd_blocked(meta, ssk);
+                    }
                 }
                 if let Some(map) = d.map {
                     let dsn = if map.dsn64 {

@@ -892,17 +892,7 @@ pub(crate) unsafe fn syn_recv_sock(
 /// Softirq or process context, subflow locked.
 pub(crate) fn state_change(ctx: &Subflow) {
     // SAFETY: our subflow, locked by TCP while it changes state.
-    let state = unsafe { bindings::mptcp_rs_sk_state(ctx.ssk()) };
-    if state == TCP_ESTABLISHED {
-        if let Some(meta) = ctx.meta() {
-            // a writer waiting in direct mode (for the first subflow's room) looks
-            // again: the connection turns to multi mode, where this subflow may
-            // carry data too; else it waited for the first subflow alone, also
-            // when that one's path died (seen: 40 s until the sender's timeout)
-            meta.subflow_space();
-        }
-    }
-    if state == TCP_CLOSE_WAIT {
+    if unsafe { bindings::mptcp_rs_sk_state(ctx.ssk()) } == TCP_CLOSE_WAIT {
         if let Some(meta) = ctx.meta() {
             if meta.state() == TCP_ESTABLISHED && meta.first_ssk() != ctx.ssk() {
                 // the peer closed this joined subflow: the address work closes ours

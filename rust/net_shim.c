@@ -1519,17 +1519,20 @@ u32 mptcp_rs_tcp_rcv_wnd(const struct tcp_sock *tp)
  * The header TCP is writing announces tp->rcv_wnd, the window it chose for this
  * subflow; another subflow announced the connection's edge @win bytes beyond our
  * DATA_ACK, further: this one announces that much too (upstream's
- * mptcp_set_rwin()), and takes data up to there. Only while none of this
- * subflow's data waits outside the meta socket: the DATA_ACK does not count it
- * yet, so the window from there would cover it twice. True when raised. Called
- * from the write_options hook, the header's other fields written.
+ * mptcp_set_rwin()), and takes data up to there. Not while data of this subflow
+ * waits in its own queues (the DATA_ACK does not count it yet, so the window from
+ * there would cover it twice; what it put in the meta socket's out-of-order queue
+ * is counted in the free space the other subflows announced), nor when TCP
+ * announces 0 for lack of memory (ICSK_ACK_NOMEM). True when raised. Called from
+ * the write_options hook, the header's other fields written.
  */
 bool mptcp_rs_raise_rcv_wnd(struct tcp_sock *tp, struct tcphdr *th, u64 win)
 {
 	struct sock *ssk = (struct sock *)tp;
 	u32 new_win = min_t(u64, win, U32_MAX);
 
-	if (th->syn || atomic_read(&ssk->sk_rmem_alloc) || READ_ONCE(ssk->sk_backlog.len))
+	if (th->syn || atomic_read(&ssk->sk_rmem_alloc) || READ_ONCE(ssk->sk_backlog.len) ||
+	    (inet_csk(ssk)->icsk_ack.pending & ICSK_ACK_NOMEM))
 		return false;
 	tp->rcv_wnd = new_win;
 	tcp_update_max_rcv_wnd_seq(tp);

@@ -273,22 +273,28 @@ u32 mptcp_rs_tcp_snd_nxt(const struct sock *ssk)
  * The connection's window, learnt on another subflow, lets @ssk send up to
  * subflow sequence @end (RFC 8684 3.3.5: the subflows share one receive window;
  * upstream's mptcp_check_allowed_size() overrides the subflow's snd_wnd the same
- * way). If @ssk waits on its window (mptcp_rs_sf_wnd_blocked()) and @end is beyond
- * its own window's edge, the edge moves to @end and the probe timer fires now:
- * tcp_write_wakeup() then sends data in the window, which arms the retransmission
- * timer and ends the probes (a peer that announced the old window on this
- * subflow answers with its current one). Without this, the subflow waits for its
- * next probe, whose interval doubled at each one while the window was closed:
- * seconds, and on a dead path two such intervals before the data moves to
- * another subflow. True when the edge moved. Subflow locked.
+ * way). If @ssk waits on its window (mptcp_rs_sf_wnd_blocked(), and its next
+ * segment really lies beyond its own window: the probe timer also runs for a
+ * cork or pacing) and @end is beyond that window's edge, the edge moves to @end
+ * and the probe timer fires now: tcp_write_wakeup() then sends a segment (one MSS
+ * at most; the rest follows the ACK), which arms the retransmission timer and
+ * ends the probes. Without this the subflow waits for its next probe, whose
+ * interval doubled at each one while the window was closed: seconds, and on a
+ * dead path two such intervals before the data moves to another subflow. (A peer
+ * that has not opened this subflow's own window yet drops that segment and
+ * answers with its window: upstream's receiver, as ours, announces the
+ * connection's on every subflow it sends on.) True when the edge moved. Subflow
+ * locked.
  */
 bool mptcp_rs_sf_share_wnd(struct sock *ssk, u32 end)
 {
 	struct tcp_sock *tp = tcp_sk(ssk);
+	struct sk_buff *head = tcp_send_head(ssk);
 
-	if (!mptcp_rs_sf_wnd_blocked(ssk) || !after(end, tcp_wnd_end(tp)))
+	if (!mptcp_rs_sf_wnd_blocked(ssk) || !head ||
+	    !after(TCP_SKB_CB(head)->end_seq, tcp_wnd_end(tp)) || !after(end, tcp_wnd_end(tp)))
 		return false;
-	tp->snd_wnd = end - tp->snd_una;
+	WRITE_ONCE(tp->snd_wnd, end - tp->snd_una);
 	inet_csk(ssk)->icsk_backoff = 0;
 	inet_csk_reset_xmit_timer(ssk, ICSK_TIME_PROBE0, 0, TCP_RTO_MAX);
 	return true;

@@ -863,6 +863,14 @@ impl Meta {
         once_per(&self.reopen_ack_ms, 100)
     }
 
+    /// An every-subflow ACK goes now outside [`Meta::reopen_ack_due`]: the next one
+    /// waits 100 ms from here.
+    pub(crate) fn reopen_ack_stamp(&self) {
+        // SAFETY: no preconditions.
+        let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+        self.reopen_ack_ms.store(now, Ordering::Release);
+    }
+
     /// A subflow announces window `wnd` with DATA_ACK `ack`: the edge announced so
     /// far moves if that one is beyond it; else the edge (to raise the subflow's
     /// window to) when it is beyond this one.
@@ -2203,11 +2211,17 @@ extern "C" fn meta_recvmsg(
             // At most every 100 ms (a reader that is the bottleneck reopens the
             // window on nearly every read); one held back goes when a read empties
             // the receive queue: no read may come after it to send it.
-            if (stale || meta.has(mf::REOPEN_ACK)) && (drained || meta.reopen_ack_due()) {
+            if stale && meta.reopen_ack_due() {
                 meta.flags.fetch_and(!mf::REOPEN_ACK, Ordering::AcqRel);
                 crate::sendq::ack_all(meta);
             } else if stale {
                 meta.set(mf::REOPEN_ACK);
+            }
+            if drained
+                && meta.flags.fetch_and(!mf::REOPEN_ACK, Ordering::AcqRel) & mf::REOPEN_ACK != 0
+            {
+                meta.reopen_ack_stamp();
+                crate::sendq::ack_all(meta);
             }
         }
     }

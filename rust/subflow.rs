@@ -1520,7 +1520,8 @@ pub(crate) fn write_options(
 /// its own waits outside the meta socket, see `mptcp_rs_raise_rcv_wnd()`). A window update
 /// that must cross such a subflow (the one that carried the data died) then
 /// opens the window, and a sender giving this subflow the connection's window
-/// (upstream does, and so do we, `sendq::share_window`) finds it open here too.
+/// (upstream does, and so do we, `sendq::share_window`) finds it open here once
+/// this subflow sent anything since the edge moved.
 ///
 /// # Safety
 ///
@@ -1722,8 +1723,9 @@ pub(crate) fn established_options(
                 }
                 meta.kick_rate_limited();
                 meta.subflow_space();
-            } else if meta.timeout_wake_due() {
-                // Again at each later timed-out transmission (at most every 10 ms):
+            } else if len > 0 && meta.timeout_wake_due() {
+                // Again at each later timed-out transmission of data (at most
+                // every 10 ms):
                 // the wake above may have come while this subflow still counted
                 // (a retransmission timeout that an ACK then answered: the peer's
                 // reader slept and its window closed), and the flag stays until
@@ -1760,9 +1762,10 @@ pub(crate) fn established_options(
         // times out while a joined subflow is established (at most every 10 ms):
         // it turns to multi mode, where the others may carry the data; else
         // nothing woke it while this subflow's path was dead.
-        if meta.joins().any_established()
+        if len > 0
             // SAFETY: the subflow is locked by TCP.
             && unsafe { bindings::mptcp_rs_sf_tx_state(ssk) } & bindings::MPTCP_RS_SF_TIMED_OUT != 0
+            && meta.joins().any_established()
             && meta.timeout_wake_due()
         {
             meta.subflow_space();

@@ -1097,35 +1097,32 @@ fn any_alive(meta: &Meta) -> bool {
     subflows(meta).any(|ssk| view(ssk).0.state != TCP_CLOSE)
 }
 
-/// An ACK arrived on one subflow: if another one looks stalled (its loss probe or
-/// retransmission timer fired), run the work item (at most every 10 ms), which
-/// sends again what that one carries. Softirq or process context, lockless.
-pub(crate) fn check_siblings(meta: &Meta) {
-    let _rcu = kernel::sync::rcu::read_lock();
-    let suspect = |ssk: *mut bindings::sock| {
-        // SAFETY: TCP sockets under RCU (see `Joins::readable`): word reads only.
-        unsafe { bindings::mptcp_rs_sf_suspect(ssk) }
-    };
-    if subflows(meta).any(suspect) {
-        meta.kick_rate_limited();
-    }
-}
-
-/// The peer's window moved with an ACK on subflow `ssk`: if another subflow waits
-/// on its own window (the one its peer last announced on it: its probes back off,
-/// and on a dead path nothing else moves it), run the work item (at most every
-/// 10 ms), which gives it the connection's window ([`share_window`]). Softirq or
-/// process context, lockless.
-pub(crate) fn check_wnd_blocked(meta: &Meta, ssk: *mut bindings::sock) {
-    if !meta.is_multi() {
+/// A DATA_ACK arrived on subflow `ssk`: run the work item (at most every 10 ms) if
+/// another subflow looks stalled (its loss probe or retransmission timer fired;
+/// looked at when `ssk` carries data, so it works), which sends again what that
+/// one carries; or if the peer's window moved (`wnd_moved`, multi mode) and
+/// another subflow waits on its own window (the one its peer last announced on
+/// it: its probes back off, and on a dead path nothing else moves it), which gives
+/// it the connection's window ([`share_window`]). One pass over the subflows.
+/// Softirq or process context, lockless.
+pub(crate) fn check_siblings(
+    meta: &Meta,
+    ssk: *mut bindings::sock,
+    carries: bool,
+    wnd_moved: bool,
+) {
+    let wnd_moved = wnd_moved && meta.is_multi();
+    if !carries && !wnd_moved {
         return;
     }
     let _rcu = kernel::sync::rcu::read_lock();
-    let blocked = |other: *mut bindings::sock| {
+    let needs_work = |other: *mut bindings::sock| {
         // SAFETY: TCP sockets under RCU (see `Joins::readable`): word reads only.
-        other != ssk && unsafe { bindings::mptcp_rs_sf_wnd_blocked(other) }
+        (carries && unsafe { bindings::mptcp_rs_sf_suspect(other) })
+            // SAFETY: as above.
+            || (wnd_moved && other != ssk && unsafe { bindings::mptcp_rs_sf_wnd_blocked(other) })
     };
-    if subflows(meta).any(blocked) {
+    if subflows(meta).any(needs_work) {
         meta.kick_rate_limited();
     }
 }
@@ -1155,9 +1152,9 @@ fn share_window(meta: &Meta) {
         // SAFETY: live subflow, its lock nested in the owned meta socket's.
         unsafe { bindings::mptcp_rs_lock_sock(ssk) };
         // SAFETY: locked above.
-        let (nxt, rel) = unsafe { (bindings::mptcp_rs_tcp_snd_nxt(ssk), ctx.snd_unsent_rel()) };
+        let nxt = unsafe { bindings::mptcp_rs_tcp_snd_nxt(ssk) };
         // SAFETY: locked above.
-        let first_unsent = unsafe { ctx.send_map() }.lookup(rel);
+        let first_unsent = unsafe { ctx.send_map() }.lookup(ctx.rel_seq(nxt));
         if let Some(l) = first_unsent.filter(|l| after64(wnd_end, l.dsn)) {
             // a window is at most 1 GiB (scale 14); the rest is an edge far off
             let room = wnd_end.wrapping_sub(l.dsn).min(1 << 30) as u32;

@@ -762,15 +762,9 @@ impl Subflow {
         write_seq.wrapping_sub(self.snd_isn.load(Ordering::Acquire))
     }
 
-    /// Relative sequence number of the first byte not sent yet.
-    ///
-    /// # Safety
-    ///
-    /// The subflow is locked.
-    pub(crate) unsafe fn snd_unsent_rel(&self) -> u32 {
-        // SAFETY: `ssk` is valid.
-        let nxt = unsafe { bindings::mptcp_rs_tcp_snd_nxt(self.ssk) };
-        nxt.wrapping_sub(self.snd_isn.load(Ordering::Acquire))
+    /// Relative sequence number (0 = first data byte) of subflow sequence `seq`.
+    pub(crate) fn rel_seq(&self, seq: u32) -> u32 {
+        seq.wrapping_sub(self.snd_isn.load(Ordering::Acquire))
     }
 
     /// Relative sequence number of the oldest byte the peer did not acknowledge.
@@ -2004,16 +1998,12 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                         expand_seq32(una, ack as u32)
                     };
                     meta.data_ack(ack);
-                    if ctx.has(sf::SEND_MAP) {
-                        // this subflow works: does another one not?
-                        crate::sendq::check_siblings(meta);
-                    }
                     // SAFETY: `skb` is being received, its TCP header in place.
                     let wnd = unsafe { bindings::mptcp_rs_skb_rcv_wnd(ssk, skb) };
-                    if meta.update_wnd(ack, wnd) {
-                        // another subflow may wait on the window it last heard of
-                        crate::sendq::check_wnd_blocked(meta, ssk);
-                    }
+                    let moved = meta.update_wnd(ack, wnd);
+                    // does another subflow look stalled (this one works when it
+                    // carries data), or wait on the window it last heard of?
+                    crate::sendq::check_siblings(meta, ssk, ctx.has(sf::SEND_MAP), moved);
                 }
                 if let Some(map) = d.map {
                     let dsn = if map.dsn64 {

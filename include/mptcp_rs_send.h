@@ -38,6 +38,8 @@ struct mptcp_rs_sf_view {
 	u32 mss;
 	u32 queued;
 	u32 space;
+	u32 buf_space;
+	u32 notsent;
 	int state;
 	bool loss;
 	bool writeable;

@@ -117,9 +117,10 @@ void mptcp_rs_sf_view(const struct sock *ssk, u32 notsent_min, struct mptcp_rs_s
 	v->mss = READ_ONCE(tp->mss_cache);
 	v->queued = READ_ONCE(tp->write_seq) - READ_ONCE(tp->snd_una);
 
-	v->space = sndbuf > queued ? sndbuf - queued : 0;
+	v->buf_space = sndbuf > queued ? sndbuf - queued : 0;
+	v->notsent = notsent;
 	/* the unsent queue stays short (see mptcp_rs_sf_limit_notsent()) */
-	v->space = min(v->space, lowat > notsent ? lowat - notsent : 0);
+	v->space = min(v->buf_space, lowat > notsent ? lowat - notsent : 0);
 	v->state = READ_ONCE(ssk->sk_state);
 	v->loss = mptcp_rs_sf_suspect(ssk);
 	/* sk_stream_is_writeable() with that limit (the unsent bytes below half of it) */

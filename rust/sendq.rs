@@ -34,7 +34,7 @@
 use crate::bindings;
 use crate::join::MAX_JOINED;
 use crate::mib::{self, Mib};
-use crate::proto::sched::{self, Candidate, Policy};
+use crate::proto::sched::{self, Candidate, OverflowCandidate, OverflowPick, Policy};
 use crate::proto::seq::after64;
 use crate::proto::sndmap::Pushed;
 use crate::sock::Meta;
@@ -390,14 +390,20 @@ fn room(ssk: *mut bindings::sock) -> u32 {
 
 /// Queues DSNs `[from, to)` on subflow `slot`, as far as it takes them; returns the
 /// bytes queued. The meta socket is owned.
-fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
+fn push_to(q: &SendQueue, slot: &Slot<'_>, from: u64, to: u64) -> u64 {
+    push_to_within(q, slot, from, to, NOTSENT_LIMIT)
+}
+
+/// [`push_to`] with the subflow's unsent bytes limited to `notsent_min` or more
+/// (see `mptcp_rs_sf_limit_notsent()`).
+fn push_to_within(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64, notsent_min: u32) -> u64 {
     let mut total: u64 = 0;
     // SAFETY: the subflow is live; its lock nests inside the meta socket's.
     unsafe { bindings::mptcp_rs_lock_sock(slot.ssk) };
     // SAFETY: the subflow is locked.
     unsafe {
         slot.ctx.use_send_map();
-        bindings::mptcp_rs_sf_limit_notsent(slot.ssk, NOTSENT_LIMIT);
+        bindings::mptcp_rs_sf_limit_notsent(slot.ssk, notsent_min);
     }
     // The send map is borrowed for one statement at a time: TCP reads it (the
     // segments' mappings, `established_options`) while the push below transmits,
@@ -431,6 +437,11 @@ fn push_to(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64) -> u64 {
         if sent < len {
             break;
         }
+    }
+    if notsent_min != NOTSENT_LIMIT {
+        // the raised limit was for this push only: TCP's write_space judges by it
+        // SAFETY: the subflow is locked.
+        unsafe { bindings::mptcp_rs_sf_limit_notsent(slot.ssk, NOTSENT_LIMIT) };
     }
     // SAFETY: locked above.
     unsafe { bindings::release_sock(slot.ssk) };
@@ -672,6 +683,8 @@ pub(crate) fn sendmsg(
     // pieces (`sched::burst_piece`: for the default scheduler's split; the others
     // do not split by estimates)
     let burst = q.policy == Sched::Default && !after64(q.snd_nxt, meta.snd_una());
+    // poll reported room to this writer (one piece may go beyond the limit)
+    let mut polled_out = meta.take_polled_out();
     let mut copied: usize = 0;
     while copied < len {
         let gen = meta.space_gen();
@@ -715,18 +728,8 @@ pub(crate) fn sendmsg(
                 if got > 0 {
                     let start = q.snd_nxt.wrapping_sub(u64::from(got));
                     let sent = push_to(q, &slot, start, q.snd_nxt).min(u64::from(got)) as u32;
-                    if q.policy == Sched::Redundant && sent > 0 {
-                        slot.ctx.set_red_nxt(start.wrapping_add(u64::from(sent)));
-                        redundant_copies(meta, q);
-                    }
-                    if sent < got {
-                        // hand back what the subflow did not take
-                        q.unappend(got - sent);
-                        // SAFETY: `msg` is the caller's; its iterator advanced by `got`.
-                        unsafe { bindings::mptcp_rs_msg_revert(msg, (got - sent) as usize) };
-                    }
+                    settle_piece(meta, q, &slot, msg, start, got, sent);
                     copied += sent as usize;
-                    meta.publish_snd_nxt(q.snd_nxt);
                     if sent > 0 {
                         continue;
                     }
@@ -743,6 +746,16 @@ pub(crate) fn sendmsg(
             }
             // SAFETY: live subflow; its write_space callback will fire.
             unsafe { bindings::mptcp_rs_set_nospace(slot.ssk) };
+        }
+        if *timeo == 0 && copied == 0 && want > 0 && !short_of_memory && polled_out {
+            // a non-blocking writer that poll let in takes a piece, beyond the
+            // unsent limit
+            polled_out = false;
+            let got = overflow_piece(meta, q, msg, want);
+            if got > 0 {
+                copied += got as usize;
+                continue;
+            }
         }
         // no subflow took anything: wait for room
         for &ssk in q.cand_ssks.iter() {
@@ -783,6 +796,100 @@ pub(crate) fn sendmsg(
     }
     arm_rtx(meta, q);
     copied as c_int
+}
+
+/// Places a piece of at most `want` bytes of `msg` on a subflow beyond the unsent
+/// limit that `schedule` keeps to (`mptcp_rs_sf_limit_notsent()`), for a
+/// non-blocking `sendmsg` that `poll` let in and that found no subflow with room
+/// under it: bytes placed (0: no subflow had room in its send buffer, or no
+/// memory).
+///
+/// `poll` reports room when some subflow is writeable under that limit, but the
+/// limit follows the congestion window, and a subflow stops being usable when a
+/// loss probe or retransmission timer fires: both can change between the `poll`
+/// and the `write()`, which then found no room and returned EAGAIN after POLLOUT
+/// (`mptcp_join.sh -l` counts that a failure). (So can the first write after a
+/// join, which leaves direct mode, where `poll` judged the first subflow's room
+/// alone.) Upstream does not see it: its
+/// writers fill the connection's own send buffer, whose room only the writer's
+/// bytes take. The piece goes to a subflow that is established and alive, one
+/// without a suspected loss first, then the one with the fewest unsent bytes;
+/// backups only while no regular subflow is usable or alive (the rule of
+/// `sched::pick`). What a subflow that then dies holds is sent again on the
+/// others, as always. The meta socket is owned.
+fn overflow_piece(meta: &Meta, q: &mut SendQueue, msg: *mut bindings::msghdr, want: u32) -> u32 {
+    let mut pick = OverflowPick::new();
+    for (i, ssk) in subflows(meta).enumerate() {
+        // SAFETY: our subflows (see `subflows`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        let (v, usable) = view(ssk);
+        // as `schedule` narrows it
+        let usable = usable && ctx.can_send() && !ctx.send_map_full();
+        let alive = alive(ctx, &v);
+        // SAFETY: a live subflow, the meta socket owned, in process context.
+        let takes = (usable || alive)
+            && !ctx.send_map_full()
+            && unsafe { bindings::mptcp_rs_graft_subflow(ssk) } == 0;
+        pick.offer(
+            i,
+            &OverflowCandidate {
+                usable,
+                alive,
+                backup: ctx.is_backup(),
+                buf_space: if takes { v.buf_space } else { 0 },
+                unsent: v.notsent,
+            },
+        );
+    }
+    let Some(ssk) = pick.choice().and_then(|i| subflows(meta).nth(i)) else {
+        return 0;
+    };
+    let (v, _) = view(ssk);
+    let (room, notsent) = (v.buf_space, v.notsent);
+    let Some(slot) = Slot::of(ssk) else {
+        return 0;
+    };
+    let n = want.min(room).min(MAX_PIECE);
+    let got = match q.append(meta.sk(), msg, n) {
+        Ok(g) => g,
+        Err(_) => return 0,
+    };
+    if got == 0 {
+        return 0;
+    }
+    let start = q.snd_nxt.wrapping_sub(u64::from(got));
+    let limit = notsent.saturating_add(got);
+    let sent = push_to_within(q, &slot, start, q.snd_nxt, limit).min(u64::from(got)) as u32;
+    settle_piece(meta, q, &slot, msg, start, got, sent);
+    sent
+}
+
+/// After `got` bytes of `msg` were appended from DSN `start` and subflow `slot` took
+/// `sent` of them: hands back what it did not take, before any copy of it goes on
+/// another subflow (the next bytes reuse those DSNs), then makes the redundant
+/// scheduler's copies and publishes the send queue's next DSN. The meta socket is
+/// owned.
+fn settle_piece(
+    meta: &Meta,
+    q: &mut SendQueue,
+    slot: &Slot<'_>,
+    msg: *mut bindings::msghdr,
+    start: u64,
+    got: u32,
+    sent: u32,
+) {
+    if sent < got {
+        q.unappend(got - sent);
+        // SAFETY: `msg` is the caller's; its iterator advanced by `got`.
+        unsafe { bindings::mptcp_rs_msg_revert(msg, (got - sent) as usize) };
+    }
+    if q.policy == Sched::Redundant && sent > 0 {
+        slot.ctx.set_red_nxt(start.wrapping_add(u64::from(sent)));
+        redundant_copies(meta, q);
+    }
+    meta.publish_snd_nxt(q.snd_nxt);
 }
 
 /// Longest and shortest retransmission timeout of the MPTCP-level timer (ms).
@@ -1192,9 +1299,12 @@ pub(crate) fn another_alive(meta: &Meta, ssk: *mut bindings::sock) -> bool {
 /// times out, its retransmission kicks the work item, which moves what it held to
 /// a backup; the backup's ACKs then run write_space.
 pub(crate) fn any_writeable(meta: &Meta) -> bool {
-    if !meta.wnd_open() {
-        return false;
-    }
+    meta.wnd_open() && subflows_writeable(meta)
+}
+
+/// Whether some subflow takes data now, a backup only while no regular subflow is
+/// usable or alive (the room half of [`any_writeable`]). Lockless.
+fn subflows_writeable(meta: &Meta) -> bool {
     let _rcu = kernel::sync::rcu::read_lock();
     let (mut regular, mut regular_alive, mut backup) = (false, false, false);
     for ssk in subflows(meta) {

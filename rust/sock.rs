@@ -129,6 +129,10 @@ mod mf {
     /// A read reopened the window while the every-subflow ACK was not due
     /// (`Meta::reopen_ack_due`): it goes when a read empties the receive queue.
     pub(super) const REOPEN_ACK: u32 = 1 << 22;
+    /// `poll` reported room since the last multi-mode write: a non-blocking write
+    /// that then finds none takes one piece beyond the subflows' unsent limit
+    /// (`sendq::overflow_piece`).
+    pub(super) const POLLED_OUT: u32 = 1 << 23;
 }
 
 /// State of one MPTCP connection.
@@ -781,6 +785,16 @@ impl Meta {
     /// Whether the connection sends on several subflows (it switched for good).
     pub(crate) fn is_multi(&self) -> bool {
         self.has(mf::MULTI)
+    }
+
+    /// `poll` reported room to a writer.
+    pub(crate) fn set_polled_out(&self) {
+        self.set(mf::POLLED_OUT);
+    }
+
+    /// Whether `poll` reported room since this was last asked (it clears it).
+    pub(crate) fn take_polled_out(&self) -> bool {
+        self.flags.fetch_and(!mf::POLLED_OUT, Ordering::AcqRel) & mf::POLLED_OUT != 0
     }
 
     pub(crate) fn set_need_push(&self) {
@@ -1698,7 +1712,8 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
             | mf::FIRST_CLOSED
             | mf::HAD_JOIN
             | mf::FAILING
-            | mf::REOPEN_ACK),
+            | mf::REOPEN_ACK
+            | mf::POLLED_OUT),
         Ordering::AcqRel,
     );
     meta.rtx_stop();
@@ -2494,6 +2509,12 @@ extern "C" fn meta_poll(
             }
         } else {
             mask |= EPOLLOUT | EPOLLWRNORM;
+        }
+        if mask & EPOLLOUT != 0 && shut & SEND_SHUTDOWN == 0 {
+            // the room can go before the write comes, and a write after a join
+            // switches to multi mode, whose rule is stricter than the first
+            // subflow's room (`sendq::overflow_piece`)
+            meta.set_polled_out();
         }
     }
     if err != 0 {

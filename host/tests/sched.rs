@@ -2,7 +2,9 @@
 
 //! The scheduler's choice.
 
-use mptcp_proto::sched::{burst_piece, pick, Candidate, Policy, MIN_BURST_PIECE};
+use mptcp_proto::sched::{
+    burst_piece, pick, Candidate, OverflowCandidate, OverflowPick, Policy, MIN_BURST_PIECE,
+};
 use proptest::prelude::*;
 
 fn cand(srtt_us: u32, cwnd: u32, queued: u32, space: u32, backup: bool) -> Candidate {
@@ -190,6 +192,128 @@ proptest! {
             None => {
                 prop_assert!(!c.iter().any(|x| x.usable && x.space > 0 && !x.backup));
                 prop_assert!(regular_alive || !c.iter().any(|x| x.usable && x.space > 0));
+            }
+        }
+    }
+}
+
+fn ocand(
+    usable: bool,
+    alive: bool,
+    backup: bool,
+    buf_space: u32,
+    unsent: u32,
+) -> OverflowCandidate {
+    OverflowCandidate {
+        usable,
+        alive,
+        backup,
+        buf_space,
+        unsent,
+    }
+}
+
+fn overflow(cands: &[OverflowCandidate]) -> Option<usize> {
+    let mut p = OverflowPick::new();
+    for (i, c) in cands.iter().enumerate() {
+        p.offer(i, c);
+    }
+    p.choice()
+}
+
+#[test]
+fn overflow_cases() {
+    // (what, candidates as (usable, alive, backup, send buffer room, unsent), choice)
+    type Case = (
+        &'static str,
+        &'static [(bool, bool, bool, u32, u32)],
+        Option<usize>,
+    );
+    let cases: &[Case] = &[
+        (
+            "a usable subflow first, then the fewest unsent bytes",
+            &[
+                (false, true, false, 100_000, 0),
+                (true, true, false, 100_000, 50_000),
+                (true, true, false, 100_000, 20_000),
+            ],
+            Some(2),
+        ),
+        (
+            "a suspected loss (alive, not usable) when none is usable",
+            &[
+                (false, true, false, 100_000, 10_000),
+                (false, false, false, 100_000, 0),
+            ],
+            Some(0),
+        ),
+        (
+            "no send buffer room, or dead",
+            &[(true, true, false, 0, 0), (false, false, false, 100_000, 0)],
+            None,
+        ),
+        ("no subflow", &[], None),
+        (
+            "a full regular subflow that is alive keeps the backup idle",
+            &[(true, true, false, 0, 0), (true, true, true, 100_000, 0)],
+            None,
+        ),
+        (
+            "the regular subflow timed out: the backup",
+            &[
+                (false, false, false, 100_000, 0),
+                (true, true, true, 100_000, 0),
+            ],
+            Some(1),
+        ),
+        (
+            "a regular subflow before a backup with fewer unsent bytes",
+            &[
+                (true, true, true, 100_000, 0),
+                (false, true, false, 100_000, 90_000),
+            ],
+            Some(1),
+        ),
+    ];
+    for (what, cands, want) in cases {
+        let cands: Vec<_> = cands
+            .iter()
+            .map(|&(u, a, b, s, n)| ocand(u, a, b, s, n))
+            .collect();
+        assert_eq!(overflow(&cands), *want, "{what}");
+    }
+}
+
+/// Whether [`OverflowPick`] may choose `c` at all.
+fn eligible(c: &OverflowCandidate) -> bool {
+    (c.usable || c.alive) && c.buf_space > 0
+}
+
+proptest! {
+    #[test]
+    fn overflow_choice_is_eligible(cands in proptest::collection::vec(
+        (any::<bool>(), any::<bool>(), any::<bool>(), 0u32..4, 0u32..4), 0..8)) {
+        let cands: Vec<_> = cands
+            .into_iter()
+            .map(|(u, a, b, s, n)| ocand(u, a, b, s * 1000, n * 1000))
+            .collect();
+        let regular_alive = cands.iter().any(|c| !c.backup && (c.usable || c.alive));
+        match overflow(&cands) {
+            Some(i) => {
+                let c = cands[i];
+                prop_assert!(eligible(&c));
+                prop_assert!(!(c.backup && regular_alive));
+                // nothing eligible ranks before it
+                for d in cands.iter().filter(|d| eligible(d)) {
+                    prop_assert!((c.backup, !c.usable, c.unsent) <= (d.backup, !d.usable, d.unsent));
+                }
+            }
+            None => {
+                // none eligible, or only backups while a regular subflow lives
+                prop_assert!(cands
+                    .iter()
+                    .filter(|d| eligible(d))
+                    .all(|d| regular_alive && d.backup));
             }
         }
     }

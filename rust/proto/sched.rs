@@ -134,3 +134,62 @@ pub fn pick(policy: Policy, cands: &[Candidate], last: Option<usize>) -> Option<
     }
     None
 }
+
+/// What [`OverflowPick`] knows of one subflow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OverflowCandidate {
+    /// The subflow can take data now ([`Candidate::usable`]).
+    pub usable: bool,
+    /// [`Candidate::alive`]: established and not timed out, a loss suspected or not.
+    pub alive: bool,
+    /// The subflow is a backup.
+    pub backup: bool,
+    /// Bytes its send buffer still takes, whatever the unsent limit.
+    pub buf_space: u32,
+    /// Bytes queued on it and not sent yet.
+    pub unsent: u32,
+}
+
+/// The subflow for one piece placed beyond the unsent limit that [`pick`]'s
+/// candidates are held to: a non-blocking write that `poll` let in, after the room
+/// under that limit went (a loss halves the congestion window the limit follows, a
+/// loss probe makes a subflow unusable). Offered the subflows one by one (no
+/// storage): an alive subflow with room in its send buffer, a regular one first,
+/// then one without a suspected loss, then the one with the fewest unsent bytes; a
+/// backup only while no regular subflow is usable or alive, as [`pick`] has it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OverflowPick {
+    best: Option<(usize, (bool, bool, u32))>,
+    regular_alive: bool,
+}
+
+impl OverflowPick {
+    /// No subflow offered yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Offers subflow number `index`.
+    pub fn offer(&mut self, index: usize, c: &OverflowCandidate) {
+        let alive = c.usable || c.alive;
+        if !c.backup {
+            self.regular_alive |= alive;
+        }
+        if !alive || c.buf_space == 0 {
+            return;
+        }
+        let rank = (c.backup, !c.usable, c.unsent);
+        if self.best.is_none_or(|(_, best)| rank < best) {
+            self.best = Some((index, rank));
+        }
+    }
+
+    /// The index of the subflow chosen, if any.
+    pub fn choice(&self) -> Option<usize> {
+        let (index, (backup, _, _)) = self.best?;
+        if backup && self.regular_alive {
+            return None;
+        }
+        Some(index)
+    }
+}

@@ -808,11 +808,10 @@ pub(crate) fn sendmsg(
 /// limit follows the congestion window, and a subflow stops being usable when a
 /// loss probe or retransmission timer fires: both can change between the `poll`
 /// and the `write()`, which then found no room and returned EAGAIN after POLLOUT
-/// (`mptcp_join.sh -l` counts that a failure). (So can the first write after a
+/// (`mptcp_join.sh -l` counts that a failure). So can the first write after a
 /// join, which leaves direct mode, where `poll` judged the first subflow's room
-/// alone.) Upstream does not see it: its
-/// writers fill the connection's own send buffer, whose room only the writer's
-/// bytes take. The piece goes to a subflow that is established and alive, one
+/// alone. Upstream does not see it: its writers fill the connection's own send
+/// buffer, whose room only the writer's bytes take. The piece goes to a subflow that is established and alive, one
 /// without a suspected loss first, then the one with the fewest unsent bytes;
 /// backups only while no regular subflow is usable or alive (the rule of
 /// `sched::pick`). What a subflow that then dies holds is sent again on the
@@ -1299,12 +1298,9 @@ pub(crate) fn another_alive(meta: &Meta, ssk: *mut bindings::sock) -> bool {
 /// times out, its retransmission kicks the work item, which moves what it held to
 /// a backup; the backup's ACKs then run write_space.
 pub(crate) fn any_writeable(meta: &Meta) -> bool {
-    meta.wnd_open() && subflows_writeable(meta)
-}
-
-/// Whether some subflow takes data now, a backup only while no regular subflow is
-/// usable or alive (the room half of [`any_writeable`]). Lockless.
-fn subflows_writeable(meta: &Meta) -> bool {
+    if !meta.wnd_open() {
+        return false;
+    }
     let _rcu = kernel::sync::rcu::read_lock();
     let (mut regular, mut regular_alive, mut backup) = (false, false, false);
     for ssk in subflows(meta) {

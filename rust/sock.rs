@@ -787,9 +787,12 @@ impl Meta {
         self.has(mf::MULTI)
     }
 
-    /// `poll` reported room to a writer.
+    /// `poll` reported room to a writer (no atomic write when it says so already:
+    /// every poll of a busy connection lands here).
     pub(crate) fn set_polled_out(&self) {
-        self.set(mf::POLLED_OUT);
+        if !self.has(mf::POLLED_OUT) {
+            self.set(mf::POLLED_OUT);
+        }
     }
 
     /// Whether `poll` reported room since this was last asked (it clears it).

@@ -24,6 +24,23 @@ int mptcp_rs_wait_memory(struct sock *sk, long *timeo);
 /* Copies up to @len bytes from @msg's iterator into @page at @off; bytes copied. */
 size_t mptcp_rs_chunk_fill(struct page *page, u32 off, struct msghdr *msg, size_t len);
 /*
+ * Where mptcp_rs_sf_copy_held() goes on: the skb it stopped in (NULL: the start of
+ * the subflow's retransmission queue) and the queue that skb is on.
+ */
+struct mptcp_rs_held_cursor {
+	struct sk_buff *skb;
+	bool in_write_queue;
+};
+/*
+ * Copies to @page at @off the @len bytes subflow @ssk holds from sequence @seq on,
+ * sent or not (its retransmission queue, then its write queue), looking from
+ * @cursor on (zeroed for the first call; successive calls ask for successive
+ * bytes, the subflow locked by the caller throughout). Bytes copied: fewer when
+ * its queues do not hold them all.
+ */
+u32 mptcp_rs_sf_copy_held(struct sock *ssk, struct mptcp_rs_held_cursor *cursor, u32 seq,
+			  struct page *page, u32 off, u32 len);
+/*
  * Queues @len bytes of @page from @off on subflow @ssk (locked by the caller)
  * without copying; @new_extent ends the subflow's last unsent skb first so that
  * the bytes start a new one. Never sleeps. Bytes queued or a negative errno.

@@ -67,6 +67,70 @@ size_t mptcp_rs_chunk_fill(struct page *page, u32 off, struct msghdr *msg, size_
 	return copy_from_iter(page_address(page) + off, len, &msg->msg_iter);
 }
 
+/*
+ * Copies what @skb holds of [*@seq, *@seq + @len - *@done) to @dst + *@done,
+ * advancing *@seq and *@done. False when the bytes at *@seq lie before @skb (a
+ * hole: the queue does not hold them) or the copy failed.
+ */
+static bool copy_held_from(const struct sk_buff *skb, u32 *seq, u8 *dst, u32 *done, u32 len)
+{
+	u32 start = TCP_SKB_CB(skb)->seq;
+	u32 at, n;
+
+	if (before(*seq, start))
+		return false;
+	if (!before(*seq, start + skb->len))
+		return true;
+	at = *seq - start;
+	n = min(skb->len - at, len - *done);
+	if (skb_copy_bits(skb, at, dst + *done, n))
+		return false;
+	*seq += n;
+	*done += n;
+	return true;
+}
+
+/* The skb after @skb in the subflow's queues (the write queue after the rtx queue). */
+static struct sk_buff *held_next(struct sock *ssk, struct mptcp_rs_held_cursor *cursor,
+				 struct sk_buff *skb)
+{
+	struct sk_buff *next;
+
+	if (cursor->in_write_queue)
+		return skb_queue_is_last(&ssk->sk_write_queue, skb) ? NULL : skb->next;
+	next = skb_rb_next(skb);
+	if (next)
+		return next;
+	cursor->in_write_queue = true;
+	return skb_peek(&ssk->sk_write_queue);
+}
+
+u32 mptcp_rs_sf_copy_held(struct sock *ssk, struct mptcp_rs_held_cursor *cursor, u32 seq,
+			  struct page *page, u32 off, u32 len)
+{
+	u8 *dst = (u8 *)page_address(page) + off;
+	struct sk_buff *skb = cursor->skb;
+	u32 done = 0;
+
+	if (!skb) {
+		cursor->in_write_queue = false;
+		skb = skb_rb_first(&ssk->tcp_rtx_queue);
+		if (!skb) {
+			cursor->in_write_queue = true;
+			skb = skb_peek(&ssk->sk_write_queue);
+		}
+	}
+	while (skb && done < len) {
+		if (!copy_held_from(skb, &seq, dst, &done, len))
+			break;
+		if (done == len)
+			break; /* the next call may want more of this skb */
+		skb = held_next(ssk, cursor, skb);
+	}
+	cursor->skb = skb;
+	return done;
+}
+
 int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, bool new_extent)
 {
 	/* a subflow's error or shutdown is no signal to the application */

@@ -105,8 +105,10 @@ pub(crate) struct SendQueue {
     snd_nxt: u64,
     /// DSNs `[start, end)` to send again on other subflows.
     reinject: Option<(u64, u64)>,
-    /// DSN of the first byte the queue holds since multi mode began (what direct
-    /// mode wrote before lives on the first subflow only and cannot go again).
+    /// DSN of the first byte the queue held when multi mode began: the first
+    /// subflow's oldest unacknowledged byte, whose data it copied then (see
+    /// `go_multi`), or what came after it if memory refused that copy (what direct
+    /// mode wrote lives on the first subflow only then and cannot go again).
     multi_from: u64,
     /// The subflow chosen last (round robin).
     last: Option<usize>,
@@ -160,12 +162,15 @@ impl SendQueue {
         self.snd_nxt
     }
 
-    /// Drops the chunks the peer acknowledged entirely.
+    /// Drops the chunks the peer acknowledged entirely, but the last one while
+    /// writes may still fill it.
     fn free_acked(&mut self, una: u64) {
+        let last = self.chunks.len().saturating_sub(1);
         let n = self
             .chunks
             .iter()
-            .take_while(|c| c.len == c.cap && !after64(c.end(), una))
+            .enumerate()
+            .take_while(|(i, c)| (*i < last || c.len == c.cap) && !after64(c.end(), una))
             .count();
         if n == 0 {
             return;
@@ -177,9 +182,34 @@ impl SendQueue {
         });
     }
 
+    /// A new empty chunk for DSN `dsn`, charged to meta socket `sk` (owned). `EAGAIN`
+    /// when the protocol's memory limit refused it.
+    fn new_chunk(sk: *mut bindings::sock, dsn: u64) -> Result<Chunk> {
+        let mut cap: u32 = 0;
+        // SAFETY: no preconditions; a null page is handled below.
+        let page = unsafe { bindings::mptcp_rs_chunk_alloc(&mut cap) };
+        if page.is_null() || cap == 0 {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `sk` is the owned meta socket.
+        if !unsafe { bindings::mptcp_rs_meta_wmem_charge(sk, cap) } {
+            // SAFETY: the page reference we were given.
+            unsafe { bindings::mptcp_rs_chunk_put(page) };
+            return Err(EAGAIN);
+        }
+        Ok(Chunk {
+            sk,
+            page,
+            dsn,
+            len: 0,
+            cap,
+        })
+    }
+
     /// Copies up to `len` bytes from `msg` to the end of the queue of meta socket
     /// `sk` (owned), to which new chunks are charged; bytes copied. `EAGAIN` when
-    /// the protocol's memory limit refused the first chunk.
+    /// the protocol's memory limit refused the first chunk (the caller waits for
+    /// memory).
     fn append(
         &mut self,
         sk: *mut bindings::sock,
@@ -190,38 +220,14 @@ impl SendQueue {
         while done < len {
             let need_new = self.chunks.last().is_none_or(|c| c.len == c.cap);
             if need_new {
-                let mut cap: u32 = 0;
-                // SAFETY: no preconditions; a null page is handled below.
-                let page = unsafe { bindings::mptcp_rs_chunk_alloc(&mut cap) };
-                if page.is_null() || cap == 0 {
+                // a failed push drops the chunk, and with it the page
+                let pushed = Self::new_chunk(sk, self.snd_nxt)
+                    .and_then(|chunk| self.chunks.push(chunk, GFP_KERNEL).map_err(|_| ENOMEM));
+                if let Err(e) = pushed {
                     if done > 0 {
                         break;
                     }
-                    return Err(ENOMEM);
-                }
-                // SAFETY: `sk` is the owned meta socket.
-                if !unsafe { bindings::mptcp_rs_meta_wmem_charge(sk, cap) } {
-                    // SAFETY: the page reference we were given.
-                    unsafe { bindings::mptcp_rs_chunk_put(page) };
-                    if done > 0 {
-                        break;
-                    }
-                    // the protocol's memory limit: the caller waits for memory
-                    return Err(EAGAIN);
-                }
-                let chunk = Chunk {
-                    sk,
-                    page,
-                    dsn: self.snd_nxt,
-                    len: 0,
-                    cap,
-                };
-                // a failed push drops `chunk`, and with it the page
-                if self.chunks.push(chunk, GFP_KERNEL).is_err() {
-                    if done > 0 {
-                        break;
-                    }
-                    return Err(ENOMEM);
+                    return Err(e);
                 }
             }
             let Some(c) = self.chunks.last_mut() else {
@@ -243,6 +249,60 @@ impl SendQueue {
             }
         }
         Ok(done)
+    }
+
+    /// Puts before the queue's first chunk (which starts at DSN `dsn + len`, if
+    /// any) the `len` bytes subflow `ssk` holds from its sequence `seq` on: what
+    /// direct mode wrote there and the peer did not acknowledge yet, which other
+    /// subflows can then carry. Charged to meta socket `sk` (owned); the subflow is
+    /// locked by the caller. False, the queue as it was, when memory or the
+    /// subflow's queues (a reset purged them) do not allow it.
+    fn adopt_held(
+        &mut self,
+        sk: *mut bindings::sock,
+        ssk: *mut bindings::sock,
+        seq: u32,
+        dsn: u64,
+        len: u32,
+    ) -> bool {
+        let mut cursor = bindings::mptcp_rs_held_cursor::default();
+        let mut done: u32 = 0;
+        let mut adopted: usize = 0;
+        while done < len {
+            let Ok(mut chunk) = Self::new_chunk(sk, dsn.wrapping_add(u64::from(done))) else {
+                break;
+            };
+            let want = chunk.cap.min(len - done);
+            // SAFETY: `chunk.page` has `chunk.cap` bytes, none shared yet; the
+            // subflow stays locked (caller) across the calls with `cursor`.
+            let got = unsafe {
+                bindings::mptcp_rs_sf_copy_held(
+                    ssk,
+                    &mut cursor,
+                    seq.wrapping_add(done),
+                    chunk.page,
+                    0,
+                    want,
+                )
+            };
+            chunk.len = got.min(want);
+            // a chunk that could not go in is dropped, and with it its page
+            if chunk.len < want
+                || self.chunks.reserve(1, GFP_KERNEL).is_err()
+                || self.chunks.insert_within_capacity(adopted, chunk).is_err()
+            {
+                break;
+            }
+            adopted += 1;
+            done += want;
+        }
+        if done < len {
+            for _ in 0..adopted {
+                let _ = self.chunks.remove(0);
+            }
+            return false;
+        }
+        true
     }
 
     /// Forgets the newest `n` bytes (they could not be queued on any subflow and go
@@ -499,6 +559,8 @@ pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
         // SAFETY: the subflow is locked.
         unsafe { ctx.use_send_map() };
         q.snd_nxt = ctx.snd_dsn_next();
+        // what direct mode wrote is not copied now: only if the first subflow
+        // stalls while it holds some of it (`mark_unacked`)
         q.multi_from = q.snd_nxt;
         if meta.snd_wnd_end() == 0 {
             // No DATA_ACK came yet (the peer's data so far went with options that
@@ -1013,7 +1075,7 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
     while let Some((from, to)) = q.reinject {
         let una = meta.snd_una();
         let from = if after64(una, from) { una } else { from };
-        // bytes direct mode wrote are not in the queue: their subflow delivers them
+        // what is not in the queue (see `multi_from`) only its subflow delivers
         let from = if after64(q.multi_from, from) {
             q.multi_from
         } else {
@@ -1074,6 +1136,10 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
 /// The meta socket is owned and `ctx`'s subflow locked by the caller.
 unsafe fn mark_unacked(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
     let una = meta.snd_una();
+    if after64(q.multi_from, una) {
+        // SAFETY: as promised by the caller.
+        unsafe { adopt_direct(meta, q, ctx) };
+    }
     let (mut lo, mut hi) = q.reinject.unwrap_or((una, una));
     let mut any = q.reinject.is_some();
     // SAFETY: the subflow is locked (caller).
@@ -1090,6 +1156,44 @@ unsafe fn mark_unacked(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
     ctx.stall_noted();
     if any && after64(hi, lo) {
         q.reinject = Some((lo, hi));
+    }
+}
+
+/// What direct mode wrote is not in the send queue (it went straight into the
+/// first subflow): if `ctx` is the first subflow and still holds some of it that
+/// the peer did not acknowledge, that is copied to the front of the queue now, so
+/// that the other subflows can carry it (`multi_from` moves back to it).
+///
+/// # Safety
+///
+/// The meta socket is owned and `ctx`'s subflow locked by the caller.
+unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
+    let ssk = ctx.ssk();
+    if ssk != meta.first_ssk() {
+        return;
+    }
+    // SAFETY: locked (caller).
+    let (una_seq, una_rel) = unsafe { (bindings::mptcp_rs_tcp_snd_una(ssk), ctx.snd_una_rel()) };
+    // SAFETY: as above.
+    let Some(at_una) = unsafe { ctx.send_map() }.lookup(una_rel) else {
+        return;
+    };
+    // its oldest unacknowledged byte, or the DATA_ACK if later (within the bytes
+    // direct mode wrote, whose DSNs follow its sequence numbers)
+    let (from, seq) = if after64(meta.snd_una(), at_una.dsn) {
+        let skip = meta.snd_una().wrapping_sub(at_una.dsn);
+        (meta.snd_una(), una_seq.wrapping_add(skip as u32))
+    } else {
+        (at_una.dsn, una_seq)
+    };
+    if !after64(q.multi_from, from) {
+        return;
+    }
+    let Ok(len) = u32::try_from(q.multi_from.wrapping_sub(from)) else {
+        return;
+    };
+    if q.adopt_held(meta.sk(), ssk, seq, from, len) {
+        q.multi_from = from;
     }
 }
 
@@ -1168,7 +1272,8 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
     crate::subflow::mp_fail_check(meta);
     // SAFETY: owned.
     let q = unsafe { meta.sendq() };
-    if !q.multi {
+    let multi = q.multi || (first_stalled(meta) && maybe_go_multi(meta, q));
+    if !multi {
         // (a firing meanwhile was for the above: `go_multi` forgets it)
         return false;
     }
@@ -1196,6 +1301,15 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
             false
         }
     }
+}
+
+/// Whether the first subflow stopped taking data: it closed, or is in loss
+/// recovery (direct mode: the work item then turns to multi mode when a joined
+/// subflow is established, and the data it holds goes again on the others, as
+/// nothing else would send it while no writer comes). The meta socket is owned.
+fn first_stalled(meta: &Meta) -> bool {
+    let first = meta.first_ssk();
+    !first.is_null() && !view(first).1
 }
 
 /// Whether some subflow is not closed. The meta socket is owned.

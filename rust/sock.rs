@@ -828,9 +828,15 @@ impl Meta {
     /// Runs the work item (reinjection) soon, in multi mode. Any context.
     pub(crate) fn kick(&self) {
         if self.has(mf::MULTI) {
-            // SAFETY: initialised at creation; it holds a reference while queued.
-            unsafe { bindings::mptcp_rs_meta_work_schedule(self.work.get()) };
+            self.kick_any_mode();
         }
+    }
+
+    /// Runs the work item soon, in direct mode too (it may turn to multi mode).
+    /// Any context.
+    pub(crate) fn kick_any_mode(&self) {
+        // SAFETY: initialised at creation; it holds a reference while queued.
+        unsafe { bindings::mptcp_rs_meta_work_schedule(self.work.get()) };
     }
 
     /// (Re)arms the MPTCP-level retransmission timer (`sendq.rs`).
@@ -1278,8 +1284,9 @@ impl Meta {
         }
         // SAFETY: owned.
         let q = unsafe { self.sendq() };
-        // (What direct mode wrote is not in the send queue: this subflow still sends
-        // it, before its FIN.)
+        // (What direct mode wrote and the peer lacks is copied into the send queue
+        // with the rest this subflow carries, `sendq::leaving`, for the others to
+        // send; it still sends it too, before its FIN.)
         if !crate::sendq::go_multi(self, q) {
             return false;
         }

@@ -1752,16 +1752,17 @@ pub(crate) fn established_options(
             }
         }
     } else {
-        // Direct mode: a writer waiting for this subflow's room looks again when it
-        // times out while a joined subflow is established (at most every 10 ms):
-        // it turns to multi mode, where the others may carry the data; else
-        // nothing woke it while this subflow's path was dead.
+        // Direct mode: when this subflow times out while a joined subflow is
+        // established (at most every 10 ms), the work item turns to multi mode,
+        // where the others carry what this one holds, and a writer waiting for its
+        // room looks again; else nothing moved while this subflow's path was dead.
         if len > 0
             // SAFETY: the subflow is locked by TCP.
             && unsafe { bindings::mptcp_rs_sf_tx_state(ssk) } & bindings::MPTCP_RS_SF_TIMED_OUT != 0
             && meta.joins().any_established()
             && meta.timeout_wake_due()
         {
+            meta.kick_any_mode();
             meta.subflow_space();
         }
         ctx.linear_dsn(rel)

@@ -69,7 +69,7 @@ if "sent" not in c or "sent" not in s:
     sys.exit("a sender failed (its exception is in its log): client %s, server %s" % (c, s))
 ok = (s["sent"] == c["received"] and s["sent_sha256"] == c["received_sha256"]
       and c["sent"] == s["received"] and c["sent_sha256"] == s["received_sha256"])
-print("  path 2 cut at %s s, %d bytes intact both ways in %s s"
+print("  path cut at %s s, %d bytes intact both ways in %s s"
       % (c.get("cut"), c["received"], c["seconds"]), file=sys.stderr)
 sys.exit(0 if ok and c.get("cut") is not None else 1)
 PY

@@ -66,7 +66,7 @@ def outage(marks, cut_t, cut_b, total, survivor_bps=None):
     return stall, (end_t - cut_t) - (total - cut_b) / rate
 
 
-def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None):
+def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None, shutdown_after=0):
     result = {}
 
     def sender():
@@ -81,6 +81,7 @@ def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None):
                 sock.sendall(part)
                 h.update(part)
                 left -= len(part)
+            time.sleep(shutdown_after)
             sock.shutdown(socket.SHUT_WR)
         except OSError as e:
             # the result says so (and the exit status): what was sent until then
@@ -136,6 +137,10 @@ def main():
                     help="seconds between connecting and the first write (joins first)")
     ap.add_argument("--send-after-file",
                     help="first write once this file exists (within --timeout)")
+    ap.add_argument("--sndbuf", type=int,
+                    help="SO_SNDBUF of the connection (set before the first write)")
+    ap.add_argument("--shutdown-after", type=float, default=0,
+                    help="seconds between the last write and shutdown(SHUT_WR)")
     ap.add_argument("--cut-at", type=int)
     ap.add_argument("--cut-cmd")
     ap.add_argument("--survivor-bps", type=float,
@@ -158,6 +163,8 @@ def main():
         sock.settimeout(args.timeout)
         sock.connect((args.connect, args.port))
     sock.settimeout(args.timeout)
+    if args.sndbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sndbuf)
     time.sleep(args.send_after)
     if args.send_after_file:
         deadline = time.monotonic() + args.timeout
@@ -166,7 +173,8 @@ def main():
                 sys.exit(f"{args.send_after_file} did not appear in {args.timeout} s")
             time.sleep(0.1)
     start = time.monotonic()
-    res = transfer(sock, args.send, args.cut_at, args.cut_cmd, args.survivor_bps)
+    res = transfer(sock, args.send, args.cut_at, args.cut_cmd, args.survivor_bps,
+                   args.shutdown_after)
     res["seconds"] = round(time.monotonic() - start, 3)
     res["proto"] = args.proto
     sock.close()

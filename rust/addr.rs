@@ -325,12 +325,6 @@ impl IdBits {
         }
     }
 
-    fn remove(&self, id: u8) {
-        if let Some(w) = self.0.get(usize::from(id >> 6)) {
-            w.fetch_and(!(1 << (id & 63)), Ordering::AcqRel);
-        }
-    }
-
     fn contains(&self, id: u8) -> bool {
         self.0
             .get(usize::from(id >> 6))
@@ -341,14 +335,23 @@ impl IdBits {
         self.0.iter().all(|w| w.load(Ordering::Acquire) == 0)
     }
 
-    /// Up to `out.len()` ids of the set, in increasing order; how many.
-    fn peek(&self, out: &mut [u8]) -> usize {
+    /// Removes `id`; whether it was in the set (one caller only sees it there).
+    fn take_one(&self, id: u8) -> bool {
+        let bit = 1u64 << (id & 63);
+        self.0
+            .get(usize::from(id >> 6))
+            .is_some_and(|w| w.fetch_and(!bit, Ordering::AcqRel) & bit != 0)
+    }
+
+    /// Takes up to `out.len()` ids of the set, in increasing order; how many. Each
+    /// goes to one caller only, even with several taking at once.
+    fn take_upto(&self, out: &mut [u8]) -> usize {
         let mut n = 0;
         for id in 0..=u8::MAX {
             if n >= out.len() {
                 break;
             }
-            if self.contains(id) {
+            if self.contains(id) && self.take_one(id) {
                 if let Some(o) = out.get_mut(n) {
                     *o = id;
                 }
@@ -361,6 +364,31 @@ impl IdBits {
     /// Takes the whole set.
     fn take(&self) -> [u64; 4] {
         core::array::from_fn(|i| self.0.get(i).map_or(0, |w| w.swap(0, Ordering::AcqRel)))
+    }
+}
+
+/// REMOVE_ADDR ids an option writer took from `rm_send`: they go back unless the
+/// option carrying them was written ([`RmClaim::sent`]).
+struct RmClaim<'a> {
+    from: &'a IdBits,
+    ids: [u8; crate::proto::options::RM_IDS_MAX],
+    n: usize,
+    sent: bool,
+}
+
+impl RmClaim<'_> {
+    fn ids(&self) -> &[u8] {
+        self.ids.get(..self.n).unwrap_or(&[])
+    }
+}
+
+impl Drop for RmClaim<'_> {
+    fn drop(&mut self) {
+        if !self.sent {
+            for &id in self.ids.get(..self.n).unwrap_or(&[]) {
+                self.from.insert(id);
+            }
+        }
     }
 }
 
@@ -797,14 +825,21 @@ pub(crate) fn established_options(
         return None;
     }
     enum Which<'a> {
-        Rm(usize),
+        Rm,
         Echo(&'a Entry),
         Add(&'a Entry),
     }
-    let mut ids = [0u8; crate::proto::options::RM_IDS_MAX];
-    let n = a.rm_send.peek(&mut ids);
-    let which = if n > 0 {
-        Which::Rm(n)
+    // Taken, not looked at: two subflows may build segments at once (softirq
+    // over process context, or two CPUs), and both sent the REMOVE_ADDR.
+    let mut rm = RmClaim {
+        from: &a.rm_send,
+        ids: [0u8; crate::proto::options::RM_IDS_MAX],
+        n: 0,
+        sent: false,
+    };
+    rm.n = a.rm_send.take_upto(&mut rm.ids);
+    let which = if rm.n > 0 {
+        Which::Rm
     } else if let Some(e) = a.remote.iter().find(|e| e.has(ef::USED) && e.has(ef::SEND)) {
         Which::Echo(e)
     } else if let Some(e) = a.local.iter().find(|e| e.live() && e.has(ef::SEND)) {
@@ -817,7 +852,7 @@ pub(crate) fn established_options(
     a.note_pending();
     // (an entry freed meanwhile is not sent; one taken again is sent as it is now)
     let opt = match &which {
-        Which::Rm(n) => MptcpOption::RemoveAddr(RemoveAddr::new(ids.get(..*n)?)?),
+        Which::Rm => MptcpOption::RemoveAddr(RemoveAddr::new(rm.ids())?),
         Which::Echo(e) => {
             let (flags, ep) = e.snap();
             if flags & ef::USED == 0 {
@@ -853,7 +888,7 @@ pub(crate) fn established_options(
     const TS_ALIGNED: c_uint = 12;
     let no_ts = || {
         has_ts
-            && !matches!(which, Which::Rm(_))
+            && !matches!(which, Which::Rm)
             // SAFETY: `net` is live (the connection's).
             && unsafe { crate::sysctl::add_addr_v6_port_drop_ts(meta.net().as_ptr()) }
     };
@@ -886,7 +921,7 @@ pub(crate) fn established_options(
                     mib::inc(meta.net(), Mib::EchoAddTxDrop);
                 }
             }
-            Which::Rm(_) => {}
+            Which::Rm => {}
         }
         return None;
     };
@@ -900,9 +935,9 @@ pub(crate) fn established_options(
     }
     let net = meta.net();
     match which {
-        Which::Rm(n) => {
-            for &id in ids.iter().take(n) {
-                a.rm_send.remove(id);
+        Which::Rm => {
+            rm.sent = true;
+            for _ in rm.ids() {
                 mib::inc(net, Mib::RmAddrTx);
             }
         }

@@ -105,10 +105,10 @@ pub(crate) struct SendQueue {
     snd_nxt: u64,
     /// DSNs `[start, end)` to send again on other subflows.
     reinject: Option<(u64, u64)>,
-    /// DSN of the first byte the queue held when multi mode began: the first
-    /// subflow's oldest unacknowledged byte, whose data it copied then (see
-    /// `go_multi`), or what came after it if memory refused that copy (what direct
-    /// mode wrote lives on the first subflow only then and cannot go again).
+    /// DSN of the queue's first byte when multi mode began: what direct mode
+    /// wrote before lives on the first subflow only, until that one stalls and
+    /// `adopt_direct` copies what it still holds to the front of the queue, from
+    /// where this then is.
     multi_from: u64,
     /// The subflow chosen last (round robin).
     last: Option<usize>,
@@ -303,6 +303,20 @@ impl SendQueue {
             return false;
         }
         true
+    }
+
+    /// Adds DSNs `[a, b)` to the range to send again on other subflows.
+    fn reinject_add(&mut self, a: u64, b: u64) {
+        if !after64(b, a) {
+            return;
+        }
+        self.reinject = Some(match self.reinject {
+            Some((lo, hi)) => (
+                if after64(lo, a) { a } else { lo },
+                if after64(b, hi) { b } else { hi },
+            ),
+            None => (a, b),
+        });
     }
 
     /// Forgets the newest `n` bytes (they could not be queued on any subflow and go
@@ -1001,13 +1015,7 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     } else {
         end
     };
-    q.reinject = match q.reinject {
-        Some((a, b)) => Some((
-            if after64(a, una) { una } else { a },
-            if after64(b, end) { b } else { end },
-        )),
-        None => Some((una, end)),
-    };
+    q.reinject_add(una, end);
     q.rtx_backoff = (q.rtx_backoff + 1).min(6);
 }
 
@@ -1104,7 +1112,7 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
 }
 
 /// Marks for reinjection what subflows that died or stalled carried beyond the
-/// DATA_ACK (once per stall).
+/// DATA_ACK (once per stall), when another subflow is established to carry it.
 fn find_stalls(meta: &Meta, q: &mut SendQueue) {
     for ssk in subflows(meta) {
         // SAFETY: our subflows.
@@ -1112,20 +1120,44 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
             continue;
         };
         let (v, usable) = view(ssk);
-        if usable || ctx.stall_handled() || !ctx.uses_send_map() {
+        if usable || !ctx.uses_send_map() {
             continue;
         }
         if v.state != TCP_CLOSE && !v.loss {
             // closing normally (FIN): what it carries still arrives
             continue;
         }
+        // What direct mode wrote only once the first subflow timed out (or
+        // closed): a loss probe alone is routine, and the copy may be megabytes.
+        let adopt = ssk == meta.first_ssk()
+            && after64(q.multi_from, meta.snd_una())
+            && (v.state == TCP_CLOSE || v.timed_out);
+        if (ctx.stall_handled() && !adopt) || !another_established(meta, ssk) {
+            // (with no other subflow, TCP resends it on this one; looked at again
+            // when a subflow is established: its event runs the work item)
+            continue;
+        }
         // SAFETY: live subflow, nested in the owned meta socket.
         unsafe { bindings::mptcp_rs_lock_sock(ssk) };
-        // SAFETY: locked above.
-        unsafe { mark_unacked(meta, q, ctx) };
+        if adopt {
+            // SAFETY: locked above.
+            unsafe { adopt_direct(meta, q, ctx) };
+        }
+        if !ctx.stall_handled() {
+            // SAFETY: locked above.
+            unsafe { mark_unacked(meta, q, ctx) };
+        }
         // SAFETY: locked above.
         unsafe { bindings::release_sock(ssk) };
     }
+}
+
+/// Whether a subflow other than `ssk` is established. The meta socket is owned.
+fn another_established(meta: &Meta, ssk: *mut bindings::sock) -> bool {
+    subflows(meta).any(|other| {
+        let state = view(other).0.state;
+        other != ssk && (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT)
+    })
 }
 
 /// Adds what subflow `ctx` carried beyond the DATA_ACK to the range to queue again,
@@ -1136,33 +1168,17 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
 /// The meta socket is owned and `ctx`'s subflow locked by the caller.
 unsafe fn mark_unacked(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
     let una = meta.snd_una();
-    if after64(q.multi_from, una) {
-        // SAFETY: as promised by the caller.
-        unsafe { adopt_direct(meta, q, ctx) };
-    }
-    let (mut lo, mut hi) = q.reinject.unwrap_or((una, una));
-    let mut any = q.reinject.is_some();
     // SAFETY: the subflow is locked (caller).
     let map = unsafe { ctx.send_map() };
-    map.unacked_ranges(una, |a, b| {
-        if !any || after64(lo, a) {
-            lo = a;
-        }
-        if !any || after64(b, hi) {
-            hi = b;
-        }
-        any = true;
-    });
+    map.unacked_ranges(una, |a, b| q.reinject_add(a, b));
     ctx.stall_noted();
-    if any && after64(hi, lo) {
-        q.reinject = Some((lo, hi));
-    }
 }
 
 /// What direct mode wrote is not in the send queue (it went straight into the
 /// first subflow): if `ctx` is the first subflow and still holds some of it that
-/// the peer did not acknowledge, that is copied to the front of the queue now, so
-/// that the other subflows can carry it (`multi_from` moves back to it).
+/// the peer did not acknowledge, that is copied to the front of the queue now and
+/// marked to go again, so that the other subflows carry it (`multi_from` moves
+/// back to it). If memory refuses, the next stall looked at tries again.
 ///
 /// # Safety
 ///
@@ -1172,6 +1188,8 @@ unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
     if ssk != meta.first_ssk() {
         return;
     }
+    // one reading: a DATA_ACK may move it meanwhile (softirq, another subflow)
+    let una = meta.snd_una();
     // SAFETY: locked (caller).
     let (una_seq, una_rel) = unsafe { (bindings::mptcp_rs_tcp_snd_una(ssk), ctx.snd_una_rel()) };
     // SAFETY: as above.
@@ -1180,9 +1198,9 @@ unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
     };
     // its oldest unacknowledged byte, or the DATA_ACK if later (within the bytes
     // direct mode wrote, whose DSNs follow its sequence numbers)
-    let (from, seq) = if after64(meta.snd_una(), at_una.dsn) {
-        let skip = meta.snd_una().wrapping_sub(at_una.dsn);
-        (meta.snd_una(), una_seq.wrapping_add(skip as u32))
+    let (from, seq) = if after64(una, at_una.dsn) {
+        let skip = una.wrapping_sub(at_una.dsn);
+        (una, una_seq.wrapping_add(skip as u32))
     } else {
         (at_una.dsn, una_seq)
     };
@@ -1193,7 +1211,10 @@ unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
         return;
     };
     if q.adopt_held(meta.sk(), ssk, seq, from, len) {
+        q.reinject_add(from, q.multi_from);
         q.multi_from = from;
+        // the send queue holds everything the first subflow carries now
+        meta.set_multi(from);
     }
 }
 
@@ -1207,11 +1228,15 @@ unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
 pub(crate) unsafe fn leaving(meta: &Meta, ctx: &Subflow) {
     // SAFETY: owned (caller).
     let q = unsafe { meta.sendq() };
-    if !q.multi || !ctx.uses_send_map() || ctx.stall_handled() {
+    if !q.multi || !ctx.uses_send_map() {
         return;
     }
     // SAFETY: as promised by the caller.
-    unsafe { mark_unacked(meta, q, ctx) };
+    unsafe { adopt_direct(meta, q, ctx) };
+    if !ctx.stall_handled() {
+        // SAFETY: as promised by the caller.
+        unsafe { mark_unacked(meta, q, ctx) };
+    }
     meta.kick();
 }
 
@@ -1303,13 +1328,19 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
     }
 }
 
-/// Whether the first subflow stopped taking data: it closed, or is in loss
-/// recovery (direct mode: the work item then turns to multi mode when a joined
-/// subflow is established, and the data it holds goes again on the others, as
-/// nothing else would send it while no writer comes). The meta socket is owned.
+/// Whether the first subflow, established, timed out (its retransmission timer
+/// fired, or its window probes go unanswered), the connection being open: in
+/// direct mode the work item then turns to multi mode when a joined subflow is
+/// established, and what it holds goes again on the others, as nothing else would
+/// send it while no writer comes. Not once it closed: a reset purged what it held,
+/// and the connection follows it. The meta socket is owned.
 fn first_stalled(meta: &Meta) -> bool {
     let first = meta.first_ssk();
-    !first.is_null() && !view(first).1
+    if first.is_null() || meta.state() == TCP_CLOSE {
+        return false;
+    }
+    let (v, _) = view(first);
+    (v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT) && v.timed_out
 }
 
 /// Whether some subflow is not closed. The meta socket is owned.

@@ -658,8 +658,14 @@ impl Meta {
     /// A subflow changed state or reported an error (`ssk` locked by TCP).
     pub(crate) fn subflow_event(&self, ssk: *mut bindings::sock) {
         let fin_before = self.has(mf::RCV_DATA_FIN_DONE);
-        // a subflow died or changed state: reinjection may be due
-        self.kick();
+        // a subflow died or changed state: reinjection may be due; in direct mode
+        // too once a join is established (the first subflow may have timed out
+        // before: the work item then turns to multi mode, `sendq::work`)
+        if self.joins.any_established() {
+            self.kick_any_mode();
+        } else {
+            self.kick();
+        }
         // SAFETY: `sk` is live (invariant).
         unsafe { bindings::mptcp_rs_data_lock(self.sk) };
         // SAFETY: as above.

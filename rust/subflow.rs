@@ -1756,9 +1756,10 @@ pub(crate) fn established_options(
         // established (at most every 10 ms), the work item turns to multi mode,
         // where the others carry what this one holds, and a writer waiting for its
         // room looks again; else nothing moved while this subflow's path was dead.
-        if len > 0
-            // SAFETY: the subflow is locked by TCP.
-            && unsafe { bindings::mptcp_rs_sf_tx_state(ssk) } & bindings::MPTCP_RS_SF_TIMED_OUT != 0
+        // Pure ACKs too: a window probe is one (the peer's reader paused, then
+        // its path died: no data goes out, and no retransmission timer fires).
+        // SAFETY: the subflow is locked by TCP.
+        if unsafe { bindings::mptcp_rs_sf_tx_state(ssk) } & bindings::MPTCP_RS_SF_TIMED_OUT != 0
             && meta.joins().any_established()
             && meta.timeout_wake_due()
         {

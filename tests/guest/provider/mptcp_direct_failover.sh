@@ -4,44 +4,55 @@
 # established, the application's data goes straight into the first subflow
 # (direct mode, Documentation/mptcp-rs/multipath.rst); that subflow then still
 # holds the part the peer did not acknowledge, which only it had. Two paths of
-# 5 Mbit/s, 20 ms RTT, queues of 1000 packets; no endpoint at first, so the
-# connection starts on path 1 alone. The client sends 2 MB (a half-closed
-# connection gets no join, as upstream) and the server as below. Once the client
-# has 128 KB, it adds its path-2 endpoint, waits for the join to be established,
-# and blackholes path 1 (iptables DROP both ways at the client):
+# 5 Mbit/s, 20 ms RTT, queues of 200 packets; no endpoint at first, so the
+# connection starts on path 1 alone. The client sends 256 KB and shuts down its
+# side 10 s later (a half-closed connection gets no join, as upstream), the
+# server as below. Once the client has 128 KB, it adds its path-2 endpoint, waits
+# for the join to be established, and blackholes path 1 (iptables DROP both ways
+# at the client); its reader pauses meanwhile, so the first subflow may sit
+# behind a closed window, and then only its window probes time out:
 #  1. the server is still writing (6 MB, SO_SNDBUF 1 MB): its writes after the
 #     join leave direct mode;
-#  2. the server wrote everything (3 MB, SO_SNDBUF 4 MB: net.core.wmem_max is
-#     raised for the test) and shut down its side before the join: no write
-#     comes after it, the DATA_FIN is queued;
+#  2. the server wrote everything (3 MB, SO_SNDBUF 4 MB) and shut down its side
+#     before the join: no write comes after it, the DATA_FIN is queued;
 #  3. as 2, but the server shuts down its side only 15 s after its last write:
-#     nothing but the first subflow's timeout can start the failover, and the
-#     client's longest wait for data after the cut stays under 6 s.
+#     nothing but the first subflow timing out (a retransmission timeout, or
+#     window probes unanswered) can start the failover, and the client's longest
+#     wait for data after the cut stays under 6 s.
+# After each part no socket of the connection is left within 10 s.
 # Each time the transfer completes with SHA-256 equal within its 90 s timeout (the
 # bytes the first subflow held went again on path 2: MPTcpExtMPTCPRetrans grew at
-# the server), the join happened, and the kernel log is clean.
+# the server), the join happened, and the kernel log is clean. (Before the first
+# subflow's bytes from direct mode were copied for reinjection, parts 1 and 2
+# timed out; without the work item's switch to multi mode, part 3 waited for the
+# server's shutdown.)
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
-trap topo_cleanup EXIT
-topo_two_paths delay 10ms rate 5mbit limit 1000
+cut_script=$(mktemp)
+spid=""
+trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; rm -f "$cut_script"; topo_cleanup' EXIT
+topo_two_paths delay 10ms rate 5mbit limit 200
 c2=$(topo_addr4 c 2)
 ip -n cli mptcp endpoint flush
-wmem_max=$(sysctl -n net.core.wmem_max)
-trap 'sysctl -qw net.core.wmem_max=$wmem_max; topo_cleanup' EXIT
-sysctl -qw net.core.wmem_max=$((4 << 20))
 
 # join_then_cut: run by the client at 128 KB: the join over path 2, then path 1 dies
-cat >/tmp/direct_failover_cut.sh <<CUT
+cat >"$cut_script" <<CUT
 #!/usr/bin/env bash
 ip -n cli mptcp endpoint add $c2 dev c2 subflow
 for i in \$(seq 100); do
 	ip netns exec cli ss -tnH state established "( src $c2 )" | grep -q . && break
 	sleep 0.1
 done
-ip netns exec cli ss -tnH state established "( src $c2 )" | grep -q . || { echo "no join on path 2 within 10 s" >&2; exit 1; }
+if ! ip netns exec cli ss -tnH state established "( src $c2 )" | grep -q .; then
+	echo "no join on path 2 within 10 s; client sockets, endpoints, join counters:" >&2
+	ip netns exec cli ss -tanH >&2
+	ip -n cli mptcp endpoint show >&2
+	ip netns exec cli nstat -az | grep -E 'MPJoin|MPCapable' >&2
+	exit 1
+fi
 ip netns exec cli iptables -I INPUT -i c1 -j DROP
 ip netns exec cli iptables -I OUTPUT -o c1 -j DROP
 CUT
-chmod +x /tmp/direct_failover_cut.sh
+chmod +x "$cut_script"
 
 part() { # N PORT MAX_STALL SERVER_ARGS...
 	local n=$1 port=$2 max_stall=$3 out
@@ -51,9 +62,10 @@ part() { # N PORT MAX_STALL SERVER_ARGS...
 	retrans0=$(mib srv MPTcpExtMPTCPRetrans) joins0=$(mib srv MPTcpExtMPJoinAckRx)
 	xfer_server srv "$out" --bind 0.0.0.0 --port "$port" --proto mptcp --timeout 90 "$@"
 	ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port "$port" \
-		--proto mptcp --timeout 90 --send $((2 << 20)) --cut-at $((128 << 10)) --cut-cmd /tmp/direct_failover_cut.sh \
-		>"$out/client" 2>"$out/client.err" || fail "part $n: client: $(tail -n 6 "$out/client.err")"
+		--proto mptcp --timeout 90 --send $((256 << 10)) --shutdown-after 10 --cut-at $((128 << 10)) --cut-cmd "$cut_script" \
+		>"$out/client" 2>"$out/client.err" || fail "part $n: client: $(grep -v '^  ' "$out/client.err" | tail -n 40)"
 	wait "$spid" || fail "part $n: server: $(tail -n 3 "$out/server.err")"
+	spid=""
 	cut_transfer_ok "$out"
 	local stall
 	stall=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["stall"])' "$out/client")
@@ -66,6 +78,17 @@ part() { # N PORT MAX_STALL SERVER_ARGS...
 	((retrans >= 1)) || fail "part $n: nothing went again on path 2 (MPTCPRetrans +0)"
 	ip netns exec cli iptables -F
 	ip -n cli mptcp endpoint flush
+	# nothing left of the connection within 10 s (the dead first subflows are
+	# reset once it is over), so that no later test finds mptcp_rs in use
+	local left="" i
+	for i in $(seq 50); do
+		left=$(for ns in cli srv; do
+			ip netns exec $ns ss -tanH "( sport = :$port or dport = :$port )" | grep -v -e LISTEN -e TIME-WAIT
+		done)
+		[ -z "$left" ] && break
+		sleep 0.2
+	done
+	[ -z "$left" ] || fail "part $n: sockets left 10 s after the transfer: $left"
 }
 
 part 1 6321 60 --send $((6 << 20)) --sndbuf $((1 << 20))

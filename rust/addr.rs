@@ -368,9 +368,11 @@ impl IdBits {
 }
 
 /// REMOVE_ADDR ids an option writer took from `rm_send`: they go back unless the
-/// option carrying them was written ([`RmClaim::sent`]).
+/// option carrying them was written ([`RmClaim::sent`]), and the next pure ACK
+/// looks again (the hint set after they are back: another writer may have
+/// cleared it while it held them, finding nothing).
 struct RmClaim<'a> {
-    from: &'a IdBits,
+    addrs: &'a ConnAddrs,
     ids: [u8; crate::proto::options::RM_IDS_MAX],
     n: usize,
     sent: bool,
@@ -384,10 +386,11 @@ impl RmClaim<'_> {
 
 impl Drop for RmClaim<'_> {
     fn drop(&mut self) {
-        if !self.sent {
+        if !self.sent && self.n > 0 {
             for &id in self.ids.get(..self.n).unwrap_or(&[]) {
-                self.from.insert(id);
+                self.addrs.rm_send.insert(id);
             }
+            self.addrs.note_pending();
         }
     }
 }
@@ -832,7 +835,7 @@ pub(crate) fn established_options(
     // Taken, not looked at: two subflows may build segments at once (softirq
     // over process context, or two CPUs), and both sent the REMOVE_ADDR.
     let mut rm = RmClaim {
-        from: &a.rm_send,
+        addrs: a,
         ids: [0u8; crate::proto::options::RM_IDS_MAX],
         n: 0,
         sent: false,

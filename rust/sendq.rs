@@ -110,6 +110,9 @@ pub(crate) struct SendQueue {
     /// `adopt_direct` copies what it still holds to the front of the queue, from
     /// where this then is.
     multi_from: u64,
+    /// The first subflow's queues no longer hold what direct mode wrote and the
+    /// peer lacks (a reset purged them): `adopt_direct` stops trying.
+    direct_gone: bool,
     /// The subflow chosen last (round robin).
     last: Option<usize>,
     /// DATA_ACK when the retransmission timer was armed, and its backoff.
@@ -144,6 +147,7 @@ impl SendQueue {
             snd_nxt: 0,
             reinject: None,
             multi_from: 0,
+            direct_gone: false,
             last: None,
             rtx_una: 0,
             rtx_backoff: 0,
@@ -255,8 +259,9 @@ impl SendQueue {
     /// any) the `len` bytes subflow `ssk` holds from its sequence `seq` on: what
     /// direct mode wrote there and the peer did not acknowledge yet, which other
     /// subflows can then carry. Charged to meta socket `sk` (owned); the subflow is
-    /// locked by the caller. False, the queue as it was, when memory or the
-    /// subflow's queues (a reset purged them) do not allow it.
+    /// locked by the caller. On failure the queue is as it was: `ENOMEM` when
+    /// memory refused, `ENOENT` when the subflow's queues do not hold the bytes
+    /// (a reset purged them).
     fn adopt_held(
         &mut self,
         sk: *mut bindings::sock,
@@ -264,7 +269,8 @@ impl SendQueue {
         seq: u32,
         dsn: u64,
         len: u32,
-    ) -> bool {
+    ) -> Result {
+        let mut err = ENOMEM;
         let mut cursor = bindings::mptcp_rs_held_cursor::default();
         let mut done: u32 = 0;
         let mut adopted: usize = 0;
@@ -286,9 +292,12 @@ impl SendQueue {
                 )
             };
             chunk.len = got.min(want);
+            if chunk.len < want {
+                err = ENOENT;
+                break;
+            }
             // a chunk that could not go in is dropped, and with it its page
-            if chunk.len < want
-                || self.chunks.reserve(1, GFP_KERNEL).is_err()
+            if self.chunks.reserve(1, GFP_KERNEL).is_err()
                 || self.chunks.insert_within_capacity(adopted, chunk).is_err()
             {
                 break;
@@ -300,9 +309,9 @@ impl SendQueue {
             for _ in 0..adopted {
                 let _ = self.chunks.remove(0);
             }
-            return false;
+            return Err(err);
         }
-        true
+        Ok(())
     }
 
     /// Adds DSNs `[a, b)` to the range to send again on other subflows.
@@ -1128,10 +1137,13 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
             continue;
         }
         // What direct mode wrote only once the first subflow timed out (or
-        // closed): a loss probe alone is routine, and the copy may be megabytes.
+        // closed), and for another subflow that is alive: a loss probe alone is
+        // routine, and the copy may be megabytes.
         let adopt = ssk == meta.first_ssk()
+            && !q.direct_gone
             && after64(q.multi_from, meta.snd_una())
-            && (v.state == TCP_CLOSE || v.timed_out);
+            && (v.state == TCP_CLOSE || v.timed_out)
+            && another_alive(meta, ssk);
         if (ctx.stall_handled() && !adopt) || !another_established(meta, ssk) {
             // (with no other subflow, TCP resends it on this one; looked at again
             // when a subflow is established: its event runs the work item)
@@ -1185,7 +1197,7 @@ unsafe fn mark_unacked(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
 /// The meta socket is owned and `ctx`'s subflow locked by the caller.
 unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
     let ssk = ctx.ssk();
-    if ssk != meta.first_ssk() {
+    if ssk != meta.first_ssk() || q.direct_gone {
         return;
     }
     // one reading: a DATA_ACK may move it meanwhile (softirq, another subflow)
@@ -1210,11 +1222,16 @@ unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
     let Ok(len) = u32::try_from(q.multi_from.wrapping_sub(from)) else {
         return;
     };
-    if q.adopt_held(meta.sk(), ssk, seq, from, len) {
-        q.reinject_add(from, q.multi_from);
-        q.multi_from = from;
-        // the send queue holds everything the first subflow carries now
-        meta.set_multi(from);
+    match q.adopt_held(meta.sk(), ssk, seq, from, len) {
+        Ok(()) => {
+            q.reinject_add(from, q.multi_from);
+            q.multi_from = from;
+            // the send queue holds everything the first subflow carries now
+            meta.set_multi(from);
+        }
+        Err(e) if e == ENOENT => q.direct_gone = true,
+        // memory: the next stall looked at tries again
+        Err(_) => {}
     }
 }
 

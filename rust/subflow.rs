@@ -1758,8 +1758,9 @@ pub(crate) fn established_options(
         // room looks again; else nothing moved while this subflow's path was dead.
         // Pure ACKs too: a window probe is one (the peer's reader paused, then
         // its path died: no data goes out, and no retransmission timer fires).
-        // SAFETY: the subflow is locked by TCP.
-        if unsafe { bindings::mptcp_rs_sf_tx_state(ssk) } & bindings::MPTCP_RS_SF_TIMED_OUT != 0
+        if meta.had_join()
+            // SAFETY: the subflow is locked by TCP.
+            && unsafe { bindings::mptcp_rs_sf_tx_state(ssk) } & bindings::MPTCP_RS_SF_TIMED_OUT != 0
             && meta.joins().any_established()
             && meta.timeout_wake_due()
         {

@@ -833,7 +833,7 @@ pub(crate) fn established_options(
         Add(&'a Entry),
     }
     // Taken, not looked at: two subflows may build segments at once (softirq
-    // over process context, or two CPUs), and both sent the REMOVE_ADDR.
+    // over process context, or two CPUs), and both would send the REMOVE_ADDR.
     let mut rm = RmClaim {
         addrs: a,
         ids: [0u8; crate::proto::options::RM_IDS_MAX],

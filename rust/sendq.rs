@@ -583,7 +583,7 @@ pub(crate) fn go_multi(meta: &Meta, q: &mut SendQueue) -> bool {
         unsafe { ctx.use_send_map() };
         q.snd_nxt = ctx.snd_dsn_next();
         // what direct mode wrote is not copied now: only if the first subflow
-        // stalls while it holds some of it (`mark_unacked`)
+        // times out or leaves while it holds some of it (`adopt_direct`)
         q.multi_from = q.snd_nxt;
         if meta.snd_wnd_end() == 0 {
             // No DATA_ACK came yet (the peer's data so far went with options that

@@ -385,12 +385,18 @@ fn subflows(meta: &Meta) -> impl Iterator<Item = *mut bindings::sock> + '_ {
     .filter(|ssk| !ssk.is_null())
 }
 
+/// Whether a subflow in TCP state `state` sends data (established, or the peer
+/// closed its side only).
+fn sends_data(state: c_int) -> bool {
+    state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT
+}
+
 /// A subflow's view; `usable` when it may take data now.
 fn view(ssk: *mut bindings::sock) -> (bindings::mptcp_rs_sf_view, bool) {
     let mut v = bindings::mptcp_rs_sf_view::default();
     // SAFETY: `ssk` is live (the caller owns the meta socket, which keeps it).
     unsafe { bindings::mptcp_rs_sf_view(ssk, NOTSENT_LIMIT, &mut v) };
-    let usable = (v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT) && !v.loss;
+    let usable = sends_data(v.state) && !v.loss;
     (v, usable)
 }
 
@@ -398,8 +404,7 @@ fn view(ssk: *mut bindings::sock) -> (bindings::mptcp_rs_sf_view, bool) {
 /// retransmission timer has not fired since its last progress (nor its window
 /// probes gone unanswered).
 fn alive(ctx: &Subflow, v: &bindings::mptcp_rs_sf_view) -> bool {
-    let established = v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT;
-    established && ctx.can_send() && !v.timed_out
+    sends_data(v.state) && ctx.can_send() && !v.timed_out
 }
 
 /// Gathers the candidates (into `q.cands`, their subflows into `q.cand_ssks`) and
@@ -1166,10 +1171,7 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
 
 /// Whether a subflow other than `ssk` is established. The meta socket is owned.
 fn another_established(meta: &Meta, ssk: *mut bindings::sock) -> bool {
-    subflows(meta).any(|other| {
-        let state = view(other).0.state;
-        other != ssk && (state == TCP_ESTABLISHED || state == TCP_CLOSE_WAIT)
-    })
+    subflows(meta).any(|other| other != ssk && sends_data(view(other).0.state))
 }
 
 /// Adds what subflow `ctx` carried beyond the DATA_ACK to the range to queue again,
@@ -1357,7 +1359,7 @@ fn first_stalled(meta: &Meta) -> bool {
         return false;
     }
     let (v, _) = view(first);
-    (v.state == TCP_ESTABLISHED || v.state == TCP_CLOSE_WAIT) && v.timed_out
+    sends_data(v.state) && v.timed_out
 }
 
 /// Whether some subflow is not closed. The meta socket is owned.

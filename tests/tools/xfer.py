@@ -49,7 +49,8 @@ def family_of(addr):
 def outage(marks, cut_t, cut_b, total, survivor_bps=None):
     """Longest gap after the cut and equivalent outage from (t, bytes) marks: against
     survivor_bps (bits/s) if given, else the rate of the last 40% of the time."""
-    after = [(t, b) for t, b in marks if t >= cut_t]
+    # the cut itself starts the first gap: the wait for the first read after it counts
+    after = [(cut_t, cut_b)] + [(t, b) for t, b in marks if t > cut_t]
     if len(after) < 2:
         return None, None
     stall = max(b[0] - a[0] for a, b in zip(after, after[1:]))

@@ -14,6 +14,7 @@ struct sock;
 struct page;
 struct msghdr;
 struct sk_buff;
+struct sk_buff_head;
 
 /* A page (compound when possible) for meta-level data; *size receives its size. */
 struct page *mptcp_rs_chunk_alloc(u32 *size);
@@ -33,13 +34,25 @@ struct mptcp_rs_held_cursor {
 };
 /*
  * Copies to @page at @off the @len bytes subflow @ssk holds from sequence @seq on,
- * sent or not (its retransmission queue, then its write queue), looking from
+ * sent or not (its retransmission queue, then its write queue; or, when @rescued
+ * is not NULL, the clones of them a reset left), looking from
  * @cursor on (zeroed for the first call; successive calls ask for successive
  * bytes, the subflow locked by the caller throughout). Bytes copied: fewer when
  * its queues do not hold them all.
  */
-u32 mptcp_rs_sf_copy_held(struct sock *ssk, struct mptcp_rs_held_cursor *cursor, u32 seq,
-			  struct page *page, u32 off, u32 len);
+u32 mptcp_rs_sf_copy_held(struct sock *ssk, struct sk_buff_head *rescued,
+			  struct mptcp_rs_held_cursor *cursor, u32 seq, struct page *page,
+			  u32 off, u32 len);
+/*
+ * For a reset arriving on subflow @ssk (locked), before TCP purges its queues:
+ * clones of the skbs it holds, sharing their data, for mptcp_rs_sf_copy_held()'s
+ * @rescued; NULL when it holds none or memory refused (GFP_ATOMIC).
+ */
+struct sk_buff_head *mptcp_rs_sf_rescue_held(struct sock *ssk);
+/* Frees what mptcp_rs_sf_rescue_held() returned (NULL: nothing). */
+void mptcp_rs_sf_rescue_free(struct sk_buff_head *list);
+/* Whether @skb, being received, is a reset (its TCP header in place). */
+bool mptcp_rs_skb_is_rst(const struct sk_buff *skb);
 /*
  * Queues @len bytes of @page from @off on subflow @ssk (locked by the caller)
  * without copying; @new_extent ends the subflow's last unsent skb first so that

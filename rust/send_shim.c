@@ -90,12 +90,17 @@ static bool copy_held_from(const struct sk_buff *skb, u32 *seq, u8 *dst, u32 *do
 	return true;
 }
 
-/* The skb after @skb in the subflow's queues (the write queue after the rtx queue). */
-static struct sk_buff *held_next(struct sock *ssk, struct mptcp_rs_held_cursor *cursor,
-				 struct sk_buff *skb)
+/*
+ * The skb after @skb in the subflow's queues (the write queue after the rtx queue),
+ * or in @rescued, the copies a reset left (mptcp_rs_sf_rescue_held()).
+ */
+static struct sk_buff *held_next(struct sock *ssk, struct sk_buff_head *rescued,
+				 struct mptcp_rs_held_cursor *cursor, struct sk_buff *skb)
 {
 	struct sk_buff *next;
 
+	if (rescued)
+		return skb_queue_is_last(rescued, skb) ? NULL : skb->next;
 	if (cursor->in_write_queue)
 		return skb_queue_is_last(&ssk->sk_write_queue, skb) ? NULL : skb->next;
 	next = skb_rb_next(skb);
@@ -105,14 +110,17 @@ static struct sk_buff *held_next(struct sock *ssk, struct mptcp_rs_held_cursor *
 	return skb_peek(&ssk->sk_write_queue);
 }
 
-u32 mptcp_rs_sf_copy_held(struct sock *ssk, struct mptcp_rs_held_cursor *cursor, u32 seq,
-			  struct page *page, u32 off, u32 len)
+u32 mptcp_rs_sf_copy_held(struct sock *ssk, struct sk_buff_head *rescued,
+			  struct mptcp_rs_held_cursor *cursor, u32 seq, struct page *page,
+			  u32 off, u32 len)
 {
 	u8 *dst = (u8 *)page_address(page) + off;
 	struct sk_buff *skb = cursor->skb;
 	u32 done = 0;
 
-	if (!skb) {
+	if (!skb && rescued) {
+		skb = skb_peek(rescued);
+	} else if (!skb) {
 		cursor->in_write_queue = false;
 		skb = skb_rb_first(&ssk->tcp_rtx_queue);
 		if (!skb) {
@@ -125,10 +133,76 @@ u32 mptcp_rs_sf_copy_held(struct sock *ssk, struct mptcp_rs_held_cursor *cursor,
 			break;
 		if (done == len)
 			break; /* the next call may want more of this skb */
-		skb = held_next(ssk, cursor, skb);
+		skb = held_next(ssk, rescued, cursor, skb);
 	}
 	cursor->skb = skb;
 	return done;
+}
+
+/* Appends a clone of @skb, a subflow's queued skb, to @list; false: no memory. */
+static bool rescue_one(struct sk_buff_head *list, struct sk_buff *skb)
+{
+	struct sk_buff *copy;
+
+	tcp_skb_tsorted_save(skb) {
+		copy = skb_clone(skb, GFP_ATOMIC);
+	} tcp_skb_tsorted_restore(skb);
+	if (!copy)
+		return false;
+	copy->dev = NULL; /* rtx queue skbs: what the rb node left there */
+	__skb_queue_tail(list, copy);
+	return true;
+}
+
+/*
+ * A reset arrived on @ssk (tcp_reset() calls the MPTCP option hook before it purges
+ * the subflow's queues): clones of the skbs of its retransmission and write queues,
+ * in sequence order, sharing their data, so that what direct mode wrote there can
+ * still be copied for the other subflows (mptcp_rs_sf_copy_held() with them).
+ * NULL when the queues are empty or memory refused (GFP_ATOMIC: softirq). The
+ * skbs of both queues use the tsorted anchor, which overlays the dst a clone
+ * copies (as in __tcp_transmit_skb()). Subflow locked.
+ */
+struct sk_buff_head *mptcp_rs_sf_rescue_held(struct sock *ssk)
+{
+	struct sk_buff_head *list;
+	struct sk_buff *skb;
+
+	if (!tcp_rtx_queue_head(ssk) && !tcp_send_head(ssk))
+		return NULL;
+	list = kmalloc(sizeof(*list), GFP_ATOMIC);
+	if (!list)
+		return NULL;
+	__skb_queue_head_init(list);
+	for (skb = tcp_rtx_queue_head(ssk); skb; skb = skb_rb_next(skb)) {
+		if (!rescue_one(list, skb))
+			goto nomem;
+	}
+	skb_queue_walk(&ssk->sk_write_queue, skb) {
+		if (!rescue_one(list, skb))
+			goto nomem;
+	}
+	return list;
+nomem:
+	mptcp_rs_sf_rescue_free(list);
+	return NULL;
+}
+
+void mptcp_rs_sf_rescue_free(struct sk_buff_head *list)
+{
+	struct sk_buff *skb;
+
+	if (!list)
+		return;
+	/* served or no longer needed: not a drop */
+	while ((skb = __skb_dequeue(list)))
+		consume_skb(skb);
+	kfree(list);
+}
+
+bool mptcp_rs_skb_is_rst(const struct sk_buff *skb)
+{
+	return tcp_hdr(skb)->rst;
 }
 
 int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, bool new_extent)

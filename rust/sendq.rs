@@ -258,14 +258,16 @@ impl SendQueue {
     /// Puts before the queue's first chunk (which starts at DSN `dsn + len`, if
     /// any) the `len` bytes subflow `ssk` holds from its sequence `seq` on: what
     /// direct mode wrote there and the peer did not acknowledge yet, which other
-    /// subflows can then carry. Charged to meta socket `sk` (owned); the subflow is
-    /// locked by the caller. On failure the queue is as it was: `ENOMEM` when
-    /// memory refused, `ENOENT` when the subflow's queues do not hold the bytes
-    /// (a reset purged them).
+    /// subflows can then carry; from `rescued` instead, if not null: the clones of
+    /// its skbs a reset left ([`Subflow::rescue_held`]). Charged to meta socket `sk`
+    /// (owned); the subflow is locked by the caller. On failure the queue is as it
+    /// was: `ENOMEM` when memory refused, `ENOENT` when the subflow's queues (or
+    /// the clones) do not hold the bytes (a reset purged them).
     fn adopt_held(
         &mut self,
         sk: *mut bindings::sock,
         ssk: *mut bindings::sock,
+        rescued: *mut bindings::sk_buff_head,
         seq: u32,
         dsn: u64,
         len: u32,
@@ -280,10 +282,12 @@ impl SendQueue {
             };
             let want = chunk.cap.min(len - done);
             // SAFETY: `chunk.page` has `chunk.cap` bytes, none shared yet; the
-            // subflow stays locked (caller) across the calls with `cursor`.
+            // subflow stays locked (caller) across the calls with `cursor`, which
+            // keeps `rescued` (null or the subflow's clones) in place.
             let got = unsafe {
                 bindings::mptcp_rs_sf_copy_held(
                     ssk,
+                    rescued,
                     &mut cursor,
                     seq.wrapping_add(done),
                     chunk.page,
@@ -1141,6 +1145,18 @@ fn find_stalls(meta: &Meta, q: &mut SendQueue) {
             // closing normally (FIN): what it carries still arrives
             continue;
         }
+        if ssk == meta.first_ssk()
+            && !ctx.rescued().is_null()
+            && (q.direct_gone || !after64(q.multi_from, meta.snd_una()))
+        {
+            // what a reset left of it is of no use any more
+            // SAFETY: live subflow, nested in the owned meta socket.
+            unsafe { bindings::mptcp_rs_lock_sock(ssk) };
+            // SAFETY: locked above; nothing here points into the clones.
+            unsafe { ctx.drop_rescued() };
+            // SAFETY: locked above.
+            unsafe { bindings::release_sock(ssk) };
+        }
         // What direct mode wrote only once the first subflow timed out (or
         // closed), and for another subflow that is alive: a loss probe alone is
         // routine, and the copy may be megabytes.
@@ -1192,15 +1208,31 @@ unsafe fn mark_unacked(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
 /// first subflow): if `ctx` is the first subflow and still holds some of it that
 /// the peer did not acknowledge, that is copied to the front of the queue now and
 /// marked to go again, so that the other subflows carry it (`multi_from` moves
-/// back to it). If memory refuses, the next stall looked at tries again.
+/// back to it). If memory refuses, the next stall looked at tries again. What a
+/// reset left of the subflow ([`Subflow::rescue_held`]) is the source when there,
+/// and is freed once the copy is done or not needed.
 ///
 /// # Safety
 ///
 /// The meta socket is owned and `ctx`'s subflow locked by the caller.
 unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
+    // SAFETY: as promised by the caller.
+    let retry = unsafe { adopt_direct_from(meta, q, ctx) };
+    if !retry && !ctx.rescued().is_null() {
+        // SAFETY: locked (caller); the copy is over.
+        unsafe { ctx.drop_rescued() };
+    }
+}
+
+/// [`adopt_direct`]'s copy; true when memory refused it (to try again).
+///
+/// # Safety
+///
+/// As [`adopt_direct`].
+unsafe fn adopt_direct_from(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) -> bool {
     let ssk = ctx.ssk();
     if ssk != meta.first_ssk() || q.direct_gone {
-        return;
+        return false;
     }
     // one reading: a DATA_ACK may move it meanwhile (softirq, another subflow)
     let una = meta.snd_una();
@@ -1208,7 +1240,7 @@ unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
     let (una_seq, una_rel) = unsafe { (bindings::mptcp_rs_tcp_snd_una(ssk), ctx.snd_una_rel()) };
     // SAFETY: as above.
     let Some(at_una) = unsafe { ctx.send_map() }.lookup(una_rel) else {
-        return;
+        return false;
     };
     // its oldest unacknowledged byte, or the DATA_ACK if later (within the bytes
     // direct mode wrote, whose DSNs follow its sequence numbers)
@@ -1219,21 +1251,34 @@ unsafe fn adopt_direct(meta: &Meta, q: &mut SendQueue, ctx: &Subflow) {
         (at_una.dsn, una_seq)
     };
     if !after64(q.multi_from, from) {
-        return;
+        return false;
     }
     let Ok(len) = u32::try_from(q.multi_from.wrapping_sub(from)) else {
-        return;
+        return false;
     };
-    match q.adopt_held(meta.sk(), ssk, seq, from, len) {
+    // a reset purged its queues: what it held then, if kept
+    let rescued = ctx.rescued();
+    match q.adopt_held(meta.sk(), ssk, rescued, seq, from, len) {
         Ok(()) => {
             q.reinject_add(from, q.multi_from);
             q.multi_from = from;
             // the send queue holds everything the first subflow carries now
             meta.set_multi(from);
+            false
         }
-        Err(e) if e == ENOENT => q.direct_gone = true,
+        Err(e) if e == ENOENT => {
+            q.direct_gone = true;
+            // SAFETY: live subflow (locked).
+            if unsafe { bindings::mptcp_rs_sk_state(ssk) } == TCP_CLOSE {
+                // its queues were purged (a reset kept nothing: memory, or a
+                // local abort) while it held bytes only it had: the stream
+                // cannot be completed, and ends rather than wait forever
+                meta.direct_bytes_lost();
+            }
+            false
+        }
         // memory: the next stall looked at tries again
-        Err(_) => {}
+        Err(_) => true,
     }
 }
 
@@ -1351,15 +1396,16 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
 /// fired, or its window probes go unanswered), the connection being open: in
 /// direct mode the work item then turns to multi mode when a joined subflow is
 /// established, and what it holds goes again on the others, as nothing else would
-/// send it while no writer comes. Not once it closed: a reset purged what it held,
-/// and the connection follows it. The meta socket is owned.
+/// send it while no writer comes. Or it closed, and the connection can go on
+/// without it (`Meta::first_loss_survivable`: a reset left what it held). The meta
+/// socket is owned.
 fn first_stalled(meta: &Meta) -> bool {
     let first = meta.first_ssk();
     if first.is_null() || meta.state() == TCP_CLOSE {
         return false;
     }
     let (v, _) = view(first);
-    sends_data(v.state) && v.timed_out
+    (sends_data(v.state) && v.timed_out) || (v.state == TCP_CLOSE && meta.first_loss_survivable())
 }
 
 /// Whether some subflow is not closed. The meta socket is owned.

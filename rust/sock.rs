@@ -770,6 +770,12 @@ impl Meta {
         self.set(mf::MULTI);
     }
 
+    /// Where multi mode began ([`Meta::set_multi`]): what direct mode wrote lies
+    /// before this DSN.
+    pub(crate) fn direct_end(&self) -> u64 {
+        self.direct_end.load(Ordering::Acquire)
+    }
+
     /// Whether the connection is in multi mode and the peer acknowledged all that
     /// direct mode sent before: the send queue holds everything the first subflow
     /// still carries, and it can die without loss (lockless).
@@ -1097,11 +1103,12 @@ impl Meta {
             && !ssk.is_null()
             && state != TCP_CLOSE
             && state != TCP_SYN_SENT
-            && self.has(mf::MULTI)
+            && (self.has(mf::MULTI) || self.first_loss_survivable())
             && self.joins.any_established()
         {
-            // other subflows carry on; what the first carried goes again on them
-            self.kick();
+            // other subflows carry on; what the first carried goes again on them (in
+            // direct mode the work item turns to multi mode first, `sendq::work`)
+            self.kick_any_mode();
         } else if sub == TCP_CLOSE
             && !ssk.is_null()
             && state != TCP_CLOSE
@@ -1121,6 +1128,35 @@ impl Meta {
             }
         }
         self.check_paths();
+    }
+
+    /// In direct mode, whether the connection can go on without its first subflow,
+    /// closed (a reset, a timeout): the peer lacks nothing that only that subflow
+    /// held, as it held nothing unacknowledged, or it was reset and kept what it
+    /// held ([`Subflow::rescue_held`]) for the send queue to take
+    /// (`sendq::adopt_direct`). (Without that the bytes direct mode wrote there are
+    /// lost, and the connection ends, as before multi mode.) Lockless; the first
+    /// subflow is live while set.
+    pub(crate) fn first_loss_survivable(&self) -> bool {
+        let ssk = self.first_ssk();
+        // (a DATA_FIN sent in direct mode: switching to multi mode had failed)
+        if ssk.is_null() || self.is_fallback() || !self.had_join() || self.snd_data_fin_sent() {
+            return false;
+        }
+        // SAFETY: live while set (above); word reads.
+        let (una, write_seq) = unsafe {
+            (
+                bindings::mptcp_rs_tcp_snd_una(ssk),
+                bindings::mptcp_rs_tcp_write_seq(ssk),
+            )
+        };
+        // (Nothing unacknowledged: TCP's ACK is taken for delivery, as the peer
+        // moves what a subflow received on to its connection; RFC 8684 promises
+        // only the DATA_ACK. A peer that dropped such bytes leaves the connection
+        // waiting for them.)
+        // SAFETY: our subflow, live while set.
+        una == write_seq
+            || unsafe { Subflow::from_sk(ssk) }.is_some_and(|ctx| !ctx.rescued().is_null())
     }
 
     /// After [`Meta::close_first`], the joined subflows carry the connection: when
@@ -1195,6 +1231,17 @@ impl Meta {
             }
             bindings::mptcp_rs_wake_state(sk);
             bindings::mptcp_rs_wake_readers(sk);
+        }
+    }
+
+    /// What direct mode wrote into the first subflow and the peer did not
+    /// acknowledge is gone with it (its queues purged, nothing kept): the stream
+    /// cannot be completed, and the connection ends with `ECONNRESET`, as it would
+    /// in direct mode. Caller owns the meta socket.
+    pub(crate) fn direct_bytes_lost(&self) {
+        let state = self.state();
+        if state != TCP_CLOSE && state != TCP_SYN_SENT {
+            self.abort(errno::ECONNRESET);
         }
     }
 

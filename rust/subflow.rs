@@ -269,6 +269,11 @@ pub(crate) struct Subflow {
     /// Closes a joined subflow of a connection that ends without an owner
     /// ([`Subflow::close_later`]); used at most once.
     close_work: UnsafeCell<bindings::mptcp_rs_close_work>,
+    /// Clones of what the first subflow held when a reset arrived on it
+    /// ([`Subflow::rescue_held`]), for the copy of what direct mode wrote
+    /// (`sendq::adopt_direct`); null: none. Set and taken with the subflow locked;
+    /// freed at the latest with the context.
+    rescued: AtomicPtr<bindings::sk_buff_head>,
     /// For freeing the context after an RCU grace period (`release`).
     rcu: Opaque<bindings::callback_head>,
 }
@@ -390,6 +395,7 @@ impl Subflow {
             // SAFETY: a plain C struct (work item and pointer): all zero is valid
             // until `mptcp_rs_close_work_init()` initialises it before its one use.
             close_work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
+            rescued: AtomicPtr::new(ptr::null_mut()),
             rcu: Opaque::uninit(),
         }
     }
@@ -776,6 +782,61 @@ impl Subflow {
         // SAFETY: `ssk` is valid.
         let una = unsafe { bindings::mptcp_rs_tcp_snd_una(self.ssk) };
         una.wrapping_sub(self.snd_isn.load(Ordering::Acquire))
+    }
+
+    /// A reset arrived on this subflow, the first one, and TCP is about to purge its
+    /// queues: if the connection ever had a join (with no other subflow the reset
+    /// ends it) and the subflow's oldest unacknowledged byte is one direct mode
+    /// wrote (in direct mode, or before where multi mode began), what its queues
+    /// hold is kept as clones of their skbs (sharing their data, not charged to
+    /// any socket), once, for `sendq::adopt_direct` to copy what direct mode
+    /// wrote there; they are freed once it did or need not. Memory refusing
+    /// (softirq, `GFP_ATOMIC`) leaves nothing kept: the connection then ends
+    /// ([`Meta::process_events`], `Meta::direct_bytes_lost`).
+    ///
+    /// # Safety
+    ///
+    /// The subflow is locked (TCP's option hook for the reset).
+    pub(crate) unsafe fn rescue_held(&self, meta: &Meta) {
+        if self.ssk != meta.first_ssk()
+            || !meta.had_join()
+            || meta.is_fallback()
+            || !self.rescued.load(Ordering::Acquire).is_null()
+        {
+            return;
+        }
+        if meta.is_multi() {
+            // where multi mode began, in this subflow's sequence space (direct
+            // mode's bytes follow it linearly)
+            let end_rel =
+                meta.direct_end()
+                    .wrapping_sub(self.snd_dsn_base.load(Ordering::Acquire)) as u32;
+            // SAFETY: locked (caller).
+            let una_rel = unsafe { self.snd_una_rel() };
+            if una_rel.wrapping_sub(end_rel) as i32 >= 0 {
+                return;
+            }
+        }
+        // SAFETY: locked (caller); its queues are still in place.
+        let list = unsafe { bindings::mptcp_rs_sf_rescue_held(self.ssk) };
+        self.rescued.store(list, Ordering::Release);
+    }
+
+    /// What [`Subflow::rescue_held`] kept (null: nothing). The subflow is locked by
+    /// the caller while it uses them.
+    pub(crate) fn rescued(&self) -> *mut bindings::sk_buff_head {
+        self.rescued.load(Ordering::Acquire)
+    }
+
+    /// Frees what [`Subflow::rescue_held`] kept, once it served.
+    ///
+    /// # Safety
+    ///
+    /// The subflow is locked, and nothing the caller holds points into the clones.
+    pub(crate) unsafe fn drop_rescued(&self) {
+        let list = self.rescued.swap(ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: taken from the context above, so freed once.
+        unsafe { bindings::mptcp_rs_sf_rescue_free(list) };
     }
 
     /// Mappings come from the send map from now on; what was queued so far keeps
@@ -1184,6 +1245,10 @@ extern "C" fn free_rcu(head: *mut bindings::callback_head) {
     // context any more (its readers were under RCU, now over).
     let ctx = unsafe { KBox::from_raw(p) };
     let meta = ctx.meta.load(Ordering::Acquire);
+    // SAFETY: the clones are the context's alone (nothing uses it any more).
+    unsafe {
+        bindings::mptcp_rs_sf_rescue_free(ctx.rescued.swap(ptr::null_mut(), Ordering::AcqRel))
+    };
     drop(ctx);
     if !meta.is_null() {
         // SAFETY: drops the reference `attach` took (or `syn_recv_sock` handed over).
@@ -1978,6 +2043,12 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
     };
     if !ctx.has(sf::MP_CAPABLE) {
         return true;
+    }
+    // SAFETY: as above.
+    if unsafe { bindings::mptcp_rs_skb_is_rst(skb) } {
+        // (TCP's reset handling calls this hook before it purges the queues)
+        // SAFETY: the subflow is locked (TCP's caller).
+        unsafe { ctx.rescue_held(meta) };
     }
     // SAFETY: as above.
     let raw = unsafe { tcp_option_bytes(skb) };

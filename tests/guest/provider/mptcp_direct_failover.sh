@@ -18,7 +18,16 @@
 #  3. as 2, but the server shuts down its side only 15 s after its last write:
 #     nothing but the first subflow timing out (a retransmission timeout, or
 #     window probes unanswered) can start the failover, and the client's longest
-#     wait for data after the cut stays under 6 s.
+#     wait for data after the cut stays under 6 s;
+#  4. as 2, but path 1 is reset, not blackholed: the client's netfilter answers
+#     what the server sends on path 1 with a TCP reset (REJECT --reject-with
+#     tcp-reset), so the server's first subflow closes and TCP purges what it
+#     held. The server kept clones of it when the reset arrived; the connection
+#     (in multi mode since the shutdown) goes on over path 2 and the client's
+#     longest wait after the cut stays under 6 s. (Before, the bytes were lost
+#     and the transfer timed out.)
+#  5. as 3 (the server still in direct mode when the join is established), with
+#     the reset of 4. (Before, the reset ended the server's connection.)
 # After each part no socket of the connection is left within 10 s.
 # Each time the transfer completes with SHA-256 equal within its 90 s timeout (the
 # bytes the first subflow held went again on path 2: MPTcpExtMPTCPRetrans grew at
@@ -49,20 +58,27 @@ if ! ip netns exec cli ss -tnH state established "( src $c2 )" | grep -q .; then
 	ip netns exec cli nstat -az | grep -E 'MPJoin|MPCapable' >&2
 	exit 1
 fi
-ip netns exec cli iptables -I INPUT -i c1 -j DROP
-ip netns exec cli iptables -I OUTPUT -o c1 -j DROP
+if [ "\${1:-}" = reset ]; then
+	# what the server sends on path 1 gets a reset; nothing else leaves on it
+	ip netns exec cli iptables -I INPUT -i c1 -p tcp -j REJECT --reject-with tcp-reset
+	ip netns exec cli iptables -I OUTPUT -o c1 -p tcp ! --tcp-flags RST RST -j DROP
+else
+	ip netns exec cli iptables -I INPUT -i c1 -j DROP
+	ip netns exec cli iptables -I OUTPUT -o c1 -j DROP
+fi
 CUT
 chmod +x "$cut_script"
 
-part() { # N PORT MAX_STALL SERVER_ARGS...
-	local n=$1 port=$2 max_stall=$3 out
-	shift 3
+part() { # N PORT MAX_STALL CUT SERVER_ARGS... (CUT: drop or reset)
+	local n=$1 port=$2 max_stall=$3 cut=$4 out
+	shift 4
 	out=$(mktemp -d)
-	local retrans0 joins0
+	local retrans0 joins0 resets0 rto_aborts0
 	retrans0=$(mib srv MPTcpExtMPTCPRetrans) joins0=$(mib srv MPTcpExtMPJoinAckRx)
+	resets0=$(mib srv TcpEstabResets) rto_aborts0=$(mib srv TcpExtTCPAbortOnTimeout)
 	xfer_server srv "$out" --bind 0.0.0.0 --port "$port" --proto mptcp --timeout 90 "$@"
 	ip netns exec cli python3 "$XFER" client --connect "$(topo_addr4 s 1)" --port "$port" \
-		--proto mptcp --timeout 90 --send $((256 << 10)) --shutdown-after 10 --cut-at $((128 << 10)) --cut-cmd "$cut_script" \
+		--proto mptcp --timeout 90 --send $((256 << 10)) --shutdown-after 10 --cut-at $((128 << 10)) --cut-cmd "$cut_script $cut" \
 		>"$out/client" 2>"$out/client.err" || fail "part $n: client: $(grep -v '^  ' "$out/client.err" | tail -n 40)"
 	wait "$spid" || fail "part $n: server: $(tail -n 3 "$out/server.err")"
 	spid=""
@@ -76,6 +92,21 @@ part() { # N PORT MAX_STALL SERVER_ARGS...
 	info "part $n: longest wait for data after the cut $stall s; server MPTCPRetrans +$retrans, joins +$joins"
 	((joins >= 1)) || fail "part $n: no join reached the server"
 	((retrans >= 1)) || fail "part $n: nothing went again on path 2 (MPTCPRetrans +0)"
+	if [ "$cut" = reset ]; then
+		# the client's netfilter answered segments of the server's first subflow
+		# with resets (each exactly at the server's rcv_nxt: the ACK it carried)
+		local rejected
+		rejected=$(ip netns exec cli iptables -L INPUT -v -n -x | awk '/REJECT/ { print $1; exit }')
+		info "part $n: segments on path 1 answered with a reset: ${rejected:-none}"
+		((${rejected:-0} >= 1)) || fail "part $n: no reset went to the server's first subflow"
+		# and the server's first subflow closed on it (an established socket
+		# reset), not on a timeout
+		local resets=$(($(mib srv TcpEstabResets) - resets0))
+		local rto_aborts=$(($(mib srv TcpExtTCPAbortOnTimeout) - rto_aborts0))
+		info "part $n: server TcpEstabResets +$resets, TCPAbortOnTimeout +$rto_aborts"
+		((resets >= 1 && rto_aborts == 0)) ||
+			fail "part $n: the server's first subflow did not close on the reset"
+	fi
 	ip netns exec cli iptables -F
 	ip -n cli mptcp endpoint flush
 	# nothing left of the connection within 10 s (the dead first subflows are
@@ -91,7 +122,9 @@ part() { # N PORT MAX_STALL SERVER_ARGS...
 	[ -z "$left" ] || fail "part $n: sockets left 10 s after the transfer: $left"
 }
 
-part 1 6321 60 --send $((6 << 20)) --sndbuf $((1 << 20))
-part 2 6322 60 --send $((3 << 20)) --sndbuf $((4 << 20))
-part 3 6323 6 --send $((3 << 20)) --sndbuf $((4 << 20)) --shutdown-after 15
+part 1 6321 60 drop --send $((6 << 20)) --sndbuf $((1 << 20))
+part 2 6322 60 drop --send $((3 << 20)) --sndbuf $((4 << 20))
+part 3 6323 6 drop --send $((3 << 20)) --sndbuf $((4 << 20)) --shutdown-after 15
+part 4 6324 6 reset --send $((3 << 20)) --sndbuf $((4 << 20))
+part 5 6325 6 reset --send $((3 << 20)) --sndbuf $((4 << 20)) --shutdown-after 15
 dmesg_clean

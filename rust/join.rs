@@ -435,6 +435,28 @@ impl Joins {
         }
     }
 
+    /// Resets every joined subflow with MP_FASTCLOSE (the connection ended beyond
+    /// repair, `Meta::abort_beyond_repair`); they stay in their slots until the
+    /// connection is closed. The meta socket is owned, in process context.
+    pub(crate) fn fastclose_all(&self) {
+        for slot in self.live_slots() {
+            let ssk = slot.load(Ordering::Acquire);
+            if ssk.is_null() {
+                continue;
+            }
+            // SAFETY: a slot's subflow is live while the meta socket is owned (our
+            // caller); lock nesting as in `pull`.
+            unsafe {
+                bindings::mptcp_rs_lock_sock(ssk);
+                if let Some(ctx) = Subflow::from_sk(ssk) {
+                    // (one already closed sends nothing)
+                    ctx.fastclose();
+                }
+                bindings::release_sock(ssk);
+            }
+        }
+    }
+
     /// No subflow joins any more (the application closed the connection; it lingers
     /// on the subflows it has). Meta socket owned.
     pub(crate) fn stop(&self, meta: &Meta) {

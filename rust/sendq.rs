@@ -1358,6 +1358,9 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
         // what arrived while the socket was owned waits on the subflows
         meta.orphan_pull();
     }
+    if meta.take_fastclose_joins() {
+        meta.joins().fastclose_all();
+    }
     crate::subflow::mp_fail_check(meta);
     // SAFETY: owned.
     let q = unsafe { meta.sendq() };

@@ -133,6 +133,10 @@ mod mf {
     /// that then finds none takes one piece beyond the subflows' unsent limit
     /// (`sendq::overflow_piece`).
     pub(super) const POLLED_OUT: u32 = 1 << 23;
+    /// The connection ended here, beyond repair, while joined subflows were
+    /// established: the work item resets them with MP_FASTCLOSE, so that the peer's
+    /// connection ends too (`Meta::abort_beyond_repair`).
+    pub(super) const FASTCLOSE_JOINS: u32 = 1 << 24;
 }
 
 /// State of one MPTCP connection.
@@ -1118,7 +1122,7 @@ impl Meta {
             // SAFETY: as above.
             let err = unsafe { bindings::mptcp_rs_sk_err(ssk) };
             if err != 0 {
-                self.abort(err);
+                self.abort_beyond_repair(err);
             } else if !self.has(mf::RCV_DATA_FIN_DONE) && self.is_fallback() {
                 // plain TCP closed normally: that was the end of the stream
                 // SAFETY: as above.
@@ -1241,8 +1245,29 @@ impl Meta {
     pub(crate) fn direct_bytes_lost(&self) {
         let state = self.state();
         if state != TCP_CLOSE && state != TCP_SYN_SENT {
-            self.abort(errno::ECONNRESET);
+            self.abort_beyond_repair(errno::ECONNRESET);
         }
+    }
+
+    /// The connection ends here with `err` because its first subflow died holding
+    /// bytes nothing else has. Joined subflows that are established then carry no
+    /// stream any more, and a reset with MP_TCPRST would only close each of them
+    /// at the peer, whose connection would wait on (for the lost bytes, or on a
+    /// first subflow whose reset did not reach it). The work item resets them with
+    /// MP_FASTCLOSE instead (RFC 8684 3.5), which ends the peer's connection
+    /// (counted as `MPFastcloseTx`). Caller holds the meta data.
+    fn abort_beyond_repair(&self, err: c_int) {
+        self.abort(err);
+        if self.joins.any_established() {
+            self.set(mf::FASTCLOSE_JOINS);
+            self.kick_any_mode();
+        }
+    }
+
+    /// Takes the request of [`Meta::abort_beyond_repair`] to reset the joined
+    /// subflows with MP_FASTCLOSE. Any context.
+    pub(crate) fn take_fastclose_joins(&self) -> bool {
+        self.flags.fetch_and(!mf::FASTCLOSE_JOINS, Ordering::AcqRel) & mf::FASTCLOSE_JOINS != 0
     }
 
     /// A send in direct mode took the first subflow's error: the subflow died, and
@@ -1252,7 +1277,7 @@ impl Meta {
     pub(crate) fn first_error_taken(&self, err: c_int) {
         let state = self.state();
         if state != TCP_CLOSE && state != TCP_SYN_SENT && !self.has(mf::MULTI) {
-            self.abort(err);
+            self.abort_beyond_repair(err);
         }
     }
 
@@ -1939,6 +1964,10 @@ unsafe fn release_closed(sk: *mut bindings::sock, meta: Option<&Meta>, abort: bo
             // nothing is left to deliver either way: a subflow holding copies of
             // delivered data is reset rather than closed behind them
             crate::sendq::reset_stale(meta);
+        }
+        if meta.take_fastclose_joins() {
+            // the work item did not get to it before the application closed
+            meta.joins.fastclose_all();
         }
         meta.joins.close_all(meta, abort);
         // nothing is left for the timer (an MP_FAIL's deadline would keep the

@@ -2044,9 +2044,10 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
     if !ctx.has(sf::MP_CAPABLE) {
         return true;
     }
+    // (TCP's reset handling calls this hook before it purges the queues; the cheap
+    // tests first, keeping the C call off the path of every other segment)
     // SAFETY: as above.
-    if unsafe { bindings::mptcp_rs_skb_is_rst(skb) } {
-        // (TCP's reset handling calls this hook before it purges the queues)
+    if ssk == meta.first_ssk() && meta.had_join() && unsafe { bindings::mptcp_rs_skb_is_rst(skb) } {
         // SAFETY: the subflow is locked (TCP's caller).
         unsafe { ctx.rescue_held(meta) };
     }

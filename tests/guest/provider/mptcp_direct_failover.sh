@@ -28,6 +28,8 @@
 #     and the transfer timed out.)
 #  5. as 3 (the server still in direct mode when the join is established), with
 #     the reset of 4. (Before, the reset ended the server's connection.)
+#  6. as 2, but the server's first subflow is destroyed (see there): the bytes
+#     are lost, and the connection ends at both ends.
 # After each part no socket of the connection is left within 10 s.
 # Each time the transfer completes with SHA-256 equal within its 90 s timeout (the
 # bytes the first subflow held went again on path 2: MPTcpExtMPTCPRetrans grew at
@@ -40,7 +42,7 @@ cut_script=$(mktemp)
 spid=""
 trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; rm -f "$cut_script"; topo_cleanup' EXIT
 topo_two_paths delay 10ms rate 5mbit limit 200
-c2=$(topo_addr4 c 2)
+c1=$(topo_addr4 c 1) c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1)
 ip -n cli mptcp endpoint flush
 
 # join_then_cut: run by the client at 128 KB: the join over path 2, then path 1 dies
@@ -58,7 +60,14 @@ if ! ip netns exec cli ss -tnH state established "( src $c2 )" | grep -q .; then
 	ip netns exec cli nstat -az | grep -E 'MPJoin|MPCapable' >&2
 	exit 1
 fi
-if [ "\${1:-}" = reset ]; then
+if [ "\${1:-}" = kill ]; then
+	# the server's first subflow is destroyed (SOCK_DESTROY: no reset comes in,
+	# nothing of its queues can be kept) while path 1 works, so that no
+	# retransmission timeout has had its bytes copied for the join before; the
+	# join goes from c2 to the server's first address too, and stays
+	ip netns exec srv ss -HK -t state established "( src $s1 and sport = :\$2 and dst $c1 )" | grep -q . ||
+		{ echo "ss -K found no first subflow at the server" >&2; exit 1; }
+elif [ "\${1:-}" = reset ]; then
 	# what the server sends on path 1 gets a reset; nothing else leaves on it
 	ip netns exec cli iptables -I INPUT -i c1 -p tcp -j REJECT --reject-with tcp-reset
 	ip netns exec cli iptables -I OUTPUT -o c1 -p tcp ! --tcp-flags RST RST -j DROP
@@ -127,4 +136,45 @@ part 2 6322 60 drop --send $((3 << 20)) --sndbuf $((4 << 20))
 part 3 6323 6 drop --send $((3 << 20)) --sndbuf $((4 << 20)) --shutdown-after 15
 part 4 6324 6 reset --send $((3 << 20)) --sndbuf $((4 << 20))
 part 5 6325 6 reset --send $((3 << 20)) --sndbuf $((4 << 20)) --shutdown-after 15
+
+# 6. as 2, but the server's first subflow is destroyed (ss -K) instead of a cut:
+#    TCP purges what it held and nothing of it was kept (no reset came in), so
+#    bytes the client never got are gone beyond repair. The server's connection
+#    ends with ECONNRESET and resets the join with MP_FASTCLOSE, so the client's
+#    ends with ECONNRESET too, at once (a reset with MP_TCPRST closes one subflow
+#    only: before MP_FASTCLOSE went on the join, the client's process ended after
+#    64 s). The client's process ends at about 12 s (its sender thread waits 10 s
+#    before its shutdown).
+out=$(mktemp -d) port=6326
+ftx0=$(mib srv MPTcpExtMPFastcloseTx) frx0=$(mib cli MPTcpExtMPFastcloseRx)
+xfer_server srv "$out" --bind 0.0.0.0 --port $port --proto mptcp --timeout 90 \
+	--send $((3 << 20)) --sndbuf $((4 << 20))
+t0=$SECONDS
+if ip netns exec cli python3 "$XFER" client --connect "$s1" --port $port --proto mptcp \
+	--timeout 90 --send $((256 << 10)) --shutdown-after 10 --cut-at $((128 << 10)) \
+	--cut-cmd "$cut_script kill $port" >"$out/client" 2>"$out/client.err"; then
+	fail "part 6: the transfer completed although bytes were lost: $(cat "$out/client")"
+fi
+took=$((SECONDS - t0))
+grep -q "ConnectionResetError" "$out/client.err" ||
+	fail "part 6: the client did not end with ECONNRESET: $(grep -v '^  ' "$out/client.err" | tail -n 5)"
+((took <= 30)) || fail "part 6: the client's connection ended only after $took s"
+ftx=$(($(mib srv MPTcpExtMPFastcloseTx) - ftx0)) frx=$(($(mib cli MPTcpExtMPFastcloseRx) - frx0))
+info "part 6: the client's read ended with ECONNRESET, its process after $took s; MP_FASTCLOSE sent +$ftx, received +$frx"
+((ftx >= 1 && frx >= 1)) || fail "part 6: no MP_FASTCLOSE from the server to the client"
+wait "$spid" && fail "part 6: the server's transfer completed although bytes were lost"
+spid=""
+grep -q "ConnectionResetError" "$out/server.err" ||
+	fail "part 6: the server did not end with ECONNRESET: $(grep -v '^  ' "$out/server.err" | tail -n 3)"
+ip netns exec cli iptables -F
+ip -n cli mptcp endpoint flush
+left=""
+for i in $(seq 50); do
+	left=$(for ns in cli srv; do
+		ip netns exec $ns ss -tanH "( sport = :$port or dport = :$port )" | grep -v -e LISTEN -e TIME-WAIT
+	done)
+	[ -z "$left" ] && break
+	sleep 0.2
+done
+[ -z "$left" ] || fail "part 6: sockets left 10 s after the connection ended: $left"
 dmesg_clean

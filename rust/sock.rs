@@ -133,9 +133,10 @@ mod mf {
     /// that then finds none takes one piece beyond the subflows' unsent limit
     /// (`sendq::overflow_piece`).
     pub(super) const POLLED_OUT: u32 = 1 << 23;
-    /// The connection ended here, beyond repair, while joined subflows were
-    /// established: the work item resets them with MP_FASTCLOSE, so that the peer's
-    /// connection ends too (`Meta::abort_beyond_repair`).
+    /// The connection ended here, beyond repair, with joined subflows open or
+    /// opening: the work item (or close, or disconnect, whichever comes first)
+    /// resets them with MP_FASTCLOSE, so that the peer's connection ends too
+    /// (`Meta::abort_beyond_repair`).
     pub(super) const FASTCLOSE_JOINS: u32 = 1 << 24;
 }
 
@@ -1250,15 +1251,16 @@ impl Meta {
     }
 
     /// The connection ends here with `err` because its first subflow died holding
-    /// bytes nothing else has. Joined subflows that are established then carry no
-    /// stream any more, and a reset with MP_TCPRST would only close each of them
-    /// at the peer, whose connection would wait on (for the lost bytes, or on a
-    /// first subflow whose reset did not reach it). The work item resets them with
+    /// bytes nothing else has. Joined subflows then carry no stream any more, and
+    /// a reset with MP_TCPRST would only close each of them at the peer, whose
+    /// connection would wait on (for the lost bytes, or on a first subflow whose
+    /// reset did not reach it). The work item resets them with
     /// MP_FASTCLOSE instead (RFC 8684 3.5), which ends the peer's connection
     /// (counted as `MPFastcloseTx`). Caller holds the meta data.
     fn abort_beyond_repair(&self, err: c_int) {
         self.abort(err);
-        if self.joins.any_established() {
+        // (a join still being established is reset with it)
+        if self.joins.any_alive() {
             self.set(mf::FASTCLOSE_JOINS);
             self.kick_any_mode();
         }
@@ -1787,6 +1789,10 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     }
     crate::pm_events::closed(meta);
     meta.leave_token_table();
+    if meta.take_fastclose_joins() {
+        // ended beyond repair before: the work item did not get to it
+        meta.joins.fastclose_all();
+    }
     meta.joins.close_all(meta, true);
     meta.joins.reopen(meta);
     // a later connect() starts in direct mode with an empty send queue
@@ -1801,7 +1807,8 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
             | mf::HAD_JOIN
             | mf::FAILING
             | mf::REOPEN_ACK
-            | mf::POLLED_OUT),
+            | mf::POLLED_OUT
+            | mf::FASTCLOSE_JOINS),
         Ordering::AcqRel,
     );
     meta.rtx_stop();

@@ -140,7 +140,9 @@ part 5 6325 6 reset --send $((3 << 20)) --sndbuf $((4 << 20)) --shutdown-after 1
 # 6. as 2, but the server's first subflow is destroyed (ss -K) instead of a cut:
 #    TCP purges what it held and nothing of it was kept (no reset came in), so
 #    bytes the client never got are gone beyond repair. The server's connection
-#    ends with ECONNRESET and resets the join with MP_FASTCLOSE, so the client's
+#    (in multi mode since its shutdown, right after its writes: in direct mode it
+#    would end with the subflow's own error, ECONNABORTED) ends with ECONNRESET
+#    and resets the join with MP_FASTCLOSE, so the client's
 #    ends with ECONNRESET too, at once (a reset with MP_TCPRST closes one subflow
 #    only: before MP_FASTCLOSE went on the join, the client's process ended after
 #    64 s). The client's process ends at about 12 s (its sender thread waits 10 s

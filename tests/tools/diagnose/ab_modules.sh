@@ -118,6 +118,6 @@ EOF
 if [ "$PERF" = 1 ]; then
 	for x in A B; do
 		echo "== perf $x (by CPU and symbol, top $PERF_TOP)"
-		cat "/tmp/ab-report-$x"
+		cat "/tmp/ab-report-$x" 2>/dev/null || echo "(no profile)"
 	done
 fi

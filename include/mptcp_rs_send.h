@@ -21,7 +21,7 @@ struct page *mptcp_rs_chunk_alloc(u32 *size);
 void mptcp_rs_chunk_put(struct page *page);
 bool mptcp_rs_meta_wmem_charge(struct sock *sk, u32 size);
 void mptcp_rs_meta_wmem_uncharge(struct sock *sk, u32 size);
-int mptcp_rs_wait_memory(struct sock *sk, long *timeo);
+int mptcp_rs_wait_memory(struct sock *sk, long *timeo, const u32 *gen, u32 seen);
 /* Copies up to @len bytes from @msg's iterator into @page at @off; bytes copied. */
 size_t mptcp_rs_chunk_fill(struct page *page, u32 off, struct msghdr *msg, size_t len);
 /*

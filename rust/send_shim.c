@@ -469,11 +469,14 @@ int mptcp_rs_graft_subflow(struct sock *ssk)
  * The protocol's memory limit refused a chunk (mptcp_rs_meta_wmem_charge(), or the
  * first subflow's in a direct-mode send while its buffer had room): wait
  * a short random time (at most *@timeo), as sk_stream_wait_memory() does when the
- * socket itself is within its limits, or until an error or SEND_SHUTDOWN. @sk is
+ * socket itself is within its limits, or until an error or SEND_SHUTDOWN, or until
+ * *@gen is no longer @seen (a subflow's write_space since the caller read it: the
+ * room it took for a memory shortage may have been an ACK that write_space had
+ * not announced yet, and a wakeup before this wait began would be lost). @sk is
  * owned, released meanwhile; *@timeo shrinks by the time waited. -EPIPE: the
  * socket was disconnected meanwhile (connect(AF_UNSPEC)), as sk_wait_event() says.
  */
-int mptcp_rs_wait_memory(struct sock *sk, long *timeo)
+int mptcp_rs_wait_memory(struct sock *sk, long *timeo, const u32 *gen, u32 seen)
 {
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	long left, waited;
@@ -488,7 +491,7 @@ int mptcp_rs_wait_memory(struct sock *sk, long *timeo)
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk->sk_write_pending++;
 	ret = sk_wait_event(sk, &left,
-			    READ_ONCE(sk->sk_err) ||
+			    READ_ONCE(*gen) != seen || READ_ONCE(sk->sk_err) ||
 			    (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN), &wait);
 	sk->sk_write_pending--;
 	remove_wait_queue(sk_sleep(sk), &wait);

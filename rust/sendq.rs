@@ -727,7 +727,7 @@ pub(crate) fn sendmsg_any_mode(
             // room in the subflow's buffer, but memory refused: it comes back
             // without an event of ours, look again shortly (as TCP's vm_wait)
             // SAFETY: owned; the wait releases and retakes it.
-            unsafe { bindings::mptcp_rs_wait_memory(sk, timeo) }
+            unsafe { bindings::mptcp_rs_wait_memory(sk, timeo, meta.space_gen_ptr(), gen) }
         } else {
             // SAFETY: live subflow; its write_space bumps the generation.
             unsafe { bindings::mptcp_rs_set_nospace(ssk) };
@@ -860,7 +860,7 @@ pub(crate) fn sendmsg(
             // memory comes back without an event of ours: look again shortly, as
             // TCP's sk_stream_wait_memory() does
             // SAFETY: the meta socket is owned; the wait releases and retakes it.
-            unsafe { bindings::mptcp_rs_wait_memory(sk, timeo) }
+            unsafe { bindings::mptcp_rs_wait_memory(sk, timeo, meta.space_gen_ptr(), gen) }
         } else {
             // SAFETY: as above.
             unsafe { bindings::mptcp_rs_wait_gen(sk, timeo, meta.space_gen_ptr(), gen) }

@@ -116,11 +116,16 @@ part() { # N PORT MAX_STALL CUT SERVER_ARGS... (CUT: drop or reset)
 		((resets >= 1 && rto_aborts == 0)) ||
 			fail "part $n: the server's first subflow did not close on the reset"
 	fi
+	part_cleanup "$n" "$port"
+}
+
+# part_cleanup N PORT: the cut undone; nothing left of part N's connection within
+# 10 s (the dead first subflows are reset once it is over), so that no later test
+# finds mptcp_rs in use
+part_cleanup() {
+	local n=$1 port=$2 left="" i
 	ip netns exec cli iptables -F
 	ip -n cli mptcp endpoint flush
-	# nothing left of the connection within 10 s (the dead first subflows are
-	# reset once it is over), so that no later test finds mptcp_rs in use
-	local left="" i
 	for i in $(seq 50); do
 		left=$(for ns in cli srv; do
 			ip netns exec $ns ss -tanH "( sport = :$port or dport = :$port )" | grep -v -e LISTEN -e TIME-WAIT
@@ -128,7 +133,7 @@ part() { # N PORT MAX_STALL CUT SERVER_ARGS... (CUT: drop or reset)
 		[ -z "$left" ] && break
 		sleep 0.2
 	done
-	[ -z "$left" ] || fail "part $n: sockets left 10 s after the transfer: $left"
+	[ -z "$left" ] || fail "part $n: sockets left 10 s after the connection ended: $left"
 }
 
 part 1 6321 60 drop --send $((6 << 20)) --sndbuf $((1 << 20))
@@ -168,15 +173,5 @@ wait "$spid" && fail "part 6: the server's transfer completed although bytes wer
 spid=""
 grep -q "ConnectionResetError" "$out/server.err" ||
 	fail "part 6: the server did not end with ECONNRESET: $(grep -v '^  ' "$out/server.err" | tail -n 3)"
-ip netns exec cli iptables -F
-ip -n cli mptcp endpoint flush
-left=""
-for i in $(seq 50); do
-	left=$(for ns in cli srv; do
-		ip netns exec $ns ss -tanH "( sport = :$port or dport = :$port )" | grep -v -e LISTEN -e TIME-WAIT
-	done)
-	[ -z "$left" ] && break
-	sleep 0.2
-done
-[ -z "$left" ] || fail "part 6: sockets left 10 s after the connection ended: $left"
+part_cleanup 6 $port
 dmesg_clean

@@ -1358,9 +1358,7 @@ pub(crate) extern "C" fn work(sk: *mut bindings::sock) -> bool {
         // what arrived while the socket was owned waits on the subflows
         meta.orphan_pull();
     }
-    if meta.take_fastclose_joins() {
-        meta.joins().fastclose_all();
-    }
+    meta.fastclose_joins_if_asked();
     crate::subflow::mp_fail_check(meta);
     // SAFETY: owned.
     let q = unsafe { meta.sendq() };

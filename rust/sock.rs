@@ -1254,9 +1254,9 @@ impl Meta {
     /// bytes nothing else has. Joined subflows then carry no stream any more, and
     /// a reset with MP_TCPRST would only close each of them at the peer, whose
     /// connection would wait on (for the lost bytes, or on a first subflow whose
-    /// reset did not reach it). The work item resets them with
-    /// MP_FASTCLOSE instead (RFC 8684 3.5), which ends the peer's connection
-    /// (counted as `MPFastcloseTx`). Caller holds the meta data.
+    /// reset did not reach it). The work item resets them with MP_FASTCLOSE
+    /// instead (RFC 8684 3.5), which ends the peer's connection (counted as
+    /// `MPFastcloseTx`). Caller holds the meta data.
     fn abort_beyond_repair(&self, err: c_int) {
         self.abort(err);
         // (a join still being established is reset with it)
@@ -1266,10 +1266,13 @@ impl Meta {
         }
     }
 
-    /// Takes the request of [`Meta::abort_beyond_repair`] to reset the joined
-    /// subflows with MP_FASTCLOSE. Any context.
-    pub(crate) fn take_fastclose_joins(&self) -> bool {
-        self.flags.fetch_and(!mf::FASTCLOSE_JOINS, Ordering::AcqRel) & mf::FASTCLOSE_JOINS != 0
+    /// Carries out (once) the request of [`Meta::abort_beyond_repair`] to reset the
+    /// joined subflows with MP_FASTCLOSE: from the work item, or from close or
+    /// disconnect if they come first. The meta socket is owned, in process context.
+    pub(crate) fn fastclose_joins_if_asked(&self) {
+        if self.flags.fetch_and(!mf::FASTCLOSE_JOINS, Ordering::AcqRel) & mf::FASTCLOSE_JOINS != 0 {
+            self.joins.fastclose_all();
+        }
     }
 
     /// A send in direct mode took the first subflow's error: the subflow died, and
@@ -1789,10 +1792,7 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     }
     crate::pm_events::closed(meta);
     meta.leave_token_table();
-    if meta.take_fastclose_joins() {
-        // ended beyond repair before: the work item did not get to it
-        meta.joins.fastclose_all();
-    }
+    meta.fastclose_joins_if_asked();
     meta.joins.close_all(meta, true);
     meta.joins.reopen(meta);
     // a later connect() starts in direct mode with an empty send queue
@@ -1972,10 +1972,7 @@ unsafe fn release_closed(sk: *mut bindings::sock, meta: Option<&Meta>, abort: bo
             // delivered data is reset rather than closed behind them
             crate::sendq::reset_stale(meta);
         }
-        if meta.take_fastclose_joins() {
-            // the work item did not get to it before the application closed
-            meta.joins.fastclose_all();
-        }
+        meta.fastclose_joins_if_asked();
         meta.joins.close_all(meta, abort);
         // nothing is left for the timer (an MP_FAIL's deadline would keep the
         // socket, and the module, for up to tcp_rto_max_ms)

@@ -58,7 +58,8 @@ client)
 import json, sys
 r = json.load(sys.stdin)
 print(json.dumps({"name": sys.argv[1], "bps": r["end"]["sum_received"]["bits_per_second"],
-                  "link1": int(sys.argv[2]), "link2": int(sys.argv[3])}))' "$name" \
+                  "link1": int(sys.argv[2]), "link2": int(sys.argv[3]),
+                  "mbps": [round(i["sum"]["bits_per_second"] / 1e6, 1) for i in r["intervals"]]}))' "$name" \
 			$(($(bytes_of "$PAIR_DEV" rx) + $(bytes_of "$PAIR_DEV" tx) - b1)) \
 			$(($(bytes_of "$PAIR_DEV2" rx) + $(bytes_of "$PAIR_DEV2" tx) - b2)) >>"$SHARE/goodput.jsonl"
 		sleep 1
@@ -91,6 +92,8 @@ for d in ("up", "down"):
           "link 1 carried %.0f %% of the MPTCP bytes" % (
               d, r["tcp1-" + d]["bps"] / 1e6, r["tcp2-" + d]["bps"] / 1e6, m["bps"] / 1e6,
               ratio, 100 * share))
+    # each second as the client's iperf3 measured it: a stall shows as a dip
+    print("       MPTCP each second (Mbit/s): %s" % " ".join("%g" % v for v in m.get("mbps", [])))
     if ratio < floor:
         print("FAIL: %s: %.3f of the sum of the paths, below %.2f" % (d, ratio, floor), file=sys.stderr)
         bad = True

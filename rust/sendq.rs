@@ -713,6 +713,17 @@ pub(crate) fn sendmsg_any_mode(
                 )
             };
             if ret < 0 && state == TCP_CLOSE && err == 0 {
+                if meta.first_loss_survivable()
+                    && meta.joins().any_established()
+                    && go_multi(meta, q)
+                {
+                    // a join came up since `maybe_go_multi` looked: the connection
+                    // goes on there, as `Meta::process_events` would have it (the
+                    // work item sends again what the first subflow carried), and
+                    // so does this send, in multi mode (the loop's next turn)
+                    meta.kick_any_mode();
+                    continue;
+                }
                 // the first subflow died and this send took its error (TCP hands
                 // it out once): the connection ends here, with that error for the
                 // application's next call if this one returns bytes

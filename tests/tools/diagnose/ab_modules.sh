@@ -15,8 +15,12 @@
 # PIN=1 pins the server to CPU 0 and the client to CPU 1 (else the scheduler may
 # put both on one CPU for a whole run, which moves a run's figure by 20% either
 # way). PERF=1 profiles the last round's runs (perf record -a; PERF_TOP lines by
-# CPU and symbol are printed at the end). IPERF_ARGS are added to the client's
-# iperf3 options (e.g. -w 12M).
+# CPU and symbol are printed at the end). PERF=switch records instead where the
+# last round's iperf3 threads leave the CPU (the software event context-switches,
+# every one, with kernel call chains: these kernels have no scheduler
+# tracepoints) and prints, per configuration, the PERF_TOP most frequent stacks
+# (perf_switch_stacks.py). IPERF_ARGS are added to the client's iperf3 options
+# (e.g. -w 12M).
 set -euo pipefail
 . "$MPTCP_RS_REPO/tests/lib/topology.sh"
 a=$1 b=$2
@@ -55,9 +59,11 @@ run() {
 	local out
 	grep '^cpu[0-9]' /proc/stat >/tmp/ab-stat0
 	local perf_pid=""
-	if [ "$PERF" = 1 ] && [ "$i" = "$ROUNDS" ]; then
+	if [ "$PERF" != 0 ] && [ "$i" = "$ROUNDS" ]; then
 		# the last round is profiled: both CPUs, SECS - 2 seconds from the run's second
-		(sleep 1; exec perf record -q -a -e cpu-clock -o "/tmp/ab-perf-$1.data" -- sleep $((SECS - 2))) \
+		local ev=(-e cpu-clock)
+		[ "$PERF" = switch ] && ev=(-e context-switches -c 1 -g)
+		(sleep 1; exec perf record -q -a "${ev[@]}" -o "/tmp/ab-perf-$1.data" -- sleep $((SECS - 2))) \
 			>/dev/null 2>&1 &
 		perf_pid=$!
 	fi
@@ -66,8 +72,13 @@ run() {
 	if [ -n "$perf_pid" ]; then
 		wait "$perf_pid" || true
 		# now, while the module is loaded where the samples found it
-		perf report -q -i "/tmp/ab-perf-$1.data" --no-children --sort cpu,symbol 2>/dev/null |
-			grep -v '^$' | sed 's/ \{3,\}/ /g' | head -"$PERF_TOP" >"/tmp/ab-report-$1" || true
+		if [ "$PERF" = switch ]; then
+			perf script -F comm,tid,ip,sym -i "/tmp/ab-perf-$1.data" 2>/dev/null |
+				python3 "$(dirname "$0")/perf_switch_stacks.py" "$PERF_TOP" >"/tmp/ab-report-$1" || true
+		else
+			perf report -q -i "/tmp/ab-perf-$1.data" --no-children --sort cpu,symbol 2>/dev/null |
+				grep -v '^$' | sed 's/ \{3,\}/ /g' | head -"$PERF_TOP" >"/tmp/ab-report-$1" || true
+		fi
 	fi
 	wait "$spid" || true
 	if [ "$2" != tcp ]; then
@@ -115,9 +126,9 @@ for name in sorted(runs):
           % (name, statistics.median(v), min(v), max(v), len(v)))
 print("AB-RATIO B/A %.3f" % (statistics.median(runs["B"]) / statistics.median(runs["A"])))
 EOF
-if [ "$PERF" = 1 ]; then
+if [ "$PERF" != 0 ]; then
 	for x in A B; do
-		echo "== perf $x (by CPU and symbol, top $PERF_TOP)"
+		echo "== perf $x ($([ "$PERF" = switch ] && echo "where iperf3 leaves the CPU" || echo "by CPU and symbol"), top $PERF_TOP)"
 		cat "/tmp/ab-report-$x" 2>/dev/null || echo "(no profile)"
 	done
 fi

@@ -29,7 +29,9 @@
 #  5. as 3 (the server still in direct mode when the join is established), with
 #     the reset of 4. (Before, the reset ended the server's connection.)
 #  6. as 2, but the server's first subflow is destroyed (see there): the bytes
-#     are lost, and the connection ends at both ends.
+#     are lost, and the connection ends at both ends;
+#  7. the server's first subflow is destroyed while it holds nothing
+#     unacknowledged (see there): the connection goes on over the join.
 # After each part no socket of the connection is left within 10 s.
 # Each time the transfer completes with SHA-256 equal within its 90 s timeout (the
 # bytes the first subflow held went again on path 2: MPTcpExtMPTCPRetrans grew at
@@ -174,4 +176,35 @@ spid=""
 grep -q "ConnectionResetError" "$out/server.err" ||
 	fail "part 6: the server did not end with ECONNRESET: $(grep -v '^  ' "$out/server.err" | tail -n 3)"
 part_cleanup 6 $port
+
+# 7. the server's first subflow is destroyed (as 6) while it holds nothing
+#    unacknowledged: the server has written nothing yet, the client's 64 KB were
+#    acknowledged, a join is established, and both ends are still in direct mode.
+#    Nothing has to go again (nothing was copied, nothing is needed): both ends go
+#    on over the join, and the server's 1 MB, written afterwards, arrives intact.
+out=$(mktemp -d) port=6327 go=$(mktemp -u)
+s2tx0=$(bytes_on srv s2 tx)
+xfer_server srv "$out" --bind 0.0.0.0 --port $port --proto mptcp --timeout 60 \
+	--send $((1 << 20)) --send-after-file "$go"
+ip netns exec cli python3 "$XFER" client --connect "$s1" --port $port --proto mptcp \
+	--timeout 60 --send $((64 << 10)) --shutdown-after 12 >"$out/client" 2>"$out/client.err" &
+cpid=$!
+# (64 KB take 0.1 s at 5 Mbit/s)
+sleep 2
+"$cut_script" kill $port || fail "part 7: the join or the destruction of the first subflow failed"
+touch "$go"
+wait "$cpid" || fail "part 7: client: $(grep -v '^  ' "$out/client.err" | tail -n 5)"
+wait "$spid" || fail "part 7: server: $(grep -v '^  ' "$out/server.err" | tail -n 5)"
+spid=""
+rm -f "$go"
+python3 - "$out/client" "$out/server" <<'PY' || fail "part 7: data mismatch: $(cat "$out/client" "$out/server")"
+import json, sys
+c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
+sys.exit(not (s.get("sent") == c["received"] == 1 << 20 and s["sent_sha256"] == c["received_sha256"]
+              and c.get("sent") == s["received"] == 64 << 10 and c["sent_sha256"] == s["received_sha256"]))
+PY
+s2tx=$(($(bytes_on srv s2 tx) - s2tx0))
+info "part 7: 1 MB after the first subflow's end intact; the server sent $s2tx bytes on path 2"
+((s2tx >= 1 << 20)) || fail "part 7: the server's data did not go over the join (path 2: $s2tx bytes)"
+part_cleanup 7 $port
 dmesg_clean

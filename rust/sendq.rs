@@ -720,9 +720,14 @@ pub(crate) fn sendmsg_any_mode(
                     // a join came up since `maybe_go_multi` looked: the connection
                     // goes on there, as `Meta::process_events` would have it (the
                     // work item sends again what the first subflow carried), and
-                    // so does this send, in multi mode (the loop's next turn)
+                    // so does this send, in multi mode
                     meta.kick_any_mode();
-                    continue;
+                    let ret = sendmsg(meta, q, msg, len - copied, timeo);
+                    return if copied == 0 {
+                        multi_error(sk, flags, ret)
+                    } else {
+                        partial(copied + ret.max(0) as usize, 0)
+                    };
                 }
                 // the first subflow died and this send took its error (TCP hands
                 // it out once): the connection ends here, with that error for the

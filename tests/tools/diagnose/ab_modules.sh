@@ -73,7 +73,7 @@ run() {
 		wait "$perf_pid" || true
 		# now, while the module is loaded where the samples found it
 		if [ "$PERF" = switch ]; then
-			perf script -F comm,tid,ip,sym -i "/tmp/ab-perf-$1.data" 2>/dev/null |
+			perf script -F comm,tid,cpu,ip,sym -i "/tmp/ab-perf-$1.data" 2>/dev/null |
 				python3 "$(dirname "$0")/perf_switch_stacks.py" "$PERF_TOP" >"/tmp/ab-report-$1" || true
 		else
 			perf report -q -i "/tmp/ab-perf-$1.data" --no-children --sort cpu,symbol 2>/dev/null |

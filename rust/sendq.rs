@@ -61,6 +61,7 @@ const SEND_SHUTDOWN: u8 = 2;
 const EPIPE: c_int = 32;
 const EAGAIN_ERRNO: c_int = 11;
 const MSG_DONTWAIT: c_int = 0x40;
+const MSG_NOSIGNAL: c_int = 0x4000;
 
 /// Data from DSN `dsn`: `len` bytes written into a page allocation of `cap` bytes.
 ///
@@ -693,7 +694,9 @@ pub(crate) fn sendmsg_any_mode(
         // nests inside the meta socket's. The flag is the caller's again afterwards.
         let ret = unsafe {
             let saved = (*msg).msg_flags;
-            (*msg).msg_flags = saved | MSG_DONTWAIT as c_uint;
+            // (no SIGPIPE from the subflow: the connection may go on without it,
+            // below; ours is raised when the send fails with EPIPE)
+            (*msg).msg_flags = saved | (MSG_DONTWAIT | MSG_NOSIGNAL) as c_uint;
             bindings::mptcp_rs_lock_sock(ssk);
             let ret = bindings::mptcp_rs_tcp_sendmsg_locked(ssk, msg, len - copied);
             bindings::release_sock(ssk);
@@ -733,6 +736,11 @@ pub(crate) fn sendmsg_any_mode(
                 // it out once): the connection ends here, with that error for the
                 // application's next call if this one returns bytes
                 meta.first_error_taken(if copied > 0 { -ret } else { 0 });
+            }
+            if copied == 0 && ret == -EPIPE {
+                // as TCP's: EPIPE comes with SIGPIPE unless the caller said not to
+                // SAFETY: owned socket.
+                return unsafe { bindings::sk_stream_error(sk, flags, -EPIPE) };
             }
             return partial(copied, ret);
         }

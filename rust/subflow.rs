@@ -1637,6 +1637,9 @@ pub(crate) fn syn_options(
     if retrans > i32::from(meta.syn_retrans_before_fallback()) {
         // the path may drop SYNs with unknown options: try plain TCP (RFC 8684 3.9)
         crate::mib::inc(meta.net(), crate::mib::Mib::MPCapableSYNTXDrop);
+        // a SYN/ACK answering an earlier SYN may still carry MP_CAPABLE: it is not
+        // taken up (`rx_dst_set`), as upstream's, since plain TCP was asked for last
+        ctx.clear(sf::MPC_SYN_SENT);
         ctx.fall_back(meta.ack_seq());
         return false;
     }

@@ -215,6 +215,21 @@ mib_delta() {
 	echo $(($(mib "$1" "$2") - $3))
 }
 
+# sockets_gone WHAT PORT: no TCP socket with PORT at either end (listeners and
+# TIME-WAIT aside) is left in the namespaces cli and srv within 10 s, so that no
+# later test finds mptcp_rs in use; else fails, naming WHAT and what is left.
+sockets_gone() {
+	local what=$1 port=$2 left="" i ns
+	for i in $(seq 50); do
+		left=$(for ns in cli srv; do
+			ip netns exec $ns ss -tanH "( sport = :$port or dport = :$port )" | grep -v -e LISTEN -e TIME-WAIT
+		done)
+		[ -z "$left" ] && return 0
+		sleep 0.2
+	done
+	fail "$what: sockets left 10 s after the connection ended: $left"
+}
+
 # bytes_on NS DEV rx|tx: the bytes interface DEV of namespace NS received or sent.
 bytes_on() {
 	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3_bytes"

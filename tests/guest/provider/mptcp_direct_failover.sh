@@ -131,17 +131,9 @@ part() { # N PORT MAX_STALL CUT SERVER_ARGS... (CUT: drop or reset)
 # 10 s (the dead first subflows are reset once it is over), so that no later test
 # finds mptcp_rs in use
 part_cleanup() {
-	local n=$1 port=$2 left="" i
 	ip netns exec cli iptables -F
 	ip -n cli mptcp endpoint flush
-	for i in $(seq 50); do
-		left=$(for ns in cli srv; do
-			ip netns exec $ns ss -tanH "( sport = :$port or dport = :$port )" | grep -v -e LISTEN -e TIME-WAIT
-		done)
-		[ -z "$left" ] && break
-		sleep 0.2
-	done
-	[ -z "$left" ] || fail "part $n: sockets left 10 s after the connection ended: $left"
+	sockets_gone "part $1" "$2"
 }
 
 part 1 6321 60 drop --send $((6 << 20)) --sndbuf $((1 << 20))

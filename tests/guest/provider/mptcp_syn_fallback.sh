@@ -3,8 +3,8 @@
 # SYNs with options it does not know; net.mptcp.syn_retrans_before_tcp_fallback,
 # here 0: the first retransmission already goes without), while the server got the
 # first SYN, with MP_CAPABLE, and answers every SYN of the connection with
-# MP_CAPABLE: the SYN/ACKs are lost at the client until after that
-# retransmission (iptables), so the one that arrives carries MP_CAPABLE although
+# MP_CAPABLE: the SYN/ACKs are lost at the client until that retransmission has
+# gone (iptables), so the one that arrives carries MP_CAPABLE although
 # the client asked for plain TCP last. The client must not take it up (upstream
 # does not either): it completes the handshake as plain TCP, the server falls back
 # on its ACK (MPCapableFallbackACK), and 1 MB each way arrives intact; no socket of
@@ -30,8 +30,13 @@ xfer_server srv "$out" --bind 0.0.0.0 --port $port --proto mptcp --timeout 60 --
 ip netns exec cli python3 "$XFER" client --connect "$s1" --port $port --proto mptcp \
 	--timeout 60 --send $((1 << 20)) >"$out/client" 2>"$out/client.err" &
 cpid=$!
-# the first SYN at once, its retransmission (without MP_CAPABLE) 1 s later
-sleep 1.6
+# the first SYN at once, its retransmission (without MP_CAPABLE) 1 s later: the
+# SYN/ACKs pass again once it has gone (a later one answers it, or the client's next
+# retransmission)
+for i in $(seq 200); do
+	(($(mib cli MPTcpExtMPCapableSYNTXDrop) > drop0)) && break
+	sleep 0.05
+done
 dropped=$(ip netns exec cli iptables -L INPUT -v -n -x | awk '/DROP/ { print $1; exit }')
 ip netns exec cli iptables -D "${rule[@]}"
 ((${dropped:-0} >= 1)) || fail "no SYN/ACK was dropped before the SYN's retransmission"
@@ -57,13 +62,5 @@ info "1 MB each way intact; SYN/ACKs dropped at the client: $dropped; client MPC
 ((synrx == 1)) || fail "the server did not get the MP_CAPABLE SYN (MPCapableSYNRX +$synrx)"
 ((synack == 0)) || fail "the client took up MP_CAPABLE from a SYN/ACK after its plain SYN"
 ((fback == 1)) || fail "the server did not fall back on the client's plain ACK (MPCapableFallbackACK +$fback)"
-left=""
-for i in $(seq 50); do
-	left=$(for ns in cli srv; do
-		ip netns exec $ns ss -tanH "( sport = :$port or dport = :$port )" | grep -v -e LISTEN -e TIME-WAIT
-	done)
-	[ -z "$left" ] && break
-	sleep 0.2
-done
-[ -z "$left" ] || fail "sockets left 10 s after the connection ended: $left"
+sockets_gone "syn fallback" $port
 dmesg_clean

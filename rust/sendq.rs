@@ -682,12 +682,7 @@ pub(crate) fn sendmsg_any_mode(
         // before the queue is touched again.)
         let q = unsafe { meta.sendq() };
         if maybe_go_multi(meta, q) {
-            let ret = sendmsg(meta, q, msg, len - copied, timeo);
-            return if copied == 0 {
-                multi_error(sk, flags, ret)
-            } else {
-                partial(copied + ret.max(0) as usize, 0)
-            };
+            return send_rest_multi(meta, q, msg, len, copied, flags, timeo);
         }
         let gen = meta.space_gen();
         // SAFETY: `msg` is the caller's; the subflow is live while set and its lock
@@ -725,24 +720,19 @@ pub(crate) fn sendmsg_any_mode(
                     // work item sends again what the first subflow carried), and
                     // so does this send, in multi mode
                     meta.kick_any_mode();
-                    let ret = sendmsg(meta, q, msg, len - copied, timeo);
-                    return if copied == 0 {
-                        multi_error(sk, flags, ret)
-                    } else {
-                        partial(copied + ret.max(0) as usize, 0)
-                    };
+                    return send_rest_multi(meta, q, msg, len, copied, flags, timeo);
                 }
                 // the first subflow died and this send took its error (TCP hands
                 // it out once): the connection ends here, with that error for the
                 // application's next call if this one returns bytes
                 meta.first_error_taken(if copied > 0 { -ret } else { 0 });
             }
-            if copied == 0 && ret == -EPIPE {
-                // as TCP's: EPIPE comes with SIGPIPE unless the caller said not to
-                // SAFETY: owned socket.
-                return unsafe { bindings::sk_stream_error(sk, flags, -EPIPE) };
-            }
-            return partial(copied, ret);
+            // (EPIPE with SIGPIPE, which the subflow's call was told not to raise)
+            return if copied == 0 {
+                send_error(sk, flags, ret)
+            } else {
+                partial(copied, ret)
+            };
         }
         // SAFETY: live subflow; no lock needed for the estimate.
         let pressure =
@@ -774,10 +764,29 @@ pub(crate) fn sendmsg_any_mode(
     partial(copied, 0)
 }
 
-/// A multi-mode send's error as the application gets it: EPIPE (an error or a
-/// shutdown of the connection) becomes the socket's error, taken once, or EPIPE
-/// with SIGPIPE, as from TCP.
-pub(crate) fn multi_error(sk: *mut bindings::sock, flags: c_int, err: c_int) -> c_int {
+/// The rest of a send, `copied` of `len` bytes done in direct mode, in multi mode
+/// (the connection is in it): the bytes sent, or else the error. Owned.
+fn send_rest_multi(
+    meta: &Meta,
+    q: &mut SendQueue,
+    msg: *mut bindings::msghdr,
+    len: usize,
+    copied: usize,
+    flags: c_int,
+    timeo: &mut c_long,
+) -> c_int {
+    let ret = sendmsg(meta, q, msg, len - copied, timeo);
+    if copied == 0 {
+        send_error(meta.sk(), flags, ret)
+    } else {
+        (copied + ret.max(0) as usize).min(i32::MAX as usize) as c_int
+    }
+}
+
+/// A send's error as the application gets it: EPIPE (an error or a shutdown of
+/// the connection) becomes the socket's error, taken once, or EPIPE with SIGPIPE
+/// unless the caller passed MSG_NOSIGNAL, as from TCP.
+pub(crate) fn send_error(sk: *mut bindings::sock, flags: c_int, err: c_int) -> c_int {
     if err == -EPIPE {
         // SAFETY: the caller owns `sk`.
         unsafe { bindings::sk_stream_error(sk, flags, err) }

@@ -223,6 +223,16 @@ impl Joins {
         })
     }
 
+    /// Whether a joined subflow holds data back (`subflow::rcv_held`). Lockless.
+    pub(crate) fn held(&self) -> bool {
+        let _rcu = kernel::sync::rcu::read_lock();
+        self.live_slots().iter().any(|s| {
+            let ssk = s.load(Ordering::Acquire);
+            // SAFETY: as in `readable`.
+            !ssk.is_null() && unsafe { crate::subflow::rcv_held(ssk) }
+        })
+    }
+
     /// Moves what waits on the joined subflows to the meta socket, and closes those
     /// that died with nothing left to read. The meta socket is owned.
     pub(crate) fn pull(&self, meta: &Meta) {

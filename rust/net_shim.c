@@ -18,6 +18,7 @@
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
 #include <net/mptcp.h>
+#include <net/proto_memory.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/transp_v6.h>
@@ -1382,6 +1383,28 @@ void mptcp_rs_subflow_consume(struct sock *ssk, struct sk_buff *skb)
 }
 
 /*
+ * Charges @size bytes of receive memory to @sk whatever its protocol's limits
+ * say, as sk_forced_mem_schedule() (not exported) does for TCP. False, with
+ * nothing charged, for a socket charged to a memory cgroup, whose charge a
+ * module cannot force.
+ */
+static bool mptcp_rs_force_rmem(struct sock *sk, int size)
+{
+	int delta = size - sk->sk_forward_alloc;
+	int amt;
+
+	if (delta <= 0)
+		return true;
+	if (mem_cgroup_sk_enabled(sk))
+		return false;
+	amt = sk_mem_pages(delta);
+	sk_forward_alloc_add(sk, amt << PAGE_SHIFT);
+	if (!sk->sk_bypass_prot_mem)
+		sk_memory_allocated_add(sk, amt);
+	return true;
+}
+
+/*
  * Moves the head of the subflow's receive queue to the meta socket (its
  * receive queue, or the out-of-order queue sorted by DSN), charging it to the
  * meta socket. Both sockets are locked by the caller. Returns -ENOMEM, and
@@ -1395,7 +1418,14 @@ int mptcp_rs_subflow_move(struct sock *meta, struct sock *ssk, struct sk_buff *s
 	u32 end_seq = TCP_SKB_CB(skb)->end_seq;
 	bool has_rxtstamp = TCP_SKB_CB(skb)->has_rxtstamp;
 
-	if (!sk_rmem_schedule(meta, skb, skb->truesize))
+	/*
+	 * As TCP's tcp_data_queue(): in-order data for an empty receive queue is
+	 * taken beyond the memory limits, else a connection whose out-of-order
+	 * queue holds what the memory allowed would wait for its hole forever.
+	 */
+	if (!sk_rmem_schedule(meta, skb, skb->truesize) &&
+	    (ofo || !skb_queue_empty(&meta->sk_receive_queue) ||
+	     !mptcp_rs_force_rmem(meta, skb->truesize)))
 		return -ENOMEM;
 
 	__skb_unlink(skb, &ssk->sk_receive_queue);

@@ -211,12 +211,14 @@ int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, b
 	struct msghdr msg = { .msg_flags = MSG_SPLICE_PAGES | MSG_DONTWAIT | MSG_NOSIGNAL };
 	struct bio_vec bv;
 
-	if (new_extent) {
-		struct sk_buff *tail = tcp_write_queue_tail(ssk);
-
-		if (tail)
-			TCP_SKB_CB(tail)->eor = 1;
-	}
+	/*
+	 * A segment's mapping comes from the extent of its first byte, so no skb
+	 * may span two extents: the last one queued before a new extent (unsent,
+	 * or sent when nothing is unsent) takes no more bytes, and a retransmission
+	 * does not merge it with the next (tcp_retrans_try_collapse()).
+	 */
+	if (new_extent)
+		tcp_write_collapse_fence(ssk);
 	bvec_set_page(&bv, page, len, off);
 	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, len);
 	return tcp_sendmsg_locked(ssk, &msg, len);

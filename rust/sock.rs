@@ -2069,6 +2069,19 @@ fn readable(meta: &Meta) -> bool {
     (!ssk.is_null() && unsafe { crate::subflow::rcv_waiting(ssk) }) || meta.joins.readable()
 }
 
+/// Whether the connection's receive queue is empty while a subflow holds data back
+/// (`subflow::rcv_held`): a reader moves it (`Meta::pull_all`) before it waits.
+/// Lockless.
+fn held_for_reader(meta: &Meta) -> bool {
+    // SAFETY: `sk` is live.
+    if !unsafe { bindings::mptcp_rs_rcv_queue_empty(meta.sk) } {
+        return false;
+    }
+    let ssk = meta.first_ssk();
+    // SAFETY: the first subflow is live while set.
+    (!ssk.is_null() && unsafe { crate::subflow::rcv_held(ssk) }) || meta.joins.held()
+}
+
 /// [`readable`] for poll: what poll reports readable, a read returns. Data that waits
 /// on a subflow (it arrived while the meta socket was owned) may be out of order at the
 /// connection level, and a non-blocking read would find nothing (EAGAIN after POLLIN,
@@ -2083,7 +2096,7 @@ fn poll_readable(meta: &Meta) -> bool {
     if !unsafe { bindings::mptcp_rs_rcv_queue_empty(sk) } {
         return true;
     }
-    if !readable(meta) {
+    if !readable(meta) && !held_for_reader(meta) {
         return false;
     }
     // SAFETY: as above; process context.
@@ -2265,6 +2278,12 @@ extern "C" fn meta_recvmsg(
             break;
         }
         if !ssk.is_null() {
+            if held_for_reader(meta) {
+                // what the first subflow held back for want of memory (tried when
+                // the queue still had data) goes now: nothing would wake us for it
+                // SAFETY: we own the meta socket and the first subflow's lock.
+                unsafe { meta.pull_locked(ssk) };
+            }
             // SAFETY: locked above; processes the subflow's backlog before we sleep.
             unsafe { bindings::release_sock(ssk) };
         }
@@ -2335,6 +2354,12 @@ extern "C" fn meta_recvmsg(
                 crate::sendq::ack_all(meta);
             }
         }
+    }
+    if !peek && held_for_reader(meta) {
+        // what a subflow held back for want of memory goes now that the read freed
+        // some (after the window update above, which a read that empties the queue
+        // sends): the next read or poll finds it, where no event would wake them
+        meta.pull_all();
     }
     if err == 0 || copied > 0 {
         // TCP_INQ, receive timestamps; the meta socket still owned

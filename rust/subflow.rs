@@ -114,6 +114,11 @@ pub(crate) mod sf {
     /// The subflow timed out ([`sf::TIMEOUT_WOKE`]) while another one was alive: it
     /// counts as stale (`SubflowStale`) until it makes progress (`SubflowRecover`).
     pub(crate) const STALE: u32 = 1 << 22;
+    /// Part of [`sf::RCV_HELD`]: the connection refused the memory for the data at
+    /// the head of the receive queue (not a mapping that is not whole yet, which only
+    /// more data on this subflow completes). Readers try it again
+    /// (`subflow::rcv_held`).
+    pub(crate) const RCV_NOMEM: u32 = 1 << 23;
 }
 
 /// Whether data that can go to the connection waits on subflow `ssk`: its receive
@@ -132,6 +137,24 @@ pub(crate) unsafe fn rcv_waiting(ssk: *mut bindings::sock) -> bool {
     }
     // SAFETY: per the caller; a stale answer only makes the reader look once more.
     unsafe { Subflow::from_sk(ssk) }.is_none_or(|c| !c.has(sf::RCV_HELD | sf::RST_MP_FAIL))
+}
+
+/// Whether subflow `ssk` holds back data the connection had no memory for when it
+/// came ([`sf::RCV_NOMEM`]). Nothing wakes a reader for it, and the subflow may
+/// receive nothing more that would move it (its window is closed), so a reader that
+/// finds the connection's queue empty tries it again. Lockless.
+///
+/// # Safety
+///
+/// `ssk` is a TCP socket, held or under the RCU read lock.
+pub(crate) unsafe fn rcv_held(ssk: *mut bindings::sock) -> bool {
+    // SAFETY: per the caller.
+    if unsafe { bindings::mptcp_rs_rcv_queue_empty(ssk) } {
+        return false;
+    }
+    // SAFETY: per the caller; a stale answer only makes the reader look once more.
+    unsafe { Subflow::from_sk(ssk) }
+        .is_some_and(|c| c.has(sf::RCV_NOMEM) && !c.has(sf::RST_MP_FAIL))
 }
 
 /// MP_TCPRST reason codes (RFC 8684 3.6).
@@ -985,8 +1008,9 @@ impl Subflow {
             // being reset, goes to the connection
             return Ok(false);
         }
-        // (set again below if the mapping at the head is still not whole)
-        self.clear(sf::RCV_HELD);
+        // (set again below if the mapping at the head is still not whole, or there
+        // is still no room for it)
+        self.clear(sf::RCV_HELD | sf::RCV_NOMEM);
         // SAFETY: `rcv` is only used under the subflow lock (type invariant, caller).
         let rcv = unsafe { &mut *self.rcv.get() };
         let fallback = meta.is_fallback();
@@ -1132,9 +1156,9 @@ impl Subflow {
                 bindings::mptcp_rs_subflow_move(meta.sk(), self.ssk, skb, dsn, offset, ofo)
             };
             if r != 0 {
-                // the meta socket is full: the rest waits on the subflow (a reader
-                // finds nothing more by pulling it)
-                self.set(sf::RCV_HELD);
+                // no memory for it now: the rest waits on the subflow until a
+                // reader made some room (`rcv_held`)
+                self.set(sf::RCV_HELD | sf::RCV_NOMEM);
                 break;
             }
             moved = true;
@@ -1813,8 +1837,8 @@ pub(crate) fn established_options(
                 Some(l) if l.room >= len => l.dsn,
                 _ => {
                     // no mapping covers the segment: send it without one rather
-                    // than with a wrong one (cannot happen: an skb never spans
-                    // two extents)
+                    // than with a wrong one (not expected: no skb spans two
+                    // extents, `mptcp_rs_push_chunk()` fences the last one)
                     return -1;
                 }
             }

@@ -11,6 +11,8 @@ received, the protocol the socket was opened with and the seconds from connectio
 to the end of both directions. The server handles one connection. If sending fails
 (an error, or no progress for --timeout), the JSON has "send_error" instead of
 "sent" and the exit status is 1.
+--write-size N writes N bytes at a time (64 KB by default), --nodelay sets
+TCP_NODELAY.
 MPTCP_RS_INJECT_CORRUPTION=1 flips one received byte before hashing, to show that a
 test comparing the hashes can fail.
 
@@ -67,7 +69,8 @@ def outage(marks, cut_t, cut_b, total, survivor_bps=None):
     return stall, (end_t - cut_t) - (total - cut_b) / rate
 
 
-def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None, shutdown_after=0):
+def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None, shutdown_after=0,
+             write_size=CHUNK):
     result = {}
 
     def sender():
@@ -78,7 +81,7 @@ def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None, shutdow
             while left > 0:
                 # vary the data so reordering bugs change the hash
                 block = hashlib.sha256(block[:32]).digest() + block[32:]
-                part = block[:min(left, CHUNK)]
+                part = block[:min(left, write_size)]
                 sock.sendall(part)
                 h.update(part)
                 left -= len(part)
@@ -140,6 +143,10 @@ def main():
                     help="first write once this file exists (within --timeout)")
     ap.add_argument("--sndbuf", type=int,
                     help="SO_SNDBUF of the connection (set before the first write)")
+    ap.add_argument("--write-size", type=int, default=CHUNK,
+                    help="bytes per write (at most %d)" % CHUNK)
+    ap.add_argument("--nodelay", action="store_true",
+                    help="TCP_NODELAY: every write goes out at once")
     ap.add_argument("--shutdown-after", type=float, default=0,
                     help="seconds between the last write and shutdown(SHUT_WR)")
     ap.add_argument("--cut-at", type=int)
@@ -147,6 +154,8 @@ def main():
     ap.add_argument("--survivor-bps", type=float,
                     help="rate of the path left after the cut, for the equivalent outage")
     args = ap.parse_args()
+    if not 0 < args.write_size <= CHUNK:
+        ap.error("--write-size must be 1 to %d" % CHUNK)
 
     if args.role == "server":
         ls = open_socket(family_of(args.bind), args.proto)
@@ -166,6 +175,8 @@ def main():
     sock.settimeout(args.timeout)
     if args.sndbuf:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, args.sndbuf)
+    if args.nodelay:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     time.sleep(args.send_after)
     if args.send_after_file:
         deadline = time.monotonic() + args.timeout
@@ -175,7 +186,7 @@ def main():
             time.sleep(0.1)
     start = time.monotonic()
     res = transfer(sock, args.send, args.cut_at, args.cut_cmd, args.survivor_bps,
-                   args.shutdown_after)
+                   args.shutdown_after, args.write_size)
     res["seconds"] = round(time.monotonic() - start, 3)
     res["proto"] = args.proto
     sock.close()

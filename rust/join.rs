@@ -192,7 +192,7 @@ impl Joins {
         let _rcu = kernel::sync::rcu::read_lock();
         self.live_slots().iter().any(|s| {
             let ssk = s.load(Ordering::Acquire);
-            // SAFETY: as in `readable`.
+            // SAFETY: as in `any_rcv`.
             !ssk.is_null() && unsafe { bindings::mptcp_rs_sk_state(ssk) } == TCP_ESTABLISHED
         })
     }
@@ -202,7 +202,7 @@ impl Joins {
         let _rcu = kernel::sync::rcu::read_lock();
         self.live_slots().iter().any(|s| {
             let ssk = s.load(Ordering::Acquire);
-            // SAFETY: as in `readable`.
+            // SAFETY: as in `any_rcv`.
             !ssk.is_null()
                 && matches!(
                     unsafe { bindings::mptcp_rs_sk_state(ssk) },
@@ -213,23 +213,25 @@ impl Joins {
 
     /// Whether data waits on a joined subflow. Lockless (`poll`).
     pub(crate) fn readable(&self) -> bool {
+        self.any_rcv(crate::subflow::rcv_waiting)
+    }
+
+    /// Whether a joined subflow holds data back (`subflow::rcv_held`). Lockless.
+    pub(crate) fn held(&self) -> bool {
+        self.any_rcv(crate::subflow::rcv_held)
+    }
+
+    /// Whether `test` holds for a joined subflow's receive side, under the RCU read
+    /// lock.
+    fn any_rcv(&self, test: unsafe fn(*mut bindings::sock) -> bool) -> bool {
         let _rcu = kernel::sync::rcu::read_lock();
         self.live_slots().iter().any(|s| {
             let ssk = s.load(Ordering::Acquire);
             // SAFETY: TCP sockets are freed after an RCU grace period at the earliest
             // (`SLAB_TYPESAFE_BY_RCU`), so under the read lock `ssk` is some TCP
-            // socket; a stale answer only makes poll look once more.
-            !ssk.is_null() && unsafe { crate::subflow::rcv_waiting(ssk) }
-        })
-    }
-
-    /// Whether a joined subflow holds data back (`subflow::rcv_held`). Lockless.
-    pub(crate) fn held(&self) -> bool {
-        let _rcu = kernel::sync::rcu::read_lock();
-        self.live_slots().iter().any(|s| {
-            let ssk = s.load(Ordering::Acquire);
-            // SAFETY: as in `readable`.
-            !ssk.is_null() && unsafe { crate::subflow::rcv_held(ssk) }
+            // socket (what `test` asks for); a stale answer only makes a reader
+            // look once more.
+            !ssk.is_null() && unsafe { test(ssk) }
         })
     }
 

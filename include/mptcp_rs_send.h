@@ -59,6 +59,8 @@ bool mptcp_rs_skb_is_rst(const struct sk_buff *skb);
  * the bytes start a new one. Never sleeps. Bytes queued or a negative errno.
  */
 int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, bool new_extent);
+/* Queues a one-byte window probe on @ssk (locked); its mapping is the caller's. */
+int mptcp_rs_push_probe(struct sock *ssk);
 
 /* What the scheduler reads of a subflow (locklessly). */
 struct mptcp_rs_sf_view {

@@ -1409,6 +1409,13 @@ static bool mptcp_rs_force_rmem(struct sock *sk, int size)
  * receive queue, or the out-of-order queue sorted by DSN), charging it to the
  * meta socket. Both sockets are locked by the caller. Returns -ENOMEM, and
  * leaves the skb where it is, when the meta socket cannot take it now.
+ *
+ * Out-of-order data the meta socket cannot charge while its receive queue is
+ * empty is dropped instead (consumed from the subflow, counted as TCP's
+ * TCPOFODrop) and -ENOBUFS returned: no reader can make room for it, and it
+ * may stand in front of the hole's own bytes on the same subflow, which would
+ * then wait behind it forever. It was never DATA_ACKed, so the peer sends it
+ * again at the connection level.
  */
 int mptcp_rs_subflow_move(struct sock *meta, struct sock *ssk, struct sk_buff *skb,
 			  u64 dsn, u32 offset, bool ofo)
@@ -1423,10 +1430,18 @@ int mptcp_rs_subflow_move(struct sock *meta, struct sock *ssk, struct sk_buff *s
 	 * taken beyond the memory limits, else a connection whose out-of-order
 	 * queue holds what the memory allowed would wait for its hole forever.
 	 */
-	if (!sk_rmem_schedule(meta, skb, skb->truesize) &&
-	    (ofo || !skb_queue_empty(&meta->sk_receive_queue) ||
-	     !mptcp_rs_force_rmem(meta, skb->truesize)))
-		return -ENOMEM;
+	if (!sk_rmem_schedule(meta, skb, skb->truesize)) {
+		bool empty = skb_queue_empty(&meta->sk_receive_queue);
+
+		if (ofo && empty) {
+			NET_INC_STATS(sock_net(meta), LINUX_MIB_TCPOFODROP);
+			sk_drops_skbadd(meta, skb);
+			mptcp_rs_subflow_consume(ssk, skb);
+			return -ENOBUFS;
+		}
+		if (ofo || !empty || !mptcp_rs_force_rmem(meta, skb->truesize))
+			return -ENOMEM;
+	}
 
 	__skb_unlink(skb, &ssk->sk_receive_queue);
 	WRITE_ONCE(tcp_sk(ssk)->copied_seq, end_seq);

@@ -119,6 +119,8 @@ pub(crate) struct SendQueue {
     /// DATA_ACK when the retransmission timer was armed, and its backoff.
     rtx_una: u64,
     rtx_backoff: u32,
+    /// The timer was armed to probe the peer's window (nothing was in flight).
+    rtx_persist: bool,
     /// `net.mptcp.scheduler` when multi mode began.
     policy: Sched,
     /// The scheduler's view of each subflow in its last run, and the subflow it
@@ -152,6 +154,7 @@ impl SendQueue {
             last: None,
             rtx_una: 0,
             rtx_backoff: 0,
+            rtx_persist: false,
             policy: Sched::Default,
             cands: KVec::new(),
             cand_ssks: KVec::new(),
@@ -884,7 +887,9 @@ pub(crate) fn sendmsg(
                 continue;
             }
         }
-        // no subflow took anything: wait for room
+        // no subflow took anything: wait for room (or the window: then the timer
+        // probes it if no update comes)
+        arm_rtx(meta, q);
         for &ssk in q.cand_ssks.iter() {
             // SAFETY: live subflows; makes their write_space callback fire.
             unsafe { bindings::mptcp_rs_set_nospace(ssk) };
@@ -1022,11 +1027,24 @@ fn settle_piece(
 const RTX_MIN_MS: u32 = 300;
 const RTX_MAX_MS: u32 = 16_000;
 
-/// Arms the MPTCP-level retransmission timer if data awaits its DATA_ACK: four
-/// times the largest smoothed RTT of the subflows (at least [`RTX_MIN_MS`]),
-/// doubled per expiry without progress.
+/// Whether a writer waits for the peer's window with nothing of ours in flight
+/// (multi mode): no ACK will come by itself if the peer's window update was lost,
+/// and the timer sends window probes instead ([`send_window_probe`]).
+fn wnd_probe_due(meta: &Meta, q: &SendQueue) -> bool {
+    q.multi
+        && meta.wnd_limited()
+        && !after64(meta.snd_wnd_end(), q.snd_nxt)
+        && !after64(q.snd_nxt, meta.snd_una())
+        && !meta.data_fin_unacked()
+        && !meta.snd_data_fin_sent()
+}
+
+/// Arms the MPTCP-level retransmission timer if data awaits its DATA_ACK, or a
+/// writer waits for a window that closed with everything acknowledged (then it is
+/// the persist timer): four times the largest smoothed RTT of the subflows (at
+/// least [`RTX_MIN_MS`]), doubled per expiry without progress.
 fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
-    if !(after64(q.snd_nxt, meta.snd_una()) || meta.data_fin_unacked())
+    if !(after64(q.snd_nxt, meta.snd_una()) || meta.data_fin_unacked() || wnd_probe_due(meta, q))
         || meta.rtx_pending()
         || meta.is_fallback()
     {
@@ -1042,6 +1060,7 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
         .unwrap_or(RTX_MAX_MS)
         .min(RTX_MAX_MS);
     q.rtx_una = meta.snd_una();
+    q.rtx_persist = !(after64(q.snd_nxt, q.rtx_una) || meta.data_fin_unacked());
     meta.rtx_arm(ms);
 }
 
@@ -1050,6 +1069,18 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
 /// its subflow acknowledged it, or every subflow carrying it stalls).
 fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     let una = meta.snd_una();
+    if wnd_probe_due(meta, q) {
+        // the window stayed closed for a timeout: ask the peer for it again
+        send_window_probe(meta);
+        q.rtx_backoff = (q.rtx_backoff + 1).min(6);
+        return;
+    }
+    if core::mem::take(&mut q.rtx_persist) {
+        // armed to probe, and the window opened since: what went out meanwhile
+        // gets a timeout of its own (`arm_rtx` after this), not the rest of this one
+        q.rtx_backoff = 0;
+        return;
+    }
     if una == q.rtx_una && una == q.snd_nxt && meta.data_fin_on_acks() && meta.data_fin_unacked() {
         // only the DATA_FIN awaits its DATA_ACK: ACKs carry it again
         ack_all(meta);
@@ -1068,6 +1099,65 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     };
     q.reinject_add(una, end);
     q.rtx_backoff = (q.rtx_backoff + 1).min(6);
+}
+
+/// A window probe (upstream's zero-window probe): one byte mapped to DSN
+/// `snd_una - 1`, which the peer has, on a subflow that carries data. The peer's
+/// TCP acknowledges it, with the connection's DATA_ACK and window, and its MPTCP
+/// level drops it as old; if the subflow's own window is closed too, TCP's persist
+/// timer probes for it. Counted as `WinProbe`. The meta socket is owned.
+fn send_window_probe(meta: &Meta) {
+    let dsn = meta.snd_una().wrapping_sub(1);
+    let mut pick: Option<(*mut bindings::sock, bool)> = None;
+    for ssk in subflows(meta) {
+        // SAFETY: our subflows (see `subflows`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        let (v, usable) = view(ssk);
+        if !usable || !ctx.can_send() || !alive(ctx, &v) {
+            continue;
+        }
+        // a regular subflow before a backup
+        let better = match pick {
+            None => true,
+            Some((_, backup)) => backup && !ctx.is_backup(),
+        };
+        if better {
+            pick = Some((ssk, ctx.is_backup()));
+        }
+    }
+    let Some((ssk, _)) = pick else {
+        return;
+    };
+    // SAFETY: our subflow, live while the meta socket is owned.
+    let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+        return;
+    };
+    // SAFETY: a live subflow, the meta socket owned, in process context.
+    if unsafe { bindings::mptcp_rs_graft_subflow(ssk) } != 0 {
+        return;
+    }
+    let mut sent = 0;
+    // SAFETY: the subflow is live; its lock nests inside the meta socket's. The
+    // send map is borrowed for one statement at a time (see `push_to_within`).
+    unsafe {
+        bindings::mptcp_rs_lock_sock(ssk);
+        ctx.use_send_map();
+        let una = ctx.snd_una_rel();
+        ctx.send_map().ack(una);
+        let rel = ctx.snd_nxt_rel();
+        if ctx.send_map().push(rel, dsn, 1).is_some() {
+            sent = bindings::mptcp_rs_push_probe(ssk);
+            if sent < 1 {
+                ctx.send_map().trim_last(1);
+            }
+        }
+        bindings::release_sock(ssk);
+    }
+    if sent > 0 {
+        crate::mib::inc(meta.net(), crate::mib::Mib::WinProbe);
+    }
 }
 
 /// `redundant`: every usable subflow gets its copy of what was sent, from where its

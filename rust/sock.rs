@@ -47,6 +47,7 @@ pub(crate) mod errno {
     pub(crate) const ENOTCONN: c_int = 107;
     pub(crate) const ECONNREFUSED: c_int = 111;
     pub(crate) const EOPNOTSUPP: c_int = 95;
+    pub(crate) const ENOBUFS: c_int = 105;
 }
 
 const RCV_SHUTDOWN: u8 = 1;
@@ -744,6 +745,11 @@ impl Meta {
 
     pub(crate) fn set_wnd_limited(&self) {
         self.set(mf::WND_LIMITED);
+    }
+
+    /// Whether a writer found the peer's window closed since it last moved.
+    pub(crate) fn wnd_limited(&self) -> bool {
+        self.has(mf::WND_LIMITED)
     }
 
     /// The send queue's next DSN moved to `dsn` (its owner, for [`Meta::wnd_open`]).

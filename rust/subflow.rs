@@ -1155,6 +1155,14 @@ impl Subflow {
             let r = unsafe {
                 bindings::mptcp_rs_subflow_move(meta.sk(), self.ssk, skb, dsn, offset, ofo)
             };
+            if r == -crate::sock::errno::ENOBUFS {
+                // out of order, and no reader can make room: dropped (the peer
+                // sends it again), so that what lies behind it on this subflow,
+                // maybe the hole, moves
+                let checked = rcv.map.account(csum_piece, meta);
+                self.mapping_checked(checked, rcv.map.dsn, meta)?;
+                continue;
+            }
             if r != 0 {
                 // no memory for it now: the rest waits on the subflow until a
                 // reader made some room (`rcv_held`)
@@ -1392,6 +1400,18 @@ extern "C" fn write_space(ssk: *mut bindings::sock) {
         ssk,
         |c| c.write_space,
         |ctx, meta| {
+            if ctx.send_map_full() {
+                // A full send map refuses the subflow to `poll` and the scheduler
+                // (`any_writeable`), and only a push forgets acknowledged extents:
+                // without one (nothing else to send) a writer waiting in poll would
+                // never see the room this ACK made.
+                // SAFETY: TCP calls write_space with the subflow locked, which
+                // serialises the users of its send map.
+                unsafe {
+                    let una = ctx.snd_una_rel();
+                    ctx.send_map().ack(una);
+                }
+            }
             // Writers of the meta socket wait for the subflow's space, and TCP calls
             // this on every ACK that frees some while `SOCK_NOSPACE` is set: wake them
             // only once the subflow is writeable, as TCP's own callback does.

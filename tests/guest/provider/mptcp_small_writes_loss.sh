@@ -12,7 +12,9 @@
 # transfer in 2 of 2 runs (with 2 %, in 1 of 2). Two paths of 20 Mbit/s, 10 ms each
 # way (neighbours fixed, so that the loss hits no ARP); 512 KB each way, twice,
 # SHA-256 checked; the receivers count no data outside its mapping, TCP
-# retransmitted, and both paths carried data.
+# retransmitted, and both paths carried data over the two rounds (a join whose
+# handshake the loss hit more than once left path 2 nearly unused for one round,
+# once in about 10 runs).
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 bytes=$((512 << 10))
@@ -25,6 +27,7 @@ for n in 1 2; do
 done
 for ns in cli srv; do ip netns exec $ns sysctl -qw net.mptcp.scheduler=roundrobin; done
 b() { ip netns exec srv cat "/sys/class/net/s$1/statistics/rx_bytes"; }
+p1=0 p2=0
 for round in 1 2; do
 	nm_c=$(mib cli MPTcpExtDSSNotMatching) nm_s=$(mib srv MPTcpExtDSSNotMatching)
 	rt_c=$(mib cli TcpRetransSegs) rt_s=$(mib srv TcpRetransSegs)
@@ -39,6 +42,7 @@ for round in 1 2; do
 	info "round $round: server received path 1 $r1, path 2 $r2 bytes; retransmitted segments client $rt_c, server $rt_s; DSSNotMatching client +$nm_c, server +$nm_s"
 	((nm_c == 0 && nm_s == 0)) || fail "data without its mapping arrived (DSSNotMatching client +$nm_c, server +$nm_s)"
 	((rt_c > 0 && rt_s > 0)) || fail "no retransmission at one end: netem's loss was not in the way"
-	((r1 > bytes / 20 && r2 > bytes / 20)) || fail "a path carried under 5 % of the bytes (path 1 $r1, path 2 $r2)"
+	p1=$((p1 + r1)) p2=$((p2 + r2))
 done
+((p1 > bytes / 10 && p2 > bytes / 10)) || fail "a path carried under 5 % of the bytes of the two rounds (path 1 $p1, path 2 $p2)"
 info "small writes over two lossy subflows keep their mappings"

@@ -226,18 +226,23 @@ int mptcp_rs_push_chunk(struct sock *ssk, struct page *page, u32 off, u32 len, b
 
 /*
  * Queues a window probe on @ssk (locked): one byte (a zero, copied) in an skb of
- * its own, whose mapping the caller recorded. Returns the bytes queued (1), or
- * a negative error (-EAGAIN without memory).
+ * its own, whose mapping the caller recorded; no later byte joins that skb (the
+ * next push would otherwise extend its extent and append to it). Returns the
+ * bytes queued (1), or a negative error (-EAGAIN without memory).
  */
 int mptcp_rs_push_probe(struct sock *ssk)
 {
 	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL };
 	static const char zero;
 	struct kvec kv = { .iov_base = (void *)&zero, .iov_len = 1 };
+	int ret;
 
 	tcp_write_collapse_fence(ssk);
 	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, 1);
-	return tcp_sendmsg_locked(ssk, &msg, 1);
+	ret = tcp_sendmsg_locked(ssk, &msg, 1);
+	if (ret > 0)
+		tcp_write_collapse_fence(ssk);
+	return ret;
 }
 
 /*

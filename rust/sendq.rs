@@ -816,6 +816,8 @@ pub(crate) fn sendmsg(
     // poll reported room to this writer (one piece may go beyond the limit)
     let mut polled_out = meta.take_polled_out();
     let mut copied: usize = 0;
+    // looked again after flagging the subflows, since the last wait (below)
+    let mut looked_again = false;
     while copied < len {
         let gen = meta.space_gen();
         let mut short_of_memory = false;
@@ -894,6 +896,20 @@ pub(crate) fn sendmsg(
             // SAFETY: live subflows; makes their write_space callback fire.
             unsafe { bindings::mptcp_rs_set_nospace(ssk) };
         }
+        // An ACK that came between the look above and the flag ran no write_space,
+        // and nothing would wake us for its room: look once more now that the flag
+        // is set (TCP's sk_stream_wait_memory() sets it before it tests).
+        // A full send map counts: `schedule` forgets what was acknowledged.
+        let may_take = |ssk: *mut bindings::sock| {
+            room(ssk) > 0
+                // SAFETY: our subflows (see `subflows`).
+                || unsafe { Subflow::from_sk(ssk) }.is_some_and(|c| c.send_map_full())
+        };
+        if !looked_again && !short_of_memory && q.cand_ssks.iter().any(|&ssk| may_take(ssk)) {
+            looked_again = true;
+            continue;
+        }
+        looked_again = false;
         let err = if short_of_memory {
             // memory comes back without an event of ours: look again shortly, as
             // TCP's sk_stream_wait_memory() does
@@ -1044,11 +1060,17 @@ fn wnd_probe_due(meta: &Meta, q: &SendQueue) -> bool {
 /// the persist timer): four times the largest smoothed RTT of the subflows (at
 /// least [`RTX_MIN_MS`]), doubled per expiry without progress.
 fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
-    if !(after64(q.snd_nxt, meta.snd_una()) || meta.data_fin_unacked() || wnd_probe_due(meta, q))
-        || meta.rtx_pending()
-        || meta.is_fallback()
-    {
+    let in_flight = after64(q.snd_nxt, meta.snd_una()) || meta.data_fin_unacked();
+    if !(in_flight || wnd_probe_due(meta, q)) || meta.is_fallback() {
         return;
+    }
+    if meta.rtx_pending() {
+        if !(q.rtx_persist && in_flight) {
+            return;
+        }
+        // armed to probe (maybe backed off far), and the window opened: what went
+        // out since gets a timeout of its own, from now
+        q.rtx_backoff = 0;
     }
     let srtt_ms = subflows(meta)
         .map(|ssk| view(ssk).0.srtt_us / 1000)
@@ -1060,7 +1082,7 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
         .unwrap_or(RTX_MAX_MS)
         .min(RTX_MAX_MS);
     q.rtx_una = meta.snd_una();
-    q.rtx_persist = !(after64(q.snd_nxt, q.rtx_una) || meta.data_fin_unacked());
+    q.rtx_persist = !in_flight;
     meta.rtx_arm(ms);
 }
 
@@ -1117,6 +1139,12 @@ fn send_window_probe(meta: &Meta) {
         let (v, usable) = view(ssk);
         if !usable || !ctx.can_send() || !alive(ctx, &v) {
             continue;
+        }
+        if v.notsent > 0 {
+            // it sends, or TCP's persist timer probes its window (as upstream,
+            // which probes only with nothing queued): an ACK comes anyway, and
+            // probes would only pile up behind a closed subflow window
+            return;
         }
         // a regular subflow before a backup
         let better = match pick {
@@ -1633,6 +1661,11 @@ pub(crate) fn another_alive(meta: &Meta, ssk: *mut bindings::sock) -> bool {
 /// a backup; the backup's ACKs then run write_space.
 pub(crate) fn any_writeable(meta: &Meta) -> bool {
     if !meta.wnd_open() {
+        // (now flagged `WND_LIMITED`) the work item arms the timer that probes the
+        // window if nothing else would wake this writer (`arm_rtx`)
+        if !meta.rtx_pending() {
+            meta.kick_rate_limited();
+        }
         return false;
     }
     let _rcu = kernel::sync::rcu::read_lock();
@@ -1690,11 +1723,45 @@ pub(crate) fn reset_stale(meta: &Meta) {
     }
 }
 
-/// Makes the write_space callbacks of every subflow wake the meta socket (`poll`).
+/// Makes the write_space callbacks of every subflow wake the meta socket (`poll`),
+/// and forgets what the peers acknowledged in full send maps: write_space does that
+/// too (`subflow.rs`), but ACKs that came before the flag ran none, and a writer
+/// that filled every map would otherwise wait for an ACK that may never come.
+/// Process context; takes the meta socket's and the subflows' locks when a map is
+/// full.
 pub(crate) fn want_space(meta: &Meta) {
-    let _rcu = kernel::sync::rcu::read_lock();
-    for ssk in subflows(meta) {
-        // SAFETY: a TCP socket under RCU (see `Joins::readable`).
-        unsafe { bindings::mptcp_rs_set_nospace(ssk) };
+    let mut full = false;
+    {
+        let _rcu = kernel::sync::rcu::read_lock();
+        for ssk in subflows(meta) {
+            // SAFETY: a TCP socket under RCU (see `Joins::readable`).
+            unsafe { bindings::mptcp_rs_set_nospace(ssk) };
+            // SAFETY: as above.
+            full |= unsafe { Subflow::from_sk(ssk) }.is_some_and(|c| c.send_map_full());
+        }
     }
+    if !full {
+        return;
+    }
+    // SAFETY: `sk` is live; process context (poll may sleep, as it does to read).
+    unsafe { bindings::mptcp_rs_lock_sock(meta.sk()) };
+    for ssk in subflows(meta) {
+        // SAFETY: live subflows (the meta socket is owned).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            continue;
+        };
+        if !ctx.send_map_full() {
+            continue;
+        }
+        // SAFETY: its lock nests in the owned meta socket's; the map is the
+        // subflow's, under that lock.
+        unsafe {
+            bindings::mptcp_rs_lock_sock(ssk);
+            let una = ctx.snd_una_rel();
+            ctx.send_map().ack(una);
+            bindings::release_sock(ssk);
+        }
+    }
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(meta.sk()) };
 }

@@ -863,6 +863,7 @@ pub(crate) fn sendmsg(
                     settle_piece(meta, q, &slot, msg, start, got, sent);
                     copied += sent as usize;
                     if sent > 0 {
+                        looked_again = false;
                         continue;
                     }
                 }
@@ -1064,13 +1065,15 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
     if !(in_flight || wnd_probe_due(meta, q)) || meta.is_fallback() {
         return;
     }
-    if meta.rtx_pending() {
-        if !(q.rtx_persist && in_flight) {
-            return;
-        }
+    if q.rtx_persist && in_flight {
         // armed to probe (maybe backed off far), and the window opened: what went
-        // out since gets a timeout of its own, from now
+        // out since gets a timeout of its own, from now, and an expiry of the probe
+        // timer that the work item has yet to see is forgotten (else it would take
+        // it for this data's and send it again at once)
+        let _ = meta.rtx_take();
         q.rtx_backoff = 0;
+    } else if meta.rtx_pending() {
+        return;
     }
     let srtt_ms = subflows(meta)
         .map(|ssk| view(ssk).0.srtt_us / 1000)
@@ -1241,6 +1244,7 @@ fn redundant_copies(meta: &Meta, q: &mut SendQueue) {
 /// frees room, or ends a loss recovery) runs it.
 fn need_push(meta: &Meta) {
     meta.set_need_push();
+    // (a full map: write_space forgets what the ACK covered)
     want_space(meta);
 }
 
@@ -1662,9 +1666,11 @@ pub(crate) fn another_alive(meta: &Meta, ssk: *mut bindings::sock) -> bool {
 pub(crate) fn any_writeable(meta: &Meta) -> bool {
     if !meta.wnd_open() {
         // (now flagged `WND_LIMITED`) the work item arms the timer that probes the
-        // window if nothing else would wake this writer (`arm_rtx`)
+        // window if nothing else would wake this writer (`arm_rtx`); once armed,
+        // no more kicks (not rate limited: a kick in the shared slot just before
+        // would take this one's place, and the timer would stay unarmed)
         if !meta.rtx_pending() {
-            meta.kick_rate_limited();
+            meta.kick();
         }
         return false;
     }
@@ -1723,24 +1729,27 @@ pub(crate) fn reset_stale(meta: &Meta) {
     }
 }
 
-/// Makes the write_space callbacks of every subflow wake the meta socket (`poll`),
-/// and forgets what the peers acknowledged in full send maps: write_space does that
-/// too (`subflow.rs`), but ACKs that came before the flag ran none, and a writer
-/// that filled every map would otherwise wait for an ACK that may never come.
-/// Process context; takes the meta socket's and the subflows' locks when a map is
-/// full.
-pub(crate) fn want_space(meta: &Meta) {
+/// Makes the write_space callbacks of every subflow wake the meta socket; true if
+/// a subflow's send map is full. Lockless.
+fn want_space(meta: &Meta) -> bool {
     let mut full = false;
-    {
-        let _rcu = kernel::sync::rcu::read_lock();
-        for ssk in subflows(meta) {
-            // SAFETY: a TCP socket under RCU (see `Joins::readable`).
-            unsafe { bindings::mptcp_rs_set_nospace(ssk) };
-            // SAFETY: as above.
-            full |= unsafe { Subflow::from_sk(ssk) }.is_some_and(|c| c.send_map_full());
-        }
+    let _rcu = kernel::sync::rcu::read_lock();
+    for ssk in subflows(meta) {
+        // SAFETY: a TCP socket under RCU (see `Joins::readable`).
+        unsafe { bindings::mptcp_rs_set_nospace(ssk) };
+        // SAFETY: as above.
+        full |= unsafe { Subflow::from_sk(ssk) }.is_some_and(|c| c.send_map_full());
     }
-    if !full {
+    full
+}
+
+/// [`want_space`] for `poll`, which also forgets what the peers acknowledged in full
+/// send maps: write_space does that too (`subflow.rs`), but ACKs that came before
+/// the flag ran none, and a writer that filled every map would otherwise wait for
+/// an ACK that may never come. Process context, the meta socket not owned by the
+/// caller: takes its lock and the subflows' when a map is full.
+pub(crate) fn poll_want_space(meta: &Meta) {
+    if !want_space(meta) {
         return;
     }
     // SAFETY: `sk` is live; process context (poll may sleep, as it does to read).

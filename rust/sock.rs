@@ -2616,7 +2616,7 @@ extern "C" fn meta_poll(
             if crate::sendq::any_writeable(meta) {
                 mask |= EPOLLOUT | EPOLLWRNORM;
             } else {
-                crate::sendq::want_space(meta);
+                crate::sendq::poll_want_space(meta);
                 if crate::sendq::any_writeable(meta) {
                     mask |= EPOLLOUT | EPOLLWRNORM;
                 }

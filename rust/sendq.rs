@@ -438,8 +438,7 @@ fn schedule(meta: &Meta, q: &mut SendQueue) -> Option<*mut bindings::sock> {
             // SAFETY: live subflow, its lock nested in the owned meta socket's.
             unsafe {
                 bindings::mptcp_rs_lock_sock(ssk);
-                let una = ctx.snd_una_rel();
-                ctx.send_map().ack(una);
+                ctx.forget_acked_extents();
                 bindings::release_sock(ssk);
             }
         }
@@ -505,9 +504,7 @@ fn push_to_within(q: &SendQueue, slot: &Slot<'_>, mut from: u64, to: u64, notsen
     // segments' mappings, `established_options`) while the push below transmits,
     // so no borrow may span that call.
     // SAFETY: as above.
-    let una = unsafe { slot.ctx.snd_una_rel() };
-    // SAFETY: as above.
-    unsafe { slot.ctx.send_map() }.ack(una);
+    unsafe { slot.ctx.forget_acked_extents() };
     while after64(to, from) {
         let Some((page, off, len)) = q.piece(from, to) else {
             break;
@@ -1100,12 +1097,6 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
         q.rtx_backoff = (q.rtx_backoff + 1).min(6);
         return;
     }
-    if core::mem::take(&mut q.rtx_persist) {
-        // armed to probe, and the window opened since: what went out meanwhile
-        // gets a timeout of its own (`arm_rtx` after this), not the rest of this one
-        q.rtx_backoff = 0;
-        return;
-    }
     if una == q.rtx_una && una == q.snd_nxt && meta.data_fin_on_acks() && meta.data_fin_unacked() {
         // only the DATA_FIN awaits its DATA_ACK: ACKs carry it again
         ack_all(meta);
@@ -1175,8 +1166,7 @@ fn send_window_probe(meta: &Meta) {
     unsafe {
         bindings::mptcp_rs_lock_sock(ssk);
         ctx.use_send_map();
-        let una = ctx.snd_una_rel();
-        ctx.send_map().ack(una);
+        ctx.forget_acked_extents();
         let rel = ctx.snd_nxt_rel();
         if ctx.send_map().push(rel, dsn, 1).is_some() {
             sent = bindings::mptcp_rs_push_probe(ssk);
@@ -1766,8 +1756,7 @@ pub(crate) fn poll_want_space(meta: &Meta) {
         // subflow's, under that lock.
         unsafe {
             bindings::mptcp_rs_lock_sock(ssk);
-            let una = ctx.snd_una_rel();
-            ctx.send_map().ack(una);
+            ctx.forget_acked_extents();
             bindings::release_sock(ssk);
         }
     }

@@ -780,6 +780,19 @@ impl Subflow {
         unsafe { &mut *self.snd_map.get() }
     }
 
+    /// Forgets the send map's extents that the subflow's cumulative ACK covers.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Subflow::send_map`]: the caller holds the subflow's socket lock.
+    pub(crate) unsafe fn forget_acked_extents(&self) {
+        // SAFETY: the caller holds the lock.
+        unsafe {
+            let una = self.snd_una_rel();
+            self.send_map().ack(una);
+        }
+    }
+
     /// Relative sequence number (0 = first data byte) of the next byte queued.
     ///
     /// # Safety
@@ -1407,10 +1420,7 @@ extern "C" fn write_space(ssk: *mut bindings::sock) {
                 // never see the room this ACK made.
                 // SAFETY: TCP calls write_space with the subflow locked, which
                 // serialises the users of its send map.
-                unsafe {
-                    let una = ctx.snd_una_rel();
-                    ctx.send_map().ack(una);
-                }
+                unsafe { ctx.forget_acked_extents() };
             }
             // Writers of the meta socket wait for the subflow's space, and TCP calls
             // this on every ACK that frees some while `SOCK_NOSPACE` is set: wake them

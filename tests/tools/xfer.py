@@ -22,6 +22,11 @@ holds "cut": seconds from the start to the cut, "stall": the longest time withou
 received data after the cut, and "outage": the equivalent outage, i.e. the time
 after the cut minus the time the rest would have taken at the rate of the last 40%
 of the time after the cut (the surviving path's rate), or at --survivor-bps.
+CMD runs to its end before the next read (a reader that pauses), unless --cut-async:
+then it runs beside the reads, the cut counts from its start, and its exit status is
+checked at the end (a blackhole that takes effect while data still flows on both
+paths, as a link that dies does; a reader that stops leaves the sender nothing in
+flight to lose).
 """
 import argparse
 import faulthandler
@@ -70,7 +75,7 @@ def outage(marks, cut_t, cut_b, total, survivor_bps=None):
 
 
 def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None, shutdown_after=0,
-             write_size=CHUNK):
+             write_size=CHUNK, cut_async=False):
     result = {}
 
     def sender():
@@ -102,6 +107,7 @@ def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None, shutdow
     t0 = time.monotonic()
     marks = [(0.0, 0)]
     cut = None
+    cutter = None
     while True:
         data = sock.recv(CHUNK)
         if not data:
@@ -109,13 +115,19 @@ def transfer(sock, nbytes, cut_at=None, cut_cmd=None, survivor_bps=None, shutdow
         now = time.monotonic() - t0
         marks.append((now, got + len(data)))
         if cut is None and cut_at is not None and got + len(data) >= cut_at:
-            subprocess.run(cut_cmd, shell=True, check=True)
-            cut = (time.monotonic() - t0, got + len(data))
+            if cut_async:
+                cut = (time.monotonic() - t0, got + len(data))
+                cutter = subprocess.Popen(cut_cmd, shell=True)
+            else:
+                subprocess.run(cut_cmd, shell=True, check=True)
+                cut = (time.monotonic() - t0, got + len(data))
         if corrupt and got == 0:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         h.update(data)
         got += len(data)
     t.join()
+    if cutter is not None and cutter.wait() != 0:
+        raise subprocess.CalledProcessError(cutter.returncode, cut_cmd)
     if cut is not None:
         stall, out = outage(marks, cut[0], cut[1], got, survivor_bps)
         result["cut"] = round(cut[0], 3)
@@ -151,6 +163,8 @@ def main():
                     help="seconds between the last write and shutdown(SHUT_WR)")
     ap.add_argument("--cut-at", type=int)
     ap.add_argument("--cut-cmd")
+    ap.add_argument("--cut-async", action="store_true",
+                    help="run --cut-cmd beside the reads (see above)")
     ap.add_argument("--survivor-bps", type=float,
                     help="rate of the path left after the cut, for the equivalent outage")
     args = ap.parse_args()
@@ -186,7 +200,7 @@ def main():
             time.sleep(0.1)
     start = time.monotonic()
     res = transfer(sock, args.send, args.cut_at, args.cut_cmd, args.survivor_bps,
-                   args.shutdown_after, args.write_size)
+                   args.shutdown_after, args.write_size, args.cut_async)
     res["seconds"] = round(time.monotonic() - start, 3)
     res["proto"] = args.proto
     sock.close()

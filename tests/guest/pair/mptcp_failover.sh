@@ -6,7 +6,9 @@
 # second address as in mptcp_join.sh), and one path is blackholed mid-transfer: once
 # the client has received a quarter of MPTCP_RS_PAIR_BYTES (16 MB by default), it
 # drops everything on that path (iptables/ip6tables INPUT and OUTPUT on the
-# interface). Three transfers: path 2 cut (IPv4), path 1, the first subflow, cut
+# interface), reading on meanwhile (xfer.py --cut-async: a reader that paused for
+# the four commands let the window close with everything acknowledged, and then
+# nothing was left on the path to reinject, 2 of 3 transfers of a CI run). Three transfers: path 2 cut (IPv4), path 1, the first subflow, cut
 # (IPv4), path 2 cut (IPv6). Each must complete with the SHA-256 equal on both ends:
 # what was in flight on the dead path is sent again on the other (mptcp_rs's
 # reinjection, rust/sendq.rs: MPTcpExtMPTCPRetrans grows on the server). The client
@@ -74,7 +76,7 @@ client)
 		cut+=" ip6tables -I INPUT -i $dev -j DROP; ip6tables -I OUTPUT -o $dev -j DROP"
 		port=$(pair_wait "$name.ready") || exit 1
 		python3 "$MPTCP_RS_REPO/tests/tools/xfer.py" client --connect "$addr" --port "$port" \
-			--proto mptcp --send "$bytes" --timeout 60 --cut-at $((bytes / 4)) --cut-cmd "$cut" \
+			--proto mptcp --send "$bytes" --timeout 60 --cut-at $((bytes / 4)) --cut-cmd "$cut" --cut-async \
 			>"$SHARE/$name.client.json" 2>"$SHARE/$name.client.err" || {
 			pair__diag "$name"
 			fail "$name: client failed: $(tail -n 3 "$SHARE/$name.client.err")"

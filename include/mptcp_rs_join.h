@@ -20,7 +20,8 @@ struct mptcp_rs_pm_endpoint;
  * the third-ACK timer call; set up at module load, drained and destroyed at
  * unload (after the last socket went).
  */
-int mptcp_rs_join_init(void (*work_fn)(struct sock *meta), bool (*timer_fn)(struct sock *ssk));
+int mptcp_rs_join_init(void (*work_fn)(struct sock *meta),
+		       bool (*timer_fn)(struct sock *ssk, bool last));
 void mptcp_rs_join_exit(void);
 
 /*

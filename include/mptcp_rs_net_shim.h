@@ -234,6 +234,8 @@ size_t mptcp_rs_req_tuple(const struct request_sock *req, u8 *buf, size_t len);
 u32 mptcp_rs_req_snt_isn(const struct request_sock *req);
 u32 mptcp_rs_req_rcv_isn(const struct request_sock *req);
 void mptcp_rs_forced_close(struct sock *child);
+struct sock *mptcp_rs_dispose_child(const struct sock *listener, struct sk_buff *skb,
+				    struct request_sock *req, struct sock *child);
 
 /* Listening and accepting. */
 int mptcp_rs_sf_listen(struct socket *sf, int backlog);

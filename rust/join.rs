@@ -19,8 +19,8 @@
 //!   the SYN dropped until it exists (`addr.rs`). The userspace path manager gives
 //!   it a new id of its own.
 //! * Third ACK ([`syn_recv_sock`]): the peer's 160-bit HMAC (key: its key, ours;
-//!   message: its nonce, ours) is checked before TCP creates the child; the child
-//!   becomes a subflow of the connection (its context takes over the request's
+//!   message: its nonce, ours) is checked before TCP creates the child, the
+//!   connection's limits once the child is ours (`own_req`); the child becomes a subflow of the connection (its context takes over the request's
 //!   reference on the meta socket), is recorded in the meta socket's [`Joins`], and
 //!   is not queued for accept() (`drop_req`). Its establishment is acknowledged at
 //!   once (the "fourth ACK", [`state_change`]), which makes the peer's subflow fully
@@ -830,8 +830,8 @@ pub(crate) unsafe fn syn_recv_sock(
     let opt = unsafe { crate::subflow::find_option(skb, crate::proto::options::Segment::Other) };
     let hmac = match opt {
         Some(MptcpOption::MpJoin(MpJoin::Ack { hmac })) => hmac,
-        // no MP_JOIN: a join cannot fall back to TCP
-        _ => return refuse(None),
+        // no MP_JOIN: a join cannot fall back to TCP (counted as upstream counts it)
+        _ => return refuse(Some(Mib::MPJoinAckHMacFailure)),
     };
     let expected = join_hmac::<KernelSha256>(
         meta.remote_key(),
@@ -841,9 +841,6 @@ pub(crate) unsafe fn syn_recv_sock(
     );
     if !hmac_eq(&hmac, expected.get(..JOIN_ACK_HMAC_LEN).unwrap_or(&[])) {
         return refuse(Some(Mib::MPJoinAckHMacFailure));
-    }
-    if !accepts_subflow(meta) {
-        return refuse(Some(Mib::MPJoinRejected));
     }
     // SAFETY: TCP's arguments, passed on to TCP's own handler.
     let child = unsafe {
@@ -861,11 +858,26 @@ pub(crate) unsafe fn syn_recv_sock(
     if child.is_null() || !unsafe { *own_req } {
         return child;
     }
+    // Decided only by the owner of the request, as upstream: a copy of the same
+    // third ACK processed on another CPU meanwhile (the peer's third-ACK timer) could
+    // otherwise find the slot this one is about to fill taken and reset the join.
+    // A child we do not serve from here on is disposed of as TCP's request would
+    // be (`mptcp_rs_dispose_child`: the request dropped, the third ACK reset).
+    // SAFETY (of each `dispose`): TCP's listener, segment and request, and the child
+    // it created for them and hashed in the request's place (`own_req`).
+    let dispose = |mib: Option<Mib>| -> *mut bindings::sock {
+        if let Some(m) = mib {
+            mib::inc(net, m);
+        }
+        // SAFETY: see above.
+        unsafe { bindings::mptcp_rs_dispose_child(sk, skb, req, child) }
+    };
+    if !accepts_subflow(meta) {
+        return dispose(Some(Mib::MPJoinRejected));
+    }
     // SAFETY: the child is new and locked; its context comes from the ULP `clone`.
     let Some(ctx) = (unsafe { Subflow::from_sk(child) }) else {
-        // SAFETY: a child we cannot serve.
-        unsafe { bindings::mptcp_rs_forced_close(child) };
-        return refuse(None);
+        return dispose(None);
     };
     // SAFETY: `req` is the request this child completes.
     let (snt_isn, rcv_isn) = unsafe {
@@ -900,9 +912,8 @@ pub(crate) unsafe fn syn_recv_sock(
     crate::sockopt_sync::new_subflow(meta, child);
     if !meta.joins().add(meta, child) {
         ctx.set_meta(ptr::null_mut());
-        // SAFETY: a child we cannot serve; the request keeps its reference.
-        unsafe { bindings::mptcp_rs_forced_close(child) };
-        return refuse(Some(Mib::MPJoinRejected));
+        // (the request keeps its reference on the meta socket)
+        return dispose(Some(Mib::MPJoinRejected));
     }
     // the subflow's context took over the request's reference
     // SAFETY: we own the request (`own_req`); see `join_req`.

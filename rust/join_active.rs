@@ -31,7 +31,10 @@
 //!   ‖ the peer's; message: our nonce ‖ the peer's) on every pure ACK until the peer's
 //!   first ACK with a DSS (the "fourth ACK") makes the subflow fully established; a
 //!   timer sends it again meanwhile (`mptcp_rs_ajoin_timer` in `rust/join_shim.c`,
-//!   backing off from twice the SYN's RTT), as the third ACK is reliable.
+//!   backing off from twice the SYN's RTT), as the third ACK is reliable. After 8
+//!   such resends without the fourth ACK (about 25 s at a 20 ms RTT) the path is
+//!   taken as dead and the join reset: it would otherwise stay established without
+//!   ever carrying data, and keep its endpoint from being joined again.
 //!
 //! A failed join (refused, reset, timed out) leaves the connection as it was: the
 //! subflow closes, its slot is freed by the next read, the next run of the work or
@@ -781,9 +784,10 @@ pub(crate) unsafe fn no_option(ctx: &Subflow) {
 }
 
 /// The third-ACK timer of subflow `ssk` fired: sends the third ACK again unless the
-/// fourth arrived or the subflow is gone; true to fire again later. Softirq, subflow
+/// fourth arrived or the subflow is gone; true to fire again later. Its `last`
+/// expiry resets the join instead (see the module documentation). Softirq, subflow
 /// spinlock held and not owned by a task (`rust/join_shim.c`).
-extern "C" fn third_ack_timer(ssk: *mut bindings::sock) -> bool {
+extern "C" fn third_ack_timer(ssk: *mut bindings::sock, last: bool) -> bool {
     // SAFETY: the timer is stopped before the subflow's context goes.
     let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
         return false;
@@ -791,6 +795,12 @@ extern "C" fn third_ack_timer(ssk: *mut bindings::sock) -> bool {
     // SAFETY: `ssk` is live (see above) and locked.
     let state = unsafe { bindings::mptcp_rs_sk_state(ssk) };
     if ctx.has(crate::subflow::sf::FULLY_ESTABLISHED) || state != TCP_ESTABLISHED {
+        return false;
+    }
+    if last {
+        // SAFETY: locked, not owned by a task, the meta spinlock not held (the
+        // timer's context, as an incoming segment's).
+        unsafe { ctx.active_join_reset(rst_reason::UNSPECIFIED) };
         return false;
     }
     // SAFETY: as above; our `established_options` puts MP_JOIN on it.

@@ -20,9 +20,10 @@
 
 static struct workqueue_struct *mptcp_rs_join_wq;
 static void (*mptcp_rs_join_work_fn)(struct sock *meta);
-static bool (*mptcp_rs_ajoin_timer_fn)(struct sock *ssk);
+static bool (*mptcp_rs_ajoin_timer_fn)(struct sock *ssk, bool last);
 
-int mptcp_rs_join_init(void (*work_fn)(struct sock *meta), bool (*timer_fn)(struct sock *ssk))
+int mptcp_rs_join_init(void (*work_fn)(struct sock *meta),
+		       bool (*timer_fn)(struct sock *ssk, bool last))
 {
 	mptcp_rs_join_work_fn = work_fn;
 	mptcp_rs_ajoin_timer_fn = timer_fn;
@@ -92,6 +93,9 @@ void mptcp_rs_join_work_cancel(struct mptcp_rs_join_work *w)
 		sock_put(w->meta);
 }
 
+/* Third ACKs sent again before the join is given up (about 25 s at a 20 ms RTT). */
+#define MPTCP_RS_AJOIN_RETRIES 8
+
 /*
  * The timer never spins on the subflow's lock: whoever destroys the subflow
  * holds it and stops the timer synchronously (mptcp_rs_ajoin_timer_stop(),
@@ -114,8 +118,9 @@ static void mptcp_rs_ajoin_timer_run(struct timer_list *timer)
 		mod_timer(&t->timer, jiffies + max(1UL, msecs_to_jiffies(10)));
 		return;
 	}
-	again = mptcp_rs_ajoin_timer_fn(ssk);
-	if (again && t->retries < 8) {
+	/* the last expiry gives up on the path (the join is reset) */
+	again = mptcp_rs_ajoin_timer_fn(ssk, t->retries >= MPTCP_RS_AJOIN_RETRIES);
+	if (again && t->retries < MPTCP_RS_AJOIN_RETRIES) {
 		t->retries++;
 		t->timeout = min_t(unsigned long, t->timeout * 2, TCP_RTO_MAX);
 		mod_timer(&t->timer, jiffies + t->timeout);

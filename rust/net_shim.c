@@ -1951,7 +1951,42 @@ u32 mptcp_rs_req_rcv_isn(const struct request_sock *req)
 	return tcp_rsk(req)->rcv_isn;
 }
 
-/* Disposes of a child socket syn_recv_sock created but we cannot serve. */
+/*
+ * Disposes of @child, which TCP's syn_recv_sock created for @req and hashed in
+ * its place (own_req), when we will not serve it, as upstream's
+ * subflow_syn_recv_sock() does: tcp_check_req() drops the request (drop_req:
+ * its timer, the listener's queue count and the lookup reference go with it),
+ * the child is destroyed here (it keeps its port until then, so the bind bucket
+ * is released under the right lock) and stays locked with the reference its
+ * caller releases (tcp_child_process() discards the segment on a closed
+ * socket), and the third ACK is answered with a reset. Returns @child for
+ * syn_recv_sock to return. (Returning NULL instead would leave the request
+ * unhashed, counted in the listener's queue for good, resending SYN/ACKs.)
+ */
+struct sock *mptcp_rs_dispose_child(const struct sock *listener, struct sk_buff *skb,
+				    struct request_sock *req, struct sock *child)
+{
+	u16 port = inet_sk(child)->inet_num;
+
+	tcp_rsk(req)->drop_req = true;
+	/*
+	 * inet_csk_prepare_for_destroy_sock() (SOCK_DEAD, the orphan count) is not
+	 * exported: inet_csk_prepare_forced_close() does it, but also lets go of
+	 * the lock and a reference and forgets the port, which are taken back.
+	 */
+	sock_hold(child);
+	inet_csk_prepare_forced_close(child);
+	bh_lock_sock(child);
+	inet_sk(child)->inet_num = port;
+	tcp_done(child);
+	req->rsk_ops->send_reset(listener, skb, SK_RST_REASON_MPTCP_RST_EMPTCP);
+	return child;
+}
+
+/*
+ * Disposes of a child socket that is not hashed in a request's place (one taken
+ * from the accept queue).
+ */
 void mptcp_rs_forced_close(struct sock *child)
 {
 	inet_csk_prepare_forced_close(child);

@@ -2472,9 +2472,9 @@ extern "C" fn syn_recv_sock(
     // SAFETY: the child is new and locked; its context comes from `clone`.
     let ctx = unsafe { Subflow::from_sk(child) };
     let (Some(listener), Some(ctx)) = (listener, ctx) else {
-        // SAFETY: a child we cannot serve.
-        unsafe { bindings::mptcp_rs_forced_close(child) };
-        return ptr::null_mut();
+        // SAFETY: a child we cannot serve, hashed in the request's place (`own_req`)
+        // by TCP for these listener, segment and request.
+        return unsafe { bindings::mptcp_rs_dispose_child(sk, skb, req, child) };
     };
     // SAFETY: `req` is the request this child completes.
     let (snt_isn, rcv_isn) = unsafe {
@@ -2544,9 +2544,10 @@ extern "C" fn syn_recv_sock(
             child
         }
         Err(_) => {
-            // SAFETY: a child we cannot serve.
-            unsafe { bindings::mptcp_rs_forced_close(child) };
-            ptr::null_mut()
+            // SAFETY: a child we cannot serve (no memory for its connection), hashed
+            // in the request's place (`own_req`) for these listener, segment and
+            // request.
+            unsafe { bindings::mptcp_rs_dispose_child(sk, skb, req, child) }
         }
     }
 }

@@ -22,6 +22,9 @@ IP socket, in sequence for DST, that SRC's own TCP never sent. Modes:
              whose HMAC is wrong: the receiver must reset (MPJoinAckHMacFailure). The
              caller keeps SRC's own kernel from resetting the SYN/ACK (a firewall
              rule dropping resets from that port)
+  join-nompj as join-hmac, but the third ACK carries no MP_JOIN at all (a join cannot
+             fall back to TCP): the receiver must reset, and counts it as upstream
+             does (MPJoinAckHMacFailure)
   overlap    (DSS checksums on) one 1200-byte DSS mapping with a right checksum, sent
              as two data segments that overlap: bytes 0-800, then 401-1199, i.e. the
              second repeats 400 bytes the receiver already has (and its new bytes
@@ -108,7 +111,7 @@ def main():
     ap.add_argument("--dst", required=True)
     ap.add_argument("--mode", required=True,
                     choices=["garbage", "badmap", "fastclose", "join-token", "join-hmac",
-                             "overlap", "overlap-bad"])
+                             "join-nompj", "overlap", "overlap-bad"])
     ap.add_argument("--count", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sniff", type=float, default=3.0, help="seconds to watch the connection")
@@ -217,7 +220,7 @@ def main():
         print(json.dumps({"mode": a.mode, "sent": sent, "seq": seq, "dsn": dsn,
                           "ssn": ssn, "csum": dss_sum}))
         return 0
-    elif a.mode in ("join-token", "join-hmac"):
+    elif a.mode in ("join-token", "join-hmac", "join-nompj"):
         if "dst" not in keys:
             print("no MP_CAPABLE keys seen", file=sys.stderr)
             return 1
@@ -263,10 +266,10 @@ def join(a, sn, raw, src, jport, dst, dport, token, rnd, keys):
     if r and r[0] & 0x12 == 0x12:
         res["synack"] = True
         res["synack_mp_join"] = r[2] is not None and len(r[2]) == 16
-        if a.mode == "join-hmac":
-            # the third ACK, with an HMAC that cannot be the right one
+        if a.mode in ("join-hmac", "join-nompj"):
+            # the third ACK, with an HMAC that cannot be the right one, or none
             hmac = bytes(rnd.randrange(256) for _ in range(20))
-            ack3 = bytes([30, 24, 0x10, 0]) + hmac
+            ack3 = bytes([30, 24, 0x10, 0]) + hmac if a.mode == "join-hmac" else b""
             raw.sendto(tcp_segment(src, jport, dst, dport, isn + 1, (r[1] + 1) & 0xFFFFFFFF,
                                    0x10, ack3, b"", 64240), (dst, 0))
             r = answer()

@@ -5,7 +5,9 @@
 #     (MPJoinNoTokenFound);
 #   - a SYN with MP_JOIN and the connection's token (from the server's key seen on the
 #     handshake), then a third ACK with a wrong HMAC: the SYN/ACK carries MP_JOIN, the
-#     third ACK is answered with a reset (MPJoinAckHMacFailure).
+#     third ACK is answered with a reset (MPJoinAckHMacFailure);
+#   - the same with a third ACK that carries no MP_JOIN: a reset, counted as upstream
+#     counts it (MPJoinAckHMacFailure).
 # The connection itself carries on: its data arrives intact. No warning in the kernel
 # log.
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
@@ -107,8 +109,14 @@ after=$(mib srv MPTcpExtMPJoinAckHMacFailure)
 ((after == before + 1)) || fail "MPJoinAckHMacFailure did not move by 1 ($before -> $after)"
 [ "$(j join-hmac synack_mp_join)" = True ] || fail "no SYN/ACK with MP_JOIN for a SYN with the connection's token"
 [ "$(j join-hmac rst)" = True ] || fail "no reset for a third ACK with a wrong HMAC"
+before=$(mib srv MPTcpExtMPJoinAckHMacFailure)
+victim 6403 join-nompj
+after=$(mib srv MPTcpExtMPJoinAckHMacFailure)
+((after == before + 1)) || fail "MPJoinAckHMacFailure did not move by 1 for a third ACK without MP_JOIN ($before -> $after)"
+[ "$(j join-nompj synack_mp_join)" = True ] || fail "no SYN/ACK with MP_JOIN (join-nompj)"
+[ "$(j join-nompj rst)" = True ] || fail "no reset for a third ACK without MP_JOIN"
 syn1=$(mib srv MPTcpExtMPJoinSynRx)
-((syn1 == syn0 + 2)) || fail "MPJoinSynRx moved by $((syn1 - syn0)), not 2"
+((syn1 == syn0 + 3)) || fail "MPJoinSynRx moved by $((syn1 - syn0)), not 3"
 (($(mib srv MPTcpExtMPJoinAckRx) == 0)) || fail "a join was accepted"
-info "MPJoinSynRx +2, MPJoinNoTokenFound +1, MPJoinAckHMacFailure +1, MPJoinAckRx 0"
+info "MPJoinSynRx +3, MPJoinNoTokenFound +1, MPJoinAckHMacFailure +2, MPJoinAckRx 0"
 dmesg_clean

@@ -1956,8 +1956,8 @@ u32 mptcp_rs_req_rcv_isn(const struct request_sock *req)
  * its place (own_req), when we will not serve it, as upstream's
  * subflow_syn_recv_sock() does: tcp_check_req() drops the request (drop_req:
  * its timer, the listener's queue count and the lookup reference go with it),
- * the child is destroyed here (it keeps its port until then, so the bind bucket
- * is released under the right lock) and stays locked with the reference its
+ * the child is closed and destroyed here (its port released under its own
+ * bucket's lock, see below) and stays locked with the reference its
  * caller releases (tcp_child_process() discards the segment on a closed
  * socket), and the third ACK is answered with a reset. Returns @child for
  * syn_recv_sock to return. (Returning NULL instead would leave the request
@@ -1965,6 +1965,7 @@ u32 mptcp_rs_req_rcv_isn(const struct request_sock *req)
  */
 struct sock *mptcp_rs_dispose_child(const struct sock *listener, struct sk_buff *skb,
 				    struct request_sock *req, struct sock *child)
+	__must_hold(&child->sk_lock.slock)
 {
 	u16 port = inet_sk(child)->inet_num;
 
@@ -1973,11 +1974,20 @@ struct sock *mptcp_rs_dispose_child(const struct sock *listener, struct sk_buff 
 	 * inet_csk_prepare_for_destroy_sock() (SOCK_DEAD, the orphan count) is not
 	 * exported: inet_csk_prepare_forced_close() does it, but also lets go of
 	 * the lock and a reference and forgets the port, which are taken back.
+	 * The child leaves the established hash first, under its lock: a segment
+	 * of the same 4-tuple on another CPU, waiting for that lock, then finds it
+	 * closed and discards (an RST processed on it in the window would destroy
+	 * it a second time). Closing it here also releases the port, unless the
+	 * listener's was bound explicitly; then destruction releases it, under
+	 * the bucket lock of the port restored here.
 	 */
+	tcp_set_state(child, TCP_CLOSE);
+	TCP_INC_STATS(sock_net(child), TCP_MIB_ATTEMPTFAILS);
 	sock_hold(child);
 	inet_csk_prepare_forced_close(child);
 	bh_lock_sock(child);
-	inet_sk(child)->inet_num = port;
+	if (inet_csk(child)->icsk_bind_hash)
+		WRITE_ONCE(inet_sk(child)->inet_num, port);
 	tcp_done(child);
 	req->rsk_ops->send_reset(listener, skb, SK_RST_REASON_MPTCP_RST_EMPTCP);
 	return child;

@@ -103,18 +103,16 @@ after=$(mib srv MPTcpExtMPJoinNoTokenFound)
 [ "$(j join-token rst)" = True ] || fail "no reset for an MP_JOIN SYN with an unknown token"
 [ "$(j join-token synack)" = False ] || fail "a SYN/ACK for an MP_JOIN SYN with an unknown token"
 
-before=$(mib srv MPTcpExtMPJoinAckHMacFailure)
-victim 6402 join-hmac
-after=$(mib srv MPTcpExtMPJoinAckHMacFailure)
-((after == before + 1)) || fail "MPJoinAckHMacFailure did not move by 1 ($before -> $after)"
-[ "$(j join-hmac synack_mp_join)" = True ] || fail "no SYN/ACK with MP_JOIN for a SYN with the connection's token"
-[ "$(j join-hmac rst)" = True ] || fail "no reset for a third ACK with a wrong HMAC"
-before=$(mib srv MPTcpExtMPJoinAckHMacFailure)
-victim 6403 join-nompj
-after=$(mib srv MPTcpExtMPJoinAckHMacFailure)
-((after == before + 1)) || fail "MPJoinAckHMacFailure did not move by 1 for a third ACK without MP_JOIN ($before -> $after)"
-[ "$(j join-nompj synack_mp_join)" = True ] || fail "no SYN/ACK with MP_JOIN (join-nompj)"
-[ "$(j join-nompj rst)" = True ] || fail "no reset for a third ACK without MP_JOIN"
+# a third ACK the listener must reset: PORT MODE WHAT
+for c in "6402 join-hmac a wrong HMAC" "6403 join-nompj no MP_JOIN"; do
+	read -r port mode what <<<"$c"
+	before=$(mib srv MPTcpExtMPJoinAckHMacFailure)
+	victim "$port" "$mode"
+	after=$(mib srv MPTcpExtMPJoinAckHMacFailure)
+	((after == before + 1)) || fail "MPJoinAckHMacFailure did not move by 1 for a third ACK with $what ($before -> $after)"
+	[ "$(j "$mode" synack_mp_join)" = True ] || fail "$mode: no SYN/ACK with MP_JOIN for a SYN with the connection's token"
+	[ "$(j "$mode" rst)" = True ] || fail "no reset for a third ACK with $what"
+done
 syn1=$(mib srv MPTcpExtMPJoinSynRx)
 ((syn1 == syn0 + 3)) || fail "MPJoinSynRx moved by $((syn1 - syn0)), not 3"
 (($(mib srv MPTcpExtMPJoinAckRx) == 0)) || fail "a join was accepted"

@@ -20,8 +20,9 @@
 //!   it a new id of its own.
 //! * Third ACK ([`syn_recv_sock`]): the peer's 160-bit HMAC (key: its key, ours;
 //!   message: its nonce, ours) is checked before TCP creates the child, the
-//!   connection's limits once the child is ours (`own_req`); the child becomes a subflow of the connection (its context takes over the request's
-//!   reference on the meta socket), is recorded in the meta socket's [`Joins`], and
+//!   connection's limits once the child is ours (`own_req`); the child becomes a
+//!   subflow of the connection (its context takes over the request's reference on
+//!   the meta socket), is recorded in the meta socket's [`Joins`], and
 //!   is not queued for accept() (`drop_req`). Its establishment is acknowledged at
 //!   once (the "fourth ACK", [`state_change`]), which makes the peer's subflow fully
 //!   established.

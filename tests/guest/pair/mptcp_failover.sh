@@ -8,8 +8,9 @@
 # drops everything on that path (iptables/ip6tables INPUT and OUTPUT on the
 # interface), reading on meanwhile (xfer.py --cut-async: a reader that paused for
 # the four commands let the window close with everything acknowledged, and then
-# nothing was left on the path to reinject, 2 of 3 transfers of a CI run). Three transfers: path 2 cut (IPv4), path 1, the first subflow, cut
-# (IPv4), path 2 cut (IPv6). Each must complete with the SHA-256 equal on both ends:
+# nothing was left on the path to reinject, 2 of 3 transfers of a CI run). Three
+# transfers: path 2 cut (IPv4), path 1, the first subflow, cut (IPv4), path 2 cut
+# (IPv6). Each must complete with the SHA-256 equal on both ends:
 # what was in flight on the dead path is sent again on the other (mptcp_rs's
 # reinjection, rust/sendq.rs: MPTcpExtMPTCPRetrans grows on the server). The client
 # (xfer.py --cut-at) reports the longest stall after the cut and the equivalent

@@ -880,7 +880,7 @@ pub(crate) fn established_options(
     };
     let need = opt.wire_len().ok()?;
     let dss = MptcpOption::Dss(Dss {
-        data_ack: Some((meta.ack_seq(), true)),
+        data_ack: crate::subflow::data_ack(ctx, meta, false),
         map: None,
         data_fin: false,
     });

@@ -45,9 +45,9 @@ use kernel::prelude::*;
 /// Largest piece the scheduler places at once.
 pub(crate) const MAX_PIECE: u32 = 64 * 1024;
 
-/// Unsent bytes a subflow may hold at least (its `TCP_NOTSENT_LOWAT` is half its
-/// window, at least this): pieces are placed shortly before they can be sent, on
-/// what the subflows look like then.
+/// Unsent bytes a subflow may hold at least (its `TCP_NOTSENT_LOWAT` is a quarter
+/// of its window, at least this): pieces are placed shortly before they can be
+/// sent, on what the subflows look like then.
 const NOTSENT_LIMIT: u32 = 32 * 1024;
 
 /// A subflow with nothing unacknowledged on which no data was placed for this long

@@ -139,6 +139,10 @@ mod mf {
     /// resets them with MP_FASTCLOSE, so that the peer's connection ends too
     /// (`Meta::abort_beyond_repair`).
     pub(super) const FASTCLOSE_JOINS: u32 = 1 << 24;
+    /// The peer's last mapping carried a 64-bit DSN: our DATA_ACKs are 64-bit too
+    /// (RFC 8684 3.3: a 32-bit DATA_ACK only while the peer sends 32-bit DSNs),
+    /// as upstream's `use_64bit_ack`.
+    pub(super) const PEER_DSN64: u32 = 1 << 25;
 }
 
 /// State of one MPTCP connection.
@@ -276,6 +280,23 @@ impl Meta {
 
     pub(crate) fn is_fallback(&self) -> bool {
         self.has(mf::FALLBACK)
+    }
+
+    /// A mapping from the peer carried a DSN of 8 octets (`dsn64`) or 4: the width
+    /// of our DATA_ACKs follows ([`mf::PEER_DSN64`]). Written only on a change.
+    pub(crate) fn note_peer_dsn_width(&self, dsn64: bool) {
+        if self.has(mf::PEER_DSN64) != dsn64 {
+            if dsn64 {
+                self.set(mf::PEER_DSN64);
+            } else {
+                self.flags.fetch_and(!mf::PEER_DSN64, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Whether our DATA_ACKs are 64-bit ([`mf::PEER_DSN64`]).
+    pub(crate) fn peer_dsn64(&self) -> bool {
+        self.has(mf::PEER_DSN64)
     }
 
     pub(crate) fn set_checksum(&self) {

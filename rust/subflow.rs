@@ -119,6 +119,10 @@ pub(crate) mod sf {
     /// more data on this subflow completes). Readers try it again
     /// (`subflow::rcv_held`).
     pub(crate) const RCV_NOMEM: u32 = 1 << 23;
+    /// The DATA_ACKs of this subflow's data segments are 64-bit: the connection's
+    /// [`Meta::peer_dsn64`] as it was when TCP last sized the MSS
+    /// ([`data_dss_size`]), so that no segment's options outgrow that size.
+    pub(crate) const ACK64: u32 = 1 << 24;
 }
 
 /// Whether data that can go to the connection waits on subflow `ssk`: its receive
@@ -564,7 +568,10 @@ impl Subflow {
     /// The peer showed it has our key (its first DSS, or an ADD_ADDR): our first
     /// subflow or our own join is fully established, once. Subflow locked.
     fn fully_established(&self, meta: &Meta) {
-        if self.flags.fetch_or(sf::FULLY_ESTABLISHED, Ordering::AcqRel) & sf::FULLY_ESTABLISHED == 0
+        // (every DSS comes here: a read first, no atomic write once set)
+        if !self.has(sf::FULLY_ESTABLISHED)
+            && self.flags.fetch_or(sf::FULLY_ESTABLISHED, Ordering::AcqRel) & sf::FULLY_ESTABLISHED
+                == 0
         {
             crate::join_active::fully_established(self, meta);
         }
@@ -1722,8 +1729,36 @@ pub(crate) fn syn_options(
     }
 }
 
-/// Worst-case size of what `established_options` adds to a data segment.
+/// Worst-case size of what `established_options` adds to a data segment before the
+/// subflow is fully established (MP_CAPABLE with data, 22 or 24 bytes, or a DSS).
 const DSS_MAX: c_uint = 28;
+
+/// Size of the DSS of a data segment on a fully established subflow, padded: a
+/// DATA_ACK of 8 octets (`ack64`) or 4, a mapping with a 4-octet DSN (the peer
+/// expands it against the data it expects, as `expand_seq32` does here; the data
+/// in flight stays far closer to that than 2^31) and room for a checksum. 20 or 24
+/// bytes where upstream's 64-bit DSN takes 28 or 24 (26 and 22 without a checksum):
+/// up to 8 more payload bytes per segment.
+fn data_dss_size(ack64: bool) -> c_uint {
+    use crate::proto::options::{dss_flags, dss_len, len};
+    let mut flags = dss_flags::ACK | dss_flags::MAP;
+    if ack64 {
+        flags |= dss_flags::ACK64;
+    }
+    ((dss_len(flags) + len::CHECKSUM + 3) & !3) as c_uint
+}
+
+/// The DATA_ACK a segment carries: 64-bit while the peer's DSNs are
+/// ([`Meta::peer_dsn64`]); a segment with payload (`data`) takes the width its MSS
+/// was sized for ([`sf::ACK64`]).
+pub(crate) fn data_ack(ctx: &Subflow, meta: &Meta, data: bool) -> Option<(u64, bool)> {
+    let ack64 = if data {
+        ctx.has(sf::ACK64)
+    } else {
+        meta.peer_dsn64()
+    };
+    Some((meta.ack_seq(), ack64))
+}
 
 /// `established_options`: MP_CAPABLE (third ACK, first data) or a DSS.
 pub(crate) fn established_options(
@@ -1744,12 +1779,22 @@ pub(crate) fn established_options(
         return -1;
     };
     if skb.is_null() {
-        // sizing the MSS: room for the largest DSS
-        return if remaining >= DSS_MAX {
-            DSS_MAX as c_int
+        // sizing the MSS: room for the largest option a data segment may carry
+        // until TCP sizes it again (under the same lock hold as it sends)
+        let size = if ctx.has(sf::FULLY_ESTABLISHED) {
+            let ack64 = meta.peer_dsn64();
+            if ctx.has(sf::ACK64) != ack64 {
+                if ack64 {
+                    ctx.set(sf::ACK64);
+                } else {
+                    ctx.clear(sf::ACK64);
+                }
+            }
+            data_dss_size(ack64)
         } else {
-            -1
+            DSS_MAX
         };
+        return if remaining >= size { size as c_int } else { -1 };
     }
     // SAFETY: `skb` is the segment being transmitted, payload only (no header yet).
     let (seq, len, flags) = unsafe {
@@ -1783,7 +1828,7 @@ pub(crate) fn established_options(
             backup: ctx.is_backup(),
         };
         let dss = MptcpOption::Dss(Dss {
-            data_ack: Some((meta.ack_seq(), true)),
+            data_ack: data_ack(ctx, meta, false),
             map: None,
             data_fin: false,
         });
@@ -1964,7 +2009,7 @@ pub(crate) fn established_options(
             };
             Some(DssMap {
                 dsn: mdsn,
-                dsn64: true,
+                dsn64: false,
                 ssn,
                 data_len: dl,
                 checksum: csum_on.then(|| {
@@ -1979,7 +2024,7 @@ pub(crate) fn established_options(
             None
         };
         MptcpOption::Dss(Dss {
-            data_ack: Some((meta.ack_seq(), true)),
+            data_ack: data_ack(ctx, meta, len > 0),
             map,
             data_fin,
         })
@@ -2008,10 +2053,10 @@ fn infinite_map(
     opts: *mut bindings::mptcp_out_options,
 ) -> c_int {
     let opt = MptcpOption::Dss(Dss {
-        data_ack: Some((meta.ack_seq(), true)),
+        data_ack: data_ack(ctx, meta, true),
         map: Some(DssMap {
             dsn,
-            dsn64: true,
+            dsn64: false,
             ssn: rel.wrapping_add(1),
             data_len: 0,
             checksum: meta.checksum().then_some(0),
@@ -2138,6 +2183,7 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                     crate::sendq::check_siblings(meta, ssk, ctx.has(sf::SEND_MAP), moved);
                 }
                 if let Some(map) = d.map {
+                    meta.note_peer_dsn_width(map.dsn64);
                     let dsn = if map.dsn64 {
                         map.dsn
                     } else {

@@ -8,7 +8,9 @@
 # counters of whichever side runs upstream MPTCP are among those checked. Then the
 # client closes two connections abortively (data left unread; SO_LINGER 0): the
 # server's read ends with ECONNRESET and the counters show MP_FASTCLOSE sent and
-# received.
+# received. The first 4,000 packets of the IPv4 transfer, captured on the client,
+# show each side's DSS widths, and that each sends 64-bit DATA_ACKs when its peer
+# sends 64-bit DSNs (tests/tools/dss_widths.py).
 #   run by tests/lib/pair.sh: SCRIPT server | SCRIPT client (guests), SCRIPT check SHARE (host)
 set -euo pipefail
 role=$1 bytes=${MPTCP_RS_PAIR_BYTES:-$((16 << 20))} csum=${MPTCP_RS_PAIR_CSUM:-0}
@@ -45,10 +47,17 @@ client)
 	pair_netem "${netem[@]}"
 	sysctl -qw net.mptcp.checksum_enabled="$csum"
 	pair_nstat client.nstat.before
+	# the first segments of the IPv4 transfer, for the DSS widths (check)
+	tcpdump -Z root -i "$PAIR_DEV" -nn -s 200 -U -c 4000 -w "$SHARE/client.dss.pcap" "ip and tcp" \
+		2>"$SHARE/client.tcpdump.err" &
+	dump=$!
+	sleep 1
 	pair_xfer_client v4 mptcp "$bytes" 4 &
 	v4=$!
 	pair_xfer_client v6 mptcp "$bytes" 6
 	wait "$v4"
+	kill "$dump" 2>/dev/null || true
+	wait "$dump" || true
 	pair_nstat client.nstat.after
 	pair_qdisc_save
 	# no loss for the aborts: a reset is sent once, never retransmitted
@@ -82,6 +91,14 @@ check)
 	(($(c MPTcpExtMPCapableFallbackSYNACK) == 0)) || { echo "FAIL: the client fell back to TCP" >&2; exit 1; }
 	(($(d MPTcpExtDataCsumErr) + $(c MPTcpExtDataCsumErr) == 0)) || { echo "FAIL: DSS checksum errors" >&2; exit 1; }
 	(($(d TcpRetransSegs) > 0)) || { echo "FAIL: no retransmission: netem's loss was not in the way" >&2; exit 1; }
+	# RFC 8684 3.3 on both sides: 64-bit DATA_ACKs to a peer that sends 64-bit DSNs
+	# (upstream always does; mptcp_rs sends 32-bit ones)
+	echo "  DSS widths in the first segments of the IPv4 transfer:"
+	widths=$(python3 "$(dirname "$0")/../../tools/dss_widths.py" "$PAIR_SHARE/client.dss.pcap" 2>&1) ||
+		{ echo "FAIL: DSS widths: $widths" >&2; exit 1; }
+	echo "$widths"
+	(($(grep -c 'mappings DSN32 [1-9]\|DSN64 [1-9]' <<<"$widths") == 2)) ||
+		{ echo "FAIL: the capture does not hold both sides' mappings" >&2; exit 1; }
 	# the abortive closes
 	da() { pair_delta nstat.after nstat.abort "$1"; }
 	ca() { pair_delta client.nstat.after client.nstat.abort "$1"; }

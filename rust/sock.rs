@@ -143,7 +143,19 @@ mod mf {
     /// (RFC 8684 3.3: a 32-bit DATA_ACK only while the peer sends 32-bit DSNs),
     /// as upstream's `use_64bit_ack`.
     pub(super) const PEER_DSN64: u32 = 1 << 25;
+    /// The connection sends fast enough for our DSNs to be 64-bit, for good
+    /// ([`Meta::measure_send_rate`]).
+    pub(super) const DSN64: u32 = 1 << 26;
 }
+
+/// Bytes the peer acknowledges per second at or above which our DSNs are 64-bit:
+/// half the rate at which 32-bit DSNs would wrap within TCP's maximum segment
+/// lifetime of two minutes, RFC 8684 3.3's condition for sending the full DSN
+/// (about 143 Mbit/s).
+const DSN64_RATE: u64 = (1 << 32) / 120 / 2;
+
+/// Window (ms) over which [`Meta::measure_send_rate`] counts acknowledged bytes.
+const RATE_WINDOW_MS: u32 = 250;
 
 /// State of one MPTCP connection.
 ///
@@ -205,6 +217,10 @@ pub(crate) struct Meta {
     cc: crate::cc_paths::Choice,
     /// Options of the meta socket itself: `TCP_INQ` (`sockopt.rs`).
     opts: crate::sockopt::MetaOpts,
+    /// Start (ms, wrapping) and `snd_una` (0: none yet) of the current window of
+    /// [`Meta::measure_send_rate`].
+    rate_ms: AtomicU32,
+    rate_una: AtomicU64,
 }
 
 /// The meta socket's spinlock, held (see [`Meta::data_lock`]).
@@ -425,6 +441,7 @@ impl Meta {
                 .compare_exchange(cur, ack, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => {
+                    self.measure_send_rate(ack);
                     let fin = self.snd_data_fin.load(Ordering::Acquire);
                     if self.has(mf::SND_DATA_FIN) && after64(ack, fin) && !after64(cur, fin) {
                         if self.has(mf::LINGER) {
@@ -441,6 +458,40 @@ impl Meta {
                 Err(v) => cur = v,
             }
         }
+    }
+
+    /// The DATA_ACK moved to `una`: once per [`RATE_WINDOW_MS`] at most, the bytes
+    /// acknowledged since the last time give the connection's send rate; from
+    /// [`DSN64_RATE`] on, our DSNs are 64-bit ([`mf::DSN64`], for good).
+    fn measure_send_rate(&self, una: u64) {
+        if self.has(mf::DSN64) {
+            return;
+        }
+        // SAFETY: no preconditions.
+        let now = unsafe { bindings::mptcp_rs_jiffies_ms() } as u32;
+        let then = self.rate_ms.load(Ordering::Acquire);
+        let elapsed = now.wrapping_sub(then);
+        if elapsed < RATE_WINDOW_MS
+            || self
+                .rate_ms
+                .compare_exchange(then, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return;
+        }
+        let before = self.rate_una.swap(una, Ordering::AcqRel);
+        // (0: the first window starts now)
+        if before != 0
+            && una.wrapping_sub(before).saturating_mul(1000)
+                >= DSN64_RATE.saturating_mul(u64::from(elapsed))
+        {
+            self.set(mf::DSN64);
+        }
+    }
+
+    /// Whether our DSNs are 64-bit ([`mf::DSN64`]).
+    pub(crate) fn dsn64(&self) -> bool {
+        self.has(mf::DSN64)
     }
 
     /// The peer's DATA_FIN arrived with every byte before it.
@@ -573,6 +624,8 @@ impl Meta {
                 cc: crate::cc_paths::Choice::new(),
                 // the listener's, as the clone has its socket options
                 opts: self.opts.clone_for_child(),
+                rate_ms: AtomicU32::new(0),
+                rate_una: AtomicU64::new(0),
             },
             GFP_ATOMIC,
         );
@@ -1684,6 +1737,8 @@ extern "C" fn meta_init(sk: *mut bindings::sock) -> c_int {
             work: UnsafeCell::new(unsafe { core::mem::zeroed() }),
             cc: crate::cc_paths::Choice::new(),
             opts: crate::sockopt::MetaOpts::new(),
+            rate_ms: AtomicU32::new(0),
+            rate_una: AtomicU64::new(0),
         },
         GFP_KERNEL,
     );
@@ -1835,10 +1890,13 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
             | mf::FAILING
             | mf::REOPEN_ACK
             | mf::POLLED_OUT
-            | mf::FASTCLOSE_JOINS),
+            | mf::FASTCLOSE_JOINS
+            | mf::PEER_DSN64
+            | mf::DSN64),
         Ordering::AcqRel,
     );
     meta.rtx_stop();
+    meta.rate_una.store(0, Ordering::Release);
     meta.snd_wnd_end.store(0, Ordering::Release);
     meta.rcv_wnd_sent.store(0, Ordering::Release);
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);

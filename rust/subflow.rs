@@ -120,9 +120,12 @@ pub(crate) mod sf {
     /// (`subflow::rcv_held`).
     pub(crate) const RCV_NOMEM: u32 = 1 << 23;
     /// The DATA_ACKs of this subflow's data segments are 64-bit: the connection's
-    /// [`Meta::peer_dsn64`] as it was when TCP last sized the MSS
-    /// ([`data_dss_size`]), so that no segment's options outgrow that size.
+    /// [`Meta::peer_dsn64`] as the subflow last received a DSS
+    /// ([`Subflow::take_dss_widths`]).
     pub(crate) const ACK64: u32 = 1 << 24;
+    /// The DSNs of this subflow's mappings are 64-bit: the connection's
+    /// [`Meta::dsn64`], taken as [`sf::ACK64`].
+    pub(crate) const DSN64: u32 = 1 << 25;
 }
 
 /// Whether data that can go to the connection waits on subflow `ssk`: its receive
@@ -567,6 +570,22 @@ impl Subflow {
 
     /// The peer showed it has our key (its first DSS, or an ADD_ADDR): our first
     /// subflow or our own join is fully established, once. Subflow locked.
+    /// Takes the connection's DATA_ACK and DSN widths for this subflow's data
+    /// segments ([`sf::ACK64`], [`sf::DSN64`]). Only here, in the subflow's receive
+    /// path (its lock held): TCP sizes the MSS for those widths
+    /// ([`data_dss_size`]) and builds and sends its segments under one hold of the
+    /// lock, during which no DSS is received on it, so no data segment's options
+    /// outgrow the size its MSS left room for.
+    fn take_dss_widths(&self, meta: &Meta) {
+        let want = (if meta.peer_dsn64() { sf::ACK64 } else { 0 })
+            | (if meta.dsn64() { sf::DSN64 } else { 0 });
+        let have = self.flags.load(Ordering::Acquire) & (sf::ACK64 | sf::DSN64);
+        if want != have {
+            self.set(want & !have);
+            self.clear(have & !want);
+        }
+    }
+
     fn fully_established(&self, meta: &Meta) {
         // (every DSS comes here: a read first, no atomic write once set)
         if !self.has(sf::FULLY_ESTABLISHED)
@@ -1734,16 +1753,18 @@ pub(crate) fn syn_options(
 const DSS_MAX: c_uint = 28;
 
 /// Size of the DSS of a data segment on a fully established subflow, padded: a
-/// DATA_ACK of 8 octets (`ack64`) or 4, a mapping with a 4-octet DSN (the peer
-/// expands it against the data it expects, as `expand_seq32` does here; the data
-/// in flight stays far closer to that than 2^31) and room for a checksum. 20 or 24
-/// bytes where upstream's 64-bit DSN takes 28 or 24 (26 and 22 without a checksum):
-/// up to 8 more payload bytes per segment.
-fn data_dss_size(ack64: bool) -> c_uint {
+/// DATA_ACK of 8 octets (`ack64`) or 4, a mapping with a DSN of 8 octets (`dsn64`)
+/// or 4 (the peer expands it against the data it expects, as `expand_seq32` does
+/// here; the data in flight stays far closer to that than 2^31), and room for a
+/// checksum: 20 bytes with both of 4 octets, 28 with both of 8 (upstream's size).
+fn data_dss_size(ack64: bool, dsn64: bool) -> c_uint {
     use crate::proto::options::{dss_flags, dss_len, len};
     let mut flags = dss_flags::ACK | dss_flags::MAP;
     if ack64 {
         flags |= dss_flags::ACK64;
+    }
+    if dsn64 {
+        flags |= dss_flags::DSN64;
     }
     ((dss_len(flags) + len::CHECKSUM + 3) & !3) as c_uint
 }
@@ -1782,15 +1803,7 @@ pub(crate) fn established_options(
         // sizing the MSS: room for the largest option a data segment may carry
         // until TCP sizes it again (under the same lock hold as it sends)
         let size = if ctx.has(sf::FULLY_ESTABLISHED) {
-            let ack64 = meta.peer_dsn64();
-            if ctx.has(sf::ACK64) != ack64 {
-                if ack64 {
-                    ctx.set(sf::ACK64);
-                } else {
-                    ctx.clear(sf::ACK64);
-                }
-            }
-            data_dss_size(ack64)
+            data_dss_size(ctx.has(sf::ACK64), ctx.has(sf::DSN64))
         } else {
             DSS_MAX
         };
@@ -2009,7 +2022,7 @@ pub(crate) fn established_options(
             };
             Some(DssMap {
                 dsn: mdsn,
-                dsn64: false,
+                dsn64: ctx.has(sf::DSN64),
                 ssn,
                 data_len: dl,
                 checksum: csum_on.then(|| {
@@ -2056,7 +2069,7 @@ fn infinite_map(
         data_ack: data_ack(ctx, meta, true),
         map: Some(DssMap {
             dsn,
-            dsn64: false,
+            dsn64: ctx.has(sf::DSN64),
             ssn: rel.wrapping_add(1),
             data_len: 0,
             checksum: meta.checksum().then_some(0),
@@ -2184,6 +2197,9 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                 }
                 if let Some(map) = d.map {
                     meta.note_peer_dsn_width(map.dsn64);
+                }
+                ctx.take_dss_widths(meta);
+                if let Some(map) = d.map {
                     let dsn = if map.dsn64 {
                         map.dsn
                     } else {

@@ -9,11 +9,12 @@ DATA_ACKs. A DATA_ACK counts against the rule when its connection's peer sent a
 mapping that changes the width is processed) and no 32-bit one since.
 
   dss_widths.py FILE.pcap [--grace S] [--dsn32 ADDR]... [--dsn64 ADDR]...
-                [--ack32 ADDR]... [--data-len ADDR=N]... [--mss ADDR=N]...
+                [--ack32 ADDR]... [--ack64 ADDR]... [--data-len ADDR=N]...
+                [--mss ADDR=N]...
 
 --dsn32 ADDR: every mapping ADDR sends has a 32-bit DSN (and there is one at
 least); --dsn64 ADDR: every one has a 64-bit DSN; --ack32 ADDR: every DATA_ACK
-ADDR sends is 32-bit (and there is one at least); --data-len ADDR=N: every DSS
+ADDR sends is 32-bit (and there is one at least); --ack64 ADDR: every one is 64-bit; --data-len ADDR=N: every DSS
 with a mapping and a DATA_ACK that ADDR sends on a segment with payload is N bytes
 long; --mss ADDR=N: the largest payload of ADDR's segments with a DSS is N bytes
 (a capture without TSO/GSO). Prints one summary line per address; exits 1 when a
@@ -119,6 +120,7 @@ def main():
     ap.add_argument("--dsn32", action="append", default=[])
     ap.add_argument("--dsn64", action="append", default=[])
     ap.add_argument("--ack32", action="append", default=[])
+    ap.add_argument("--ack64", action="append", default=[])
     ap.add_argument("--data-len", action="append", default=[])
     ap.add_argument("--mss", action="append", default=[])
     a = ap.parse_args()
@@ -182,6 +184,10 @@ def main():
         s = stats.get(addr, empty)
         if s["ack64"] or not s["ack32"]:
             fails.append(f"{addr}: {s['ack32']} 32-bit DATA_ACKs, {s['ack64']} 64-bit ones")
+    for addr in a.ack64:
+        s = stats.get(addr, empty)
+        if s["ack32"] or not s["ack64"]:
+            fails.append(f"{addr}: {s['ack64']} 64-bit DATA_ACKs, {s['ack32']} 32-bit ones")
     for addr, n in data_len.items():
         lens = stats.get(addr, empty)["data_lens"]
         if not lens or set(lens) != {n}:

@@ -480,8 +480,10 @@ impl Meta {
             return;
         }
         let before = self.rate_una.swap(una, Ordering::AcqRel);
-        // (0: the first window starts now)
+        // (0: the first window starts now; an older `una`, from a caller that lost
+        // the CPU between the two exchanges, measures nothing)
         if before != 0
+            && after64(una, before)
             && una.wrapping_sub(before).saturating_mul(1000)
                 >= DSN64_RATE.saturating_mul(u64::from(elapsed))
         {

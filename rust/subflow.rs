@@ -568,8 +568,6 @@ impl Subflow {
         unsafe { self.reset() };
     }
 
-    /// The peer showed it has our key (its first DSS, or an ADD_ADDR): our first
-    /// subflow or our own join is fully established, once. Subflow locked.
     /// Takes the connection's DATA_ACK and DSN widths for this subflow's data
     /// segments ([`sf::ACK64`], [`sf::DSN64`]). Only here, in the subflow's receive
     /// path (its lock held): TCP sizes the MSS for those widths
@@ -586,6 +584,8 @@ impl Subflow {
         }
     }
 
+    /// The peer showed it has our key (its first DSS, or an ADD_ADDR): our first
+    /// subflow or our own join is fully established, once. Subflow locked.
     fn fully_established(&self, meta: &Meta) {
         // (every DSS comes here: a read first, no atomic write once set)
         if !self.has(sf::FULLY_ESTABLISHED)

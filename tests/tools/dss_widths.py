@@ -172,22 +172,16 @@ def main():
         if s["late_ack32"]:
             fails.append(f"{src} sent {s['late_ack32']} 32-bit DATA_ACKs while its peer sent 64-bit DSNs")
     empty = {"map32": 0, "map64": 0, "ack32": 0, "ack64": 0, "data_lens": {}, "max_payload": 0}
-    for addr in a.dsn32:
-        s = stats.get(addr, empty)
-        if s["map64"] or not s["map32"]:
-            fails.append(f"{addr}: {s['map32']} mappings with a 32-bit DSN, {s['map64']} with a 64-bit one")
-    for addr in a.dsn64:
-        s = stats.get(addr, empty)
-        if s["map32"] or not s["map64"]:
-            fails.append(f"{addr}: {s['map64']} mappings with a 64-bit DSN, {s['map32']} with a 32-bit one")
-    for addr in a.ack32:
-        s = stats.get(addr, empty)
-        if s["ack64"] or not s["ack32"]:
-            fails.append(f"{addr}: {s['ack32']} 32-bit DATA_ACKs, {s['ack64']} 64-bit ones")
-    for addr in a.ack64:
-        s = stats.get(addr, empty)
-        if s["ack32"] or not s["ack64"]:
-            fails.append(f"{addr}: {s['ack64']} 64-bit DATA_ACKs, {s['ack32']} 32-bit ones")
+    # (option, counter that must be there, counter that must not, what it counts)
+    only = [(a.dsn32, "map32", "map64", "mappings with a 32-bit DSN"),
+            (a.dsn64, "map64", "map32", "mappings with a 64-bit DSN"),
+            (a.ack32, "ack32", "ack64", "32-bit DATA_ACKs"),
+            (a.ack64, "ack64", "ack32", "64-bit DATA_ACKs")]
+    for addrs, want, other, what in only:
+        for addr in addrs:
+            s = stats.get(addr, empty)
+            if s[other] or not s[want]:
+                fails.append(f"{addr}: {s[want]} {what}, and {s[other]} of the other width")
     for addr, n in data_len.items():
         lens = stats.get(addr, empty)["data_lens"]
         if not lens or set(lens) != {n}:

@@ -61,6 +61,24 @@ def tcp_options(frame):
     return flags, tcp[20:doff], tcp[doff:]
 
 
+def mptcp_options(opts):
+    """The MPTCP options (kind 30, whole, as bytes) among TCP options `opts`."""
+    i = 0
+    while i < len(opts):
+        kind = opts[i]
+        if kind == 0:
+            return
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(opts) or opts[i + 1] < 2:
+            return
+        ln = opts[i + 1]
+        if kind == TCPOPT_MPTCP:
+            yield opts[i:i + ln]
+        i += ln
+
+
 def main():
     out = open(sys.argv[1], "w")
     seg_out = open(sys.argv[2], "w") if len(sys.argv) > 2 else None
@@ -113,24 +131,11 @@ def main():
             if payload:
                 seg_out.write("D %s %d %s\n" % (flow, seq, payload.hex()))
                 budget -= len(payload)
-        i = 0
-        while i < len(opts):
-            kind = opts[i]
-            if kind == 0:
-                break
-            if kind == 1:
-                i += 1
-                continue
-            if i + 1 >= len(opts) or opts[i + 1] < 2:
-                break
-            ln = opts[i + 1]
-            if kind == TCPOPT_MPTCP:
-                opt = opts[i:i + ln]
-                out.write("%s %s\n" % (seg, opt.hex()))
-                # DSS (subtype 2) with a mapping (flag M)
-                if flow and ln >= 4 and opt[2] >> 4 == 2 and opt[3] & 0x04:
-                    seg_out.write("M %s %s\n" % (flow, opt.hex()))
-            i += ln
+        for opt in mptcp_options(opts):
+            out.write("%s %s\n" % (seg, opt.hex()))
+            # DSS (subtype 2) with a mapping (flag M)
+            if flow and len(opt) >= 4 and opt[2] >> 4 == 2 and opt[3] & 0x04:
+                seg_out.write("M %s %s\n" % (flow, opt.hex()))
     # PACKET_STATISTICS (SOL_PACKET 263, option 6): packets seen, packets dropped
     seen, drops = struct.unpack("II", s.getsockopt(263, 6, 8))
     print("capture: %d frames, %d dropped, %d read" % (seen, drops, read), file=sys.stderr, flush=True)

@@ -21,11 +21,13 @@ long; --mss ADDR=N: the largest payload of ADDR's segments with a DSS is N bytes
 check fails.
 """
 import argparse
-import ipaddress
+import os
 import struct
 import sys
 
-MPTCP_KIND = 30
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from capture_tcp_options import flow_of, mptcp_options, tcp_options  # noqa: E402
+
 DSS_SUBTYPE = 2
 F_ACK, F_ACK64, F_MAP, F_DSN64 = 0x01, 0x02, 0x04, 0x08
 
@@ -59,57 +61,29 @@ def packets(path):
                 yield (t,) + p
 
 
-def parse_frame(d):
-    if len(d) < 14:
+def parse_frame(frame):
+    """(src, dst, sport, dport, options, payload length) of a TCP segment in an
+    Ethernet frame, or None (the parsing of capture_tcp_options.py)."""
+    seg = tcp_options(frame)
+    if seg is None:
         return None
-    etype = struct.unpack("!H", d[12:14])[0]
-    off = 14
-    if etype == 0x8100 and len(d) >= 18:
-        etype = struct.unpack("!H", d[16:18])[0]
-        off = 18
-    if etype == 0x0800:
-        if len(d) < off + 20 or d[off + 9] != 6:
-            return None
-        ihl = (d[off] & 0x0F) * 4
-        total = struct.unpack("!H", d[off + 2:off + 4])[0]
-        src = str(ipaddress.IPv4Address(d[off + 12:off + 16]))
-        dst = str(ipaddress.IPv4Address(d[off + 16:off + 20]))
-        l4, l4_len = off + ihl, total - ihl
-    elif etype == 0x86DD:
-        if len(d) < off + 40 or d[off + 6] != 6:
-            return None
-        plen = struct.unpack("!H", d[off + 4:off + 6])[0]
-        src = str(ipaddress.IPv6Address(d[off + 8:off + 24]))
-        dst = str(ipaddress.IPv6Address(d[off + 24:off + 40]))
-        l4, l4_len = off + 40, plen
+    _, opts, _ = seg
+    flow, _ = flow_of(frame)
+    src, dst = flow.split(">")
+    (src, sport), (dst, dport) = src.rsplit(".", 1), dst.rsplit(".", 1)
+    # the payload's length from the IP header: a capture cuts frames short
+    if struct.unpack("!H", frame[12:14])[0] == 0x0800:
+        tcp_len = struct.unpack("!H", frame[16:18])[0] - (frame[14] & 0xF) * 4
     else:
-        return None
-    if len(d) < l4 + 20:
-        return None
-    sport, dport = struct.unpack("!HH", d[l4:l4 + 4])
-    doff = (d[l4 + 12] >> 4) * 4
-    opts = d[l4 + 20:l4 + doff]
-    return src, dst, sport, dport, opts, max(0, l4_len - doff)
+        tcp_len = struct.unpack("!H", frame[18:20])[0]
+    return src, dst, int(sport), int(dport), opts, max(0, tcp_len - 20 - len(opts))
 
 
 def dss_of(opts):
     """(flags, length) of the DSS option among `opts`, or None."""
-    i = 0
-    while i < len(opts):
-        kind = opts[i]
-        if kind == 0:
-            return None
-        if kind == 1:
-            i += 1
-            continue
-        if i + 1 >= len(opts):
-            return None
-        n = opts[i + 1]
-        if n < 2:
-            return None
-        if kind == MPTCP_KIND and n >= 4 and opts[i + 2] >> 4 == DSS_SUBTYPE:
-            return opts[i + 3], n
-        i += n
+    for opt in mptcp_options(opts):
+        if len(opt) >= 4 and opt[2] >> 4 == DSS_SUBTYPE:
+            return opt[3], len(opt)
     return None
 
 

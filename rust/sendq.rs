@@ -418,6 +418,16 @@ fn alive(ctx: &Subflow, v: &bindings::mptcp_rs_sf_view) -> bool {
 /// Gathers the candidates (into `q.cands`, their subflows into `q.cand_ssks`) and
 /// picks one for the next piece.
 fn schedule(meta: &Meta, q: &mut SendQueue) -> Option<*mut bindings::sock> {
+    schedule_avoiding(meta, q, None)
+}
+
+/// [`schedule`], with the subflows that still hold DSN `held` unacknowledged (when
+/// given) taking nothing.
+fn schedule_avoiding(
+    meta: &Meta,
+    q: &mut SendQueue,
+    held: Option<u64>,
+) -> Option<*mut bindings::sock> {
     q.cands.clear();
     q.cand_ssks.clear();
     // SAFETY: no preconditions.
@@ -446,7 +456,10 @@ fn schedule(meta: &Meta, q: &mut SendQueue) -> Option<*mut bindings::sock> {
         // SAFETY: a live subflow, the meta socket owned, in process context.
         let usable = usable && unsafe { bindings::mptcp_rs_graft_subflow(ssk) } == 0;
         let alive = alive(ctx, &v);
-        let usable = usable && ctx.can_send() && !ctx.send_map_full();
+        let usable = usable
+            && ctx.can_send()
+            && !ctx.send_map_full()
+            && !held.is_some_and(|dsn| holds_unacked(ctx, dsn));
         let c = Candidate {
             srtt_us: v.srtt_us,
             min_rtt_us: v.min_rtt_us,
@@ -476,6 +489,23 @@ fn schedule(meta: &Meta, q: &mut SendQueue) -> Option<*mut bindings::sock> {
     let choice = sched::pick(policy, &q.cands, q.last)?;
     q.last = Some(choice);
     q.cand_ssks.get(choice).copied()
+}
+
+/// Whether subflow `ctx` still holds DSN `dsn` unacknowledged at TCP level (its
+/// TCP resends it if need be). The meta socket is owned.
+fn holds_unacked(ctx: &Subflow, dsn: u64) -> bool {
+    if !ctx.uses_send_map() {
+        // (direct mode's bytes, before `multi_from`, are not copied by the timer)
+        return false;
+    }
+    // SAFETY: a live subflow, its lock nested in the owned meta socket's; the send
+    // map is borrowed under it only.
+    unsafe {
+        bindings::mptcp_rs_lock_sock(ctx.ssk());
+        let held = ctx.send_map().holds_unacked(dsn, ctx.snd_una_rel());
+        bindings::release_sock(ctx.ssk());
+        held
+    }
 }
 
 /// Room the chosen subflow has (bytes), at most [`MAX_PIECE`].
@@ -1087,8 +1117,9 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
 }
 
 /// The retransmission timer fired: without DATA_ACK progress since it was armed,
-/// the oldest unacknowledged piece goes again (the peer may have dropped it after
-/// its subflow acknowledged it, or every subflow carrying it stalls).
+/// the oldest unacknowledged piece goes again on a subflow that does not hold it
+/// (the peer may have dropped it after its subflow acknowledged it, or the
+/// subflows carrying it stall: [`rtx_resend`]).
 fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     let una = meta.snd_una();
     if wnd_probe_due(meta, q) {
@@ -1113,8 +1144,35 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     } else {
         end
     };
-    q.reinject_add(una, end);
+    rtx_resend(meta, q, una, end);
     q.rtx_backoff = (q.rtx_backoff + 1).min(6);
+}
+
+/// The retransmission timer's copy of DSNs `[from, to)`, on subflows that do not
+/// hold them unacknowledged: one that does resends them at TCP level, and a copy
+/// queued behind its own could only arrive later (upstream resends only on a
+/// subflow with empty queues). What no other subflow takes now is not copied; the
+/// timer, backed off, fires again if the DATA_ACK still does not move.
+fn rtx_resend(meta: &Meta, q: &mut SendQueue, from: u64, to: u64) {
+    // what is not in the queue (see `multi_from`) only its subflow delivers
+    let mut from = if after64(q.multi_from, from) {
+        q.multi_from
+    } else {
+        from
+    };
+    while after64(to, from) {
+        let Some(slot) = schedule_avoiding(meta, q, Some(from)).and_then(Slot::of) else {
+            return;
+        };
+        let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
+        let end = from.wrapping_add(u64::from(piece.min(room(slot.ssk))));
+        let sent = push_to(q, &slot, from, end);
+        if sent == 0 {
+            return;
+        }
+        mib::inc(meta.net(), Mib::MPTCPRetrans);
+        from = from.wrapping_add(sent);
+    }
 }
 
 /// A window probe (upstream's zero-window probe): one byte mapped to DSN

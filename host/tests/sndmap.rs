@@ -69,6 +69,29 @@ fn unacked_ranges_clip_at_data_ack() {
 }
 
 #[test]
+fn holds_unacked_only_beyond_the_subflow_ack() {
+    let mut m = SndMap::new();
+    m.push(0, 100, 50);
+    m.push(50, 300, 50);
+    // nothing acknowledged: every mapped DSN is held, nothing else
+    assert!(m.holds_unacked(100, 0));
+    assert!(m.holds_unacked(149, 0));
+    assert!(!m.holds_unacked(150, 0));
+    assert!(!m.holds_unacked(99, 0));
+    assert!(m.holds_unacked(349, 0));
+    assert!(!m.holds_unacked(350, 0));
+    // the subflow acknowledged 20 bytes of the first extent (kept, as `ack` keeps
+    // extents only partly covered): those DSNs are delivered, the rest is held
+    m.ack(20);
+    assert!(!m.holds_unacked(119, 20));
+    assert!(m.holds_unacked(120, 20));
+    // past the first extent: its DSNs are no longer held even before `ack` forgets it
+    assert!(!m.holds_unacked(149, 60));
+    assert!(m.holds_unacked(310, 60));
+    assert!(!m.holds_unacked(305, 60));
+}
+
+#[test]
 fn trim_last_removes_empty_extent() {
     let mut m = SndMap::new();
     m.push(0, 0, 10);
@@ -125,5 +148,11 @@ proptest! {
             }
         }
         prop_assert!(m.lookup(base.wrapping_add(ssn_off)).is_none());
+        // a DSN is held exactly while its subflow byte is at or after the ACK
+        let una = base.wrapping_add(una_off);
+        for (&o, &d) in &model {
+            prop_assert_eq!(m.holds_unacked(d, una), o >= una_off, "byte {} (DSN {})", o, d);
+        }
+        prop_assert!(!m.holds_unacked(dsn, una));
     }
 }

@@ -232,6 +232,19 @@ impl SndMap {
         }
     }
 
+    /// Whether the subflow still has DSN `dsn` to deliver: an extent maps it to a
+    /// relative sequence number at or after `una` (the subflow's cumulative ACK),
+    /// so TCP resends it on this subflow if need be.
+    pub fn holds_unacked(&self, dsn: u64, una: u32) -> bool {
+        self.iter().any(|e| {
+            if after64(e.dsn, dsn) || !after64(e.end_dsn(), dsn) {
+                return false;
+            }
+            let ssn = e.ssn.wrapping_add(dsn.wrapping_sub(e.dsn) as u32);
+            ssn.wrapping_sub(una) as i32 >= 0
+        })
+    }
+
     /// Forgets every extent.
     pub fn clear(&mut self) {
         self.head = 0;

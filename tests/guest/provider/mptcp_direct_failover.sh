@@ -31,7 +31,9 @@
 #  6. as 2, but the server's first subflow is destroyed (see there): the bytes
 #     are lost, and the connection ends at both ends;
 #  7. the server's first subflow is destroyed while it holds nothing
-#     unacknowledged (see there): the connection goes on over the join.
+#     unacknowledged (see there): the connection goes on over the join;
+#  8. as 7, with a sudden delay on path 2 (see there): no copy of the data goes
+#     on the subflow that holds it.
 # After each part no socket of the connection is left within 10 s.
 # In parts 1 to 5 the transfer completes with SHA-256 equal within its 90 s timeout
 # (the bytes the first subflow held went again on path 2: MPTcpExtMPTCPRetrans grew
@@ -181,39 +183,54 @@ part_cleanup 6 $port
 #    Nothing has to go again (nothing was copied, nothing is needed: neither end's
 #    MPTCPRetrans moves): both ends go on over the join, and the server's 1 MB,
 #    written afterwards, arrives intact.
-out=$(mktemp -d) port=6327 go=$(mktemp -u)
-s2tx0=$(bytes_on srv s2 tx)
-rs0=$(mib srv MPTcpExtMPTCPRetrans) rc0=$(mib cli MPTcpExtMPTCPRetrans)
-xfer_server srv "$out" --bind 0.0.0.0 --port $port --proto mptcp --timeout 60 \
-	--send $((1 << 20)) --send-after-file "$go"
-ip netns exec cli python3 "$XFER" client --connect "$s1" --port $port --proto mptcp \
-	--timeout 60 --send $((64 << 10)) --shutdown-after 12 >"$out/client" 2>"$out/client.err" &
-cpid=$!
-# the client's 64 KB acknowledged (0.1 s at 5 Mbit/s): nothing in its first
-# subflow's send queue
-for i in $(seq 50); do
-	sendq=$(ip netns exec cli ss -tnH state established "( src $c1 and dport = :$port )" | awk '{ print $2; exit }')
-	[ "$sendq" = 0 ] && break
-	sleep 0.1
-done
-[ "$sendq" = 0 ] || fail "part 7: the client's 64 KB were not acknowledged within 5 s (Send-Q ${sendq:-none})"
-"$cut_script" kill $port || fail "part 7: the join or the destruction of the first subflow failed"
-touch "$go"
-wait "$cpid" || fail "part 7: client: $(grep -v '^  ' "$out/client.err" | tail -n 5)"
-cpid=""
-wait "$spid" || fail "part 7: server: $(grep -v '^  ' "$out/server.err" | tail -n 5)"
-spid=""
-rm -f "$go"
-python3 - "$out/client" "$out/server" <<'PY' || fail "part 7: data mismatch: $(cat "$out/client" "$out/server")"
+# 8. as 7, but path 2 takes 600 ms more from the server to the client before the
+#    server writes: the DATA_ACK waits longer than the MPTCP-level retransmission
+#    timer (armed with the join's 20 ms RTT: 300 ms), and TCP's own timer fires
+#    too. The join, the only subflow, still holds the data; it resends it itself,
+#    and no copy goes on it (MPTCPRetrans stays put, as upstream's, which resends
+#    only on a subflow with empty queues). (Before, the timer queued 64 KB again
+#    on the join: MPTCPRetrans +1 or more.)
+after_kill() { # N PORT [NETEM...]: parts 7 and 8 (NETEM: path 2 at the server, after the kill)
+	local n=$1 port=$2 out go s2tx0 rs0 rc0 sendq i
+	shift 2
+	out=$(mktemp -d) go=$(mktemp -u)
+	s2tx0=$(bytes_on srv s2 tx)
+	rs0=$(mib srv MPTcpExtMPTCPRetrans) rc0=$(mib cli MPTcpExtMPTCPRetrans)
+	xfer_server srv "$out" --bind 0.0.0.0 --port "$port" --proto mptcp --timeout 60 \
+		--send $((1 << 20)) --send-after-file "$go"
+	ip netns exec cli python3 "$XFER" client --connect "$s1" --port "$port" --proto mptcp \
+		--timeout 60 --send $((64 << 10)) --shutdown-after 12 >"$out/client" 2>"$out/client.err" &
+	cpid=$!
+	# the client's 64 KB acknowledged (0.1 s at 5 Mbit/s): nothing in its first
+	# subflow's send queue
+	for i in $(seq 50); do
+		sendq=$(ip netns exec cli ss -tnH state established "( src $c1 and dport = :$port )" | awk '{ print $2; exit }')
+		[ "$sendq" = 0 ] && break
+		sleep 0.1
+	done
+	[ "$sendq" = 0 ] || fail "part $n: the client's 64 KB were not acknowledged within 5 s (Send-Q ${sendq:-none})"
+	"$cut_script" kill "$port" || fail "part $n: the join or the destruction of the first subflow failed"
+	(($# == 0)) || topo_shape srv s2 "$@"
+	touch "$go"
+	wait "$cpid" || fail "part $n: client: $(grep -v '^  ' "$out/client.err" | tail -n 5)"
+	cpid=""
+	wait "$spid" || fail "part $n: server: $(grep -v '^  ' "$out/server.err" | tail -n 5)"
+	spid=""
+	rm -f "$go"
+	(($# == 0)) || topo_shape srv s2 delay 10ms rate 5mbit limit 200
+	python3 - "$out/client" "$out/server" <<'PY' || fail "part $n: data mismatch: $(cat "$out/client" "$out/server")"
 import json, sys
 c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
 sys.exit(not (s.get("sent") == c["received"] == 1 << 20 and s["sent_sha256"] == c["received_sha256"]
               and c.get("sent") == s["received"] == 64 << 10 and c["sent_sha256"] == s["received_sha256"]))
 PY
-s2tx=$(($(bytes_on srv s2 tx) - s2tx0))
-info "part 7: 1 MB after the first subflow's end intact; the server sent $s2tx bytes on path 2"
-((s2tx >= 1 << 20)) || fail "part 7: the server's data did not go over the join (path 2: $s2tx bytes)"
-rs=$(($(mib srv MPTcpExtMPTCPRetrans) - rs0)) rc=$(($(mib cli MPTcpExtMPTCPRetrans) - rc0))
-((rs == 0 && rc == 0)) || fail "part 7: data went again although nothing was unacknowledged (MPTCPRetrans server +$rs, client +$rc)"
-part_cleanup 7 $port
+	local s2tx=$(($(bytes_on srv s2 tx) - s2tx0))
+	info "part $n: 1 MB after the first subflow's end intact; the server sent $s2tx bytes on path 2"
+	((s2tx >= 1 << 20)) || fail "part $n: the server's data did not go over the join (path 2: $s2tx bytes)"
+	local rs=$(($(mib srv MPTcpExtMPTCPRetrans) - rs0)) rc=$(($(mib cli MPTcpExtMPTCPRetrans) - rc0))
+	((rs == 0 && rc == 0)) || fail "part $n: data went again on the subflow that held it (MPTCPRetrans server +$rs, client +$rc)"
+	part_cleanup "$n" "$port"
+}
+after_kill 7 6327
+after_kill 8 6328 delay 610ms rate 5mbit limit 1000
 dmesg_clean

@@ -885,6 +885,8 @@ pub(crate) fn sendmsg(
                     Err(_) => break,
                 };
                 if got > 0 {
+                    // before any of it leaves: a DATA_ACK is checked against it
+                    meta.publish_snd_nxt(q.snd_nxt);
                     let start = q.snd_nxt.wrapping_sub(u64::from(got));
                     let sent = push_to(q, &slot, start, q.snd_nxt).min(u64::from(got)) as u32;
                     settle_piece(meta, q, &slot, msg, start, got, sent);
@@ -1034,6 +1036,8 @@ fn overflow_piece(meta: &Meta, q: &mut SendQueue, msg: *mut bindings::msghdr, wa
     if got == 0 {
         return 0;
     }
+    // before any of it leaves: a DATA_ACK is checked against it
+    meta.publish_snd_nxt(q.snd_nxt);
     let start = q.snd_nxt.wrapping_sub(u64::from(got));
     let limit = notsent.saturating_add(got);
     let sent = push_to_within(q, &slot, start, q.snd_nxt, limit).min(u64::from(got)) as u32;

@@ -432,6 +432,31 @@ impl Meta {
         self.snd_una.load(Ordering::Acquire)
     }
 
+    /// Whether DATA_ACK `ack`, received on subflow `ctx` (locked by TCP),
+    /// acknowledges DSNs we never sent: beyond the send queue's next DSN in multi
+    /// mode, the first subflow's in direct mode (known on that subflow only), and our
+    /// DATA_FIN once queued. Such a DATA_ACK is ignored, as upstream ignores it.
+    pub(crate) fn acks_unsent(&self, ack: u64, ctx: &Subflow) -> bool {
+        let nxt = if self.has(mf::MULTI) {
+            self.snd_nxt_seen.load(Ordering::Acquire)
+        } else if ctx.ssk() == self.first_ssk() {
+            ctx.snd_dsn_next()
+        } else {
+            return false;
+        };
+        let nxt = if self.has(mf::SND_DATA_FIN) {
+            let fin_end = self.snd_data_fin.load(Ordering::Acquire).wrapping_add(1);
+            if after64(fin_end, nxt) {
+                fin_end
+            } else {
+                nxt
+            }
+        } else {
+            nxt
+        };
+        after64(ack, nxt)
+    }
+
     /// A DATA_ACK arrived.
     pub(crate) fn data_ack(&self, ack: u64) {
         let mut cur = self.snd_una();
@@ -828,7 +853,8 @@ impl Meta {
         self.has(mf::WND_LIMITED)
     }
 
-    /// The send queue's next DSN moved to `dsn` (its owner, for [`Meta::wnd_open`]).
+    /// The send queue's next DSN moved to `dsn` (its owner, for [`Meta::wnd_open`]
+    /// and [`Meta::acks_unsent`]: published before bytes up to it are sent).
     pub(crate) fn publish_snd_nxt(&self, dsn: u64) {
         self.snd_nxt_seen.store(dsn, Ordering::Release);
     }

@@ -2187,6 +2187,9 @@ pub(crate) fn incoming_options(ssk: *mut bindings::sock, skb: *mut bindings::sk_
                     } else {
                         expand_seq32(una, ack as u32)
                     };
+                    // for data not sent yet: ignored, the window taken from the
+                    // DATA_ACK we have (as upstream's ack_update_msk())
+                    let ack = if meta.acks_unsent(ack, ctx) { una } else { ack };
                     meta.data_ack(ack);
                     // SAFETY: `skb` is being received, its TCP header in place.
                     let wnd = unsafe { bindings::mptcp_rs_skb_rcv_wnd(ssk, skb) };

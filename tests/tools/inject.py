@@ -34,6 +34,9 @@ IP socket, in sequence for DST, that SRC's own TCP never sent. Modes:
              so the stream stays intact: the receiver must accept the mapping
   overlap-bad the same with the mapping's byte 1000 inverted in the second segment, after the part
              it repeats: the receiver must find the checksum wrong (DataCsumErr)
+  ackahead   one ACK whose DSS DATA_ACK (64-bit) lies 3 GiB beyond the receiver's
+             first DSN (from its key), acknowledging data it never sent: the receiver
+             must ignore it and carry on
 
 Prints one JSON line describing what was sent.
 """
@@ -111,7 +114,7 @@ def main():
     ap.add_argument("--dst", required=True)
     ap.add_argument("--mode", required=True,
                     choices=["garbage", "badmap", "fastclose", "join-token", "join-hmac",
-                             "join-nompj", "overlap", "overlap-bad"])
+                             "join-nompj", "overlap", "overlap-bad", "ackahead"])
     ap.add_argument("--count", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sniff", type=float, default=3.0, help="seconds to watch the connection")
@@ -191,6 +194,17 @@ def main():
             print("no MP_CAPABLE keys seen", file=sys.stderr)
             return 1
         send(0x10, bytes([30, 12, 0x70, 0]) + keys["dst"])
+        sent = 1
+    elif a.mode == "ackahead":
+        if "dst" not in keys:
+            print("no MP_CAPABLE keys seen", file=sys.stderr)
+            return 1
+        # a DATA_ACK 3 GiB beyond DST's first DSN (its IDSN, the low 64 bits of
+        # SHA-256 of its key, + 1): data DST never sent (RFC 8684 3.3.2; upstream
+        # ignores it). DSS: flags A|a (64-bit DATA_ACK), no mapping
+        idsn = int.from_bytes(hashlib.sha256(keys["dst"]).digest()[-8:], "big")
+        data_ack = (idsn + 1 + (3 << 30)) & (2**64 - 1)
+        send(0x10, bytes([30, 12, 0x20, 0x03]) + struct.pack("!Q", data_ack))
         sent = 1
     elif a.mode in ("overlap", "overlap-bad"):
         if "src" not in keys or isn is None:

@@ -6,6 +6,7 @@
 #   - a data segment outside its DSS mapping: the connection is reset
 #     (DSSNotMatching moves), RFC 8684 3.3.5;
 #   - MP_FASTCLOSE with the receiver's key: the connection is closed (MPFastcloseRx);
+#   - a DATA_ACK for data the receiver never sent: ignored (as upstream);
 #   - with DSS checksums, a mapping sent as two overlapping segments: checked all the
 #     same (a right checksum passes, a wrong one moves DataCsumErr);
 # and option bytes from the fuzzer's corpus never reach the kernel unparsed: the
@@ -85,6 +86,16 @@ print(json.dumps({"bytes": len(data), "sha256": h.hexdigest(), "error": err}))' 
 
 victim 6301 garbage
 python3 - /tmp/victim.garbage /tmp/victim.garbage.client <<'PY' || fail "random MPTCP options disturbed the connection"
+import json, sys
+s = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2]))
+sys.exit(0 if s["error"] is None and c["error"] is None and s["sha256"] == c["sha256"] else 1)
+PY
+
+# a DATA_ACK for 3 GiB the server never sent (it sends nothing): ignored, as
+# upstream ignores it, and the connection carries on intact. (Before, the server
+# took it: the client's data arrived, but its wait for the server's close timed out.)
+victim 6306 ackahead
+python3 - /tmp/victim.ackahead /tmp/victim.ackahead.client <<'PY' || fail "a DATA_ACK for data never sent disturbed the connection"
 import json, sys
 s = json.load(open(sys.argv[1])); c = json.load(open(sys.argv[2]))
 sys.exit(0 if s["error"] is None and c["error"] is None and s["sha256"] == c["sha256"] else 1)

@@ -106,6 +106,9 @@ pub(crate) struct SendQueue {
     snd_nxt: u64,
     /// DSNs `[start, end)` to send again on other subflows.
     reinject: Option<(u64, u64)>,
+    /// DSNs `[start, end)` the retransmission timer copies on a subflow that does
+    /// not hold them ([`rtx_resend`]), until one takes them.
+    rtx_copy: Option<(u64, u64)>,
     /// DSN of the queue's first byte when multi mode began: what direct mode
     /// wrote before lives on the first subflow only, until that one stalls and
     /// `adopt_direct` copies what it still holds to the front of the queue, from
@@ -149,6 +152,7 @@ impl SendQueue {
             multi: false,
             snd_nxt: 0,
             reinject: None,
+            rtx_copy: None,
             multi_from: 0,
             direct_gone: false,
             last: None,
@@ -1123,7 +1127,7 @@ fn arm_rtx(meta: &Meta, q: &mut SendQueue) {
 /// The retransmission timer fired: without DATA_ACK progress since it was armed,
 /// the oldest unacknowledged piece goes again on a subflow that does not hold it
 /// (the peer may have dropped it after its subflow acknowledged it, or the
-/// subflows carrying it stall: [`rtx_resend`]).
+/// subflows carrying it stall): [`rtx_resend`], from [`push_pending`].
 fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     let una = meta.snd_una();
     if wnd_probe_due(meta, q) {
@@ -1148,35 +1152,62 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
     } else {
         end
     };
-    rtx_resend(meta, q, una, end);
+    q.rtx_copy = Some((una, end));
     q.rtx_backoff = (q.rtx_backoff + 1).min(6);
 }
 
-/// The retransmission timer's copy of DSNs `[from, to)`, on subflows that do not
-/// hold them unacknowledged: one that does resends them at TCP level, and a copy
+/// The retransmission timer's copy (`q.rtx_copy`), on subflows that do not hold
+/// those bytes unacknowledged: one that does resends them at TCP level, and a copy
 /// queued behind its own could only arrive later (upstream resends only on a
-/// subflow with empty queues). What no other subflow takes now is not copied; the
-/// timer, backed off, fires again if the DATA_ACK still does not move.
-fn rtx_resend(meta: &Meta, q: &mut SendQueue, from: u64, to: u64) {
-    // what is not in the queue (see `multi_from`) only its subflow delivers
-    let mut from = if after64(q.multi_from, from) {
-        q.multi_from
-    } else {
-        from
-    };
-    while after64(to, from) {
+/// subflow with empty queues). When no other subflow has room, the rest waits for
+/// the next push (write_space runs the work item if one of them carries data);
+/// what the DATA_ACK passes meanwhile is not copied. The meta socket is owned.
+fn rtx_resend(meta: &Meta, q: &mut SendQueue) {
+    while let Some((from, to)) = q.rtx_copy {
+        let una = meta.snd_una();
+        let from = if after64(una, from) { una } else { from };
+        // what is not in the queue (see `multi_from`) only its subflow delivers
+        let from = if after64(q.multi_from, from) {
+            q.multi_from
+        } else {
+            from
+        };
+        if !after64(to, from) {
+            q.rtx_copy = None;
+            return;
+        }
         let Some(slot) = schedule_avoiding(meta, q, Some(from)).and_then(Slot::of) else {
+            if other_sender(meta, from) {
+                need_push(meta);
+            }
             return;
         };
         let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
         let end = from.wrapping_add(u64::from(piece.min(room(slot.ssk))));
         let sent = push_to(q, &slot, from, end);
         if sent == 0 {
+            need_push(meta);
             return;
         }
         mib::inc(meta.net(), Mib::MPTCPRetrans);
-        from = from.wrapping_add(sent);
+        let next = from.wrapping_add(sent);
+        q.rtx_copy = after64(to, next).then_some((next, to));
     }
+}
+
+/// Whether a subflow that carries data (full or not) does not hold DSN `dsn`
+/// unacknowledged: the retransmission timer's copy waits for its room. (When every
+/// such subflow holds it, their TCP delivers it, and the copy waits for the timer
+/// or the next write instead of a work item per ACK.) The meta socket is owned.
+fn other_sender(meta: &Meta, dsn: u64) -> bool {
+    subflows(meta).any(|ssk| {
+        // SAFETY: our subflows (see `subflows`).
+        let Some(ctx) = (unsafe { Subflow::from_sk(ssk) }) else {
+            return false;
+        };
+        let (v, usable) = view(ssk);
+        usable && alive(ctx, &v) && !holds_unacked(ctx, dsn)
+    })
 }
 
 /// A window probe (upstream's zero-window probe): one byte mapped to DSN
@@ -1305,6 +1336,7 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
     share_window(meta);
     redundant_copies(meta, q);
     find_stalls(meta, q);
+    rtx_resend(meta, q);
     while let Some((from, to)) = q.reinject {
         let una = meta.snd_una();
         let from = if after64(una, from) { una } else { from };

@@ -53,6 +53,7 @@ void mptcp_rs_data_lock(struct sock *sk);
 void mptcp_rs_data_unlock(struct sock *sk);
 int mptcp_rs_sk_state(const struct sock *sk);
 void mptcp_rs_set_shutdown(struct sock *sk, u8 how);
+void mptcp_rs_clear_shutdown(struct sock *sk);
 u8 mptcp_rs_shutdown(const struct sock *sk);
 void mptcp_rs_set_err(struct sock *sk, int err);
 int mptcp_rs_sk_err(const struct sock *sk);

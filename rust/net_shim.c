@@ -365,6 +365,12 @@ void mptcp_rs_set_shutdown(struct sock *sk, u8 how)
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
 }
 
+/* A disconnected socket may connect again: both directions open, as tcp_disconnect() leaves them. */
+void mptcp_rs_clear_shutdown(struct sock *sk)
+{
+	WRITE_ONCE(sk->sk_shutdown, 0);
+}
+
 u8 mptcp_rs_shutdown(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_shutdown);

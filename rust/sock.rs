@@ -1920,9 +1920,15 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
             | mf::POLLED_OUT
             | mf::FASTCLOSE_JOINS
             | mf::PEER_DSN64
-            | mf::DSN64),
+            | mf::DSN64
+            | mf::SND_DATA_FIN
+            | mf::RCV_DATA_FIN
+            | mf::RCV_DATA_FIN_DONE),
         Ordering::AcqRel,
     );
+    // a shutdown of the old connection does not carry over (as tcp_disconnect())
+    // SAFETY: owned.
+    unsafe { bindings::mptcp_rs_clear_shutdown(sk) };
     meta.rtx_stop();
     meta.rate_una.store(0, Ordering::Release);
     meta.snd_wnd_end.store(0, Ordering::Release);

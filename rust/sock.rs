@@ -1934,7 +1934,15 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     meta.snd_wnd_end.store(0, Ordering::Release);
     meta.rcv_wnd_sent.store(0, Ordering::Release);
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
-    meta.first_sk.store(ptr::null_mut(), Ordering::Release);
+    let first = meta.first_sk.swap(ptr::null_mut(), Ordering::AcqRel);
+    // its FIN exchange goes on after the release, and what arrives on it (the
+    // peer's DATA_FIN sent again) must not reach the next connection's state
+    if !first.is_null() {
+        // SAFETY: our first subflow, live until released below.
+        if let Some(ctx) = unsafe { Subflow::from_sk(first) } {
+            ctx.detach();
+        }
+    }
     if !sf.is_null() {
         // SAFETY: ours to release; its lock nests inside the meta socket's.
         unsafe { bindings::mptcp_rs_sf_release(sf) };

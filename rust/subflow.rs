@@ -126,6 +126,10 @@ pub(crate) mod sf {
     /// The DSNs of this subflow's mappings are 64-bit: the connection's
     /// [`Meta::dsn64`], taken as [`sf::ACK64`].
     pub(crate) const DSN64: u32 = 1 << 25;
+    /// The connection dropped this subflow (connect(AF_UNSPEC)) and may connect
+    /// again with a new one: what still arrives on this one (its FIN exchange, the
+    /// peer's DATA_FIN sent again) is no longer the connection's.
+    pub(crate) const DETACHED: u32 = 1 << 26;
 }
 
 /// Whether data that can go to the connection waits on subflow `ssk`: its receive
@@ -496,11 +500,17 @@ impl Subflow {
 
     pub(crate) fn meta(&self) -> Option<&Meta> {
         let sk = self.meta.load(Ordering::Acquire);
-        if sk.is_null() {
+        if sk.is_null() || self.has(sf::DETACHED) {
             return None;
         }
         // SAFETY: `self.meta` is kept alive by our reference (type invariant).
         unsafe { Meta::from_sk(sk) }
+    }
+
+    /// The connection dropped this subflow ([`sf::DETACHED`]): its meta socket is
+    /// no longer reached through it (the reference stays until the context goes).
+    pub(crate) fn detach(&self) {
+        self.set(sf::DETACHED);
     }
 
     /// A listener's child gets its meta socket (taking over a reference on it).
@@ -2345,7 +2355,7 @@ pub(crate) fn space(ssk: *const bindings::sock, space: *mut c_int, full_space: *
         return;
     };
     let meta = ctx.meta.load(Ordering::Acquire);
-    if meta.is_null() {
+    if meta.is_null() || ctx.has(sf::DETACHED) {
         return;
     }
     // SAFETY: the meta socket is held by the context; the pointers are TCP's.

@@ -374,18 +374,22 @@ impl Meta {
             // SAFETY: `sk` is live (invariant) and owned.
             match unsafe { bindings::mptcp_rs_token_insert(self.sk, token) } {
                 0 => return Ok(()),
-                e if e == -errno::EEXIST => {
-                    // SAFETY: no preconditions.
-                    let key = unsafe { bindings::mptcp_rs_random_u64() };
-                    let idsn = key_derive::<KernelSha256>(key).idsn;
-                    self.local_key.store(key, Ordering::Release);
-                    self.local_idsn.store(idsn, Ordering::Release);
-                    self.snd_una.store(idsn.wrapping_add(1), Ordering::Release);
-                }
+                e if e == -errno::EEXIST => self.new_local_key(),
                 e => return Err(Error::from_errno(e)),
             }
         }
         Err(Error::from_errno(-errno::EADDRNOTAVAIL))
+    }
+
+    /// Draws a new local key, and with it the token and the IDSN (not in the token
+    /// table: [`Meta::enter_token_table`] puts it there).
+    fn new_local_key(&self) {
+        // SAFETY: no preconditions.
+        let key = unsafe { bindings::mptcp_rs_random_u64() };
+        let idsn = key_derive::<KernelSha256>(key).idsn;
+        self.local_key.store(key, Ordering::Release);
+        self.local_idsn.store(idsn, Ordering::Release);
+        self.snd_una.store(idsn.wrapping_add(1), Ordering::Release);
     }
 
     /// Takes this connection out of the token table (if it is in).
@@ -1902,9 +1906,33 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     }
     crate::pm_events::closed(meta);
     meta.leave_token_table();
+    // the next connection has a key (token, IDSN) of its own, as upstream's
+    meta.new_local_key();
     meta.fastclose_joins_if_asked();
     meta.joins.close_all(meta, true);
     meta.joins.reopen(meta);
+    // The first subflow's FIN exchange goes on after its release below: what still
+    // arrives on it (the peer's DATA_FIN sent again, a DATA_ACK) must not reach the
+    // next connection's state. Detached under its lock before anything is reset: a
+    // segment being processed meanwhile is done, later ones see the flag.
+    let first = meta.first_ssk();
+    if !first.is_null() {
+        // SAFETY: our first subflow, live while set; its lock nests in the meta's.
+        unsafe {
+            bindings::mptcp_rs_lock_sock(first);
+            if let Some(ctx) = Subflow::from_sk(first) {
+                ctx.detach();
+            }
+            bindings::release_sock(first);
+        }
+    }
+    // nothing the old connection received is read on the next (as tcp_disconnect())
+    // SAFETY: owned; no subflow feeds the queues any more.
+    unsafe {
+        bindings::mptcp_rs_data_lock(sk);
+        bindings::mptcp_rs_meta_purge_queues(sk);
+        bindings::mptcp_rs_data_unlock(sk);
+    }
     // a later connect() starts in direct mode with an empty send queue
     // SAFETY: owned.
     unsafe { *meta.sendq() = SendQueue::new() };
@@ -1923,7 +1951,12 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
             | mf::DSN64
             | mf::SND_DATA_FIN
             | mf::RCV_DATA_FIN
-            | mf::RCV_DATA_FIN_DONE),
+            | mf::RCV_DATA_FIN_DONE
+            | mf::FALLBACK
+            | mf::CHECKSUM
+            | mf::FASTCLOSED
+            | mf::BROKEN
+            | mf::REMOTE_DENY_JOIN_ID0),
         Ordering::AcqRel,
     );
     // a shutdown of the old connection does not carry over (as tcp_disconnect())
@@ -1934,15 +1967,7 @@ extern "C" fn meta_disconnect(sk: *mut bindings::sock, _flags: c_int) -> c_int {
     meta.snd_wnd_end.store(0, Ordering::Release);
     meta.rcv_wnd_sent.store(0, Ordering::Release);
     let sf = meta.first.swap(ptr::null_mut(), Ordering::AcqRel);
-    let first = meta.first_sk.swap(ptr::null_mut(), Ordering::AcqRel);
-    // its FIN exchange goes on after the release, and what arrives on it (the
-    // peer's DATA_FIN sent again) must not reach the next connection's state
-    if !first.is_null() {
-        // SAFETY: our first subflow, live until released below.
-        if let Some(ctx) = unsafe { Subflow::from_sk(first) } {
-            ctx.detach();
-        }
-    }
+    meta.first_sk.store(ptr::null_mut(), Ordering::Release);
     if !sf.is_null() {
         // SAFETY: ours to release; its lock nests inside the meta socket's.
         unsafe { bindings::mptcp_rs_sf_release(sf) };

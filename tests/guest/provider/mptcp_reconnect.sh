@@ -10,7 +10,8 @@
 # second connection's first send failed with EPIPE: the first one's shutdown and
 # DATA_FIN flags were kept. With those cleared, a later round's read waited for good
 # in some runs: the dropped subflow's FIN exchange, still going, took the server's
-# DATA_FIN sent again into the new connection, whose receive window then closed.)
+# DATA_FIN sent again into the new connection, whose receive window then closed.
+# With the fallback flag kept, the round after the plain TCP one timed out.)
 . "$MPTCP_RS_REPO/tests/lib/guest.sh"
 trap topo_cleanup EXIT
 topo_new cli srv

@@ -1164,35 +1164,50 @@ fn rtx_expired(meta: &Meta, q: &mut SendQueue) {
 /// what the DATA_ACK passes meanwhile is not copied. The meta socket is owned.
 fn rtx_resend(meta: &Meta, q: &mut SendQueue) {
     while let Some((from, to)) = q.rtx_copy {
-        let una = meta.snd_una();
-        let from = if after64(una, from) { una } else { from };
-        // what is not in the queue (see `multi_from`) only its subflow delivers
-        let from = if after64(q.multi_from, from) {
-            q.multi_from
-        } else {
-            from
-        };
-        if !after64(to, from) {
+        let Some(from) = still_to_send(meta, q, from, to) else {
             q.rtx_copy = None;
             return;
-        }
+        };
         let Some(slot) = schedule_avoiding(meta, q, Some(from)).and_then(Slot::of) else {
             if other_sender(meta, from) {
                 need_push(meta);
             }
             return;
         };
-        let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
-        let end = from.wrapping_add(u64::from(piece.min(room(slot.ssk))));
-        let sent = push_to(q, &slot, from, end);
-        if sent == 0 {
-            need_push(meta);
+        let Some(next) = resend_piece(meta, q, &slot, from, to) else {
             return;
-        }
-        mib::inc(meta.net(), Mib::MPTCPRetrans);
-        let next = from.wrapping_add(sent);
+        };
         q.rtx_copy = after64(to, next).then_some((next, to));
     }
+}
+
+/// Where sending `[from, to)` again starts, if anything of it is left to send: at
+/// the DATA_ACK if later (what the peer has needs no copy), and not before
+/// `multi_from` (what is not in the queue only its subflow delivers).
+fn still_to_send(meta: &Meta, q: &SendQueue, from: u64, to: u64) -> Option<u64> {
+    let una = meta.snd_una();
+    let from = if after64(una, from) { una } else { from };
+    let from = if after64(q.multi_from, from) {
+        q.multi_from
+    } else {
+        from
+    };
+    after64(to, from).then_some(from)
+}
+
+/// Sends one piece of `[from, to)` again on `slot`, as much as it takes now
+/// (`MPTCPRetrans`): the DSN after it, or `None` when it took nothing (the next
+/// write_space runs the work item). The meta socket is owned.
+fn resend_piece(meta: &Meta, q: &SendQueue, slot: &Slot<'_>, from: u64, to: u64) -> Option<u64> {
+    let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
+    let end = from.wrapping_add(u64::from(piece.min(room(slot.ssk))));
+    let sent = push_to(q, slot, from, end);
+    if sent == 0 {
+        need_push(meta);
+        return None;
+    }
+    mib::inc(meta.net(), Mib::MPTCPRetrans);
+    Some(from.wrapping_add(sent))
 }
 
 /// Whether a subflow that carries data (full or not) does not hold DSN `dsn`
@@ -1338,31 +1353,17 @@ fn push_pending(meta: &Meta, q: &mut SendQueue) {
     find_stalls(meta, q);
     rtx_resend(meta, q);
     while let Some((from, to)) = q.reinject {
-        let una = meta.snd_una();
-        let from = if after64(una, from) { una } else { from };
-        // what is not in the queue (see `multi_from`) only its subflow delivers
-        let from = if after64(q.multi_from, from) {
-            q.multi_from
-        } else {
-            from
-        };
-        if !after64(to, from) {
+        let Some(from) = still_to_send(meta, q, from, to) else {
             q.reinject = None;
             break;
-        }
-        let piece = to.wrapping_sub(from).min(u64::from(MAX_PIECE)) as u32;
+        };
         let Some(slot) = schedule(meta, q).and_then(Slot::of) else {
             need_push(meta);
             return;
         };
-        let end = from.wrapping_add(u64::from(piece.min(room(slot.ssk))));
-        let sent = push_to(q, &slot, from, end);
-        if sent == 0 {
-            need_push(meta);
+        let Some(next) = resend_piece(meta, q, &slot, from, to) else {
             return;
-        }
-        mib::inc(meta.net(), Mib::MPTCPRetrans);
-        let next = from.wrapping_add(sent);
+        };
         q.reinject = after64(to, next).then_some((next, to));
     }
     ensure_data_fin(meta, q);

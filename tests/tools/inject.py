@@ -107,6 +107,11 @@ def tcp_segment(src, sport, dst, dport, seq, ack, flags, opts, payload, window=5
     return seg[:16] + struct.pack("!H", c) + seg[18:]
 
 
+def idsn_of(key):
+    """The IDSN of the side whose MPTCP key is KEY: the low 64 bits of SHA-256 of it."""
+    return int.from_bytes(hashlib.sha256(key).digest()[-8:], "big")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dev", required=True)
@@ -202,8 +207,7 @@ def main():
         # a DATA_ACK 3 GiB beyond DST's first DSN (its IDSN, the low 64 bits of
         # SHA-256 of its key, + 1): data DST never sent (RFC 8684 3.3.2; upstream
         # ignores it). DSS: flags A|a (64-bit DATA_ACK), no mapping
-        idsn = int.from_bytes(hashlib.sha256(keys["dst"]).digest()[-8:], "big")
-        data_ack = (idsn + 1 + (3 << 30)) & (2**64 - 1)
+        data_ack = (idsn_of(keys["dst"]) + 1 + (3 << 30)) & (2**64 - 1)
         send(0x10, bytes([30, 12, 0x20, 0x03]) + struct.pack("!Q", data_ack))
         sent = 1
     elif a.mode in ("overlap", "overlap-bad"):
@@ -213,8 +217,7 @@ def main():
         # one subflow, no fallback: the next byte's DSN is the IDSN (the low 64 bits
         # of SHA-256 of SRC's key) + 1 + the bytes SRC sent so far
         sent_bytes = (seq - isn - 1) & 0xFFFFFFFF
-        idsn = int.from_bytes(hashlib.sha256(keys["src"]).digest()[-8:], "big")
-        dsn = (idsn + 1 + sent_bytes) & (2**64 - 1)
+        dsn = (idsn_of(keys["src"]) + 1 + sent_bytes) & (2**64 - 1)
         ssn = sent_bytes + 1  # mappings count subflow bytes from 1
         payload = bytes((sent_bytes + i) & 0xFF for i in range(1200))
         # RFC 8684 3.3.1: the DSS checksum covers a pseudo-header (64-bit DSN,

@@ -46,7 +46,8 @@ cut_script=$(mktemp)
 spid=""
 cpid=""
 trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; [ -n "$cpid" ] && kill "$cpid" 2>/dev/null; rm -f "$cut_script"; topo_cleanup' EXIT
-topo_two_paths delay 10ms rate 5mbit limit 200
+shape=(delay 10ms rate 5mbit limit 200)
+topo_two_paths "${shape[@]}"
 c1=$(topo_addr4 c 1) c2=$(topo_addr4 c 2) s1=$(topo_addr4 s 1)
 ip -n cli mptcp endpoint flush
 
@@ -217,7 +218,7 @@ after_kill() { # N PORT [NETEM...]: parts 7 and 8 (NETEM: path 2 at the server, 
 	wait "$spid" || fail "part $n: server: $(grep -v '^  ' "$out/server.err" | tail -n 5)"
 	spid=""
 	rm -f "$go"
-	(($# == 0)) || topo_shape srv s2 delay 10ms rate 5mbit limit 200
+	(($# == 0)) || topo_shape srv s2 "${shape[@]}"
 	python3 - "$out/client" "$out/server" <<'PY' || fail "part $n: data mismatch: $(cat "$out/client" "$out/server")"
 import json, sys
 c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
